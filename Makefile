@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: MIT
+#
+# Top-level build of the inpu stack.  'make help' lists the targets.
+# Everything built lands in build/ (and the kernel objects next to their
+# sources, as Kbuild does); downloaded sources, the built QEMU and ccache
+# live under $(INPU_CACHE), which is safe to delete.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+INPU_CACHE ?= $(HOME)/.cache/inpu
+export INPU_CACHE
+
+KVER ?= $(shell . scripts/env.sh && inpu_kver 2>/dev/null)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+B := build
+QEMU := $(INPU_CACHE)/qemu/qemu-system-x86_64
+
+DRM_CFLAGS = $(shell pkg-config --cflags libdrm)
+DRM_LIBS = $(shell pkg-config --libs libdrm)
+USER_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iuserspace/lib \
+	$(DRM_CFLAGS)
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+UAPI_HEADERS := $(wildcard uapi/*/*.h)
+LIB_SRCS := $(wildcard userspace/lib/*.c)
+LIB_HDRS := $(wildcard userspace/lib/*.h)
+KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild Kbuild
+QEMU_DEV_SRCS := $(wildcard qemu-device/*)
+
+help:
+	@echo "make deps       install Debian packages the build needs (root, idempotent)"
+	@echo "make            build the module, userspace, tests and QEMU"
+	@echo "make check      set up, build and run every test (host, then in the VM)"
+	@echo "make demo       set up, build, boot the VM and query the device"
+	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
+	@echo "make module | userspace | qemu | kselftest | host-tests | initramfs"
+	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/deps.sh; else sudo bash scripts/deps.sh; fi
+
+all: module userspace kselftest host-tests qemu
+
+# ---- kernel module -------------------------------------------------------
+module: $(B)/module.log
+
+$(B)/module.log: $(KERNEL_SRCS) $(UAPI_HEADERS)
+	@test -n "$(KVER)" || { echo "no Debian 6.12 kernel headers; run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(B)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $@.tmp; \
+		st=$${PIPESTATUS[0]}; [ $$st = 0 ] && mv $@.tmp $@; exit $$st
+
+# ---- userspace -----------------------------------------------------------
+userspace: $(B)/bin/inpu
+
+$(B)/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(B)/lib/libinpu.a: $(patsubst userspace/lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+$(B)/bin/inpu: userspace/cli/inpu.c $(B)/lib/libinpu.a $(LIB_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libinpu.a $(DRM_LIBS)
+
+# Sanitizer builds of the same sources, for the host tests.
+$(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/asan/lib/libinpu.a: $(patsubst userspace/lib/%.c,$(B)/asan/lib/%.o,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+$(B)/asan/bin/inpu: userspace/cli/inpu.c $(B)/asan/lib/libinpu.a $(LIB_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/asan/lib/libinpu.a $(DRM_LIBS)
+
+# ---- tests ---------------------------------------------------------------
+KSRC = $(shell bash scripts/ksrc.sh)
+# kselftest_harness.h compares mixed types and defines functions with
+# unused parameters by design.
+HARNESS_CFLAGS := -Wno-unused-parameter -Wno-sign-compare -Wno-clobbered
+HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host-tests/%,$(wildcard tests/host/*.c))
+
+host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu
+
+$(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(LIB_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+		-I$(KSRC)/tools/testing/selftests \
+		-o $@ $< $(B)/asan/lib/libinpu.a $(DRM_LIBS)
+
+kselftest:
+	$(MAKE) -C tests/kselftest/inpu KSFT_DIR=$(KSRC)/tools/testing/selftests \
+		UAPI_DIR=$(CURDIR)/uapi OUTPUT=$(CURDIR)/$(B)/kselftest
+
+# ---- QEMU and the VM -----------------------------------------------------
+qemu:
+	bash scripts/build-qemu.sh
+
+$(B)/vm/initramfs.cpio: module userspace kselftest tests/vm/init \
+		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh FORCE
+	rm -rf $(B)/vm/root
+	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest
+	cp kernel/inpu.ko $(B)/vm/root/
+	cp $(B)/bin/inpu $(B)/vm/root/bin/
+	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
+	cp tests/vm/guest-check.sh $(B)/vm/root/
+	bash tests/vm/mkinitramfs.sh $(KVER) $(B)/vm/root $@
+
+initramfs: $(B)/vm/initramfs.cpio
+
+vm-shell: initramfs qemu
+	bash tests/vm/run-vm.sh -s $(B)/vm/initramfs.cpio
+
+# ---- the two README commands ---------------------------------------------
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run:
+	@bash tests/check.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: initramfs qemu
+	bash tests/vm/run-vm.sh -t 300 $(B)/vm/initramfs.cpio 'inpu info'
+
+clean:
+	rm -rf $(B)
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
+
+FORCE:
+.PHONY: help deps all module userspace host-tests kselftest qemu initramfs \
+	vm-shell check check-run demo demo-run clean FORCE

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PCI driver and DRM accel device registration.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+
+#include <drm/drm_accel.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_print.h>
+#include <drm/inpu_accel.h>
+
+#include "inpu_drv.h"
+
+static const struct drm_ioctl_desc inpu_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(INPU_QUERY, inpu_query_ioctl, DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_ACCEL_FOPS(inpu_fops);
+
+static const struct drm_driver inpu_drm_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL,
+	.fops = &inpu_fops,
+	.ioctls = inpu_ioctls,
+	.num_ioctls = ARRAY_SIZE(inpu_ioctls),
+	.name = DRIVER_NAME,
+	.desc = DRIVER_DESC,
+	.major = 0,
+	.minor = DRM_INPU_ABI_VERSION,
+};
+
+static int inpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct inpu_device *idev;
+	int ret;
+
+	idev = devm_drm_dev_alloc(&pdev->dev, &inpu_drm_driver,
+				  struct inpu_device, drm);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	idev->pdev = pdev;
+	pci_set_drvdata(pdev, idev);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+
+	idev->regs = pcim_iomap_region(pdev, 0, DRIVER_NAME);
+	if (IS_ERR(idev->regs)) {
+		drm_err(&idev->drm, "cannot map BAR0\n");
+		return PTR_ERR(idev->regs);
+	}
+
+	ret = inpu_hw_init(idev);
+	if (ret)
+		return ret;
+
+	ret = inpu_irq_init(idev);
+	if (ret)
+		return ret;
+
+	ret = inpu_irq_selftest(idev);
+	if (ret)
+		goto err_hw;
+
+	ret = drm_dev_register(&idev->drm, 0);
+	if (ret)
+		goto err_hw;
+	return 0;
+
+err_hw:
+	inpu_hw_fini(idev);
+	return ret;
+}
+
+static void inpu_remove(struct pci_dev *pdev)
+{
+	struct inpu_device *idev = pci_get_drvdata(pdev);
+
+	/* Open files keep the drm_device alive; unplug makes their ioctls
+	 * fail with -ENODEV instead of touching a device that is gone.
+	 */
+	drm_dev_unplug(&idev->drm);
+	inpu_hw_fini(idev);
+}
+
+static const struct pci_device_id inpu_pci_ids[] = {
+	{ PCI_DEVICE(INPU_PCI_VENDOR_ID, INPU_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, inpu_pci_ids);
+
+static struct pci_driver inpu_pci_driver = {
+	.name = DRIVER_NAME,
+	.id_table = inpu_pci_ids,
+	.probe = inpu_probe,
+	.remove = inpu_remove,
+};
+module_pci_driver(inpu_pci_driver);
+
+MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_LICENSE("GPL");

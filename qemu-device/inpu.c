@@ -1,0 +1,234 @@
+/*
+ * INPU: an integer-only NPU modeled as a PCI device.
+ *
+ * This file is the device front end: PCI identity, the BAR0 register file
+ * and MSI-X.  The register map is shared with the Linux driver through
+ * uapi/inpu/inpu_regs.h.
+ *
+ * Copyright (c) 2026 The inpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qapi/error.h"
+#include "hw/pci/pci_device.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "hw/resettable.h"
+#include "migration/vmstate.h"
+#include "qom/object.h"
+
+#include "inpu/inpu_regs.h"
+
+#define TYPE_INPU "inpu"
+OBJECT_DECLARE_SIMPLE_TYPE(INPUState, INPU)
+
+/* Version of the device model; bumped with every visible change. */
+#define INPU_MODEL_VERSION INPU_HW_VERSION(0, 1, 0)
+
+struct INPUState {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+
+    /* Properties. */
+    uint32_t sa_rows;
+    uint32_t sa_cols;
+
+    /* Register state. */
+    uint32_t scratch;
+    uint32_t irq_status;
+    uint32_t irq_mask;
+};
+
+static uint64_t inpu_caps(void)
+{
+    return INPU_CAP_MSIX | INPU_CAP_RESET;
+}
+
+/*
+ * MSI-X is edge triggered: signal once when an enabled source becomes
+ * pending, and again only after the driver has acknowledged it.
+ */
+static void inpu_update_irq(INPUState *s, uint32_t was_pending)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t pending = s->irq_status & s->irq_mask;
+
+    if ((pending & ~was_pending) && msix_enabled(pdev)) {
+        msix_notify(pdev, 0);
+    }
+}
+
+static void inpu_reset_regs(INPUState *s)
+{
+    s->scratch = 0;
+    s->irq_status = 0;
+    s->irq_mask = 0;
+}
+
+static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    INPUState *s = opaque;
+
+    switch (addr) {
+    case INPU_REG_ID:
+        return INPU_ID_MAGIC;
+    case INPU_REG_HW_VERSION:
+        return INPU_MODEL_VERSION;
+    case INPU_REG_CAPS_LO:
+        return (uint32_t)inpu_caps();
+    case INPU_REG_CAPS_HI:
+        return (uint32_t)(inpu_caps() >> 32);
+    case INPU_REG_SA_GEOM:
+        return (s->sa_rows & 0xffff) | (s->sa_cols & 0xffff) << 16;
+    case INPU_REG_SCRATCH:
+        return s->scratch;
+    case INPU_REG_STATUS:
+        return INPU_STATUS_READY;
+    case INPU_REG_IRQ_STATUS:
+        return s->irq_status;
+    case INPU_REG_IRQ_MASK:
+        return s->irq_mask;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "inpu: read of unknown register 0x%" HWADDR_PRIx "\n",
+                      addr);
+        return 0;
+    }
+}
+
+static void inpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                            unsigned size)
+{
+    INPUState *s = opaque;
+    uint32_t was_pending = s->irq_status & s->irq_mask;
+
+    switch (addr) {
+    case INPU_REG_SCRATCH:
+        s->scratch = val;
+        break;
+    case INPU_REG_RESET:
+        if (val == INPU_RESET_MAGIC) {
+            inpu_reset_regs(s);
+        } else {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "inpu: ignored reset with bad magic 0x%" PRIx64 "\n",
+                          val);
+        }
+        break;
+    case INPU_REG_IRQ_STATUS:
+        s->irq_status &= ~(uint32_t)val;
+        break;
+    case INPU_REG_IRQ_MASK:
+        s->irq_mask = val & INPU_IRQ_ALL;
+        /* Unmasking an already pending source must still notify. */
+        was_pending = 0;
+        break;
+    case INPU_REG_IRQ_RAISE:
+        s->irq_status |= val & INPU_IRQ_ALL;
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "inpu: write of 0x%" PRIx64 " to unknown or read-only "
+                      "register 0x%" HWADDR_PRIx "\n", val, addr);
+        return;
+    }
+    inpu_update_irq(s, was_pending);
+}
+
+static const MemoryRegionOps inpu_mmio_ops = {
+    .read = inpu_mmio_read,
+    .write = inpu_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+        .unaligned = false,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+static void inpu_realize(PCIDevice *pdev, Error **errp)
+{
+    INPUState *s = INPU(pdev);
+
+    if (s->sa_rows == 0 || s->sa_rows > 0xffff ||
+        s->sa_cols == 0 || s->sa_cols > 0xffff) {
+        error_setg(errp, "inpu: sa-rows and sa-cols must be in 1..65535");
+        return;
+    }
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &inpu_mmio_ops, s,
+                          "inpu-mmio", INPU_BAR0_SIZE);
+    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->mmio);
+
+    if (msix_init_exclusive_bar(pdev, INPU_MSIX_VECTORS, INPU_MSIX_BAR,
+                                errp)) {
+        return;
+    }
+    for (unsigned i = 0; i < INPU_MSIX_VECTORS; i++) {
+        msix_vector_use(pdev, i);
+    }
+}
+
+static void inpu_exit(PCIDevice *pdev)
+{
+    msix_uninit_exclusive_bar(pdev);
+}
+
+static void inpu_reset_hold(Object *obj, ResetType type)
+{
+    inpu_reset_regs(INPU(obj));
+}
+
+static const Property inpu_properties[] = {
+    DEFINE_PROP_UINT32("sa-rows", INPUState, sa_rows, 64),
+    DEFINE_PROP_UINT32("sa-cols", INPUState, sa_cols, 64),
+};
+
+/* Device state lives partly in host threads and mappings: not migratable. */
+static const VMStateDescription inpu_vmstate = {
+    .name = TYPE_INPU,
+    .unmigratable = 1,
+};
+
+static void inpu_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+
+    k->realize = inpu_realize;
+    k->exit = inpu_exit;
+    k->vendor_id = INPU_PCI_VENDOR_ID;
+    k->device_id = INPU_PCI_DEVICE_ID;
+    k->revision = INPU_PCI_REVISION;
+    k->class_id = INPU_PCI_CLASS;
+    rc->phases.hold = inpu_reset_hold;
+    dc->desc = "INPU integer-only NPU";
+    dc->vmsd = &inpu_vmstate;
+    device_class_set_props(dc, inpu_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo inpu_types[] = {
+    {
+        .name = TYPE_INPU,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(INPUState),
+        .class_init = inpu_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+            { },
+        },
+    },
+};
+
+DEFINE_TYPES(inpu_types)

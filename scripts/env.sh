@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the build scripts: where the cache lives and which kernel to use.
+
+INPU_CACHE=${INPU_CACHE:-${HOME:-/root}/.cache/inpu}
+export INPU_CACHE
+export CCACHE_DIR=${CCACHE_DIR:-$INPU_CACHE/ccache}
+
+# The newest installed Debian 6.12 kernel that has both an image and headers.
+inpu_kver() {
+	local v best=
+	for v in $(ls /lib/modules 2>/dev/null | grep -E '^6\.12\.[0-9]+' | sort -V); do
+		if [ -f "/boot/vmlinuz-$v" ] && [ -d "/usr/src/linux-headers-$v" ]; then
+			best=$v
+		fi
+	done
+	if [ -z "$best" ]; then
+		echo "no Debian 6.12 kernel with headers installed; run 'make deps' as root" >&2
+		return 1
+	fi
+	echo "$best"
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# 'make check': build everything, run the quality gates, the host tests and
+# the kselftests in the VM.  Every result is a TAP "ok"/"not ok" line; the
+# last line is the summary "N passed, N failed[, N skipped]" and the exit
+# status is non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+B=build
+mkdir -p "$B"
+log=$B/check.log
+: >"$log"
+MAKE=${MAKE:-make}
+start=$(date +%s)
+
+# Echo to the terminal and keep a copy for counting.
+emit() { tee -a "$log"; }
+result() { # status description
+	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi | emit
+}
+section() { printf '\n==== %s\n' "$*" | emit; }
+
+section "build"
+for t in module userspace kselftest host-tests qemu initramfs; do
+	if $MAKE --no-print-directory "$t" >"$B/make-$t.log" 2>&1; then
+		result 0 "build: make $t"
+	else
+		tail -n 30 "$B/make-$t.log"
+		result 1 "build: make $t (log: $B/make-$t.log)"
+	fi
+done
+
+section "quality gates"
+kver=$(inpu_kver)
+ksrc=$(bash scripts/ksrc.sh)
+
+if [ -f "$B/module.log" ] && ! grep -E 'warning:|error:' "$B/module.log"; then
+	result 0 "gate: inpu.ko builds with W=1 and no warnings"
+else
+	result 1 "gate: inpu.ko builds with W=1 and no warnings"
+fi
+
+if perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
+	-f $(ls kernel/*.[ch] | grep -v "\.mod\.c$") >"$B/checkpatch.log" 2>&1; then
+	result 0 "gate: checkpatch.pl --strict clean on kernel/"
+else
+	cat "$B/checkpatch.log"
+	result 1 "gate: checkpatch.pl --strict clean on kernel/"
+fi
+
+qsrc=$(ls -d "$INPU_CACHE"/qemu/qemu-10.0.*/ 2>/dev/null | sort -V | tail -n 1)
+if [ -n "$qsrc" ] && perl "$qsrc/scripts/checkpatch.pl" --no-tree --terse \
+	-f qemu-device/*.c >"$B/qemu-checkpatch.log" 2>&1; then
+	result 0 "gate: QEMU checkpatch.pl clean on qemu-device/"
+else
+	cat "$B/qemu-checkpatch.log" 2>/dev/null
+	result 1 "gate: QEMU checkpatch.pl clean on qemu-device/"
+fi
+
+# Every uapi header compiles on its own in C, C++ and the kernel.
+drm_cflags=$(pkg-config --cflags libdrm)
+kb=$B/uapi-kbuild
+rm -rf "$kb" && mkdir -p "$kb"
+echo 'obj-m := uapi_check.o' >"$kb/Kbuild"
+printf '%s\n' '#include <linux/module.h>' 'MODULE_LICENSE("GPL");' \
+	'MODULE_DESCRIPTION("inpu uapi header check");' >"$kb/main.c"
+objs="main.o"
+for h in uapi/*/*.h; do
+	inc=${h#uapi/}
+	name=$(basename "${inc%.h}")
+	for lang in c c++; do
+		std=c11; [ $lang = c++ ] && std=c++17
+		cc=gcc; [ $lang = c++ ] && cc=g++
+		if echo "#include <$inc>" | $cc -x $lang -std=$std -Wall -Wextra \
+			-Werror -pedantic -fsyntax-only -Iuapi $drm_cflags - 2>&1; then
+			result 0 "gate: $inc compiles alone as $lang"
+		else
+			result 1 "gate: $inc compiles alone as $lang"
+		fi
+	done
+	printf '#include <%s>\n' "$inc" >"$kb/h_$name.c"
+	objs="$objs h_$name.o"
+done
+echo "uapi_check-y := $objs" >>"$kb/Kbuild"
+echo "ccflags-y := -I$PWD/uapi -I\$(srctree)/include/uapi/drm" >>"$kb/Kbuild"
+if make -C "/usr/src/linux-headers-$kver" M="$PWD/$kb" W=1 modules \
+	>"$kb/build.log" 2>&1 && ! grep -q 'warning:' "$kb/build.log"; then
+	result 0 "gate: every uapi header compiles alone in the kernel (W=1)"
+else
+	cat "$kb/build.log"
+	result 1 "gate: every uapi header compiles alone in the kernel (W=1)"
+fi
+
+section "host tests (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in "$B"/host-tests/*; do
+	[ -x "$t" ] || continue
+	echo "# $(basename "$t")" | emit
+	"$t" 2>&1 | emit
+done
+bash tests/host/test_cli.sh "$B/asan/bin/inpu" 2>&1 | emit
+
+section "VM: kselftests and module lifecycle (Debian $kver, TCG)"
+if [ -f "$B/vm/initramfs.cpio" ] && [ -x "$INPU_CACHE/qemu/qemu-system-x86_64" ]; then
+	bash tests/vm/run-vm.sh -t 900 -l "$B/vm/serial.log" \
+		"$B/vm/initramfs.cpio" 'sh /opt/inpu/guest-check.sh' 2>&1 | emit
+	result "${PIPESTATUS[0]}" "vm: guest run finished with status 0 and a clean kernel log"
+else
+	result 1 "vm: not run, the initramfs or QEMU failed to build"
+fi
+
+pass=$(grep -E '^ok ' "$log" | grep -vc '# SKIP' || true)
+skip=$(grep -E '^ok ' "$log" | grep -c '# SKIP' || true)
+fail=$(grep -cE '^not ok ' "$log" || true)
+echo
+echo "make check took $(( $(date +%s) - start ))s"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" = 0 ]

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * INPU register map: the contract between the QEMU device model
+ * (qemu-device/) and the kernel driver (kernel/).
+ *
+ * BAR0 is a 4 KiB block of 32-bit little-endian registers; only aligned
+ * 32-bit accesses are defined.  BAR1 holds the MSI-X table and PBA.
+ */
+#ifndef _INPU_REGS_H_
+#define _INPU_REGS_H_
+
+/* PCI identity.  0x1234 is the vendor ID QEMU uses for its own test and
+ * emulated-only devices; 0x4e50 ("NP") is used by no other QEMU device.
+ */
+#define INPU_PCI_VENDOR_ID	0x1234
+#define INPU_PCI_DEVICE_ID	0x4e50
+#define INPU_PCI_REVISION	0x01
+/* Base class 0x12 "processing accelerator", subclass 0, prog-if 0. */
+#define INPU_PCI_CLASS		0x1200
+
+#define INPU_BAR0_SIZE		0x1000
+#define INPU_MSIX_BAR		1
+#define INPU_MSIX_VECTORS	1
+
+/* Read-only identification: ASCII "INPU" read as a little-endian u32. */
+#define INPU_REG_ID		0x000
+#define   INPU_ID_MAGIC		0x55504e49u
+
+/* Read-only hardware version: major << 16 | minor << 8 | patch. */
+#define INPU_REG_HW_VERSION	0x004
+#define   INPU_HW_VERSION(maj, min, pat) \
+	(((maj) & 0xffffu) << 16 | ((min) & 0xffu) << 8 | ((pat) & 0xffu))
+#define   INPU_HW_VERSION_MAJOR(v)	(((v) >> 16) & 0xffffu)
+#define   INPU_HW_VERSION_MINOR(v)	(((v) >> 8) & 0xffu)
+#define   INPU_HW_VERSION_PATCH(v)	((v) & 0xffu)
+
+/* Read-only 64-bit capability mask, INPU_CAP_* bits. */
+#define INPU_REG_CAPS_LO	0x008
+#define INPU_REG_CAPS_HI	0x00c
+/* Completion and test interrupts are delivered through MSI-X. */
+#define   INPU_CAP_MSIX		(1u << 0)
+/* The device supports soft reset through INPU_REG_RESET. */
+#define   INPU_CAP_RESET	(1u << 1)
+
+/* Read-only systolic array geometry: rows in [15:0], columns in [31:16]. */
+#define INPU_REG_SA_GEOM	0x010
+#define   INPU_SA_GEOM_ROWS(v)	((v) & 0xffffu)
+#define   INPU_SA_GEOM_COLS(v)	(((v) >> 16) & 0xffffu)
+
+/* Read-write scratch register, cleared by reset; lets a driver check
+ * that BAR0 writes reach the device.
+ */
+#define INPU_REG_SCRATCH	0x014
+
+/* Read-only status, INPU_STATUS_* bits. */
+#define INPU_REG_STATUS		0x018
+#define   INPU_STATUS_READY	(1u << 0)
+
+/* Write-only: writing INPU_RESET_MAGIC resets the device to its power-on
+ * state (registers, pending interrupts).  Other values are ignored so a
+ * stray write cannot reset the device.
+ */
+#define INPU_REG_RESET		0x01c
+#define   INPU_RESET_MAGIC	0x52534554u	/* "RSET" */
+
+/* Interrupt sources, one bit each, all routed to MSI-X vector 0. */
+#define INPU_REG_IRQ_STATUS	0x020	/* read; write 1 to clear */
+#define INPU_REG_IRQ_MASK	0x024	/* read-write; 1 = source enabled */
+#define INPU_REG_IRQ_RAISE	0x028	/* write-only; sets status bits */
+/* Raised only through INPU_REG_IRQ_RAISE, so a driver can prove at probe
+ * time that interrupts reach it.
+ */
+#define   INPU_IRQ_TEST		(1u << 0)
+#define   INPU_IRQ_ALL		INPU_IRQ_TEST
+
+#endif /* _INPU_REGS_H_ */
