@@ -2,7 +2,7 @@
 #
 # Top-level build of the inpu stack.  'make help' lists the targets.
 # Everything built lands in build/ (and the kernel objects next to their
-# sources, as Kbuild does); downloaded sources, the built QEMU and ccache
+# sources, as Kbuild does); downloaded sources and the built QEMU
 # live under $(INPU_CACHE), which is safe to delete.
 
 SHELL := /bin/bash
@@ -39,7 +39,7 @@ help:
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
 deps:
-	@if [ "$$(id -u)" = 0 ]; then bash scripts/deps.sh; else sudo bash scripts/deps.sh; fi
+	@bash scripts/deps.sh
 
 all: module userspace kselftest host-tests qemu
 

@@ -8,10 +8,6 @@
 # upgrade an installed package.
 set -euo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: must run as root (apt-get install)" >&2
-	exit 1
-fi
 if ! grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
 	echo "deps: this project targets Debian 12 (bookworm)" >&2
 	exit 1
@@ -39,6 +35,7 @@ EOT
 
 stamp=/var/lib/apt/lists/inpu-updated
 if [ ! -f "$list" ] || [ "$(cat "$list")" != "$want" ]; then
+	[ "$(id -u)" = 0 ] || { echo "deps: run as root to set up $list" >&2; exit 1; }
 	printf '%s\n' "$want" >"$list"
 	rm -f "$stamp"
 fi
@@ -49,10 +46,9 @@ pkgs=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	pahole kmod cpio busybox-static
 	libdrm-dev
-	clang llvm
+	clang
 	seabios qemu-system-data
 	ninja-build libglib2.0-dev libpixman-1-dev zlib1g-dev python3-venv
-	flex bison ccache
 )
 # Installed from bookworm-backports.
 bpo_pkgs=(meson python3-pycotap libbpf-dev bpftool)
@@ -68,6 +64,10 @@ if [ "$missing" = 0 ] && [ -f "$stamp" ]; then
 	exit 0
 fi
 
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: packages are missing; run 'make deps' as root" >&2
+	exit 1
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 touch "$stamp"

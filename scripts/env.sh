@@ -3,7 +3,7 @@
 
 INPU_CACHE=${INPU_CACHE:-${HOME:-/root}/.cache/inpu}
 export INPU_CACHE
-export CCACHE_DIR=${CCACHE_DIR:-$INPU_CACHE/ccache}
+
 
 # The newest installed Debian 6.12 kernel that has both an image and headers.
 inpu_kver() {
