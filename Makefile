@@ -24,6 +24,12 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
 UAPI_HEADERS := $(wildcard uapi/*/*.h)
+ENGINE_HDRS := $(wildcard engine/*.h)
+# The engine proper: integer-only, linked into QEMU and the CPU backend.
+ENGINE_SRCS := $(filter-out engine/tables_gen.c,$(wildcard engine/*.c))
+ENGINE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine
+# SIMD kernel files get their own target flags; dispatch is at run time.
+engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_HDRS := $(wildcard userspace/lib/*.h)
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild Kbuild
@@ -35,13 +41,13 @@ help:
 	@echo "make check      set up, build and run every test (host, then in the VM)"
 	@echo "make demo       set up, build, boot the VM and query the device"
 	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
-	@echo "make module | userspace | qemu | kselftest | host-tests | initramfs"
+	@echo "make module | userspace | engine | qemu | kselftest | host-tests | initramfs"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
 deps:
 	@bash scripts/deps.sh
 
-all: module userspace kselftest host-tests qemu
+all: module userspace engine kselftest host-tests qemu
 
 # ---- kernel module -------------------------------------------------------
 module: $(B)/module.log
@@ -51,6 +57,30 @@ $(B)/module.log: $(KERNEL_SRCS) $(UAPI_HEADERS)
 	@mkdir -p $(B)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $@.tmp; \
 		st=$${PIPESTATUS[0]}; [ $$st = 0 ] && mv $@.tmp $@; exit $$st
+
+# ---- engine --------------------------------------------------------------
+engine: $(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a
+
+$(B)/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) $(call engine_simd_flags,$*) -c -o $@ $<
+
+$(B)/engine/libinpu_engine.a: $(patsubst engine/%.c,$(B)/engine/%.o,$(ENGINE_SRCS))
+	$(AR) rcs $@ $^
+
+# Offline table generation (floating point): firmware tools and tests only.
+$(B)/engine/libinpu_tables.a: $(B)/engine/tables_gen.o
+	$(AR) rcs $@ $^
+
+$(B)/asan/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) $(SAN_FLAGS) $(call engine_simd_flags,$*) -c -o $@ $<
+
+$(B)/asan/engine/libinpu_engine.a: $(patsubst engine/%.c,$(B)/asan/engine/%.o,$(ENGINE_SRCS))
+	$(AR) rcs $@ $^
+
+$(B)/asan/engine/libinpu_tables.a: $(B)/asan/engine/tables_gen.o
+	$(AR) rcs $@ $^
 
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/bin/inpu
@@ -87,11 +117,14 @@ HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host-tests/%,$(wildcard tests/host/
 
 host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu
 
-$(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(LIB_HDRS) $(UAPI_HEADERS)
+$(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a \
+		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
+		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+	$(CC) $(USER_CFLAGS) -Iengine -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \
-		-o $@ $< $(B)/asan/lib/libinpu.a $(DRM_LIBS)
+		-o $@ $< $(B)/asan/lib/libinpu.a $(B)/asan/engine/libinpu_engine.a \
+		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lm
 
 kselftest:
 	$(MAKE) -C tests/kselftest/inpu KSFT_DIR=$(KSRC)/tools/testing/selftests \
@@ -134,5 +167,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace host-tests kselftest qemu initramfs \
+.PHONY: help deps all module userspace engine host-tests kselftest qemu initramfs \
 	vm-shell check check-run demo demo-run clean FORCE

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Matmul block kernels: one block of 64 output channels over all its
+ * weight tiles, for m_rows activation rows.  Every implementation must be
+ * bit-exact with the scalar one (matmul_scalar.c), which is the
+ * definition.
+ *
+ *  tiles:  n_tiles pointers to the 4096-byte tiles of the block, in k order
+ *  x:      m_rows rows of int8 activations, row r at x + r * x_stride,
+ *          zero-padded to n_tiles * tile_k inputs
+ *  gs:     W4 only: group scales of this block, [n_tiles * 4][64]
+ *  acc:    out: [m_rows][64] int32 sums, wrapping modulo 2^32
+ */
+#ifndef INPU_KERNELS_H
+#define INPU_KERNELS_H
+
+#include <stdint.h>
+
+typedef void (*inpu_w8_block_fn)(const uint8_t *const *tiles,
+				 uint32_t n_tiles, const int8_t *x,
+				 uint32_t m_rows, uint32_t x_stride,
+				 int32_t *acc);
+typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
+				 uint32_t n_tiles, const uint8_t *gs,
+				 const int8_t *x, uint32_t m_rows,
+				 uint32_t x_stride, int32_t *acc);
+
+struct inpu_kernels {
+	inpu_w8_block_fn w8_block;
+	inpu_w4_block_fn w4_block;
+};
+
+void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
+			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
+			  int32_t *acc);
+void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
+			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
+			  uint32_t x_stride, int32_t *acc);
+
+/*
+ * SIMD kernel sets (matmul_avx2.c, matmul_avx512.c).  Each file is built
+ * with its own target flags; inpu_have_*() say whether this build has them.
+ * inpu_kernels_*() overwrite the entries they provide.
+ */
+int inpu_have_avx2_kernels(void);
+int inpu_have_avx512_kernels(void);
+void inpu_kernels_avx2(struct inpu_kernels *k);
+void inpu_kernels_avx512(struct inpu_kernels *k);
+
+/* Fill @k with the kernels of @level (which the CPU must support). */
+void inpu_kernels_select(int level, struct inpu_kernels *k);
+
+#endif /* INPU_KERNELS_H */

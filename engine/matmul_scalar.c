@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Portable matmul block kernels: the definition the SIMD kernels match.
+ */
+#include "kernels.h"
+#include "int_math.h"
+
+void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
+			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
+			  int32_t *acc)
+{
+	uint32_t m, t, kq, n, r;
+
+	for (m = 0; m < m_rows; m++) {
+		const int8_t *xr = x + (uint64_t)m * x_stride;
+		int32_t *a = acc + (uint64_t)m * 64;
+
+		for (n = 0; n < 64; n++)
+			a[n] = 0;
+		for (t = 0; t < n_tiles; t++) {
+			const uint8_t *tile = tiles[t];
+			const int8_t *xt = xr + t * 64;
+
+			for (kq = 0; kq < 16; kq++) {
+				for (n = 0; n < 64; n++) {
+					const uint8_t *w = tile + kq * 256 + n * 4;
+					int32_t s = 0;
+
+					for (r = 0; r < 4; r++)
+						s += (w[r] - 128) * xt[kq * 4 + r];
+					a[n] = wadd32(a[n], s);
+				}
+			}
+		}
+	}
+}
+
+void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
+			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
+			  uint32_t x_stride, int32_t *acc)
+{
+	uint32_t m, t, g, ko, n, j;
+
+	for (m = 0; m < m_rows; m++) {
+		const int8_t *xr = x + (uint64_t)m * x_stride;
+		int32_t *a = acc + (uint64_t)m * 64;
+
+		for (n = 0; n < 64; n++)
+			a[n] = 0;
+		for (t = 0; t < n_tiles; t++) {
+			const uint8_t *tile = tiles[t];
+
+			/* Four groups of 32 inputs per tile, 4 x 8 inputs each. */
+			for (g = 0; g < 4; g++) {
+				const uint8_t *scale = gs + (t * 4 + g) * 64;
+
+				for (n = 0; n < 64; n++) {
+					int32_t s = 0;
+
+					for (ko = g * 4; ko < g * 4 + 4; ko++) {
+						const uint8_t *w = tile + ko * 256 + n * 4;
+						const int8_t *xk = xr + t * 128 + ko * 8;
+
+						for (j = 0; j < 4; j++) {
+							s += ((w[j] & 0xf) - 8) * xk[j];
+							s += ((w[j] >> 4) - 8) * xk[4 + j];
+						}
+					}
+					a[n] = wadd32(a[n], (int32_t)((uint32_t)s * scale[n]));
+				}
+			}
+		}
+	}
+}
