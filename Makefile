@@ -42,6 +42,7 @@ help:
 	@echo "make demo       set up, build, boot the VM and query the device"
 	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
 	@echo "make module | userspace | engine | qemu | kselftest | host-tests | initramfs"
+	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
 deps:
@@ -81,6 +82,14 @@ $(B)/asan/engine/libinpu_engine.a: $(patsubst engine/%.c,$(B)/asan/engine/%.o,$(
 
 $(B)/asan/engine/libinpu_tables.a: $(B)/asan/engine/tables_gen.o
 	$(AR) rcs $@ $^
+
+# Engine benchmark (not part of 'make check': numbers, not pass/fail).
+bench-engine: $(B)/bench/bench_engine
+	$(B)/bench/bench_engine
+
+$(B)/bench/bench_engine: tests/bench/bench_engine.c $(B)/engine/libinpu_engine.a $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) -D_GNU_SOURCE -o $@ $< $(B)/engine/libinpu_engine.a
 
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/bin/inpu
@@ -167,5 +176,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace engine host-tests kselftest qemu initramfs \
+.PHONY: help deps all module userspace engine bench-engine host-tests kselftest qemu initramfs \
 	vm-shell check check-run demo demo-run clean FORCE
