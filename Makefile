@@ -32,7 +32,7 @@ ENGINE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine
 engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_HDRS := $(wildcard userspace/lib/*.h)
-KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) kernel/Kbuild Kbuild
+KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h Kbuild
 QEMU_DEV_SRCS := $(wildcard qemu-device/*)
 
 help:
@@ -147,7 +147,7 @@ $(B)/vm/initramfs.cpio: module userspace kselftest tests/vm/init \
 		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh FORCE
 	rm -rf $(B)/vm/root
 	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest
-	cp kernel/inpu.ko $(B)/vm/root/
+	cp inpu.ko $(B)/vm/root/
 	cp $(B)/bin/inpu $(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp tests/vm/guest-check.sh $(B)/vm/root/
