@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Firmware image parsing (see inpu_fw_image.h and
+ * firmware-blob-tools/FORMAT.md).  Reads fields byte by byte, so a
+ * malformed or misaligned image can never cause an unaligned access.
+ */
+#include "inpu_fw_image.h"
+
+static const char *const err_names[INPU_FW_E_COUNT] = {
+	[INPU_FW_OK] = "ok",
+	[INPU_FW_E_TRUNCATED] = "image truncated",
+	[INPU_FW_E_TOO_LARGE] = "image too large",
+	[INPU_FW_E_MAGIC] = "bad magic",
+	[INPU_FW_E_FORMAT] = "unsupported format version or header size",
+	[INPU_FW_E_SIZE] = "image_size does not match the file size",
+	[INPU_FW_E_ABI] = "built for another engine ABI version",
+	[INPU_FW_E_FEATURES] = "feature bits do not match the sections",
+	[INPU_FW_E_RESERVED] = "reserved field not zero",
+	[INPU_FW_E_SECTIONS] = "bad section count or section table offset",
+	[INPU_FW_E_SEC_TYPE] = "unknown or repeated section type",
+	[INPU_FW_E_SEC_ALIGN] = "section misaligned",
+	[INPU_FW_E_SEC_RANGE] = "section outside the payload area",
+	[INPU_FW_E_SEC_OVERLAP] = "sections overlap or are out of order",
+	[INPU_FW_E_TABLE] = "invalid table",
+	[INPU_FW_E_MISSING] = "required section missing",
+	[INPU_FW_E_DIGEST] = "SHA-256 digest mismatch",
+};
+
+const char *inpu_fw_strerror(int code)
+{
+	if (code < 0 || code >= INPU_FW_E_COUNT)
+		return "unknown error";
+	return err_names[code];
+}
+
+const char *inpu_fw_section_name(__u32 type)
+{
+	switch (type) {
+	case INPU_FW_SEC_EXP:
+		return "exp";
+	case INPU_FW_SEC_SILU:
+		return "silu";
+	case INPU_FW_SEC_NOTE:
+		return "note";
+	default:
+		return "unknown";
+	}
+}
+
+static __u32 le32(const __u8 *p)
+{
+	return p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24;
+}
+
+static __u16 le16(const __u8 *p)
+{
+	return (__u16)(p[0] | p[1] << 8);
+}
+
+static int fail(struct inpu_fw_error *err, int code, int section,
+		const char *field, __u32 offset)
+{
+	if (err) {
+		err->code = code;
+		err->section = section;
+		err->field = field;
+		err->offset = offset;
+	}
+	return code;
+}
+
+#define HDR(f)	((__u32)__builtin_offsetof(struct inpu_fw_header, f))
+#define SEC(f)	((__u32)__builtin_offsetof(struct inpu_fw_section, f))
+
+static int check_exp(const __u8 *img, const struct inpu_fw_section *s,
+		     int idx, struct inpu_fw_info *info,
+		     struct inpu_fw_error *err)
+{
+	const __u8 *p = img + s->offset;
+	__u32 i, prev;
+
+	if (s->size < sizeof(struct inpu_fw_exp))
+		return fail(err, INPU_FW_E_TABLE, idx, "size", s->offset);
+	info->exp.len = le32(p);
+	info->exp.frac = le32(p + 4);
+	if (!info->exp.len || info->exp.len > 65536 ||
+	    s->size != sizeof(struct inpu_fw_exp) + 2 * info->exp.len)
+		return fail(err, INPU_FW_E_TABLE, idx, "exp.len", s->offset);
+	if (info->exp.frac > 30)
+		return fail(err, INPU_FW_E_TABLE, idx, "exp.frac", s->offset + 4);
+	if (s->align < 2)
+		return fail(err, INPU_FW_E_SEC_ALIGN, idx, "align", 0);
+	prev = 0xffff;
+	for (i = 0; i < info->exp.len; i++) {
+		__u32 v = le16(p + 8 + 2 * i);
+
+		/* exp[0] > 0 and never increasing: softmax relies on both. */
+		if ((i == 0 && v == 0) || v > prev)
+			return fail(err, INPU_FW_E_TABLE, idx, "exp values",
+				    s->offset + 8 + 2 * i);
+		prev = v;
+	}
+	info->exp_values = (const __u16 *)(p + 8);
+	return INPU_FW_OK;
+}
+
+static int check_silu(const __u8 *img, const struct inpu_fw_section *s,
+		      int idx, struct inpu_fw_info *info,
+		      struct inpu_fw_error *err)
+{
+	const __u8 *p = img + s->offset;
+
+	if (s->size < sizeof(struct inpu_fw_silu))
+		return fail(err, INPU_FW_E_TABLE, idx, "size", s->offset);
+	info->silu.len = le32(p);
+	info->silu.zero = le32(p + 4);
+	info->silu.in_frac = le32(p + 8);
+	info->silu.out_frac = le32(p + 12);
+	if (!info->silu.len || info->silu.len > 65536 ||
+	    s->size != sizeof(struct inpu_fw_silu) + 4 * info->silu.len)
+		return fail(err, INPU_FW_E_TABLE, idx, "silu.len", s->offset);
+	if (info->silu.zero >= info->silu.len)
+		return fail(err, INPU_FW_E_TABLE, idx, "silu.zero", s->offset + 4);
+	if (info->silu.in_frac > 30)
+		return fail(err, INPU_FW_E_TABLE, idx, "silu.in_frac",
+			    s->offset + 8);
+	if (info->silu.out_frac > 30)
+		return fail(err, INPU_FW_E_TABLE, idx, "silu.out_frac",
+			    s->offset + 12);
+	if (s->align < 4)
+		return fail(err, INPU_FW_E_SEC_ALIGN, idx, "align", 0);
+	info->silu_values = (const __s32 *)(p + 16);
+	return INPU_FW_OK;
+}
+
+int inpu_fw_parse(const void *image, size_t len, struct inpu_fw_info *info,
+		  struct inpu_fw_error *err)
+{
+	const __u8 *img = image;
+	__u32 i, j, payload_start, payload_end, seen = 0, off;
+	__u64 feat_have = 0;
+	int ret;
+
+	if (!img || len < sizeof(struct inpu_fw_header) + INPU_FW_DIGEST_BYTES)
+		return fail(err, INPU_FW_E_TRUNCATED, -1, "image", 0);
+	if (len > INPU_FW_MAX_SIZE)
+		return fail(err, INPU_FW_E_TOO_LARGE, -1, "image", 0);
+	if (le32(img + HDR(magic)) != INPU_FW_MAGIC)
+		return fail(err, INPU_FW_E_MAGIC, -1, "magic", HDR(magic));
+	if (le16(img + HDR(format_version)) != INPU_FW_FORMAT_VERSION)
+		return fail(err, INPU_FW_E_FORMAT, -1, "format_version",
+			    HDR(format_version));
+	if (le16(img + HDR(header_size)) != sizeof(struct inpu_fw_header))
+		return fail(err, INPU_FW_E_FORMAT, -1, "header_size",
+			    HDR(header_size));
+
+	info->fw_version = le32(img + HDR(fw_version));
+	info->abi_version = le32(img + HDR(abi_version));
+	info->features = le32(img + HDR(features)) |
+			 (__u64)le32(img + HDR(features) + 4) << 32;
+	info->image_size = le32(img + HDR(image_size));
+	info->n_sections = le32(img + HDR(n_sections));
+	info->exp_values = 0;
+	info->silu_values = 0;
+	info->note = 0;
+	info->note_len = 0;
+
+	if (info->image_size != len)
+		return fail(err, INPU_FW_E_SIZE, -1, "image_size", HDR(image_size));
+	if (info->abi_version != INPU_FW_ABI_VERSION)
+		return fail(err, INPU_FW_E_ABI, -1, "abi_version",
+			    HDR(abi_version));
+	if (info->features & ~INPU_FW_FEAT_ALL)
+		return fail(err, INPU_FW_E_FEATURES, -1, "features",
+			    HDR(features));
+	for (off = HDR(reserved); off < sizeof(struct inpu_fw_header); off += 4)
+		if (le32(img + off))
+			return fail(err, INPU_FW_E_RESERVED, -1, "reserved", off);
+	if (!info->n_sections || info->n_sections > INPU_FW_MAX_SECTIONS)
+		return fail(err, INPU_FW_E_SECTIONS, -1, "n_sections",
+			    HDR(n_sections));
+	if (le32(img + HDR(section_offset)) != sizeof(struct inpu_fw_header))
+		return fail(err, INPU_FW_E_SECTIONS, -1, "section_offset",
+			    HDR(section_offset));
+
+	payload_start = sizeof(struct inpu_fw_header) +
+			info->n_sections * sizeof(struct inpu_fw_section);
+	info->digest_offset = info->image_size - INPU_FW_DIGEST_BYTES;
+	payload_end = info->digest_offset;
+	if (payload_start > payload_end)
+		return fail(err, INPU_FW_E_TRUNCATED, -1, "n_sections",
+			    HDR(n_sections));
+
+	for (i = 0; i < info->n_sections; i++) {
+		struct inpu_fw_section *s = &info->sections[i];
+		__u32 base = sizeof(struct inpu_fw_header) +
+			     i * sizeof(struct inpu_fw_section);
+
+		s->type = le32(img + base + SEC(type));
+		s->flags = le32(img + base + SEC(flags));
+		s->offset = le32(img + base + SEC(offset));
+		s->size = le32(img + base + SEC(size));
+		s->align = le32(img + base + SEC(align));
+		s->reserved = le32(img + base + SEC(reserved));
+
+		if (s->type < INPU_FW_SEC_EXP || s->type > INPU_FW_SEC_NOTE ||
+		    (seen & (1u << s->type)))
+			return fail(err, INPU_FW_E_SEC_TYPE, i, "type",
+				    base + SEC(type));
+		seen |= 1u << s->type;
+		if (s->flags)
+			return fail(err, INPU_FW_E_RESERVED, i, "flags",
+				    base + SEC(flags));
+		if (s->reserved)
+			return fail(err, INPU_FW_E_RESERVED, i, "reserved",
+				    base + SEC(reserved));
+		if (!s->align || (s->align & (s->align - 1)) ||
+		    s->align > INPU_FW_MAX_ALIGN || s->offset % s->align)
+			return fail(err, INPU_FW_E_SEC_ALIGN, i,
+				    s->offset % (s->align ? s->align : 1) ?
+				    "offset" : "align",
+				    base + (s->offset % (s->align ? s->align : 1) ?
+					    SEC(offset) : SEC(align)));
+		if (s->offset < payload_start || s->offset > payload_end ||
+		    s->size > payload_end - s->offset)
+			return fail(err, INPU_FW_E_SEC_RANGE, i, "offset",
+				    base + SEC(offset));
+		/* Sections in increasing order, so overlap means order. */
+		for (j = 0; j < i; j++) {
+			const struct inpu_fw_section *p = &info->sections[j];
+
+			if (s->offset < p->offset + p->size)
+				return fail(err, INPU_FW_E_SEC_OVERLAP, i,
+					    "offset", base + SEC(offset));
+		}
+
+		if (s->type == INPU_FW_SEC_EXP) {
+			ret = check_exp(img, s, i, info, err);
+			feat_have |= INPU_FW_FEAT_EXP_TABLE;
+		} else if (s->type == INPU_FW_SEC_SILU) {
+			ret = check_silu(img, s, i, info, err);
+			feat_have |= INPU_FW_FEAT_SILU_TABLE;
+		} else {
+			info->note = (const char *)(img + s->offset);
+			info->note_len = s->size;
+			ret = INPU_FW_OK;
+		}
+		if (ret) {
+			if (err && !err->offset)
+				err->offset = base + SEC(align);
+			return ret;
+		}
+	}
+
+	if (info->features != feat_have)
+		return fail(err, INPU_FW_E_FEATURES, -1, "features",
+			    HDR(features));
+	/* Engine ABI 1 cannot run without both tables. */
+	if (!(feat_have & INPU_FW_FEAT_EXP_TABLE))
+		return fail(err, INPU_FW_E_MISSING, -1, "exp section", 0);
+	if (!(feat_have & INPU_FW_FEAT_SILU_TABLE))
+		return fail(err, INPU_FW_E_MISSING, -1, "silu section", 0);
+	return fail(err, INPU_FW_OK, -1, "", 0);
+}
+
+int inpu_fw_digest_ok(const void *image, const struct inpu_fw_info *info,
+		      const __u8 computed[INPU_FW_DIGEST_BYTES])
+{
+	const __u8 *stored = (const __u8 *)image + info->digest_offset;
+	__u8 diff = 0;
+	int i;
+
+	for (i = 0; i < INPU_FW_DIGEST_BYTES; i++)
+		diff |= stored[i] ^ computed[i];
+	return diff == 0;
+}
