@@ -70,6 +70,10 @@ static int inpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_hw;
 
+	ret = inpu_fw_load(idev);
+	if (ret)
+		goto err_hw;
+
 	ret = drm_dev_register(&idev->drm, 0);
 	if (ret)
 		goto err_hw;
@@ -102,6 +106,7 @@ static struct pci_driver inpu_pci_driver = {
 	.id_table = inpu_pci_ids,
 	.probe = inpu_probe,
 	.remove = inpu_remove,
+	.dev_groups = inpu_dev_groups,
 };
 module_pci_driver(inpu_pci_driver);
 

@@ -28,6 +28,10 @@ struct inpu_device {
 	u32 sa_rows;
 	u32 sa_cols;
 
+	/* Of the booted firmware. */
+	u32 fw_version;
+	u64 fw_features;
+
 	/* Signalled by the interrupt handler when the test source fires. */
 	struct completion irq_test_done;
 };
@@ -51,6 +55,12 @@ static inline void inpu_wr32(struct inpu_device *idev, u32 reg, u32 val)
 int inpu_hw_init(struct inpu_device *idev);
 void inpu_hw_fini(struct inpu_device *idev);
 int inpu_hw_reset(struct inpu_device *idev);
+
+/* inpu_fw.c */
+int inpu_fw_load(struct inpu_device *idev);
+
+/* inpu_sysfs.c */
+extern const struct attribute_group *inpu_dev_groups[];
 
 /* inpu_irq.c */
 int inpu_irq_init(struct inpu_device *idev);

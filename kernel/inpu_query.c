@@ -25,6 +25,8 @@ static void inpu_fill_device_info(struct inpu_device *idev,
 	info->sa_rows = idev->sa_rows;
 	info->sa_cols = idev->sa_cols;
 	info->driver_abi = DRM_INPU_ABI_VERSION;
+	info->fw_version = idev->fw_version;
+	info->fw_features = idev->fw_features;
 }
 
 /*

@@ -4,6 +4,7 @@
 # Graft the INPU device into a QEMU source tree:
 #   qemu-device/*  -> <qemu>/hw/inpu/
 #   uapi/          -> <qemu>/hw/inpu/uapi/
+#   engine/        -> <qemu>/hw/inpu/engine/   (the shared engine sources)
 # and hook hw/inpu into QEMU's Kconfig and meson.  Files are copied only
 # when their content differs, so ninja rebuilds exactly what changed.
 # Safe to run any number of times.
@@ -28,6 +29,9 @@ for f in "$here"/*.c "$here"/*.h "$here"/meson.build "$here"/Kconfig; do
 done
 (cd "$repo/uapi" && find . -name '*.h') | while read -r h; do
 	sync_file "$repo/uapi/$h" "$qemu/hw/inpu/uapi/$h"
+done
+for f in "$repo"/engine/*.c "$repo"/engine/*.h; do
+	sync_file "$f" "$qemu/hw/inpu/engine/$(basename "$f")"
 done
 
 # Hook the directory in, once.

@@ -3,7 +3,7 @@
  *
  * This file is the device front end: PCI identity, the BAR0 register file
  * and MSI-X.  The register map is shared with the Linux driver through
- * uapi/inpu/inpu_regs.h.
+ * uapi/inpu/inpu_regs.h; firmware boot lives in inpu_fw.c.
  *
  * Copyright (c) 2026 The inpu authors
  *
@@ -19,34 +19,17 @@
 #include "hw/qdev-properties.h"
 #include "hw/resettable.h"
 #include "migration/vmstate.h"
-#include "qom/object.h"
 
+#include "inpu.h"
 #include "inpu/inpu_regs.h"
-
-#define TYPE_INPU "inpu"
-OBJECT_DECLARE_SIMPLE_TYPE(INPUState, INPU)
 
 /* Version of the device model; bumped with every visible change. */
 #define INPU_MODEL_VERSION INPU_HW_VERSION(0, 1, 0)
 
-struct INPUState {
-    PCIDevice parent_obj;
-
-    MemoryRegion mmio;
-
-    /* Properties. */
-    uint32_t sa_rows;
-    uint32_t sa_cols;
-
-    /* Register state. */
-    uint32_t scratch;
-    uint32_t irq_status;
-    uint32_t irq_mask;
-};
 
 static uint64_t inpu_caps(void)
 {
-    return INPU_CAP_MSIX | INPU_CAP_RESET;
+    return INPU_CAP_MSIX | INPU_CAP_RESET | INPU_CAP_FW_BOOT;
 }
 
 /*
@@ -68,6 +51,11 @@ static void inpu_reset_regs(INPUState *s)
     s->scratch = 0;
     s->irq_status = 0;
     s->irq_mask = 0;
+    s->fw_addr = 0;
+    s->fw_size = 0;
+    s->fw_error = 0;
+    s->fw_err_offset = 0;
+    inpu_fw_unload(s);
 }
 
 static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
@@ -93,6 +81,24 @@ static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         return s->irq_status;
     case INPU_REG_IRQ_MASK:
         return s->irq_mask;
+    case INPU_REG_FW_ADDR_LO:
+        return (uint32_t)s->fw_addr;
+    case INPU_REG_FW_ADDR_HI:
+        return (uint32_t)(s->fw_addr >> 32);
+    case INPU_REG_FW_SIZE:
+        return s->fw_size;
+    case INPU_REG_FW_STATUS:
+        return s->fw_status;
+    case INPU_REG_FW_ERROR:
+        return s->fw_error;
+    case INPU_REG_FW_ERR_OFFSET:
+        return s->fw_err_offset;
+    case INPU_REG_FW_VERSION:
+        return s->fw_version;
+    case INPU_REG_FW_FEATURES_LO:
+        return (uint32_t)s->fw_features;
+    case INPU_REG_FW_FEATURES_HI:
+        return (uint32_t)(s->fw_features >> 32);
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "inpu: read of unknown register 0x%" HWADDR_PRIx "\n",
@@ -130,6 +136,20 @@ static void inpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         break;
     case INPU_REG_IRQ_RAISE:
         s->irq_status |= val & INPU_IRQ_ALL;
+        break;
+    case INPU_REG_FW_ADDR_LO:
+        s->fw_addr = deposit64(s->fw_addr, 0, 32, val);
+        break;
+    case INPU_REG_FW_ADDR_HI:
+        s->fw_addr = deposit64(s->fw_addr, 32, 32, val);
+        break;
+    case INPU_REG_FW_SIZE:
+        s->fw_size = val;
+        break;
+    case INPU_REG_FW_CTRL:
+        if (val == INPU_FW_CTRL_BOOT) {
+            inpu_fw_boot(s);
+        }
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -180,6 +200,7 @@ static void inpu_realize(PCIDevice *pdev, Error **errp)
 
 static void inpu_exit(PCIDevice *pdev)
 {
+    inpu_fw_unload(INPU(pdev));
     msix_uninit_exclusive_bar(pdev);
 }
 

@@ -31,12 +31,16 @@ TEST(device_info_layout)
 		     MEMBER_SIZE(di, pci_device) + MEMBER_SIZE(di, pci_revision) +
 		     MEMBER_SIZE(di, pad0) + MEMBER_SIZE(di, sa_rows) +
 		     MEMBER_SIZE(di, sa_cols) + MEMBER_SIZE(di, driver_abi) +
-		     MEMBER_SIZE(di, pad1);
+		     MEMBER_SIZE(di, fw_version) + MEMBER_SIZE(di, fw_features);
 
 	/* Every byte belongs to a named field: no hidden padding. */
 	EXPECT_EQ(sum, sizeof(di));
 	EXPECT_EQ(0, sizeof(di) % 8);
 	EXPECT_EQ(0, offsetof(di, capabilities) % 8);
+	EXPECT_EQ(0, offsetof(di, fw_features) % 8);
+	/* V2 reused V1's trailing pad for fw_version and appended the rest. */
+	EXPECT_EQ(DRM_INPU_DEVICE_INFO_SIZE_V1, offsetof(di, fw_features));
+	EXPECT_EQ(DRM_INPU_DEVICE_INFO_SIZE_V2, sizeof(di));
 	/* The first published version is a prefix of today's struct. */
 	EXPECT_LE(DRM_INPU_DEVICE_INFO_SIZE_V1, sizeof(di));
 	EXPECT_EQ(40, DRM_INPU_DEVICE_INFO_SIZE_V1);
@@ -71,6 +75,7 @@ TEST(register_map)
 	/* Capability bits mean the same in the register and the ioctl. */
 	EXPECT_EQ(INPU_CAP_MSIX, DRM_INPU_CAP_MSIX);
 	EXPECT_EQ(INPU_CAP_RESET, DRM_INPU_CAP_RESET);
+	EXPECT_EQ(INPU_CAP_FW_BOOT, DRM_INPU_CAP_FW_BOOT);
 	EXPECT_LT(INPU_REG_IRQ_RAISE, INPU_BAR0_SIZE);
 }
 

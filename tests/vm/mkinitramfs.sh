@@ -5,15 +5,16 @@
 #   busybox-static, tests/vm/init, the Debian modules inpu.ko depends on
 #   (decompressed, with their load order), and everything under STAGING
 #   (the project's binaries and inpu.ko, under /opt/inpu) together with the
-#   shared libraries those binaries need.
-# usage: mkinitramfs.sh KVER STAGING OUT.cpio
+#   shared libraries those binaries need, and the firmware images in
+#   FIRMWARE_DIR under /lib/firmware/inpu/.
+# usage: mkinitramfs.sh KVER STAGING OUT.cpio [FIRMWARE_DIR]
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-	echo "usage: $0 KVER STAGING_DIR OUT.cpio" >&2
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+	echo "usage: $0 KVER STAGING_DIR OUT.cpio [FIRMWARE_DIR]" >&2
 	exit 2
 fi
-kver=$1 staging=$2 out=$3
+kver=$1 staging=$2 out=$3 fwdir=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 moddir=/lib/modules/$kver
 
@@ -43,6 +44,10 @@ if [ ! -s "$root/lib/modules/load-order" ]; then
 fi
 
 cp -a "$staging"/. "$root/opt/inpu/"
+if [ -n "$fwdir" ]; then
+	mkdir -p "$root/lib/firmware/inpu"
+	cp -a "$fwdir"/. "$root/lib/firmware/inpu/"
+fi
 
 # Shared libraries of every dynamically linked program we ship.
 find "$root/opt/inpu" -type f -perm -u+x | while read -r f; do

@@ -56,7 +56,7 @@ fi
 (cd "$work/cmd" && echo cmd.sh | cpio -o -H newc --quiet) >"$work/cmd.cpio"
 cat "$initrd" "$work/cmd.cpio" >"$work/initrd.cpio"
 
-append="console=ttyS0 loglevel=4 panic=-1 oops=panic softlockup_panic=1 nokaslr"
+append="console=ttyS0 loglevel=3 panic=-1 oops=panic softlockup_panic=1 nokaslr"
 qargs=(
 	-M q35 -accel tcg -cpu max -m 1024 -smp 1
 	-nodefaults -no-user-config -no-reboot -nic none

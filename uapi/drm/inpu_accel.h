@@ -59,6 +59,7 @@ struct drm_inpu_query {
  */
 #define DRM_INPU_CAP_MSIX	(1ull << 0)
 #define DRM_INPU_CAP_RESET	(1ull << 1)
+#define DRM_INPU_CAP_FW_BOOT	(1ull << 2)
 
 /**
  * struct drm_inpu_device_info - identity, version and capabilities
@@ -84,15 +85,21 @@ struct drm_inpu_device_info {
 	__u32 sa_cols;
 	/** @driver_abi: DRM_INPU_ABI_VERSION of the running driver */
 	__u32 driver_abi;
-	/** @pad1: zero */
-	__u32 pad1;
+	/** @fw_version: booted firmware, major << 16 | minor << 8 | patch */
+	__u32 fw_version;
+	/** @fw_features: INPU_FW_FEAT_* bits of the booted firmware */
+	__u64 fw_features;
 };
 
+/* Sizes of the published versions.  V2 (ABI 2) turned V1's trailing pad
+ * into fw_version and appended fw_features.
+ */
 #define DRM_INPU_DEVICE_INFO_SIZE_V1	40
+#define DRM_INPU_DEVICE_INFO_SIZE_V2	48
 #define DRM_INPU_QUERY_MAX_SIZE		4096
 
 /* Raised whenever the ioctl interface gains something. */
-#define DRM_INPU_ABI_VERSION		1
+#define DRM_INPU_ABI_VERSION		2
 
 #if defined(__cplusplus)
 }

@@ -41,6 +41,8 @@
 #define   INPU_CAP_MSIX		(1u << 0)
 /* The device supports soft reset through INPU_REG_RESET. */
 #define   INPU_CAP_RESET	(1u << 1)
+/* The device boots firmware images (INPU_REG_FW_*). */
+#define   INPU_CAP_FW_BOOT	(1u << 2)
 
 /* Read-only systolic array geometry: rows in [15:0], columns in [31:16]. */
 #define INPU_REG_SA_GEOM	0x010
@@ -72,5 +74,40 @@
  */
 #define   INPU_IRQ_TEST		(1u << 0)
 #define   INPU_IRQ_ALL		INPU_IRQ_TEST
+
+/*
+ * Firmware boot.  The driver places an image (uapi/inpu/inpu_fw.h) in
+ * DMA-able memory, writes its bus address and size, then writes
+ * INPU_FW_CTRL_BOOT to INPU_REG_FW_CTRL.  The device reads the image,
+ * checks its structure, ABI version and SHA-256 digest, loads the tables
+ * and reports the outcome in INPU_REG_FW_STATUS before the write returns.
+ * Reset unloads the firmware.  The device runs no job without firmware.
+ */
+#define INPU_REG_FW_ADDR_LO	0x040
+#define INPU_REG_FW_ADDR_HI	0x044
+#define INPU_REG_FW_SIZE	0x048
+#define INPU_REG_FW_CTRL	0x04c	/* write-only */
+#define   INPU_FW_CTRL_BOOT	1u
+#define INPU_REG_FW_STATUS	0x050
+#define   INPU_FW_STATUS_NONE	0	/* no firmware loaded */
+#define   INPU_FW_STATUS_OK	1	/* loaded and running */
+#define   INPU_FW_STATUS_ERROR	2	/* last boot failed, see FW_ERROR */
+/*
+ * Why the last boot failed: bits [15:0] hold an enum inpu_fw_err code
+ * (engine/inpu_fw_image.h) or INPU_FW_DEV_E_DMA; bits [23:16] hold the
+ * section index + 1 when the error concerns a section (0 otherwise).
+ */
+#define INPU_REG_FW_ERROR	0x054
+#define   INPU_FW_DEV_E_DMA	0x100	/* the image could not be read */
+#define   INPU_FW_ERROR_CODE(v)	((v) & 0xffffu)
+#define   INPU_FW_ERROR_SECTION(v)	(((v) >> 16) & 0xffu)
+/* Image offset of the field at fault. */
+#define INPU_REG_FW_ERR_OFFSET	0x058
+/* Version (major << 16 | minor << 8 | patch) and features of the loaded
+ * firmware; zero when none is loaded.
+ */
+#define INPU_REG_FW_VERSION	0x05c
+#define INPU_REG_FW_FEATURES_LO	0x060
+#define INPU_REG_FW_FEATURES_HI	0x064
 
 #endif /* _INPU_REGS_H_ */

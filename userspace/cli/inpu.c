@@ -101,14 +101,19 @@ static int cmd_info(int argc, char **argv)
 		printf("{\"device\":\"%s\",\"identity\":\"0x%08x\","
 		       "\"hw_version\":\"%u.%u.%u\",\"capabilities\":\"0x%llx\","
 		       "\"pci_id\":\"%04x:%04x\",\"pci_revision\":%u,"
-		       "\"sa_rows\":%u,\"sa_cols\":%u,\"driver_abi\":%u}\n",
+		       "\"sa_rows\":%u,\"sa_cols\":%u,\"driver_abi\":%u,"
+		       "\"fw_version\":\"%u.%u.%u\",\"fw_features\":\"0x%llx\"}\n",
 		       inpu_dev_path(dev), info.identity,
 		       INPU_HW_VERSION_MAJOR(info.hw_version),
 		       INPU_HW_VERSION_MINOR(info.hw_version),
 		       INPU_HW_VERSION_PATCH(info.hw_version),
 		       (unsigned long long)info.capabilities, info.pci_vendor,
 		       info.pci_device, info.pci_revision, info.sa_rows,
-		       info.sa_cols, info.driver_abi);
+		       info.sa_cols, info.driver_abi,
+		       INPU_HW_VERSION_MAJOR(info.fw_version),
+		       INPU_HW_VERSION_MINOR(info.fw_version),
+		       INPU_HW_VERSION_PATCH(info.fw_version),
+		       (unsigned long long)info.fw_features);
 	} else {
 		printf("device:         %s\n", inpu_dev_path(dev));
 		printf("identity:       0x%08x\n", info.identity);
@@ -122,6 +127,11 @@ static int cmd_info(int argc, char **argv)
 		       info.pci_device, info.pci_revision);
 		printf("systolic array: %u x %u\n", info.sa_rows, info.sa_cols);
 		printf("driver abi:     %u\n", info.driver_abi);
+		printf("firmware:       %u.%u.%u (features 0x%llx)\n",
+		       INPU_HW_VERSION_MAJOR(info.fw_version),
+		       INPU_HW_VERSION_MINOR(info.fw_version),
+		       INPU_HW_VERSION_PATCH(info.fw_version),
+		       (unsigned long long)info.fw_features);
 	}
 	inpu_dev_close(dev);
 	return 0;

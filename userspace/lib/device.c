@@ -128,6 +128,7 @@ int inpu_query_device_info(struct inpu_dev *dev,
 static const char *const cap_names[64] = {
 	[0] = "msix",
 	[1] = "reset",
+	[2] = "fw-boot",
 };
 
 int inpu_format_caps(uint64_t caps, char *buf, size_t len)

@@ -159,12 +159,27 @@ static unsigned int read_hex(const char *dir, const char *name)
 	return v;
 }
 
+static void read_line(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[600];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
+}
+
 TEST_F(inpu, query_matches_registers)
 {
-	uint32_t regs[INPU_REG_IRQ_RAISE / 4 + 1];
+	uint32_t regs[INPU_REG_FW_FEATURES_HI / 4 + 1];
 	struct drm_inpu_device_info info;
 	struct drm_inpu_query q;
-	char link[256], dir[512];
+	char link[256], dir[512], want[32], got[32];
 	const char *bdf;
 	ssize_t len;
 	uint64_t caps;
@@ -190,6 +205,12 @@ TEST_F(inpu, query_matches_registers)
 	EXPECT_EQ(read_hex(dir, "device"), info.pci_device);
 	EXPECT_EQ(read_hex(dir, "revision"), info.pci_revision);
 	EXPECT_EQ(INPU_PCI_CLASS << 8, read_hex(dir, "class"));
+	snprintf(want, sizeof(want), "%u.%u.%u\n",
+		 INPU_HW_VERSION_MAJOR(info.fw_version),
+		 INPU_HW_VERSION_MINOR(info.fw_version),
+		 INPU_HW_VERSION_PATCH(info.fw_version));
+	read_line(dir, "fw_version", got, sizeof(got));
+	EXPECT_STREQ(want, got);
 
 	ASSERT_EQ(0, read_bar0(dir, bdf, regs, sizeof(regs) / 4))
 		TH_LOG("cannot read BAR0 of %s: %s", bdf, strerror(errno));
@@ -207,6 +228,14 @@ TEST_F(inpu, query_matches_registers)
 	EXPECT_NE(0, info.sa_rows);
 	EXPECT_NE(0, info.sa_cols);
 	EXPECT_EQ(DRM_INPU_ABI_VERSION, info.driver_abi);
+	/* The driver booted firmware; the device reports what it loaded. */
+	EXPECT_TRUE(info.capabilities & DRM_INPU_CAP_FW_BOOT);
+	EXPECT_EQ(INPU_FW_STATUS_OK, regs[INPU_REG_FW_STATUS / 4]);
+	EXPECT_EQ(regs[INPU_REG_FW_VERSION / 4], info.fw_version);
+	EXPECT_NE(0, info.fw_version);
+	EXPECT_EQ(regs[INPU_REG_FW_FEATURES_LO / 4] |
+		  (uint64_t)regs[INPU_REG_FW_FEATURES_HI / 4] << 32,
+		  info.fw_features);
 
 	/* The driver came back: a node for it exists again. */
 	EXPECT_LE(0, find_inpu_minor());
