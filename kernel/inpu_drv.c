@@ -16,13 +16,35 @@
 
 static const struct drm_ioctl_desc inpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(INPU_QUERY, inpu_query_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(INPU_BO_CREATE, inpu_bo_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(INPU_BO_INFO, inpu_bo_info_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(INPU_CMDBUF_CREATE, inpu_cmdbuf_create_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(INPU_CMDBUF_DESTROY, inpu_cmdbuf_destroy_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(INPU_SUBMIT, inpu_submit_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(INPU_WAIT, inpu_wait_ioctl, DRM_RENDER_ALLOW),
 };
+
+static int inpu_open(struct drm_device *drm, struct drm_file *file)
+{
+	return inpu_file_open(to_inpu_device(drm), file);
+}
+
+static void inpu_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	inpu_file_close(file);
+}
 
 DEFINE_DRM_ACCEL_FOPS(inpu_fops);
 
 static const struct drm_driver inpu_drm_driver = {
-	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL,
+	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL | DRIVER_SYNCOBJ,
 	.fops = &inpu_fops,
+	.open = inpu_open,
+	.postclose = inpu_postclose,
+	.gem_create_object = inpu_gem_create_object,
+	.show_fdinfo = inpu_show_fdinfo,
 	.ioctls = inpu_ioctls,
 	.num_ioctls = ARRAY_SIZE(inpu_ioctls),
 	.name = DRIVER_NAME,
@@ -74,11 +96,23 @@ static int inpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_hw;
 
-	ret = drm_dev_register(&idev->drm, 0);
+	ret = inpu_mmu_init(idev);
 	if (ret)
 		goto err_hw;
+	ret = inpu_ring_init(idev);
+	if (ret)
+		goto err_mmu;
+
+	ret = drm_dev_register(&idev->drm, 0);
+	if (ret)
+		goto err_ring;
+	inpu_debugfs_init(idev);
 	return 0;
 
+err_ring:
+	inpu_ring_fini(idev);
+err_mmu:
+	inpu_mmu_fini(idev);
 err_hw:
 	inpu_hw_fini(idev);
 	return ret;
@@ -92,7 +126,9 @@ static void inpu_remove(struct pci_dev *pdev)
 	 * fail with -ENODEV instead of touching a device that is gone.
 	 */
 	drm_dev_unplug(&idev->drm);
+	inpu_ring_fini(idev);
 	inpu_hw_fini(idev);
+	inpu_mmu_fini(idev);
 }
 
 static const struct pci_device_id inpu_pci_ids[] = {

@@ -6,13 +6,34 @@
 #define __INPU_DRV_H__
 
 #include <linux/completion.h>
+#include <linux/idr.h>
 #include <linux/io.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 #include <drm/drm_device.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_mm.h>
+#include <drm/gpu_scheduler.h>
 
+#include <inpu/inpu_isa.h>
+#include <inpu/inpu_mmu.h>
 #include <inpu/inpu_regs.h>
+#include <inpu/inpu_ring.h>
+
+#include "inpu_kcompat.h"
+
+/* Descriptors in the command ring; also the scheduler's credit limit. */
+#define INPU_RING_SIZE		256
+/* Per-file job results kept for DRM_IOCTL_INPU_WAIT. */
+#define INPU_RESULTS_KEPT	4096
+
+struct inpu_pt;
+struct drm_inpu_bo_ref;
 
 #define DRIVER_NAME	"inpu"
 #define DRIVER_DESC	"INPU integer-only NPU"
@@ -34,6 +55,112 @@ struct inpu_device {
 
 	/* Signalled by the interrupt handler when the test source fires. */
 	struct completion irq_test_done;
+
+	/* Device MMU: context table and context ids (inpu_mmu.c). */
+	u64 *ctx_table;
+	dma_addr_t ctx_table_dma;
+	struct ida ctx_ida;
+
+	/* Command ring and completion records (inpu_ring.c). */
+	struct inpu_job_desc *ring;
+	dma_addr_t ring_dma;
+	struct inpu_completion *comp;
+	dma_addr_t comp_dma;
+	spinlock_t ring_lock;		/* ring_tail, ring_done, slots */
+	u32 ring_tail;
+	u32 ring_done;
+	struct inpu_job *slots[INPU_RING_SIZE];
+	struct drm_gpu_scheduler sched;
+	bool sched_ready;
+	u64 fence_context;
+	u64 fence_seqno;
+	spinlock_t fence_lock;		/* the hardware fences' timeline */
+
+	/* Statistics (sysfs, debugfs). */
+	atomic64_t jobs_completed;
+	atomic64_t jobs_failed;
+	atomic64_t busy_ns;
+	atomic64_t bo_count;
+	atomic64_t bo_bytes;
+};
+
+/* A device address space: one per open file, one MMU context each. */
+struct inpu_vm {
+	struct kref ref;
+	struct inpu_device *idev;
+	struct mutex lock;		/* mm and page tables */
+	struct drm_mm mm;
+	struct inpu_pt *root;
+	u32 ctx;
+	u64 mapped_bytes;
+	atomic64_t busy_ns;		/* device time of this file's jobs */
+};
+
+struct inpu_bo {
+	struct drm_gem_shmem_object base;
+	struct inpu_vm *vm;		/* where it is mapped, NULL before */
+	struct drm_mm_node node;
+	u32 flags;			/* DRM_INPU_BO_* */
+};
+
+static inline struct inpu_bo *to_inpu_bo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct inpu_bo, base.base);
+}
+
+/* A validated command stream in kernel memory, with the BOs it may use. */
+struct inpu_cmdbuf {
+	struct kref ref;
+	struct inpu_device *idev;
+	void *stream;
+	dma_addr_t stream_dma;
+	u32 len;
+	u32 n_params;
+	struct inpu_param_decl params[INPU_MAX_PARAMS];
+	u32 n_bos;
+	struct drm_gem_object **bos;
+	u32 *bo_flags;			/* DRM_INPU_REF_* */
+};
+
+/* What DRM_IOCTL_INPU_WAIT reports; shared by the job and the file. */
+struct inpu_result {
+	struct kref ref;
+	struct dma_fence *done;		/* the scheduler's finished fence */
+	u32 status;
+	u32 ops_done;
+	u32 fault_op;
+	u32 fault_write;
+	u64 fault_addr;
+	u64 cycles;
+	u64 energy_fj;
+};
+
+struct inpu_job {
+	struct drm_sched_job base;
+	struct inpu_device *idev;
+	struct inpu_vm *vm;
+	struct inpu_cmdbuf *cmdbuf;
+	struct inpu_result *result;
+	struct dma_fence *hw_fence;
+	u64 job_id;
+	u32 n_params;
+	u32 params[INPU_MAX_PARAMS];
+	ktime_t start;
+};
+
+static inline struct inpu_job *to_inpu_job(struct drm_sched_job *job)
+{
+	return container_of(job, struct inpu_job, base);
+}
+
+struct inpu_file {
+	struct inpu_device *idev;
+	struct inpu_vm *vm;
+	struct drm_sched_entity entity;
+	struct mutex lock;		/* cmdbufs, results, next_job_id */
+	struct xarray cmdbufs;
+	struct xarray results;
+	u64 next_job_id;
 };
 
 static inline struct inpu_device *to_inpu_device(struct drm_device *drm)
@@ -55,6 +182,53 @@ static inline void inpu_wr32(struct inpu_device *idev, u32 reg, u32 val)
 int inpu_hw_init(struct inpu_device *idev);
 void inpu_hw_fini(struct inpu_device *idev);
 int inpu_hw_reset(struct inpu_device *idev);
+
+/* inpu_mmu.c */
+int inpu_mmu_init(struct inpu_device *idev);
+void inpu_mmu_hw_init(struct inpu_device *idev);
+void inpu_mmu_fini(struct inpu_device *idev);
+struct inpu_vm *inpu_vm_create(struct inpu_device *idev);
+struct inpu_vm *inpu_vm_get(struct inpu_vm *vm);
+void inpu_vm_put(struct inpu_vm *vm);
+int inpu_vm_map(struct inpu_vm *vm, struct drm_mm_node *node, u64 size,
+		struct sg_table *sgt, bool writable);
+void inpu_vm_unmap(struct inpu_vm *vm, struct drm_mm_node *node, u64 size);
+
+/* inpu_gem.c */
+struct drm_gem_object *inpu_gem_create_object(struct drm_device *drm,
+					      size_t size);
+int inpu_bo_create_ioctl(struct drm_device *drm, void *data,
+			 struct drm_file *file);
+int inpu_bo_info_ioctl(struct drm_device *drm, void *data,
+		       struct drm_file *file);
+int inpu_bo_lookup_refs(struct drm_file *file,
+			const struct drm_inpu_bo_ref *refs, u32 n,
+			struct drm_gem_object **objs);
+
+/* inpu_ring.c */
+int inpu_ring_init(struct inpu_device *idev);
+void inpu_ring_hw_init(struct inpu_device *idev);
+void inpu_ring_fini(struct inpu_device *idev);
+void inpu_ring_irq(struct inpu_device *idev);
+
+/* inpu_job.c */
+int inpu_file_open(struct inpu_device *idev, struct drm_file *file);
+void inpu_file_close(struct drm_file *file);
+int inpu_cmdbuf_create_ioctl(struct drm_device *drm, void *data,
+			     struct drm_file *file);
+int inpu_cmdbuf_destroy_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file);
+int inpu_submit_ioctl(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+int inpu_wait_ioctl(struct drm_device *drm, void *data, struct drm_file *file);
+void inpu_job_complete(struct inpu_job *job,
+		       const struct inpu_completion *c);
+void inpu_cmdbuf_put(struct inpu_cmdbuf *cb);
+void inpu_result_put(struct inpu_result *r);
+
+/* inpu_debugfs.c */
+void inpu_debugfs_init(struct inpu_device *idev);
+void inpu_show_fdinfo(struct drm_printer *p, struct drm_file *file);
 
 /* inpu_fw.c */
 int inpu_fw_load(struct inpu_device *idev);

@@ -22,6 +22,8 @@ static irqreturn_t inpu_irq_handler(int irq, void *arg)
 
 	if (status & INPU_IRQ_TEST)
 		complete(&idev->irq_test_done);
+	if (status & INPU_IRQ_JOB_DONE)
+		inpu_ring_irq(idev);
 	return IRQ_HANDLED;
 }
 

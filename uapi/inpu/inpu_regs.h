@@ -43,6 +43,8 @@
 #define   INPU_CAP_RESET	(1u << 1)
 /* The device boots firmware images (INPU_REG_FW_*). */
 #define   INPU_CAP_FW_BOOT	(1u << 2)
+/* Command ring, device MMU and the engine (inpu_ring.h, inpu_mmu.h). */
+#define   INPU_CAP_RING		(1u << 3)
 
 /* Read-only systolic array geometry: rows in [15:0], columns in [31:16]. */
 #define INPU_REG_SA_GEOM	0x010
@@ -73,7 +75,9 @@
  * time that interrupts reach it.
  */
 #define   INPU_IRQ_TEST		(1u << 0)
-#define   INPU_IRQ_ALL		INPU_IRQ_TEST
+/* A job completed: its record is written and RING_HEAD moved past it. */
+#define   INPU_IRQ_JOB_DONE	(1u << 1)
+#define   INPU_IRQ_ALL		(INPU_IRQ_TEST | INPU_IRQ_JOB_DONE)
 
 /*
  * Firmware boot.  The driver places an image (uapi/inpu/inpu_fw.h) in
@@ -109,5 +113,24 @@
 #define INPU_REG_FW_VERSION	0x05c
 #define INPU_REG_FW_FEATURES_LO	0x060
 #define INPU_REG_FW_FEATURES_HI	0x064
+
+/*
+ * Command ring (uapi/inpu/inpu_ring.h) and MMU context table
+ * (uapi/inpu/inpu_mmu.h).  Base and size are latched when RING_CTRL is
+ * written with INPU_RING_CTRL_ENABLE; reset disables the ring.
+ */
+#define INPU_REG_RING_BASE_LO	0x080
+#define INPU_REG_RING_BASE_HI	0x084
+#define INPU_REG_RING_SIZE	0x088	/* descriptors, power of two <= 4096 */
+#define INPU_REG_RING_HEAD	0x08c	/* read-only: next position the device runs */
+#define INPU_REG_RING_TAIL	0x090	/* doorbell: one past the last queued */
+#define INPU_REG_RING_CTRL	0x094
+#define   INPU_RING_CTRL_ENABLE	1u
+#define INPU_REG_CTX_TABLE_LO	0x098
+#define INPU_REG_CTX_TABLE_HI	0x09c
+/* Read-only: jobs completed since reset, and modelled busy cycles. */
+#define INPU_REG_JOBS_DONE	0x0a0
+#define INPU_REG_BUSY_CYCLES_LO	0x0a4
+#define INPU_REG_BUSY_CYCLES_HI	0x0a8
 
 #endif /* _INPU_REGS_H_ */

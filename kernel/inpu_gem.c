@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Buffer objects: shmem GEM objects, each mapped at creation into the
+ * device address space of the file that created it.  The mapping pins the
+ * pages (drm_gem_shmem_get_pages_sgt) until the object is freed, which
+ * happens only after the last handle is closed and the last job using it
+ * has finished.
+ */
+#include <linux/slab.h>
+
+#include <drm/drm_file.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_print.h>
+#include <drm/inpu_accel.h>
+
+#include "inpu_drv.h"
+
+static void inpu_bo_free(struct drm_gem_object *obj)
+{
+	struct inpu_bo *bo = to_inpu_bo(obj);
+	struct inpu_device *idev = to_inpu_device(obj->dev);
+
+	if (bo->vm) {
+		inpu_vm_unmap(bo->vm, &bo->node, obj->size);
+		inpu_vm_put(bo->vm);
+	}
+	atomic64_dec(&idev->bo_count);
+	atomic64_sub(obj->size, &idev->bo_bytes);
+	drm_gem_shmem_free(&bo->base);
+}
+
+static const struct drm_gem_object_funcs inpu_bo_funcs = {
+	.free = inpu_bo_free,
+	.print_info = drm_gem_shmem_object_print_info,
+	.pin = drm_gem_shmem_object_pin,
+	.unpin = drm_gem_shmem_object_unpin,
+	.get_sg_table = drm_gem_shmem_object_get_sg_table,
+	.vmap = drm_gem_shmem_object_vmap,
+	.vunmap = drm_gem_shmem_object_vunmap,
+	.mmap = drm_gem_shmem_object_mmap,
+	.vm_ops = &drm_gem_shmem_vm_ops,
+};
+
+struct drm_gem_object *inpu_gem_create_object(struct drm_device *drm,
+					      size_t size)
+{
+	struct inpu_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+	bo->base.base.funcs = &inpu_bo_funcs;
+	bo->base.map_wc = false;
+	return &bo->base.base;
+}
+
+int inpu_bo_create_ioctl(struct drm_device *drm, void *data,
+			 struct drm_file *file)
+{
+	struct inpu_device *idev = to_inpu_device(drm);
+	struct inpu_file *ifile = file->driver_priv;
+	struct drm_inpu_bo_create *args = data;
+	struct drm_gem_shmem_object *shmem;
+	struct sg_table *sgt;
+	struct inpu_bo *bo;
+	int ret;
+
+	if (!ifile)
+		return -ENODEV;
+	if (args->flags & ~DRM_INPU_BO_FLAGS)
+		return -EINVAL;
+	if (!args->size || args->size > DRM_INPU_BO_MAX_SIZE)
+		return -EINVAL;
+
+	shmem = drm_gem_shmem_create(drm, PAGE_ALIGN(args->size));
+	if (IS_ERR(shmem))
+		return PTR_ERR(shmem);
+	bo = to_inpu_bo(&shmem->base);
+	bo->flags = args->flags;
+	atomic64_inc(&idev->bo_count);
+	atomic64_add(shmem->base.size, &idev->bo_bytes);
+
+	sgt = drm_gem_shmem_get_pages_sgt(shmem);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto err_put;
+	}
+	ret = inpu_vm_map(ifile->vm, &bo->node, shmem->base.size, sgt,
+			  !(bo->flags & DRM_INPU_BO_DEVICE_READONLY));
+	if (ret)
+		goto err_put;
+	bo->vm = inpu_vm_get(ifile->vm);
+
+	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
+	if (ret)
+		goto err_put;
+	args->dva = bo->node.start;
+	drm_gem_object_put(&shmem->base);
+	return 0;
+
+err_put:
+	drm_gem_object_put(&shmem->base);
+	return ret;
+}
+
+int inpu_bo_info_ioctl(struct drm_device *drm, void *data,
+		       struct drm_file *file)
+{
+	struct drm_inpu_bo_info *args = data;
+	struct drm_gem_object *obj;
+	struct inpu_bo *bo;
+	int ret;
+
+	if (args->flags)
+		return -EINVAL;
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	bo = to_inpu_bo(obj);
+	ret = drm_gem_create_mmap_offset(obj);
+	if (!ret) {
+		args->mmap_offset = drm_vma_node_offset_addr(&obj->vma_node);
+		args->dva = bo->node.start;
+		args->size = obj->size;
+		args->flags = bo->flags;
+	}
+	drm_gem_object_put(obj);
+	return ret;
+}
+
+/*
+ * Look up a job's BOs: each must be this file's (its VM) and the access
+ * asked for must fit the BO.  On success @objs holds references.
+ */
+int inpu_bo_lookup_refs(struct drm_file *file,
+			const struct drm_inpu_bo_ref *refs, u32 n,
+			struct drm_gem_object **objs)
+{
+	struct inpu_file *ifile = file->driver_priv;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct inpu_bo *bo;
+
+		if (!refs[i].flags || refs[i].flags &
+		    ~(DRM_INPU_REF_READ | DRM_INPU_REF_WRITE)) {
+			ret = -EINVAL;
+			goto err;
+		}
+		objs[i] = drm_gem_object_lookup(file, refs[i].handle);
+		if (!objs[i]) {
+			ret = -ENOENT;
+			goto err;
+		}
+		bo = to_inpu_bo(objs[i]);
+		if (bo->vm != ifile->vm) {
+			i++;
+			ret = -ENOENT;
+			goto err;
+		}
+		if ((refs[i].flags & DRM_INPU_REF_WRITE) &&
+		    (bo->flags & DRM_INPU_BO_DEVICE_READONLY)) {
+			i++;
+			ret = -EACCES;
+			goto err;
+		}
+	}
+	return 0;
+err:
+	while (i--)
+		drm_gem_object_put(objs[i]);
+	return ret;
+}

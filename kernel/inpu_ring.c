@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The command ring and the DRM scheduler backend: run_job writes a
+ * descriptor and rings the doorbell, the interrupt handler reads the
+ * completion records the device wrote and signals the hardware fences.
+ *
+ * The scheduler's credit limit equals the ring size, so the ring can never
+ * overflow: a job holds one credit from run_job until its fence signals.
+ */
+#include <linux/dma-fence.h>
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+
+#include <drm/drm_print.h>
+#include <drm/inpu_accel.h>
+
+#include "inpu_drv.h"
+
+static unsigned int job_timeout_ms = 10000;
+module_param(job_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(job_timeout_ms, "job timeout in milliseconds (default 10000)");
+
+static const char *inpu_fence_driver_name(struct dma_fence *fence)
+{
+	return DRIVER_NAME;
+}
+
+static const char *inpu_fence_timeline_name(struct dma_fence *fence)
+{
+	return "inpu-ring";
+}
+
+static const struct dma_fence_ops inpu_fence_ops = {
+	.get_driver_name = inpu_fence_driver_name,
+	.get_timeline_name = inpu_fence_timeline_name,
+};
+
+static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
+{
+	struct inpu_job *job = to_inpu_job(sched_job);
+	struct inpu_device *idev = job->idev;
+	struct inpu_job_desc *d;
+	struct dma_fence *fence;
+	unsigned long flags;
+	u32 slot;
+
+	if (sched_job->s_fence->finished.error)
+		return NULL;
+
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	if (!fence)
+		return ERR_PTR(-ENOMEM);
+
+	spin_lock_irqsave(&idev->ring_lock, flags);
+	dma_fence_init(fence, &inpu_fence_ops, &idev->fence_lock,
+		       idev->fence_context, ++idev->fence_seqno);
+	job->hw_fence = dma_fence_get(fence);
+	slot = idev->ring_tail % INPU_RING_SIZE;
+	d = &idev->ring[slot];
+	memset(d, 0, sizeof(*d));
+	d->job_id = job->job_id;
+	d->context = job->vm->ctx;
+	d->stream_addr = job->cmdbuf->stream_dma;
+	d->stream_len = job->cmdbuf->len;
+	d->n_params = job->n_params;
+	memcpy(d->params, job->params, sizeof(d->params));
+	d->completion_addr = idev->comp_dma + slot * sizeof(*idev->comp);
+	memset(&idev->comp[slot], 0, sizeof(idev->comp[slot]));
+	idev->slots[slot] = job;
+	job->start = ktime_get();
+	idev->ring_tail++;
+	/* The descriptor must be visible before the doorbell. */
+	wmb();
+	inpu_wr32(idev, INPU_REG_RING_TAIL, idev->ring_tail);
+	spin_unlock_irqrestore(&idev->ring_lock, flags);
+	return fence;
+}
+
+static enum drm_gpu_sched_stat inpu_timedout_job(struct drm_sched_job *sched_job)
+{
+	struct inpu_job *job = to_inpu_job(sched_job);
+
+	/* Recovery (reset and restart) is not implemented yet: report the
+	 * hang and let the scheduler keep waiting for the device.
+	 */
+	drm_warn_once(&job->idev->drm, "job %llu of context %u timed out\n",
+		      job->job_id, job->vm->ctx);
+	return DRM_GPU_SCHED_STAT_NOMINAL;
+}
+
+static void inpu_free_job(struct drm_sched_job *sched_job)
+{
+	struct inpu_job *job = to_inpu_job(sched_job);
+	u32 i;
+
+	drm_sched_job_cleanup(sched_job);
+	dma_fence_put(job->hw_fence);
+	for (i = 0; i < job->cmdbuf->n_bos; i++)
+		drm_gem_object_put(job->cmdbuf->bos[i]);
+	inpu_cmdbuf_put(job->cmdbuf);
+	inpu_result_put(job->result);
+	inpu_vm_put(job->vm);
+	kfree(job);
+}
+
+static const struct drm_sched_backend_ops inpu_sched_ops = {
+	.run_job = inpu_run_job,
+	.timedout_job = inpu_timedout_job,
+	.free_job = inpu_free_job,
+};
+
+void inpu_ring_hw_init(struct inpu_device *idev)
+{
+	inpu_wr32(idev, INPU_REG_RING_BASE_LO, lower_32_bits(idev->ring_dma));
+	inpu_wr32(idev, INPU_REG_RING_BASE_HI, upper_32_bits(idev->ring_dma));
+	inpu_wr32(idev, INPU_REG_RING_SIZE, INPU_RING_SIZE);
+	inpu_wr32(idev, INPU_REG_RING_CTRL, INPU_RING_CTRL_ENABLE);
+	idev->ring_tail = inpu_rd32(idev, INPU_REG_RING_HEAD);
+	idev->ring_done = idev->ring_tail;
+}
+
+int inpu_ring_init(struct inpu_device *idev)
+{
+	struct device *dev = &idev->pdev->dev;
+	int ret;
+
+	/* An older device model without the ring still answers QUERY. */
+	if (!(idev->capabilities & INPU_CAP_RING)) {
+		drm_warn(&idev->drm, "device has no command ring: jobs disabled\n");
+		return 0;
+	}
+	spin_lock_init(&idev->ring_lock);
+	spin_lock_init(&idev->fence_lock);
+	idev->fence_context = dma_fence_context_alloc(1);
+	idev->ring = dmam_alloc_coherent(dev, INPU_RING_SIZE * sizeof(*idev->ring),
+					 &idev->ring_dma, GFP_KERNEL);
+	idev->comp = dmam_alloc_coherent(dev, INPU_RING_SIZE * sizeof(*idev->comp),
+					 &idev->comp_dma, GFP_KERNEL);
+	if (!idev->ring || !idev->comp)
+		return -ENOMEM;
+	inpu_ring_hw_init(idev);
+
+#ifdef INPU_HAVE_SCHED_INIT_ARGS
+	{
+		const struct drm_sched_init_args args = {
+			.ops = &inpu_sched_ops,
+			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+			.credit_limit = INPU_RING_SIZE,
+			.timeout = msecs_to_jiffies(job_timeout_ms),
+			.name = DRIVER_NAME,
+			.dev = dev,
+		};
+
+		ret = drm_sched_init(&idev->sched, &args);
+	}
+#else
+	ret = drm_sched_init(&idev->sched, &inpu_sched_ops, NULL,
+			     DRM_SCHED_PRIORITY_COUNT, INPU_RING_SIZE, 0,
+			     msecs_to_jiffies(job_timeout_ms), NULL, NULL,
+			     DRIVER_NAME, dev);
+#endif
+	if (ret) {
+		drm_err(&idev->drm, "cannot initialise the scheduler: %d\n", ret);
+		return ret;
+	}
+	idev->sched_ready = true;
+	return 0;
+}
+
+void inpu_ring_fini(struct inpu_device *idev)
+{
+	if (!idev->sched_ready)
+		return;
+	drm_sched_fini(&idev->sched);
+	idev->sched_ready = false;
+	inpu_wr32(idev, INPU_REG_RING_CTRL, 0);
+}
+
+/* Called from the interrupt handler: retire every job the device is done
+ * with, in ring order.
+ */
+void inpu_ring_irq(struct inpu_device *idev)
+{
+	unsigned long flags;
+	u32 head;
+
+	spin_lock_irqsave(&idev->ring_lock, flags);
+	head = inpu_rd32(idev, INPU_REG_RING_HEAD);
+	/* Never retire beyond what was queued, whatever the register says. */
+	if (head - idev->ring_done > idev->ring_tail - idev->ring_done)
+		head = idev->ring_tail;
+	while (idev->ring_done != head) {
+		u32 slot = idev->ring_done % INPU_RING_SIZE;
+		struct inpu_job *job = idev->slots[slot];
+
+		idev->slots[slot] = NULL;
+		idev->ring_done++;
+		if (!job)
+			continue;
+		/* The record is written before HEAD moves; read it after. */
+		rmb();
+		inpu_job_complete(job, &idev->comp[slot]);
+		dma_fence_signal(job->hw_fence);
+	}
+	spin_unlock_irqrestore(&idev->ring_lock, flags);
+}
