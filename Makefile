@@ -32,8 +32,13 @@ ENGINE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine
 engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_HDRS := $(wildcard userspace/lib/*.h)
-KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h Kbuild
+KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h engine/fw_image.c engine/inpu_fw_image.h Kbuild scripts/kcompat.sh
 QEMU_DEV_SRCS := $(wildcard qemu-device/*)
+# Firmware image tools: fw_build.c is shared with the host tests and the fuzzer.
+FW_HDRS := $(wildcard firmware-blob-tools/*.h) engine/inpu_fw_image.h engine/tables_gen.h uapi/inpu/inpu_fw.h
+FW_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine -Ifirmware-blob-tools
+FUZZ_CFLAGS = -std=c11 -g -O1 -Wall -Wextra -Werror -Iuapi -Iengine -Ifirmware-blob-tools \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 help:
 	@echo "make deps       install Debian packages the build needs (root, idempotent)"
@@ -42,13 +47,15 @@ help:
 	@echo "make demo       set up, build, boot the VM and query the device"
 	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
 	@echo "make module | userspace | engine | qemu | kselftest | host-tests | initramfs"
+	@echo "make firmware   build/bin/inpu-fw and the image build/firmware/inpu-fw.bin"
+	@echo "make fuzz       libFuzzer target for the image parser (build/fuzz/)"
 	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
 deps:
 	@bash scripts/deps.sh
 
-all: module userspace engine kselftest host-tests qemu
+all: module userspace engine firmware kselftest host-tests qemu
 
 # ---- kernel module -------------------------------------------------------
 module: $(B)/module.log
@@ -56,7 +63,8 @@ module: $(B)/module.log
 $(B)/module.log: $(KERNEL_SRCS) $(UAPI_HEADERS)
 	@test -n "$(KVER)" || { echo "no Debian 6.12 kernel headers; run 'make deps'" >&2; exit 1; }
 	@mkdir -p $(B)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $@.tmp; \
+	bash scripts/kcompat.sh $(KDIR) $(CURDIR)/$(B)/kcompat/inpu_kcompat.h
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=$(CURDIR)/$(B)/kcompat W=1 modules 2>&1 | tee $@.tmp; \
 		st=$${PIPESTATUS[0]}; [ $$st = 0 ] && mv $@.tmp $@; exit $$st
 
 # ---- engine --------------------------------------------------------------
@@ -91,6 +99,47 @@ $(B)/bench/bench_engine: tests/bench/bench_engine.c $(B)/engine/libinpu_engine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ENGINE_CFLAGS) -D_GNU_SOURCE -o $@ $< $(B)/engine/libinpu_engine.a
 
+# ---- firmware image ------------------------------------------------------
+FW_NOTE := inpu firmware: exp and SiLU tables of engine/tables_gen.c, default geometry
+
+firmware: $(B)/bin/inpu-fw $(B)/firmware/inpu-fw.bin
+
+$(B)/fwtools/%.o: firmware-blob-tools/%.c $(FW_HDRS) $(ENGINE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) -c -o $@ $<
+
+$(B)/bin/inpu-fw: firmware-blob-tools/inpu-fw.c $(B)/fwtools/fw_build.o \
+		$(B)/engine/fw_image.o $(B)/engine/libinpu_tables.a $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) -o $@ $< $(B)/fwtools/fw_build.o $(B)/engine/fw_image.o \
+		$(B)/engine/libinpu_tables.a -lcrypto -lm
+
+$(B)/firmware/inpu-fw.bin: $(B)/bin/inpu-fw
+	@mkdir -p $(dir $@)
+	$(B)/bin/inpu-fw build -o $@ --note "$(FW_NOTE)"
+
+$(B)/asan/fwtools/%.o: firmware-blob-tools/%.c $(FW_HDRS) $(ENGINE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/asan/fwtools/libinpu_fw.a: $(B)/asan/fwtools/fw_build.o
+	$(AR) rcs $@ $^
+
+$(B)/asan/bin/inpu-fw: firmware-blob-tools/inpu-fw.c $(B)/asan/fwtools/fw_build.o \
+		$(B)/asan/engine/fw_image.o $(B)/asan/engine/libinpu_tables.a $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/asan/fwtools/fw_build.o \
+		$(B)/asan/engine/fw_image.o $(B)/asan/engine/libinpu_tables.a -lcrypto -lm
+
+# libFuzzer target (clang): the parser plus the digest check.
+fuzz: $(B)/fuzz/fuzz_fw_image
+
+$(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
+		firmware-blob-tools/fw_build.c engine/tables_gen.c $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
+		firmware-blob-tools/fw_build.c engine/tables_gen.c -lcrypto -lm
+
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/bin/inpu
 
@@ -124,16 +173,17 @@ KSRC = $(shell bash scripts/ksrc.sh)
 HARNESS_CFLAGS := -Wno-unused-parameter -Wno-sign-compare -Wno-clobbered
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host-tests/%,$(wildcard tests/host/*.c))
 
-host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu
+host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu $(B)/asan/bin/inpu-fw
 
-$(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a \
+$(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
-		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS)
+		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(FW_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iengine -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \
-		-o $@ $< $(B)/asan/lib/libinpu.a $(B)/asan/engine/libinpu_engine.a \
-		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lm
+		-o $@ $< $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
+		$(B)/asan/engine/libinpu_engine.a \
+		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lcrypto -lm
 
 kselftest:
 	$(MAKE) -C tests/kselftest/inpu KSFT_DIR=$(KSRC)/tools/testing/selftests \
@@ -143,15 +193,16 @@ kselftest:
 qemu:
 	bash scripts/build-qemu.sh
 
-$(B)/vm/initramfs.cpio: module userspace kselftest tests/vm/init \
+$(B)/vm/initramfs.cpio: module userspace kselftest firmware tests/vm/init \
 		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh FORCE
-	rm -rf $(B)/vm/root
-	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest
+	rm -rf $(B)/vm/root $(B)/vm/firmware
+	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest $(B)/vm/firmware
 	cp inpu.ko $(B)/vm/root/
 	cp $(B)/bin/inpu $(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp tests/vm/guest-check.sh $(B)/vm/root/
-	bash tests/vm/mkinitramfs.sh $(KVER) $(B)/vm/root $@
+	cp $(B)/firmware/inpu-fw.bin $(B)/vm/firmware/
+	bash tests/vm/mkinitramfs.sh $(KVER) $(B)/vm/root $@ $(B)/vm/firmware
 
 initramfs: $(B)/vm/initramfs.cpio
 
@@ -173,8 +224,8 @@ demo-run: initramfs qemu
 
 clean:
 	rm -rf $(B)
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null 2>&1
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace engine bench-engine host-tests kselftest qemu initramfs \
+.PHONY: help deps all module userspace engine firmware fuzz bench-engine host-tests kselftest qemu initramfs \
 	vm-shell check check-run demo demo-run clean FORCE

@@ -73,14 +73,15 @@ static int fail(struct inpu_fw_error *err, int code, int section,
 #define SEC(f)	((__u32)__builtin_offsetof(struct inpu_fw_section, f))
 
 static int check_exp(const __u8 *img, const struct inpu_fw_section *s,
-		     int idx, struct inpu_fw_info *info,
+		     int idx, __u32 base, struct inpu_fw_info *info,
 		     struct inpu_fw_error *err)
 {
 	const __u8 *p = img + s->offset;
 	__u32 i, prev;
 
 	if (s->size < sizeof(struct inpu_fw_exp))
-		return fail(err, INPU_FW_E_TABLE, idx, "size", s->offset);
+		return fail(err, INPU_FW_E_TABLE, idx, "size",
+			    base + SEC(size));
 	info->exp.len = le32(p);
 	info->exp.frac = le32(p + 4);
 	if (!info->exp.len || info->exp.len > 65536 ||
@@ -89,7 +90,8 @@ static int check_exp(const __u8 *img, const struct inpu_fw_section *s,
 	if (info->exp.frac > 30)
 		return fail(err, INPU_FW_E_TABLE, idx, "exp.frac", s->offset + 4);
 	if (s->align < 2)
-		return fail(err, INPU_FW_E_SEC_ALIGN, idx, "align", 0);
+		return fail(err, INPU_FW_E_SEC_ALIGN, idx, "align",
+			    base + SEC(align));
 	prev = 0xffff;
 	for (i = 0; i < info->exp.len; i++) {
 		__u32 v = le16(p + 8 + 2 * i);
@@ -105,13 +107,14 @@ static int check_exp(const __u8 *img, const struct inpu_fw_section *s,
 }
 
 static int check_silu(const __u8 *img, const struct inpu_fw_section *s,
-		      int idx, struct inpu_fw_info *info,
+		      int idx, __u32 base, struct inpu_fw_info *info,
 		      struct inpu_fw_error *err)
 {
 	const __u8 *p = img + s->offset;
 
 	if (s->size < sizeof(struct inpu_fw_silu))
-		return fail(err, INPU_FW_E_TABLE, idx, "size", s->offset);
+		return fail(err, INPU_FW_E_TABLE, idx, "size",
+			    base + SEC(size));
 	info->silu.len = le32(p);
 	info->silu.zero = le32(p + 4);
 	info->silu.in_frac = le32(p + 8);
@@ -128,7 +131,8 @@ static int check_silu(const __u8 *img, const struct inpu_fw_section *s,
 		return fail(err, INPU_FW_E_TABLE, idx, "silu.out_frac",
 			    s->offset + 12);
 	if (s->align < 4)
-		return fail(err, INPU_FW_E_SEC_ALIGN, idx, "align", 0);
+		return fail(err, INPU_FW_E_SEC_ALIGN, idx, "align",
+			    base + SEC(align));
 	info->silu_values = (const __s32 *)(p + 16);
 	return INPU_FW_OK;
 }
@@ -214,17 +218,22 @@ int inpu_fw_parse(const void *image, size_t len, struct inpu_fw_info *info,
 		if (s->reserved)
 			return fail(err, INPU_FW_E_RESERVED, i, "reserved",
 				    base + SEC(reserved));
+		/* The alignment itself first: an offset is only misaligned
+		 * against a valid alignment.
+		 */
 		if (!s->align || (s->align & (s->align - 1)) ||
-		    s->align > INPU_FW_MAX_ALIGN || s->offset % s->align)
-			return fail(err, INPU_FW_E_SEC_ALIGN, i,
-				    s->offset % (s->align ? s->align : 1) ?
-				    "offset" : "align",
-				    base + (s->offset % (s->align ? s->align : 1) ?
-					    SEC(offset) : SEC(align)));
-		if (s->offset < payload_start || s->offset > payload_end ||
-		    s->size > payload_end - s->offset)
+		    s->align > INPU_FW_MAX_ALIGN)
+			return fail(err, INPU_FW_E_SEC_ALIGN, i, "align",
+				    base + SEC(align));
+		if (s->offset % s->align)
+			return fail(err, INPU_FW_E_SEC_ALIGN, i, "offset",
+				    base + SEC(offset));
+		if (s->offset < payload_start || s->offset > payload_end)
 			return fail(err, INPU_FW_E_SEC_RANGE, i, "offset",
 				    base + SEC(offset));
+		if (s->size > payload_end - s->offset)
+			return fail(err, INPU_FW_E_SEC_RANGE, i, "size",
+				    base + SEC(size));
 		/* Sections in increasing order, so overlap means order. */
 		for (j = 0; j < i; j++) {
 			const struct inpu_fw_section *p = &info->sections[j];
@@ -235,21 +244,18 @@ int inpu_fw_parse(const void *image, size_t len, struct inpu_fw_info *info,
 		}
 
 		if (s->type == INPU_FW_SEC_EXP) {
-			ret = check_exp(img, s, i, info, err);
+			ret = check_exp(img, s, i, base, info, err);
 			feat_have |= INPU_FW_FEAT_EXP_TABLE;
 		} else if (s->type == INPU_FW_SEC_SILU) {
-			ret = check_silu(img, s, i, info, err);
+			ret = check_silu(img, s, i, base, info, err);
 			feat_have |= INPU_FW_FEAT_SILU_TABLE;
 		} else {
 			info->note = (const char *)(img + s->offset);
 			info->note_len = s->size;
 			ret = INPU_FW_OK;
 		}
-		if (ret) {
-			if (err && !err->offset)
-				err->offset = base + SEC(align);
+		if (ret)
 			return ret;
-		}
 	}
 
 	if (info->features != feat_have)

@@ -45,8 +45,8 @@ pkgs=(
 	build-essential pkg-config dpkg-dev xz-utils ca-certificates
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	pahole kmod cpio busybox-static
-	libdrm-dev
-	clang
+	libdrm-dev libssl-dev
+	clang libclang-rt-14-dev
 	seabios qemu-system-data
 	ninja-build libglib2.0-dev libpixman-1-dev zlib1g-dev python3-venv
 )

@@ -24,7 +24,7 @@ result() { # status description
 section() { printf '\n==== %s\n' "$*" | emit; }
 
 section "build"
-for t in module userspace kselftest host-tests qemu initramfs; do
+for t in module userspace firmware kselftest host-tests fuzz qemu initramfs; do
 	if $MAKE --no-print-directory "$t" >"$B/make-$t.log" 2>&1; then
 		result 0 "build: make $t"
 	else
@@ -105,6 +105,27 @@ for t in "$B"/host-tests/*; do
 	"$t" 2>&1 | emit
 done
 bash tests/host/test_cli.sh "$B/asan/bin/inpu" 2>&1 | emit
+bash tests/host/test_fw_cli.sh "$B/asan/bin/inpu-fw" 2>&1 | emit
+
+section "fuzzing (bounded)"
+# The firmware image parser, seeded with images built now (no binary files
+# in git); a fresh corpus and a fixed seed each run.
+fz=$B/fuzz
+if [ -x "$fz/fuzz_fw_image" ] && [ -f "$B/firmware/inpu-fw.bin" ]; then
+	rm -rf "$fz/corpus" && mkdir -p "$fz/corpus"
+	cp "$B/firmware/inpu-fw.bin" "$fz/corpus/default.bin"
+	"$B/bin/inpu-fw" build -o "$fz/corpus/small.bin" --exp-len 8 --silu-len 8 \
+		--note seed >/dev/null
+	"$fz/fuzz_fw_image" -seed=1 -max_total_time=20 -artifact_prefix="$fz/" \
+		"$fz/corpus" >"$fz/fuzz.log" 2>&1
+	st=$?
+	stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$fz/fuzz.log" | tail -n 1 |
+		sed -E 's/^#([0-9]+)[[:space:]]+DONE[[:space:]]+/\1 runs, /; s/[[:space:]]+/ /g')
+	[ "$st" = 0 ] || tail -n 30 "$fz/fuzz.log"
+	result "$st" "fuzz: firmware image parser, 20 s, seed 1 (${stats:-no stats}; log: $fz/fuzz.log)"
+else
+	result 1 "fuzz: not run, the fuzzer or the firmware image failed to build"
+fi
 
 section "VM: kselftests and module lifecycle (Debian $kver, TCG)"
 if [ -f "$B/vm/initramfs.cpio" ] && [ -x "$INPU_CACHE/qemu/qemu-system-x86_64" ]; then
