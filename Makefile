@@ -141,7 +141,15 @@ $(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 		firmware-blob-tools/fw_build.c engine/tables_gen.c -lcrypto -lm
 
 # ---- userspace -----------------------------------------------------------
-userspace: $(B)/bin/inpu
+userspace: $(B)/bin/inpu $(B)/lib/pkgconfig/libinpu.pc
+
+# pkg-config file for the build tree (headers: uapi/ and userspace/lib/).
+$(B)/lib/pkgconfig/libinpu.pc: userspace/libinpu.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(CURDIR)|' \
+	    -e 's|^includedir=.*|includedir=$(CURDIR)/userspace/lib|' \
+	    -e 's|^libdir=.*|libdir=$(CURDIR)/$(B)/lib|' \
+	    -e 's|^Cflags: .*|Cflags: -I$${includedir} -I$(CURDIR)/uapi|' $< >$@
 
 $(B)/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
