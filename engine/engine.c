@@ -173,6 +173,11 @@ int32_t *load_i32(struct op_ctx *c, const struct inpu_tensor *t)
 		else
 			out[i] = ((const int16_t *)raw)[i];
 	}
+	/* Free the staging copy now: callers that load in a loop (EMBED,
+	 * one table row per id) would otherwise run out of op_alloc slots.
+	 */
+	if (es != 4)
+		op_release(c, raw);
 	return out;
 }
 

@@ -24,7 +24,7 @@ result() { # status description
 section() { printf '\n==== %s\n' "$*" | emit; }
 
 section "build"
-for t in module userspace firmware kselftest host-tests fuzz qemu initramfs; do
+for t in module userspace engine firmware kselftest host-tests fuzz qemu initramfs; do
 	if $MAKE --no-print-directory "$t" >"$B/make-$t.log" 2>&1; then
 		result 0 "build: make $t"
 	else
@@ -95,6 +95,15 @@ else
 	cat "$kb/build.log"
 	result 1 "gate: every uapi header compiles alone in the kernel (W=1)"
 fi
+
+# The engine is integer-only: no floating-point instruction in the object
+# of any engine source except tables_gen.c (the offline table generator).
+engine_objs=""
+for c in engine/*.c; do
+	[ "$c" = engine/tables_gen.c ] && continue
+	engine_objs="$engine_objs $B/engine/$(basename "${c%.c}").o"
+done
+bash tests/host/check_no_float.sh $engine_objs 2>&1 | emit
 
 section "host tests (ASan + UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
