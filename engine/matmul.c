@@ -29,15 +29,17 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 	uint8_t *tilebuf, *gs = NULL, *gsb = NULL;
 	int32_t *bias = NULL, *acc;
 	int64_t *out;
+	/* Zeroed buffers sized for M, not ROW_CHUNK: M = 1 is the common case. */
+	uint32_t chunk = m_rows < ROW_CHUNK ? m_rows : ROW_CHUNK;
 	uint32_t m0, mr, nb, kb, m, i, g;
 
 	tiles = op_alloc(c, kt * sizeof(*tiles));
 	tilebuf = op_alloc(c, (size_t)kt * INPU_TILE_BYTES);
 	qp = op_alloc(c, (size_t)n * sizeof(*qp));
-	xraw = op_alloc(c, (size_t)ROW_CHUNK * k);
-	xpad = op_alloc(c, (size_t)ROW_CHUNK * kpad);
-	acc = op_alloc(c, (size_t)ROW_CHUNK * INPU_TILE_N * 4);
-	out = op_alloc(c, (size_t)ROW_CHUNK * n * 8);
+	xraw = op_alloc(c, (size_t)chunk * k);
+	xpad = op_alloc(c, (size_t)chunk * kpad);
+	acc = op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
+	out = op_alloc(c, (size_t)chunk * n * 8);
 	if (!tiles || !tilebuf || !qp || !xraw || !xpad || !acc || !out)
 		return -1;
 	if (read_rows(c, &o->qp, 0, 1, qp))

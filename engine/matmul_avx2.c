@@ -1,16 +1,312 @@
 // SPDX-License-Identifier: MIT
 /*
- * AVX2 matmul block kernels.  Placeholder set: provides nothing yet, so
- * the scalar kernels stay in use at this level.
+ * AVX2 matmul block kernels, bit-exact with matmul_scalar.c.
+ *
+ * AVX2 has no vpdpbusd.  Its byte multiply, vpmaddubsw (u8 * s8, adjacent
+ * pairs added into an int16), SATURATES: a W8 weight stored as u = w + 128
+ * is up to 255, an activation down to -128, and 255 * -128 * 2 = -65280
+ * does not fit.  A clamped sum is a wrong answer, so every vpmaddubsw
+ * below is fed operands whose pair sums are proven to fit in int16:
+ *
+ * W8: the activation is split into nibbles, x = 16 * xh + xl with
+ *     xl = x & 15 in [0, 15] and xh = x >> 4 (arithmetic) in [-8, 7].
+ *     A pair u0 * xl0 + u1 * xl1 is in [0, 2 * 255 * 15] = [0, 7650], and
+ *     u0 * xh0 + u1 * xh1 in [2 * 255 * -8, 2 * 255 * 7] = [-4080, 3570].
+ *     Four k steps (16 inputs) are added in int16 before widening:
+ *     [0, 30600] and [-16320, 14280], inside [-32768, 32767].  vpaddw
+ *     cannot wrap either, for the same bounds.  vpmaddwd then widens each
+ *     channel's two int16 lanes to one int32, times 1 for the low part and
+ *     times 16 for the high one (|16 * 2 * 16320| < 2^31: exact).
+ *     The weights are used exactly as stored (no per-weight work), since
+ *     the split costs a few operations per broadcast activation word,
+ *     which every one of the 64 channels then shares.
+ *     Then sum(w * x) = sum(u * x) - 128 * sum(x), subtracted once per row
+ *     at the end (mod 2^32 the order of wrapping additions is free).
+ *
+ * W4: nibbles n = q + 8 are in [0, 15]; a pair n0 * x0 + n1 * x1 is in
+ *     [2 * 15 * -128, 2 * 15 * 127] = [-3840, 3810].  One group of 32
+ *     inputs gives each int16 lane 8 such pairs (4 k steps, low and high
+ *     nibbles): [-30720, 30480], inside int16.  So the whole group partial
+ *     is formed in int16 and widened once with vpmaddwd.
+ *
+ * Rows are done one at a time, even when several share the weights: the
+ * eight activation vectors of the current k group live in registers next
+ * to the eight accumulators of the block's 64 channels, and 16 ymm
+ * registers hold no second row.  Reading the activations from memory
+ * instead, to reuse each weight load for several rows, measured slower
+ * (the loads, not the multiplies, became the limit); a block's weights,
+ * n_tiles * 4 KiB, are read again for each row, from L1 or L2 for the
+ * model's sizes.
  */
+#include <string.h>
+
+#include <immintrin.h>
+
 #include "kernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+/*
+ * Loops over channel vectors and k steps are unrolled so that the small
+ * arrays of vectors become registers: -O2 alone keeps them in memory.
+ */
+#define UNROLL _Pragma("GCC unroll 16")
+
+INLINE int32_t ld32(const void *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+INLINE __m256i ld256(const void *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+INLINE void st256(void *p, __m256i v)
+{
+	_mm256_storeu_si256((__m256i *)p, v);
+}
+
+/*
+ * Each tile is one 4 KiB page and the hardware prefetchers stop at page
+ * boundaries, so every new tile would start with cache misses.  While one
+ * part of a tile is multiplied, fetch the same part of the next tile.
+ */
+INLINE void prefetch_1k(const uint8_t *const *tiles, uint32_t t,
+			uint32_t n_tiles, uint32_t off)
+{
+	int i;
+
+	if (t + 1 >= n_tiles)
+		return;
+	UNROLL
+	for (i = 0; i < 16; i++)
+		_mm_prefetch((const char *)tiles[t + 1] + off + i * 64,
+			     _MM_HINT_T0);
+}
+
+/*
+ * sum(x[0 .. len)) mod 2^32 for len a multiple of 32.  vpsadbw adds
+ * unsigned bytes, so add 128 to each (flip bit 7) and take 128 * len off.
+ */
+static uint32_t row_sum(const int8_t *x, uint32_t len)
+{
+	const __m256i flip = _mm256_set1_epi8((char)0x80);
+	__m256i s = _mm256_setzero_si256();
+	uint64_t q[4];
+	uint32_t i;
+
+	for (i = 0; i < len; i += 32)
+		s = _mm256_add_epi64(s, _mm256_sad_epu8(
+			_mm256_xor_si256(ld256(x + i), flip),
+			_mm256_setzero_si256()));
+	st256(q, s);
+	return (uint32_t)(q[0] + q[1] + q[2] + q[3] - (uint64_t)len * 128);
+}
+
+/*
+ * The signed operands of one W8 k group (four k steps, 16 inputs): xg[2j]
+ * holds the low nibbles of step j's four activations, xg[2j + 1] their
+ * signed high nibbles, broadcast to all eight lanes.  The split is done
+ * once on the 16 bytes copied to both 128-bit halves, and vpshufd then
+ * broadcasts each 4-byte word: cheaper than splitting 8 broadcasts.  There
+ * is no byte arithmetic shift: shift the 16-bit lanes, mask off the bits
+ * that came from the neighbouring byte, and sign-extend the 4-bit value
+ * with (h ^ 8) - 8.
+ */
+INLINE void w8_group_x(const int8_t *x16, __m256i *xg)
+{
+	const __m256i m = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
+	__m256i b = _mm256_broadcastsi128_si256(
+		_mm_loadu_si128((const __m128i *)x16));
+	__m256i lo = _mm256_and_si256(b, m);
+	__m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+
+	hi = _mm256_sub_epi8(_mm256_xor_si256(hi, eight), eight);
+
+	xg[0] = _mm256_shuffle_epi32(lo, 0x00);
+	xg[1] = _mm256_shuffle_epi32(hi, 0x00);
+	xg[2] = _mm256_shuffle_epi32(lo, 0x55);
+	xg[3] = _mm256_shuffle_epi32(hi, 0x55);
+	xg[4] = _mm256_shuffle_epi32(lo, 0xaa);
+	xg[5] = _mm256_shuffle_epi32(hi, 0xaa);
+	xg[6] = _mm256_shuffle_epi32(lo, 0xff);
+	xg[7] = _mm256_shuffle_epi32(hi, 0xff);
+}
+
+/*
+ * One row.  The 64 channels' int32 sums (8 ymm) are carried over all
+ * tiles; per k group, the group's 8 activation vectors are loaded once
+ * and each of the 8 channel vectors then needs only its weight loads and
+ * two int16 partials.  That is 16 live vectors at the peak, so GCC parks
+ * a few accumulators in L1 between groups; that costs one load and store
+ * per 16 vpmaddubsw, less than reloading activations per channel vector.
+ */
+static void w8_row1(const uint8_t *const *tiles, uint32_t n_tiles,
+		    const int8_t *x, int32_t *acc)
+{
+	const __m256i one = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
+	__m256i a[8], corr;
+	uint32_t t;
+	int g, c, j;
+
+	UNROLL
+	for (c = 0; c < 8; c++)
+		a[c] = _mm256_setzero_si256();
+	for (t = 0; t < n_tiles; t++) {
+		const uint8_t *tile = tiles[t];
+
+		for (g = 0; g < 4; g++) {
+			const uint8_t *tg = tile + g * 1024;
+			__m256i xg[8];
+
+			w8_group_x(x + (uint64_t)t * 64 + g * 16, xg);
+			prefetch_1k(tiles, t, n_tiles, g * 1024);
+			UNROLL
+			for (c = 0; c < 8; c++) {
+				__m256i u = ld256(tg + c * 32);
+				__m256i pl = _mm256_maddubs_epi16(u, xg[0]);
+				__m256i ph = _mm256_maddubs_epi16(u, xg[1]);
+
+				UNROLL
+				for (j = 1; j < 4; j++) {
+					u = ld256(tg + j * 256 + c * 32);
+					pl = _mm256_add_epi16(pl,
+						_mm256_maddubs_epi16(u, xg[2 * j]));
+					ph = _mm256_add_epi16(ph,
+						_mm256_maddubs_epi16(u, xg[2 * j + 1]));
+				}
+				a[c] = _mm256_add_epi32(a[c], _mm256_add_epi32(
+					_mm256_madd_epi16(pl, one),
+					_mm256_madd_epi16(ph, sixteen)));
+			}
+		}
+	}
+	corr = _mm256_set1_epi32((int32_t)(row_sum(x, n_tiles * 64) * 128u));
+	UNROLL
+	for (c = 0; c < 8; c++)
+		st256(acc + c * 8, _mm256_sub_epi32(a[c], corr));
+}
+
+static void w8_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
+			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
+			  int32_t *acc)
+{
+	uint32_t m;
+
+	for (m = 0; m < m_rows; m++)
+		w8_row1(tiles, n_tiles, x + (uint64_t)m * x_stride, acc + m * 64);
+}
+
+/*
+ * corr[g] = 8 * sum(x) over group g of a W4 tile, broadcast: nibbles are
+ * stored as q + 8.  vpsadbw adds unsigned bytes 8 at a time, so flip bit
+ * 7 (x + 128) and take 32 * 128 off each group again.
+ */
+INLINE void w4_corr(const int8_t *xt, __m256i *corr)
+{
+	const __m256i flip = _mm256_set1_epi8((char)0x80);
+	uint64_t q[16];
+	int g;
+
+	UNROLL
+	for (g = 0; g < 4; g++)
+		st256(q + 4 * g, _mm256_sad_epu8(_mm256_xor_si256(
+			ld256(xt + g * 32), flip), _mm256_setzero_si256()));
+	UNROLL
+	for (g = 0; g < 4; g++)
+		corr[g] = _mm256_set1_epi32(8 * ((int32_t)(q[4 * g] + q[4 * g + 1] +
+						       q[4 * g + 2] + q[4 * g + 3]) -
+						 32 * 128));
+}
+
+/*
+ * One group (4 k steps) of 8 channels for one row: the int16 partial,
+ * widened, less 8 * sum(x), times the channels' scales.  That difference
+ * is the scalar kernel's exact group sum s (|s| <= 32 * 8 * 128), and
+ * vpmulld keeps the low 32 bits of s * scale: its (uint32_t)s * scale.
+ */
+INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, __m256i corr,
+			const uint8_t *scale)
+{
+	const __m256i m = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi16(1);
+	__m256i p = _mm256_setzero_si256(), s;
+	int j;
+
+	UNROLL
+	for (j = 0; j < 4; j++) {
+		__m256i v = ld256(tg + j * 256);
+		__m256i lo = _mm256_and_si256(v, m);
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+
+		p = _mm256_add_epi16(p, _mm256_add_epi16(
+			_mm256_maddubs_epi16(lo, xg[2 * j]),
+			_mm256_maddubs_epi16(hi, xg[2 * j + 1])));
+	}
+	s = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)scale));
+	return _mm256_mullo_epi32(_mm256_sub_epi32(_mm256_madd_epi16(p, one),
+						   corr), s);
+}
+
+/*
+ * One row, the 64 channels' sums carried over all tiles.  The signed
+ * operands are the activation words themselves: for k step ko the low
+ * nibbles pair with x[8ko .. 8ko + 3] and the high ones with the next
+ * four, so a group's 8 operands are its 8 words broadcast in order.
+ */
+static void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
+		    const uint8_t *gs, const int8_t *x, int32_t *acc)
+{
+	__m256i a[8], corr[4];
+	uint32_t t;
+	int g, c, j;
+
+	UNROLL
+	for (c = 0; c < 8; c++)
+		a[c] = _mm256_setzero_si256();
+	for (t = 0; t < n_tiles; t++) {
+		const uint8_t *tile = tiles[t];
+		const int8_t *xt = x + (uint64_t)t * 128;
+
+		w4_corr(xt, corr);
+		for (g = 0; g < 4; g++) {
+			__m256i xg[8];
+
+			UNROLL
+			for (j = 0; j < 8; j++)
+				xg[j] = _mm256_set1_epi32(ld32(xt + g * 32 + j * 4));
+			prefetch_1k(tiles, t, n_tiles, g * 1024);
+			UNROLL
+			for (c = 0; c < 8; c++)
+				a[c] = _mm256_add_epi32(a[c], w4_group(
+					tile + g * 1024 + c * 32, xg, corr[g],
+					gs + (t * 4 + g) * 64 + c * 8));
+		}
+	}
+	UNROLL
+	for (c = 0; c < 8; c++)
+		st256(acc + c * 8, a[c]);
+}
+
+static void w4_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
+			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
+			  uint32_t x_stride, int32_t *acc)
+{
+	uint32_t m;
+
+	for (m = 0; m < m_rows; m++)
+		w4_row1(tiles, n_tiles, gs, x + (uint64_t)m * x_stride, acc + m * 64);
+}
 
 int inpu_have_avx2_kernels(void)
 {
-	return 0;
+	return 1;
 }
 
 void inpu_kernels_avx2(struct inpu_kernels *k)
 {
-	(void)k;
+	k->w8_block = w8_block_avx2;
+	k->w4_block = w4_block_avx2;
 }
