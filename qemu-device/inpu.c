@@ -3,7 +3,8 @@
  *
  * This file is the device front end: PCI identity, the BAR0 register file
  * and MSI-X.  The register map is shared with the Linux driver through
- * uapi/inpu/inpu_regs.h; firmware boot lives in inpu_fw.c.
+ * uapi/inpu/inpu_regs.h; firmware boot lives in inpu_fw.c, the command
+ * ring and its worker in inpu_ring.c, the device MMU in inpu_mmu.c.
  *
  * Copyright (c) 2026 The inpu authors
  *
@@ -24,12 +25,11 @@
 #include "inpu/inpu_regs.h"
 
 /* Version of the device model; bumped with every visible change. */
-#define INPU_MODEL_VERSION INPU_HW_VERSION(0, 1, 0)
-
+#define INPU_MODEL_VERSION INPU_HW_VERSION(0, 2, 0)
 
 static uint64_t inpu_caps(void)
 {
-    return INPU_CAP_MSIX | INPU_CAP_RESET | INPU_CAP_FW_BOOT;
+    return INPU_CAP_MSIX | INPU_CAP_RESET | INPU_CAP_FW_BOOT | INPU_CAP_RING;
 }
 
 /*
@@ -46,8 +46,19 @@ static void inpu_update_irq(INPUState *s, uint32_t was_pending)
     }
 }
 
+/* Set interrupt status bits from the device side; needs the BQL. */
+void inpu_raise_irq(INPUState *s, uint32_t bits)
+{
+    uint32_t was_pending = s->irq_status & s->irq_mask;
+
+    s->irq_status |= bits & INPU_IRQ_ALL;
+    inpu_update_irq(s, was_pending);
+}
+
+/* The ring first: from then on no DMA of a job that was running lands. */
 static void inpu_reset_regs(INPUState *s)
 {
+    inpu_ring_reset(s);
     s->scratch = 0;
     s->irq_status = 0;
     s->irq_mask = 0;
@@ -61,6 +72,7 @@ static void inpu_reset_regs(INPUState *s)
 static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     INPUState *s = opaque;
+    uint64_t val;
 
     switch (addr) {
     case INPU_REG_ID:
@@ -100,6 +112,9 @@ static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case INPU_REG_FW_FEATURES_HI:
         return (uint32_t)(s->fw_features >> 32);
     default:
+        if (inpu_ring_read(s, addr, &val)) {
+            return val;
+        }
         qemu_log_mask(LOG_GUEST_ERROR,
                       "inpu: read of unknown register 0x%" HWADDR_PRIx "\n",
                       addr);
@@ -152,6 +167,9 @@ static void inpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         }
         break;
     default:
+        if (inpu_ring_write(s, addr, val)) {
+            break;
+        }
         qemu_log_mask(LOG_GUEST_ERROR,
                       "inpu: write of 0x%" PRIx64 " to unknown or read-only "
                       "register 0x%" HWADDR_PRIx "\n", val, addr);
@@ -196,12 +214,34 @@ static void inpu_realize(PCIDevice *pdev, Error **errp)
     for (unsigned i = 0; i < INPU_MSIX_VECTORS; i++) {
         msix_vector_use(pdev, i);
     }
+    if (!inpu_ring_init(s, errp)) {
+        msix_uninit_exclusive_bar(pdev);
+    }
 }
 
 static void inpu_exit(PCIDevice *pdev)
 {
-    inpu_fw_unload(INPU(pdev));
+    INPUState *s = INPU(pdev);
+
+    inpu_ring_exit(s);
+    inpu_fw_unload(s);
     msix_uninit_exclusive_bar(pdev);
+}
+
+static void inpu_instance_init(Object *obj)
+{
+    INPUState *s = INPU(obj);
+
+    qemu_mutex_init(&s->lock);
+    qemu_cond_init(&s->cond);
+}
+
+static void inpu_instance_finalize(Object *obj)
+{
+    INPUState *s = INPU(obj);
+
+    qemu_cond_destroy(&s->cond);
+    qemu_mutex_destroy(&s->lock);
 }
 
 static void inpu_reset_hold(Object *obj, ResetType type)
@@ -212,6 +252,9 @@ static void inpu_reset_hold(Object *obj, ResetType type)
 static const Property inpu_properties[] = {
     DEFINE_PROP_UINT32("sa-rows", INPUState, sa_rows, 64),
     DEFINE_PROP_UINT32("sa-cols", INPUState, sa_cols, 64),
+    /* Cap on the engine's kernels (enum inpu_isa_level); the CPU caps too. */
+    DEFINE_PROP_UINT32("engine-isa", INPUState, engine_isa,
+                       INPU_ISA_AVX512_VNNI),
 };
 
 /* Device state lives partly in host threads and mappings: not migratable. */
@@ -244,6 +287,8 @@ static const TypeInfo inpu_types[] = {
         .name = TYPE_INPU,
         .parent = TYPE_PCI_DEVICE,
         .instance_size = sizeof(INPUState),
+        .instance_init = inpu_instance_init,
+        .instance_finalize = inpu_instance_finalize,
         .class_init = inpu_class_init,
         .interfaces = (InterfaceInfo[]) {
             { INTERFACE_CONVENTIONAL_PCI_DEVICE },

@@ -19,13 +19,42 @@
 #include "inpu/inpu_regs.h"
 #include "inpu_fw_image.h"
 
+static void inpu_fw_clear(gpointer data)
+{
+    INPUFirmware *fw = data;
+
+    g_free(fw->exp);
+    g_free(fw->silu);
+}
+
+/* A reference to the loaded firmware, or NULL; the caller holds s->lock. */
+INPUFirmware *inpu_fw_get_locked(INPUState *s)
+{
+    return s->fw ? g_atomic_rc_box_acquire(s->fw) : NULL;
+}
+
+void inpu_fw_put(INPUFirmware *fw)
+{
+    if (fw) {
+        g_atomic_rc_box_release_full(fw, inpu_fw_clear);
+    }
+}
+
+/* Jobs already running keep their reference to the old tables. */
+static void inpu_fw_install(INPUState *s, INPUFirmware *fw)
+{
+    INPUFirmware *old;
+
+    qemu_mutex_lock(&s->lock);
+    old = s->fw;
+    s->fw = fw;
+    qemu_mutex_unlock(&s->lock);
+    inpu_fw_put(old);
+}
+
 void inpu_fw_unload(INPUState *s)
 {
-    g_free(s->fw_exp);
-    g_free(s->fw_silu);
-    s->fw_exp = NULL;
-    s->fw_silu = NULL;
-    memset(&s->tables, 0, sizeof(s->tables));
+    inpu_fw_install(s, NULL);
     s->fw_status = INPU_FW_STATUS_NONE;
     s->fw_version = 0;
     s->fw_features = 0;
@@ -56,9 +85,10 @@ void inpu_fw_boot(INPUState *s)
     struct inpu_fw_error err = { 0 };
     struct inpu_fw_info info;
     g_autofree uint8_t *img = NULL;
+    INPUFirmware *fw;
 
-    if (s->fw_size < sizeof(struct inpu_fw_header) ||
-        s->fw_size > INPU_FW_MAX_SIZE) {
+    /* Short images are the parser's to diagnose; only bound the DMA. */
+    if (!s->fw_size || s->fw_size > INPU_FW_MAX_SIZE) {
         inpu_fw_fail(s, s->fw_size ? INPU_FW_E_TOO_LARGE : INPU_FW_E_TRUNCATED,
                      -1, 0);
         return;
@@ -80,19 +110,20 @@ void inpu_fw_boot(INPUState *s)
         return;
     }
 
-    inpu_fw_unload(s);
-    s->fw_exp = g_memdup2(info.exp_values, info.exp.len * sizeof(uint16_t));
-    s->fw_silu = g_memdup2(info.silu_values, info.silu.len * sizeof(int32_t));
-    s->tables = (struct inpu_tables) {
-        .exp = s->fw_exp,
+    fw = g_atomic_rc_box_new0(INPUFirmware);
+    fw->exp = g_memdup2(info.exp_values, info.exp.len * sizeof(uint16_t));
+    fw->silu = g_memdup2(info.silu_values, info.silu.len * sizeof(int32_t));
+    fw->tables = (struct inpu_tables) {
+        .exp = fw->exp,
         .exp_len = info.exp.len,
         .exp_frac = info.exp.frac,
-        .silu = s->fw_silu,
+        .silu = fw->silu,
         .silu_len = info.silu.len,
         .silu_zero = info.silu.zero,
         .silu_in_frac = info.silu.in_frac,
         .silu_out_frac = info.silu.out_frac,
     };
+    inpu_fw_install(s, fw);
     s->fw_version = info.fw_version;
     s->fw_features = info.features;
     s->fw_error = 0;
