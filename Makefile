@@ -32,6 +32,10 @@ ENGINE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine
 engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_HDRS := $(wildcard userspace/lib/*.h)
+# llama2.c readers, float reference and perplexity: host code, no device.
+MODEL_SRCS := $(wildcard userspace/model/*.c)
+MODEL_HDRS := $(wildcard userspace/model/*.h)
+MODEL_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuserspace/model
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h engine/fw_image.c engine/inpu_fw_image.h Kbuild scripts/kcompat.sh
 QEMU_DEV_SRCS := $(wildcard qemu-device/*)
 # Firmware image tools: fw_build.c is shared with the host tests and the fuzzer.
@@ -158,9 +162,18 @@ $(B)/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
 $(B)/lib/libinpu.a: $(patsubst userspace/lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(B)/bin/inpu: userspace/cli/inpu.c $(B)/lib/libinpu.a $(LIB_HDRS) $(UAPI_HEADERS)
+$(B)/model/%.o: userspace/model/%.c $(MODEL_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(B)/lib/libinpu.a $(DRM_LIBS)
+	$(CC) $(MODEL_CFLAGS) -c -o $@ $<
+
+$(B)/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS))
+	$(AR) rcs $@ $^
+
+$(B)/bin/inpu: userspace/cli/inpu.c $(B)/lib/libinpu.a $(B)/model/libinpu_model.a \
+		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Iuserspace/model -o $@ $< $(B)/lib/libinpu.a \
+		$(B)/model/libinpu_model.a $(DRM_LIBS) -lm
 
 # Sanitizer builds of the same sources, for the host tests.
 $(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
@@ -170,9 +183,18 @@ $(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
 $(B)/asan/lib/libinpu.a: $(patsubst userspace/lib/%.c,$(B)/asan/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(B)/asan/bin/inpu: userspace/cli/inpu.c $(B)/asan/lib/libinpu.a $(LIB_HDRS) $(UAPI_HEADERS)
+$(B)/asan/model/%.o: userspace/model/%.c $(MODEL_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/asan/lib/libinpu.a $(DRM_LIBS)
+	$(CC) $(MODEL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/asan/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/asan/model/%.o,$(MODEL_SRCS))
+	$(AR) rcs $@ $^
+
+$(B)/asan/bin/inpu: userspace/cli/inpu.c $(B)/asan/lib/libinpu.a $(B)/asan/model/libinpu_model.a \
+		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Iuserspace/model -o $@ $< $(B)/asan/lib/libinpu.a \
+		$(B)/asan/model/libinpu_model.a $(DRM_LIBS) -lm
 
 # ---- tests ---------------------------------------------------------------
 KSRC = $(shell bash scripts/ksrc.sh)
@@ -185,13 +207,15 @@ host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu $(B)/asan/bin/inpu-fw
 
 $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
-		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(FW_HDRS)
+		$(B)/asan/model/libinpu_model.a \
+		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(FW_HDRS) $(MODEL_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools -Iuserspace/model -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \
 		-o $@ $< $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a \
-		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lcrypto -lm
+		$(B)/asan/engine/libinpu_tables.a $(B)/asan/model/libinpu_model.a \
+		$(DRM_LIBS) -lcrypto -lm
 
 kselftest:
 	$(MAKE) -C tests/kselftest/inpu KSFT_DIR=$(KSRC)/tools/testing/selftests \

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The llama2.c tokenizer: file reader, BPE encode and decode, reproducing
+ * llama2.c run.c (build_tokenizer, encode, decode) token for token.
+ *
+ * File: int32 max_token_length, then per token float32 score, int32 len
+ * and len bytes (sentencepiece pieces with U+2581 turned into ' ', BOS and
+ * EOS as "\n<s>\n" and "\n</s>\n").  All little-endian.
+ *
+ * run.c looks pieces up by binary search in a sorted copy of the
+ * vocabulary and rescans every adjacent pair after each merge; here a hash
+ * table does the lookups and only the two pairs next to a merge are
+ * looked up again.  The merge chosen at each step is the same: the pair
+ * whose concatenation is the highest-scoring vocabulary entry, leftmost
+ * on ties, and only scores above -1e10 count.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "model_internal.h"
+
+#define MAX_TOKENS	(1 << 22)
+#define MAX_TOKEN_LEN	(1 << 16)
+
+struct inpu_tokenizer {
+	int n;			/* tokens */
+	int max_token_length;
+	char **vocab;		/* NUL-terminated pieces */
+	int *lens;
+	float *scores;
+	char *strings;		/* owns the pieces */
+	int *table;		/* open addressing: token id or -1 */
+	uint32_t mask;
+	int space_id;		/* the piece " " (dummy prefix), or -1 */
+};
+
+/* Raw bytes for <0xXX> pieces. */
+static const unsigned char byte_pieces[256] = {
+#define B4(i) (i), (i) + 1, (i) + 2, (i) + 3
+#define B16(i) B4(i), B4((i) + 4), B4((i) + 8), B4((i) + 12)
+#define B64(i) B16(i), B16((i) + 16), B16((i) + 32), B16((i) + 48)
+	B64(0), B64(64), B64(128), B64(192)
+#undef B64
+#undef B16
+#undef B4
+};
+
+static uint32_t hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static int lookup(const struct inpu_tokenizer *t, const char *s, size_t len)
+{
+	for (uint32_t i = hash(s, len) & t->mask;; i = (i + 1) & t->mask) {
+		int id = t->table[i];
+
+		if (id < 0)
+			return -1;
+		if ((size_t)t->lens[id] == len && !memcmp(t->vocab[id], s, len))
+			return id;
+	}
+}
+
+/* 0..255 if @s is a byte piece "<0xHH>", else -1. */
+static int byte_piece(const char *s, size_t len)
+{
+	int v = 0;
+
+	if (len != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
+		return -1;
+	for (int i = 3; i < 5; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+void inpu_tokenizer_free(struct inpu_tokenizer *t)
+{
+	if (!t)
+		return;
+	free(t->vocab);
+	free(t->lens);
+	free(t->scores);
+	free(t->strings);
+	free(t->table);
+	free(t);
+}
+
+int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
+			 struct inpu_tokenizer **out, char *err, size_t errlen)
+{
+	const unsigned char *b = buf;
+	struct inpu_tokenizer *t;
+	size_t off, bytes = 0;
+	int n = 0, max_len;
+	uint32_t size;
+	char *p;
+
+	*out = NULL;
+	if (!name)
+		name = "tokenizer";
+	if (len < 4) {
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c tokenizer: %zu bytes, too short for max_token_length",
+				  name, len);
+		return -EINVAL;
+	}
+	max_len = inpu_le_i32(b);
+	if (max_len <= 0 || max_len > MAX_TOKEN_LEN) {
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c tokenizer: max_token_length %d is outside 1..%d",
+				  name, max_len, MAX_TOKEN_LEN);
+		return -EINVAL;
+	}
+	/* First pass: validate and count. */
+	for (off = 4; off < len; n++) {
+		float score;
+		int32_t l;
+
+		if (n >= MAX_TOKENS) {
+			inpu_model_seterr(err, errlen,
+					  "%s: more than %d tokens", name, MAX_TOKENS);
+			return -EINVAL;
+		}
+		if (len - off < 8) {
+			inpu_model_seterr(err, errlen,
+					  "%s: truncated: token %d at offset %zu needs 8 bytes of score and length, %zu left",
+					  name, n, off, len - off);
+			return -EINVAL;
+		}
+		score = inpu_le_f32(b + off);
+		l = inpu_le_i32(b + off + 4);
+		if (!isfinite(score)) {
+			inpu_model_seterr(err, errlen,
+					  "%s: not a llama2.c tokenizer: token %d at offset %zu has a non-finite score",
+					  name, n, off);
+			return -EINVAL;
+		}
+		if (l < 0 || l > max_len) {
+			inpu_model_seterr(err, errlen,
+					  "%s: not a llama2.c tokenizer: token %d at offset %zu has length %d, outside 0..max_token_length (%d)",
+					  name, n, off, (int)l, max_len);
+			return -EINVAL;
+		}
+		off += 8;
+		if (len - off < (size_t)l) {
+			inpu_model_seterr(err, errlen,
+					  "%s: truncated: token %d at offset %zu needs %d bytes, %zu left",
+					  name, n, off, (int)l, len - off);
+			return -EINVAL;
+		}
+		if (memchr(b + off, 0, (size_t)l)) {
+			inpu_model_seterr(err, errlen,
+					  "%s: not a llama2.c tokenizer: token %d at offset %zu contains a NUL byte",
+					  name, n, off);
+			return -EINVAL;
+		}
+		off += (size_t)l;
+		bytes += (size_t)l + 1;
+	}
+	if (n < INPU_TOK_BYTE0 + 256) {
+		inpu_model_seterr(err, errlen,
+				  "%s: %d tokens, fewer than the 3 special and 256 byte tokens of a llama2.c tokenizer",
+				  name, n);
+		return -EINVAL;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto nomem;
+	t->n = n;
+	t->max_token_length = max_len;
+	for (size = 1; size < 2u * (uint32_t)n; size <<= 1)
+		;
+	t->mask = size - 1;
+	t->vocab = calloc((size_t)n, sizeof(*t->vocab));
+	t->lens = calloc((size_t)n, sizeof(*t->lens));
+	t->scores = calloc((size_t)n, sizeof(*t->scores));
+	t->strings = malloc(bytes);
+	t->table = malloc(size * sizeof(*t->table));
+	if (!t->vocab || !t->lens || !t->scores || !t->strings || !t->table)
+		goto nomem;
+	memset(t->table, 0xff, size * sizeof(*t->table));
+
+	p = t->strings;
+	off = 4;
+	for (int i = 0; i < n; i++) {
+		int l = inpu_le_i32(b + off + 4);
+		uint32_t h;
+
+		t->scores[i] = inpu_le_f32(b + off);
+		t->lens[i] = l;
+		t->vocab[i] = p;
+		memcpy(p, b + off + 8, (size_t)l);
+		p[l] = '\0';
+		p += l + 1;
+		off += 8 + (size_t)l;
+		if (i >= INPU_TOK_BYTE0 && i < INPU_TOK_BYTE0 + 256 &&
+		    byte_piece(t->vocab[i], (size_t)l) != i - INPU_TOK_BYTE0) {
+			inpu_model_seterr(err, errlen,
+					  "%s: token %d is \"%.*s\", not the byte token <0x%02X> a llama2.c tokenizer has there",
+					  name, i, l > 16 ? 16 : l, t->vocab[i],
+					  i - INPU_TOK_BYTE0);
+			inpu_tokenizer_free(t);
+			return -EINVAL;
+		}
+		/* Duplicates keep the first id. */
+		if (lookup(t, t->vocab[i], (size_t)l) >= 0)
+			continue;
+		for (h = hash(t->vocab[i], (size_t)l) & t->mask; t->table[h] >= 0;
+		     h = (h + 1) & t->mask)
+			;
+		t->table[h] = i;
+	}
+	t->space_id = lookup(t, " ", 1);
+	*out = t;
+	return 0;
+
+nomem:
+	inpu_tokenizer_free(t);
+	inpu_model_seterr(err, errlen, "%s: out of memory", name);
+	return -ENOMEM;
+}
+
+int inpu_tokenizer_load(const char *path, struct inpu_tokenizer **out,
+			char *err, size_t errlen)
+{
+	size_t len;
+	char *buf;
+	int ret;
+
+	*out = NULL;
+	ret = inpu_read_file(path, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
+	ret = inpu_tokenizer_parse(buf, len, path, out, err, errlen);
+	free(buf);
+	return ret;
+}
+
+int inpu_tokenizer_size(const struct inpu_tokenizer *t)
+{
+	return t->n;
+}
+
+const char *inpu_tokenizer_token(const struct inpu_tokenizer *t, int id)
+{
+	return id >= 0 && id < t->n ? t->vocab[id] : NULL;
+}
+
+float inpu_tokenizer_score(const struct inpu_tokenizer *t, int id)
+{
+	return id >= 0 && id < t->n ? t->scores[id] : 0.0f;
+}
+
+/* The vocabulary id of piece(a) + piece(b), or -1. */
+static int pair_id(const struct inpu_tokenizer *t, int a, int b, char *scratch)
+{
+	size_t la = (size_t)t->lens[a], lb = (size_t)t->lens[b];
+
+	memcpy(scratch, t->vocab[a], la);
+	memcpy(scratch + la, t->vocab[b], lb);
+	return lookup(t, scratch, la + lb);
+}
+
+long inpu_tokenizer_encode(const struct inpu_tokenizer *t, const char *text,
+			   size_t len, int bos, int eos, int *tokens,
+			   size_t cap)
+{
+	const char *end, *nul;
+	size_t n = 0, str_len = 0;
+	char *scratch = NULL;
+	int *pair = NULL;
+	char buf[4];
+
+	nul = len ? memchr(text, 0, len) : NULL;
+	end = nul ? nul : text + len;
+
+#define PUSH(id) do { if (n >= cap) goto nospace; tokens[n++] = (id); } while (0)
+	if (bos)
+		PUSH(INPU_TOK_BOS);
+	if (end > text)
+		PUSH(t->space_id >= 0 ? t->space_id : INPU_TOK_BYTE0 + ' ');
+
+	/* One token per UTF-8 character (at most 4 bytes), else its bytes. */
+	for (const char *c = text; c < end; c++) {
+		char next = c + 1 < end ? c[1] : '\0';
+		int id;
+
+		if ((*c & 0xC0) != 0x80)
+			str_len = 0;
+		buf[str_len++] = *c;
+		if ((next & 0xC0) == 0x80 && str_len < 4)
+			continue;
+		id = lookup(t, buf, str_len);
+		if (id >= 0) {
+			PUSH(id);
+		} else {
+			for (size_t i = 0; i < str_len; i++)
+				PUSH((unsigned char)buf[i] + INPU_TOK_BYTE0);
+		}
+		str_len = 0;
+	}
+
+	/* Merge the best pair until none is in the vocabulary. */
+	if (n >= 2) {
+		scratch = malloc(2 * (size_t)t->max_token_length + 1);
+		pair = malloc((n - 1) * sizeof(*pair));
+		if (!scratch || !pair) {
+			free(scratch);
+			free(pair);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i + 1 < n; i++)
+			pair[i] = pair_id(t, tokens[i], tokens[i + 1], scratch);
+		for (;;) {
+			float best_score = -1e10f;
+			long best = -1;
+
+			for (size_t i = 0; i + 1 < n; i++) {
+				if (pair[i] >= 0 && t->scores[pair[i]] > best_score) {
+					best_score = t->scores[pair[i]];
+					best = (long)i;
+				}
+			}
+			if (best < 0)
+				break;
+			tokens[best] = pair[best];
+			memmove(tokens + best + 1, tokens + best + 2,
+				(n - (size_t)best - 2) * sizeof(*tokens));
+			/* Pairs best+2..n-2 move down one; best is redone. */
+			if ((size_t)best + 3 < n + 1)
+				memmove(pair + best + 1, pair + best + 2,
+					(n - (size_t)best - 3) * sizeof(*pair));
+			n--;
+			if (best > 0)
+				pair[best - 1] = pair_id(t, tokens[best - 1],
+							 tokens[best], scratch);
+			if ((size_t)best + 1 < n)
+				pair[best] = pair_id(t, tokens[best],
+						     tokens[best + 1], scratch);
+		}
+		free(scratch);
+		free(pair);
+	}
+	if (eos)
+		PUSH(INPU_TOK_EOS);
+#undef PUSH
+	return (long)n;
+
+nospace:
+	return -ENOSPC;
+}
+
+const char *inpu_tokenizer_piece(const struct inpu_tokenizer *t, int prev,
+				 int token, size_t *len)
+{
+	const char *piece;
+	size_t l;
+	int byte;
+
+	if (token < 0 || token >= t->n) {
+		*len = 0;
+		return NULL;
+	}
+	if (token == INPU_TOK_BOS || token == INPU_TOK_EOS) {
+		*len = 0;
+		return "";
+	}
+	piece = t->vocab[token];
+	l = (size_t)t->lens[token];
+	/* sentencepiece drops the leading space after BOS (llama2.c #89). */
+	if (prev == INPU_TOK_BOS && l && piece[0] == ' ') {
+		piece++;
+		l--;
+	}
+	byte = byte_piece(piece, l);
+	if (byte >= 0) {
+		*len = 1;
+		return (const char *)&byte_pieces[byte];
+	}
+	*len = l;
+	return piece;
+}
+
+long inpu_tokenizer_decode(const struct inpu_tokenizer *t, const int *tokens,
+			   size_t n, char *buf, size_t cap)
+{
+	int prev = INPU_TOK_BOS;
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+		const char *p = inpu_tokenizer_piece(t, prev, tokens[i], &l);
+
+		if (!p)
+			return -EINVAL;
+		if (total < cap)
+			memcpy(buf + total, p, l < cap - total ? l : cap - total);
+		total += l;
+		prev = tokens[i];
+	}
+	if (cap)
+		buf[total < cap ? total : cap - 1] = '\0';
+	return (long)total;
+}
+
+int inpu_model_check_tokenizer(const struct inpu_model *m,
+			       const char *model_name,
+			       const struct inpu_tokenizer *t,
+			       const char *tok_name, char *err, size_t errlen)
+{
+	if (m->cfg.vocab_size == t->n)
+		return 0;
+	inpu_model_seterr(err, errlen,
+			  "%s has %d tokens but %s has vocab_size %d: not its tokenizer",
+			  tok_name ? tok_name : "the tokenizer", t->n,
+			  model_name ? model_name : "the model",
+			  m->cfg.vocab_size);
+	return -EINVAL;
+}
