@@ -54,6 +54,7 @@ help:
 	@echo "make firmware   build/bin/inpu-fw and the image build/firmware/inpu-fw.bin"
 	@echo "make fuzz       libFuzzer target for the image parser (build/fuzz/)"
 	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
+	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
 deps:
@@ -217,9 +218,16 @@ $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libi
 		$(B)/asan/engine/libinpu_tables.a $(B)/asan/model/libinpu_model.a \
 		$(DRM_LIBS) -lcrypto -lm
 
-kselftest:
+# The job tests link libinpu and the engine (their CPU reference); the job
+# benchmark lands in $(B)/bench, outside the kselftest directory.
+kselftest: $(B)/lib/libinpu.a engine
 	$(MAKE) -C tests/kselftest/inpu KSFT_DIR=$(KSRC)/tools/testing/selftests \
-		UAPI_DIR=$(CURDIR)/uapi OUTPUT=$(CURDIR)/$(B)/kselftest
+		UAPI_DIR=$(CURDIR)/uapi OUTPUT=$(CURDIR)/$(B)/kselftest \
+		BENCH_OUTPUT=$(CURDIR)/$(B)/bench \
+		LIBINPU=$(CURDIR)/$(B)/lib/libinpu.a LIBINPU_INC=$(CURDIR)/userspace/lib \
+		ENGINE_LIB=$(CURDIR)/$(B)/engine/libinpu_engine.a \
+		TABLES_LIB=$(CURDIR)/$(B)/engine/libinpu_tables.a \
+		ENGINE_INC=$(CURDIR)/engine
 
 # ---- QEMU and the VM -----------------------------------------------------
 qemu:
@@ -230,7 +238,7 @@ $(B)/vm/initramfs.cpio: module userspace kselftest firmware tests/vm/init \
 	rm -rf $(B)/vm/root $(B)/vm/firmware
 	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest $(B)/vm/firmware
 	cp inpu.ko $(B)/vm/root/
-	cp $(B)/bin/inpu $(B)/vm/root/bin/
+	cp $(B)/bin/inpu $(B)/bench/inpu_job_bench $(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp tests/vm/guest-check.sh $(B)/vm/root/
 	cp $(B)/firmware/inpu-fw.bin $(B)/vm/firmware/
@@ -240,6 +248,10 @@ initramfs: $(B)/vm/initramfs.cpio
 
 vm-shell: initramfs qemu
 	bash tests/vm/run-vm.sh -s $(B)/vm/initramfs.cpio
+
+# Job throughput in the VM (numbers, not pass/fail; not part of 'make check').
+bench-vm: initramfs qemu
+	bash tests/vm/run-vm.sh -t 600 $(B)/vm/initramfs.cpio 'inpu_job_bench'
 
 # ---- the two README commands ---------------------------------------------
 check: deps
@@ -259,5 +271,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace engine firmware fuzz bench-engine host-tests kselftest qemu initramfs \
+.PHONY: help deps all module userspace engine firmware fuzz bench-engine bench-vm host-tests kselftest qemu initramfs \
 	vm-shell check check-run demo demo-run clean FORCE
