@@ -31,9 +31,40 @@ static ssize_t hw_version_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(hw_version);
 
+static ssize_t jobs_completed_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct inpu_device *idev = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&idev->jobs_completed));
+}
+static DEVICE_ATTR_RO(jobs_completed);
+
+static ssize_t jobs_failed_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct inpu_device *idev = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&idev->jobs_failed));
+}
+static DEVICE_ATTR_RO(jobs_failed);
+
+/* Wall time jobs spent on the device (doorbell to interrupt), in ns. */
+static ssize_t busy_time_ns_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct inpu_device *idev = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&idev->busy_ns));
+}
+static DEVICE_ATTR_RO(busy_time_ns);
+
 static struct attribute *inpu_dev_attrs[] = {
 	&dev_attr_fw_version.attr,
 	&dev_attr_hw_version.attr,
+	&dev_attr_jobs_completed.attr,
+	&dev_attr_jobs_failed.attr,
+	&dev_attr_busy_time_ns.attr,
 	NULL,
 };
 

@@ -129,6 +129,7 @@ static const char *const cap_names[64] = {
 	[0] = "msix",
 	[1] = "reset",
 	[2] = "fw-boot",
+	[3] = "ring",
 };
 
 int inpu_format_caps(uint64_t caps, char *buf, size_t len)
