@@ -263,8 +263,10 @@ check-run:
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
 
+# Until the inference path exists (issue 7): the device query, then real
+# jobs through /dev/accel (empty jobs and a 768x2048 matmul) with their rate.
 demo-run: initramfs qemu
-	bash tests/vm/run-vm.sh -t 300 $(B)/vm/initramfs.cpio 'inpu info'
+	bash tests/vm/run-vm.sh -t 300 $(B)/vm/initramfs.cpio 'inpu info && echo && inpu_job_bench'
 
 clean:
 	rm -rf $(B)
