@@ -489,6 +489,24 @@ out_exit:
 	return ret;
 }
 
+static int inpu_wait_bo(struct drm_file *file, struct drm_inpu_wait *args)
+{
+	struct drm_gem_object *obj;
+	long left;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	/* READ usage covers every fence: kernel, write and read. */
+	left = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ, true,
+				     drm_timeout_abs_to_jiffies(args->timeout_ns));
+	drm_gem_object_put(obj);
+	if (left < 0)
+		return left;
+	args->status = left ? INPU_OK : DRM_INPU_JOB_PENDING;
+	return left ? 0 : -ETIME;
+}
+
 int inpu_wait_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 {
 	struct inpu_file *ifile = file->driver_priv;
@@ -498,8 +516,10 @@ int inpu_wait_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 
 	if (!ifile)
 		return -ENODEV;
-	if (args->flags)
+	if (args->flags & ~DRM_INPU_WAIT_FLAGS)
 		return -EINVAL;
+	if (args->flags & DRM_INPU_WAIT_BO)
+		return inpu_wait_bo(file, args);
 	mutex_lock(&ifile->lock);
 	r = xa_load(&ifile->results, args->job_id);
 	if (r)
@@ -523,7 +543,6 @@ int inpu_wait_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 	args->fault_addr = r->fault_addr;
 	args->cycles = r->cycles;
 	args->energy_fj = r->energy_fj;
-	args->pad = 0;
 	inpu_result_put(r);
 	return left ? 0 : -ETIME;
 }

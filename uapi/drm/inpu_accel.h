@@ -260,17 +260,25 @@ struct drm_inpu_submit {
 #define DRM_INPU_JOB_TIMEOUT	0x201
 #define DRM_INPU_JOB_ABORTED	0x202	/* the device was reset */
 
+/* Wait for every job using BO @handle instead of job @job_id. */
+#define DRM_INPU_WAIT_BO	(1u << 0)
+#define DRM_INPU_WAIT_FLAGS	DRM_INPU_WAIT_BO
+
 /**
- * struct drm_inpu_wait - wait for a job and read its result
+ * struct drm_inpu_wait - wait for a job (or a BO) and read the job's result
  *
  * Waits until job @job_id of this file has completed or @timeout_ns
  * (absolute, CLOCK_MONOTONIC) passes.  Returns 0 with the result filled
  * in, -ETIME on timeout (status DRM_INPU_JOB_PENDING), -ENOENT for an
  * unknown or forgotten job (the last 4096 results are kept per file).
+ * With DRM_INPU_WAIT_BO, waits for every job that reads or writes BO
+ * @handle (-ENOENT for an unknown handle); only @status is filled in
+ * (INPU_OK, or DRM_INPU_JOB_PENDING on -ETIME).
  */
 struct drm_inpu_wait {
 	__u64 job_id;
 	__s64 timeout_ns;
+	/** @flags: DRM_INPU_WAIT_* */
 	__u32 flags;
 	/** @status: out: INPU_OK (0) or why the job failed */
 	__u32 status;
@@ -278,7 +286,8 @@ struct drm_inpu_wait {
 	__u32 fault_op;
 	__u64 fault_addr;
 	__u32 fault_write;
-	__u32 pad;
+	/** @handle: in: the BO, with DRM_INPU_WAIT_BO */
+	__u32 handle;
 	__u64 cycles;
 	__u64 energy_fj;
 };

@@ -1355,8 +1355,19 @@ TEST_F(job, wait_errors)
 	memset(&w, 0, sizeof(w));
 	w.job_id = id;
 	w.timeout_ns = now_ns() + WAIT_NS;
-	w.flags = 1;
+	w.flags = 2;
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, DRM_IOCTL_INPU_WAIT, &w));
+	/* Waiting on a BO: an unknown handle, then a BO whose jobs are all
+	 * done (returns at once).
+	 */
+	memset(&w, 0, sizeof(w));
+	w.flags = DRM_INPU_WAIT_BO;
+	w.handle = 0xdead;
+	w.timeout_ns = now_ns() + WAIT_NS;
+	EXPECT_EQ(-ENOENT, xioctl(self->fd, DRM_IOCTL_INPU_WAIT, &w));
+	w.handle = inpu_bo_handle(self->a);
+	EXPECT_EQ(0, xioctl(self->fd, DRM_IOCTL_INPU_WAIT, &w));
+	EXPECT_EQ(INPU_OK, w.status);
 	ASSERT_EQ(0, inpu_wait(self->dev, id, WAIT_NS, &res));
 	EXPECT_EQ(INPU_OK, res.status);
 	EXPECT_EQ(1, res.ops_done);
