@@ -36,6 +36,10 @@ LIB_HDRS := $(wildcard userspace/lib/*.h)
 MODEL_SRCS := $(wildcard userspace/model/*.c)
 MODEL_HDRS := $(wildcard userspace/model/*.h)
 MODEL_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuserspace/model
+# The integer model (quantizer, .inpu files, CPU backend) uses the engine.
+MODEL_CFLAGS += -Iuapi -Iengine
+MODEL_LIBS = $(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a -lcrypto
+ASAN_MODEL_LIBS = $(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a -lcrypto
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h engine/fw_image.c engine/inpu_fw_image.h Kbuild scripts/kcompat.sh
 QEMU_DEV_SRCS := $(wildcard qemu-device/*)
 # Firmware image tools: fw_build.c is shared with the host tests and the fuzzer.
@@ -170,11 +174,14 @@ $(B)/model/%.o: userspace/model/%.c $(MODEL_HDRS)
 $(B)/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS))
 	$(AR) rcs $@ $^
 
+$(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS)): $(ENGINE_HDRS) $(UAPI_HEADERS)
+
 $(B)/bin/inpu: userspace/cli/inpu.c $(B)/lib/libinpu.a $(B)/model/libinpu_model.a \
+		$(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a \
 		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iuserspace/model -o $@ $< $(B)/lib/libinpu.a \
-		$(B)/model/libinpu_model.a $(DRM_LIBS) -lm
+		$(B)/model/libinpu_model.a $(MODEL_LIBS) $(DRM_LIBS) -lm
 
 # Sanitizer builds of the same sources, for the host tests.
 $(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
@@ -191,11 +198,14 @@ $(B)/asan/model/%.o: userspace/model/%.c $(MODEL_HDRS)
 $(B)/asan/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/asan/model/%.o,$(MODEL_SRCS))
 	$(AR) rcs $@ $^
 
+$(patsubst userspace/model/%.c,$(B)/asan/model/%.o,$(MODEL_SRCS)): $(ENGINE_HDRS) $(UAPI_HEADERS)
+
 $(B)/asan/bin/inpu: userspace/cli/inpu.c $(B)/asan/lib/libinpu.a $(B)/asan/model/libinpu_model.a \
+		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
 		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Iuserspace/model -o $@ $< $(B)/asan/lib/libinpu.a \
-		$(B)/asan/model/libinpu_model.a $(DRM_LIBS) -lm
+		$(B)/asan/model/libinpu_model.a $(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
 
 # ---- tests ---------------------------------------------------------------
 KSRC = $(shell bash scripts/ksrc.sh)
@@ -217,6 +227,17 @@ $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libi
 		$(B)/asan/engine/libinpu_engine.a \
 		$(B)/asan/engine/libinpu_tables.a $(B)/asan/model/libinpu_model.a \
 		$(DRM_LIBS) -lcrypto -lm
+
+# The quantizer tests: the model library before the engine it uses.
+$(B)/host-tests/test_quant_%: tests/host/test_quant_%.c $(B)/asan/lib/libinpu.a \
+		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
+		$(B)/asan/model/libinpu_model.a \
+		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(MODEL_HDRS) tests/host/model_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Iengine -Iuserspace/model -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+		-I$(KSRC)/tools/testing/selftests \
+		-o $@ $< $(B)/asan/model/libinpu_model.a $(B)/asan/lib/libinpu.a \
+		$(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
 
 # The job tests link libinpu and the engine (their CPU reference); the job
 # benchmark lands in $(B)/bench, outside the kselftest directory.

@@ -16,6 +16,7 @@
 
 #include "libinpu.h"
 #include "model.h"
+#include "quant.h"
 
 #define INPU_CLI_VERSION "0.1.0"
 
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 		"  info      print the identity, version and capabilities of an INPU device\n"
 		"  ppl       perplexity of a model on a text file (no device needed)\n"
 		"  generate  greedy text generation with a model (no device needed)\n"
+		"  quantize  make an integer-only .inpu model from a float checkpoint\n"
 		"\n"
 		"options:\n"
 		"  -h, --help      show this help (or a command's help: %s <command> --help)\n"
@@ -149,20 +151,22 @@ static int cmd_info(int argc, char **argv)
 static void ppl_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s ppl -m MODEL.bin -z TOKENIZER.bin -f TEXT [--backend float]\n"
+		"usage: %s ppl -m MODEL -z TOKENIZER.bin -f TEXT [--backend float|cpu]\n"
 		"               [--max-stories N]\n"
 		"\n"
-		"Perplexity of a llama2.c checkpoint (v0 or float32 v1) on a text of\n"
+		"Perplexity of a llama2.c checkpoint (v0 or float32 v1; backend float)\n"
+		"or of an integer .inpu model (backend cpu: the engine on the host) on a text of\n"
 		"stories separated by lines '" INPU_STORY_SEP "', with the protocol of\n"
 		"../shared/data/README.md: each story separately, BOS + its BPE tokens\n"
 		"(paragraphs joined by single newlines) cut at the model's seq_len,\n"
 		"PPL = exp(mean NLL of every token after BOS).  Needs no device.\n"
 		"\n"
 		"options:\n"
-		"  -m, --model PATH        llama2.c checkpoint\n"
+		"  -m, --model PATH        llama2.c checkpoint, or .inpu model for --backend cpu\n"
 		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
 		"  -f, --file PATH         text to evaluate\n"
-		"  -b, --backend NAME      float (the float32 reference; default)\n"
+		"  -b, --backend NAME      float (the float32 reference; default) or cpu\n"
+		"                          (the integer model through the engine library)\n"
 		"  -s, --max-stories N     only the first N stories\n"
 		"  -h, --help              show this help\n",
 		prog);
@@ -171,8 +175,8 @@ static void ppl_usage(FILE *f)
 static void generate_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s generate -m MODEL.bin -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
-		"                    [--backend float]\n"
+		"usage: %s generate -m MODEL -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
+		"                    [--backend float|cpu]\n"
 		"\n"
 		"Greedy decoding (temperature 0) as llama2.c run.c does it: BOS and the\n"
 		"prompt, then the most likely token, STEPS positions in all (the prompt\n"
@@ -180,12 +184,15 @@ static void generate_usage(FILE *f)
 		"included.  Needs no device.\n"
 		"\n"
 		"options:\n"
-		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1)\n"
+		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1), or .inpu\n"
+		"                          model for --backend cpu\n"
 		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
 		"  -p, --prompt TEXT       text to start from (default: empty)\n"
 		"  -n, --steps N           positions to run, at most the model's seq_len\n"
 		"                          (default 256)\n"
-		"  -b, --backend NAME      float (the float32 reference; default)\n"
+		"  -b, --backend NAME      float (the float32 reference; default) or cpu\n"
+		"                          (the integer model; the next token is the\n"
+		"                          stream's own ARGMAX, no floating point)\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -207,26 +214,82 @@ static long long parse_count(const char *s, long long max)
 
 struct model_args {
 	const char *model, *tokenizer;
+	int cpu;			/* --backend cpu: an integer .inpu model */
 	struct inpu_model *m;
 	struct inpu_tokenizer *t;
 	struct inpu_float_state *state;
+	struct inpu_qmodel *qm;
+	struct inpu_qcpu *qc;
+	struct inpu_qlm *qlm;
+	int vocab_size, seq_len;
 };
 
+/* 0: float, 1: cpu, -1: unknown (message printed). */
 static int check_backend(const char *cmd, const char *backend)
 {
 	if (!strcmp(backend, "float"))
 		return 0;
+	if (!strcmp(backend, "cpu"))
+		return 1;
 	fprintf(stderr,
-		"%s %s: --backend: unknown backend '%s' (available: float)\n",
+		"%s %s: --backend: unknown backend '%s' (available: float, cpu)\n",
 		prog, cmd, backend);
-	return 2;
+	return -1;
+}
+
+/* 1 if @path starts with the .inpu magic. */
+static int is_inpu_file(const char *path)
+{
+	unsigned char b[4];
+	FILE *f = fopen(path, "rb");
+	int r = 0;
+
+	if (!f)
+		return 0;
+	if (fread(b, 1, 4, f) == 4)
+		r = inpu_qmodel_sniff(b, 4);
+	fclose(f);
+	return r;
 }
 
 /* Load model and tokenizer, check they belong together.  1 on failure. */
 static int load_model(const char *cmd, struct model_args *a)
 {
 	char err[INPU_MODEL_ERRLEN];
+	int ret;
 
+	if (a->cpu) {
+		if (inpu_qmodel_load(a->model, &a->qm, err, sizeof(err)) ||
+		    inpu_tokenizer_load(a->tokenizer, &a->t, err, sizeof(err))) {
+			fprintf(stderr, "%s %s: %s\n", prog, cmd, err);
+			return 1;
+		}
+		if ((uint32_t)inpu_tokenizer_size(a->t) != a->qm->cfg.vocab_size) {
+			fprintf(stderr,
+				"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
+				prog, cmd, a->model, a->qm->cfg.vocab_size,
+				a->tokenizer, inpu_tokenizer_size(a->t));
+			return 1;
+		}
+		ret = inpu_qcpu_new(a->qm, -1, &a->qc, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "%s %s: %s: %s\n", prog, cmd, a->model, err);
+			return 1;
+		}
+		if (inpu_qlm_new(a->qc, a->qm, &a->qlm)) {
+			fprintf(stderr, "%s %s: out of memory\n", prog, cmd);
+			return 1;
+		}
+		a->vocab_size = (int)a->qm->cfg.vocab_size;
+		a->seq_len = (int)a->qm->cfg.seq_len;
+		return 0;
+	}
+	if (is_inpu_file(a->model)) {
+		fprintf(stderr,
+			"%s %s: %s is an integer .inpu model: use --backend cpu\n",
+			prog, cmd, a->model);
+		return 1;
+	}
 	if (inpu_model_load(a->model, &a->m, err, sizeof(err)) ||
 	    inpu_tokenizer_load(a->tokenizer, &a->t, err, sizeof(err)) ||
 	    inpu_model_check_tokenizer(a->m, a->model, a->t, a->tokenizer, err,
@@ -239,11 +302,16 @@ static int load_model(const char *cmd, struct model_args *a)
 			prog, cmd, a->model);
 		return 1;
 	}
+	a->vocab_size = a->m->cfg.vocab_size;
+	a->seq_len = a->m->cfg.seq_len;
 	return 0;
 }
 
 static void unload_model(struct model_args *a)
 {
+	inpu_qlm_free(a->qlm);
+	inpu_qcpu_free(a->qc);
+	inpu_qmodel_free(a->qm);
 	inpu_float_state_free(a->state);
 	inpu_tokenizer_free(a->t);
 	inpu_model_free(a->m);
@@ -336,7 +404,8 @@ static int cmd_ppl(int argc, char **argv)
 			!a.tokenizer ? "-z TOKENIZER" : "-f TEXT", prog);
 		return 2;
 	}
-	if (check_backend("ppl", backend))
+	a.cpu = check_backend("ppl", backend);
+	if (a.cpu < 0)
 		return 2;
 	if (load_model("ppl", &a)) {
 		unload_model(&a);
@@ -348,18 +417,26 @@ static int cmd_ppl(int argc, char **argv)
 		unload_model(&a);
 		return 1;
 	}
-	lm = (struct inpu_lm){
-		.forward = inpu_float_lm_forward,
-		.ctx = a.state,
-		.vocab_size = a.m->cfg.vocab_size,
-		.seq_len = a.m->cfg.seq_len,
-	};
+	if (a.cpu) {
+		inpu_qlm_lm(a.qlm, &lm);
+	} else {
+		lm = (struct inpu_lm){
+			.forward = inpu_float_lm_forward,
+			.ctx = a.state,
+			.vocab_size = a.m->cfg.vocab_size,
+			.seq_len = a.m->cfg.seq_len,
+		};
+	}
 	ret = inpu_ppl_text(a.t, &lm, text, len, (uint64_t)max_stories,
 			    isatty(STDERR_FILENO) ? ppl_progress : NULL,
 			    &prog_state, &acc);
 	free(text);
 	if (ret) {
-		fprintf(stderr, "%s ppl: %s: %s\n", prog, file, strerror(-ret));
+		if (a.cpu && ret == -EIO)
+			fprintf(stderr, "%s ppl: %s: the engine stopped: %s\n", prog,
+				file, inpu_job_status_name(inpu_qcpu_status(a.qc)));
+		else
+			fprintf(stderr, "%s ppl: %s: %s\n", prog, file, strerror(-ret));
 		unload_model(&a);
 		return 1;
 	}
@@ -369,9 +446,14 @@ static int cmd_ppl(int argc, char **argv)
 		unload_model(&a);
 		return 1;
 	}
-	printf("model:       %s (llama2.c v%d, dim %d, %d layers, vocab %d, seq_len %d)\n",
-	       a.model, a.m->cfg.version, a.m->cfg.dim, a.m->cfg.n_layers,
-	       a.m->cfg.vocab_size, a.m->cfg.seq_len);
+	if (a.cpu)
+		printf("model:       %s (.inpu, %s, dim %u, %u layers, vocab %u, seq_len %u)\n",
+		       a.model, a.qm->note, a.qm->cfg.dim, a.qm->cfg.n_layers,
+		       a.qm->cfg.vocab_size, a.qm->cfg.seq_len);
+	else
+		printf("model:       %s (llama2.c v%d, dim %d, %d layers, vocab %d, seq_len %d)\n",
+		       a.model, a.m->cfg.version, a.m->cfg.dim, a.m->cfg.n_layers,
+		       a.m->cfg.vocab_size, a.m->cfg.seq_len);
 	printf("text:        %s\n", file);
 	printf("backend:     %s\n", backend);
 	printf("stories:     %llu\n", (unsigned long long)acc.stories);
@@ -452,12 +534,13 @@ static int cmd_generate(int argc, char **argv)
 			prog, !a.model ? "-m MODEL" : "-z TOKENIZER", prog);
 		return 2;
 	}
-	if (check_backend("generate", backend))
+	a.cpu = check_backend("generate", backend);
+	if (a.cpu < 0)
 		return 2;
 	if (load_model("generate", &a))
 		goto fail;
-	if (steps > a.m->cfg.seq_len)
-		steps = a.m->cfg.seq_len;
+	if (steps > a.seq_len)
+		steps = a.seq_len;
 
 	cap = inpu_tokenizer_max_tokens(strlen(prompt));
 	tokens = malloc(cap * sizeof(*tokens));
@@ -472,29 +555,37 @@ static int cmd_generate(int argc, char **argv)
 			prog, strerror((int)-n_prompt));
 		goto fail;
 	}
-	if (n_prompt > a.m->cfg.seq_len) {
+	if (n_prompt > a.seq_len) {
 		fprintf(stderr,
 			"%s generate: --prompt: %ld tokens, more than the model's seq_len %d\n",
-			prog, n_prompt, a.m->cfg.seq_len);
+			prog, n_prompt, a.seq_len);
 		goto fail;
 	}
 
 	token = tokens[0];
 	for (int pos = 0; pos < steps; pos++) {
-		const float *logits = inpu_float_forward(a.state, token, pos);
+		const float *logits = NULL;
+		const int32_t *ilogits = NULL;
 		const char *piece;
 		size_t len;
 		int next;
 
-		if (!logits) {
-			fprintf(stderr, "%s generate: forward pass failed at position %d\n",
-				prog, pos);
+		if (a.cpu)
+			ilogits = inpu_qcpu_step(a.qc, token, pos);
+		else
+			logits = inpu_float_forward(a.state, token, pos);
+		if (!logits && !ilogits) {
+			fprintf(stderr, "%s generate: forward pass failed at position %d%s%s\n",
+				prog, pos, a.cpu ? ": " : "",
+				a.cpu ? inpu_job_status_name(inpu_qcpu_status(a.qc)) : "");
 			goto fail;
 		}
 		if (pos < n_prompt - 1)
 			next = tokens[pos + 1];
+		else if (a.cpu)
+			next = inpu_qcpu_next(a.qc);	/* the stream's ARGMAX */
 		else
-			next = inpu_argmax(logits, a.m->cfg.vocab_size);
+			next = inpu_argmax(logits, a.vocab_size);
 		if (next == INPU_TOK_BOS)
 			break;
 		piece = inpu_tokenizer_piece(a.t, token, next, &len);
@@ -511,6 +602,282 @@ fail:
 	free(tokens);
 	unload_model(&a);
 	return 1;
+}
+
+/* ---- quantize ------------------------------------------------------------ */
+
+static void quantize_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s quantize -m MODEL.bin -z TOKENIZER.bin -c CALIB.txt -o OUT.inpu\n"
+		"                    [--scheme w8a8|w4a8] [--smooth ALPHA|auto|off] [--pow2]\n"
+		"                    [--gptq] [--act-range mse|max|pNN.NN] [--samples N]\n"
+		"                    [--max-stories N] [--w4-classifier]\n"
+		"\n"
+		"Quantize a llama2.c checkpoint into an integer-only .inpu model\n"
+		"(userspace/model/QUANT.md and FORMAT.md): calibration with the float\n"
+		"model on CALIB.txt (stories separated by '" INPU_STORY_SEP "'),\n"
+		"SmoothQuant scale migration, per-channel int8 (or group-wise int4)\n"
+		"weights, static int8 activations, every rescale an int32 multiplier and\n"
+		"a shift.  Progress goes to stderr; the per-layer report (output SNR of\n"
+		"each linear layer against float on calibration data) to stdout.\n"
+		"\n"
+		"options:\n"
+		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1)\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -c, --calib PATH        calibration text\n"
+		"  -o, --output PATH       the .inpu model to write\n"
+		"  -S, --scheme NAME       w8a8 (default) or w4a8 (int4 weights in groups of\n"
+		"                          32 with integer group scales; classifier int8)\n"
+		"  -a, --smooth ALPHA      SmoothQuant migration strength 0..1 at every site,\n"
+		"                          'auto' (default: searched per site) or 'off'\n"
+		"  -2, --pow2              power-of-two scales only: every rescale a shift\n"
+		"  -g, --gptq              GPTQ weight rounding instead of round-to-nearest\n"
+		"  -r, --act-range HOW     activation clipping: mse (default), max, or a\n"
+		"                          percentile such as p99.99\n"
+		"  -n, --samples N         calibration tokens kept for the searches (4096)\n"
+		"  -s, --max-stories N     only the first N calibration stories\n"
+		"  -W, --w4-classifier     w4a8: the classifier in 4 bits too\n"
+		"  -h, --help              show this help\n",
+		prog);
+}
+
+struct q_progress {
+	int tty;
+	char stage[64];
+	time_t last;
+	struct timespec start;
+};
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void q_progress(void *ctx, const char *stage, uint64_t done,
+		       uint64_t total)
+{
+	struct q_progress *p = ctx;
+	time_t now = time(NULL);
+	int fresh = strcmp(p->stage, stage) != 0;
+
+	if (fresh)
+		snprintf(p->stage, sizeof(p->stage), "%s", stage);
+	if (p->tty) {
+		if (!fresh && now == p->last && done != total)
+			return;
+		p->last = now;
+		fprintf(stderr, "\r\033[K%s quantize: %s %llu/%llu", prog, stage,
+			(unsigned long long)done, (unsigned long long)total);
+		if (done == total)
+			fprintf(stderr, " (%.1f s)\n", elapsed(&p->start));
+	} else if (done == total) {
+		fprintf(stderr, "%s quantize: %s done (%.1f s)\n", prog, stage,
+			elapsed(&p->start));
+	}
+	fflush(stderr);
+}
+
+/* An option value in [lo, hi]; -1 (message printed) if it is not one. */
+static int parse_real(const char *opt, const char *s, double lo, double hi,
+		      double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out >= lo && *out <= hi)) {
+		fprintf(stderr, "%s quantize: %s: '%s' is not a number in %g..%g\n",
+			prog, opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_quantize(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "tokenizer", required_argument, NULL, 'z' },
+		{ "calib", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "scheme", required_argument, NULL, 'S' },
+		{ "smooth", required_argument, NULL, 'a' },
+		{ "pow2", no_argument, NULL, '2' },
+		{ "gptq", no_argument, NULL, 'g' },
+		{ "act-range", required_argument, NULL, 'r' },
+		{ "samples", required_argument, NULL, 'n' },
+		{ "max-stories", required_argument, NULL, 's' },
+		{ "w4-classifier", no_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *model = NULL, *tok = NULL, *calib = NULL, *outp = NULL;
+	struct inpu_quant_report *rep = NULL;
+	struct inpu_model *m = NULL;
+	struct inpu_tokenizer *t = NULL;
+	struct inpu_qmodel *qm = NULL;
+	struct inpu_quant_opts o;
+	struct q_progress pr;
+	char err[INPU_MODEL_ERRLEN];
+	char *text = NULL;
+	size_t len;
+	long long v;
+	int c, ret = 1;
+
+	inpu_quant_opts_default(&o);
+	memset(&pr, 0, sizeof(pr));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gr:n:s:Wh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			model = optarg;
+			break;
+		case 'z':
+			tok = optarg;
+			break;
+		case 'c':
+			calib = optarg;
+			break;
+		case 'o':
+			outp = optarg;
+			break;
+		case 'S':
+			if (!strcmp(optarg, "w8a8")) {
+				o.scheme = INPU_QS_W8A8;
+			} else if (!strcmp(optarg, "w4a8")) {
+				o.scheme = INPU_QS_W4A8;
+			} else {
+				fprintf(stderr, "%s quantize: --scheme: unknown scheme '%s' (w8a8, w4a8)\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		case 'a':
+			if (!strcmp(optarg, "auto")) {
+				o.smooth = 2;
+			} else if (!strcmp(optarg, "off")) {
+				o.smooth = 0;
+			} else {
+				if (parse_real("--smooth", optarg, 0.0, 1.0, &o.alpha))
+					return 2;
+				o.smooth = 1;
+			}
+			break;
+		case '2':
+			o.pow2 = 1;
+			break;
+		case 'g':
+			o.gptq = 1;
+			break;
+		case 'r':
+			if (!strcmp(optarg, "mse")) {
+				o.act_range = INPU_RANGE_MSE;
+			} else if (!strcmp(optarg, "max")) {
+				o.act_range = INPU_RANGE_MAX;
+			} else if (optarg[0] == 'p') {
+				if (parse_real("--act-range", optarg + 1, 50.0, 100.0, &o.pct))
+					return 2;
+				o.act_range = INPU_RANGE_PCT;
+			} else {
+				fprintf(stderr, "%s quantize: --act-range: '%s' is not mse, max or pNN.NN\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+		case 's':
+			v = parse_count(optarg, 1LL << 24);
+			if (v < 0) {
+				fprintf(stderr, "%s quantize: %s: '%s' is not a positive integer\n",
+					prog, c == 'n' ? "--samples" : "--max-stories", optarg);
+				return 2;
+			}
+			if (c == 'n')
+				o.n_sample = (uint32_t)v;
+			else
+				o.max_stories = (uint32_t)v;
+			break;
+		case 'W':
+			o.w4_cls = 1;
+			break;
+		case 'h':
+			quantize_usage(stdout);
+			return 0;
+		default:
+			quantize_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s quantize: unexpected argument '%s'\n", prog,
+			argv[optind]);
+		return 2;
+	}
+	if (!model || !tok || !calib || !outp) {
+		fprintf(stderr, "%s quantize: missing %s (try '%s quantize --help')\n",
+			prog, !model ? "-m MODEL" : !tok ? "-z TOKENIZER" :
+			!calib ? "-c CALIB" : "-o OUTPUT", prog);
+		return 2;
+	}
+	if (inpu_model_load(model, &m, err, sizeof(err)) ||
+	    inpu_tokenizer_load(tok, &t, err, sizeof(err)) ||
+	    inpu_model_check_tokenizer(m, model, t, tok, err, sizeof(err)) ||
+	    inpu_read_file(calib, &text, &len, err, sizeof(err))) {
+		fprintf(stderr, "%s quantize: %s\n", prog, err);
+		goto out;
+	}
+	rep = calloc(1, sizeof(*rep));
+	if (!rep) {
+		fprintf(stderr, "%s quantize: out of memory\n", prog);
+		goto out;
+	}
+	pr.tty = isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	o.progress = q_progress;
+	o.progress_ctx = &pr;
+	if (inpu_quantize(m, t, text, len, &o, &qm, rep, err, sizeof(err))) {
+		fprintf(stderr, "%s quantize: %s\n", prog, err);
+		goto out;
+	}
+	if (inpu_qmodel_save(qm, outp, err, sizeof(err))) {
+		fprintf(stderr, "%s quantize: %s\n", prog, err);
+		goto out;
+	}
+	printf("model:        %s -> %s\n", model, outp);
+	printf("scheme:       %s\n", qm->note);
+	printf("calibration:  %s, %llu tokens, %llu sampled\n", calib,
+	       (unsigned long long)rep->calib_tokens,
+	       (unsigned long long)rep->sample_tokens);
+	printf("residual:     int32 at 2^-%u (calibration max %.3f)\n",
+	       rep->resid_frac, rep->resid_max);
+	printf("logits:       int32 at 2^-%u\n", qm->cfg.logit_frac);
+	printf("device image: %llu bytes in %u tensors\n",
+	       (unsigned long long)qm->data_size, qm->n_tensors);
+	printf("\nlinear layer   alpha  in clip / max      SNR w (dB)  SNR w+a (dB)\n");
+	for (uint32_t i = 0; i < rep->n_layers; i++) {
+		const struct inpu_quant_layer_report *r = &rep->layer[i];
+		char a[16];
+
+		if (r->alpha < 0)
+			snprintf(a, sizeof(a), "-");
+		else
+			snprintf(a, sizeof(a), "%.2f", r->alpha);
+		printf("%-12s  %5s  %7.3f / %7.3f  %10.2f  %12.2f\n", r->name, a,
+		       r->in_clip, r->in_max, r->snr_w_db, r->snr_wa_db);
+	}
+	printf("\ntime:         %.1f s\n", elapsed(&pr.start));
+	ret = 0;
+out:
+	free(rep);
+	free(text);
+	inpu_qmodel_free(qm);
+	inpu_tokenizer_free(t);
+	inpu_model_free(m);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -537,6 +904,8 @@ int main(int argc, char **argv)
 		return cmd_ppl(argc - 1, argv + 1);
 	if (!strcmp(cmd, "generate"))
 		return cmd_generate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "quantize"))
+		return cmd_quantize(argc - 1, argv + 1);
 
 	fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", prog,
 		cmd, prog);

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Calibration (offline, floating point): the prepared float model (the
+ * checkpoint with q/k/v and w1/w3 fused, 1/sqrt(head_dim) folded into the
+ * q weights and the smoothing factors folded in) and its forward pass,
+ * which records every activation the integer graph quantizes.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant_internal.h"
+
+static float *fdup(const float *src, size_t n)
+{
+	float *d = malloc((n ? n : 1) * sizeof(*d));
+
+	if (d && n)
+		memcpy(d, src, n * sizeof(*d));
+	return d;
+}
+
+void qprep_free(struct qprep *p)
+{
+	free(p->emb);
+	free(p->g_att);
+	free(p->wqkv);
+	free(p->wo);
+	free(p->g_ffn);
+	free(p->w13);
+	free(p->w2);
+	free(p->g_fin);
+	free(p->wcls);
+	free(p->rope_cos);
+	free(p->rope_sin);
+	memset(p, 0, sizeof(*p));
+}
+
+static void dims(struct qprep *p, const struct qprep *src)
+{
+	p->dim = src->dim;
+	p->hidden = src->hidden;
+	p->n_layers = src->n_layers;
+	p->n_heads = src->n_heads;
+	p->n_kv_heads = src->n_kv_heads;
+	p->hs = src->hs;
+	p->kv = src->kv;
+	p->vocab = src->vocab;
+	p->seq_len = src->seq_len;
+	p->nqkv = src->nqkv;
+}
+
+int qprep_copy(const struct qprep *s, struct qprep *p)
+{
+	size_t L = (size_t)s->n_layers, d = (size_t)s->dim, h = (size_t)s->hidden;
+
+	memset(p, 0, sizeof(*p));
+	dims(p, s);
+	p->emb = fdup(s->emb, (size_t)s->vocab * d);
+	p->g_att = fdup(s->g_att, L * d);
+	p->wqkv = fdup(s->wqkv, L * (size_t)s->nqkv * d);
+	p->wo = fdup(s->wo, L * d * d);
+	p->g_ffn = fdup(s->g_ffn, L * d);
+	p->w13 = fdup(s->w13, L * 2 * h * d);
+	p->w2 = fdup(s->w2, L * d * h);
+	p->g_fin = fdup(s->g_fin, d);
+	p->wcls = fdup(s->wcls, (size_t)s->vocab * d);
+	p->rope_cos = fdup(s->rope_cos, (size_t)s->seq_len * (size_t)s->hs / 2);
+	p->rope_sin = fdup(s->rope_sin, (size_t)s->seq_len * (size_t)s->hs / 2);
+	if (!p->emb || !p->g_att || !p->wqkv || !p->wo || !p->g_ffn ||
+	    !p->w13 || !p->w2 || !p->g_fin || !p->wcls || !p->rope_cos ||
+	    !p->rope_sin) {
+		qprep_free(p);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int qprep_from_model(const struct inpu_model *m, struct qprep *p)
+{
+	const struct inpu_model_config *c = &m->cfg;
+	size_t d, h, kv, L, nq;
+	float inv_sqrt;
+
+	memset(p, 0, sizeof(*p));
+	p->dim = c->dim;
+	p->hidden = c->hidden_dim;
+	p->n_layers = c->n_layers;
+	p->n_heads = c->n_heads;
+	p->n_kv_heads = c->n_kv_heads;
+	p->hs = inpu_model_head_size(c);
+	p->kv = inpu_model_kv_dim(c);
+	p->vocab = c->vocab_size;
+	p->seq_len = c->seq_len;
+	p->nqkv = p->dim + 2 * p->kv;
+	d = (size_t)p->dim;
+	h = (size_t)p->hidden;
+	kv = (size_t)p->kv;
+	L = (size_t)p->n_layers;
+	nq = (size_t)p->nqkv;
+	p->emb = fdup(m->tok_embeddings, (size_t)p->vocab * d);
+	p->g_att = fdup(m->rms_att, L * d);
+	p->g_ffn = fdup(m->rms_ffn, L * d);
+	p->g_fin = fdup(m->rms_final, d);
+	p->wcls = fdup(m->wcls, (size_t)p->vocab * d);
+	p->wo = fdup(m->wo, L * d * d);
+	p->w2 = fdup(m->w2, L * d * h);
+	p->wqkv = malloc(L * nq * d * sizeof(float));
+	p->w13 = malloc(L * 2 * h * d * sizeof(float));
+	p->rope_cos = malloc((size_t)p->seq_len * (size_t)p->hs / 2 * sizeof(float));
+	p->rope_sin = malloc((size_t)p->seq_len * (size_t)p->hs / 2 * sizeof(float));
+	if (!p->emb || !p->g_att || !p->wqkv || !p->wo || !p->g_ffn ||
+	    !p->w13 || !p->w2 || !p->g_fin || !p->wcls || !p->rope_cos ||
+	    !p->rope_sin) {
+		qprep_free(p);
+		return -ENOMEM;
+	}
+	inv_sqrt = 1.0f / sqrtf((float)p->hs);
+	for (size_t l = 0; l < L; l++) {
+		float *w = p->wqkv + l * nq * d;
+
+		for (size_t i = 0; i < d * d; i++)
+			w[i] = m->wq[l * d * d + i] * inv_sqrt;
+		memcpy(w + d * d, m->wk + l * kv * d, kv * d * sizeof(float));
+		memcpy(w + (d + kv) * d, m->wv + l * kv * d, kv * d * sizeof(float));
+		memcpy(p->w13 + l * 2 * h * d, m->w1 + l * h * d, h * d * sizeof(float));
+		memcpy(p->w13 + l * 2 * h * d + h * d, m->w3 + l * h * d,
+		       h * d * sizeof(float));
+	}
+	for (int pos = 0; pos < p->seq_len; pos++) {
+		for (int i = 0; i < p->hs; i += 2) {
+			float freq = 1.0f / powf(10000.0f, (float)i / (float)p->hs);
+			float val = (float)pos * freq;
+
+			p->rope_cos[(size_t)pos * p->hs / 2 + i / 2] = cosf(val);
+			p->rope_sin[(size_t)pos * p->hs / 2 + i / 2] = sinf(val);
+		}
+	}
+	return 0;
+}
+
+/* ---- observers ------------------------------------------------------------ */
+
+static int site_width(const struct qprep *p, int s)
+{
+	switch (s) {
+	case S_XA:
+	case S_Q:
+	case S_ATT:
+	case S_XF:
+		return p->dim;
+	case S_K:
+	case S_V:
+		return p->kv;
+	default:
+		return p->hidden;
+	}
+}
+
+void qcalib_free(struct qcalib *c)
+{
+	if (c->site) {
+		for (int i = 0; i <= c->n_layers * S_PER_LAYER; i++) {
+			free(c->site[i].chmax);
+			free(c->site[i].sample);
+		}
+	}
+	free(c->site);
+	memset(c, 0, sizeof(*c));
+}
+
+int qcalib_new(const struct qprep *p, uint32_t cap, struct qcalib *c)
+{
+	int n = p->n_layers * S_PER_LAYER + 1;
+
+	memset(c, 0, sizeof(*c));
+	c->n_layers = p->n_layers;
+	c->cap = cap;
+	c->site = calloc((size_t)n, sizeof(*c->site));
+	if (!c->site)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		struct qsite *s = &c->site[i];
+
+		s->width = i == n - 1 ? p->dim : site_width(p, i % S_PER_LAYER);
+		s->chmax = calloc((size_t)s->width, sizeof(float));
+		s->sample = calloc((size_t)cap * (size_t)s->width + 1, sizeof(float));
+		if (!s->chmax || !s->sample) {
+			qcalib_free(c);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Record @v into site @s: channel maxima, and the sample row if @row >= 0. */
+static void observe(struct qsite *s, const float *v, long row)
+{
+	for (int i = 0; i < s->width; i++) {
+		float a = fabsf(v[i]);
+
+		if (a > s->chmax[i])
+			s->chmax[i] = a;
+	}
+	if (row >= 0)
+		memcpy(s->sample + (size_t)row * (size_t)s->width, v,
+		       (size_t)s->width * sizeof(float));
+}
+
+static void observe_max(struct qsite *s, const float *v)
+{
+	observe(s, v, -1);
+}
+
+/* ---- tokens ------------------------------------------------------------------- */
+
+void qtokens_free(struct qtokens *q)
+{
+	for (uint32_t i = 0; i < q->n; i++)
+		free(q->story[i]);
+	free(q->story);
+	free(q->len);
+	memset(q, 0, sizeof(*q));
+}
+
+int qtokens_from_text(const struct inpu_tokenizer *t, const char *text,
+		      size_t len, int seq_len, uint32_t max_stories,
+		      struct qtokens *out)
+{
+	const char *pos = text, *end = text + len, *s;
+	size_t n = inpu_story_count(text, len), l;
+	char *buf = NULL;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (max_stories && max_stories < n)
+		n = max_stories;
+	out->story = calloc(n ? n : 1, sizeof(*out->story));
+	out->len = calloc(n ? n : 1, sizeof(*out->len));
+	if (!out->story || !out->len) {
+		qtokens_free(out);
+		return -ENOMEM;
+	}
+	while (out->n < n && inpu_story_next(&pos, end, &s, &l)) {
+		char *nb = realloc(buf, l ? l : 1);
+		size_t nl, cap;
+		long k;
+		int *tok;
+
+		if (!nb) {
+			ret = -ENOMEM;
+			break;
+		}
+		buf = nb;
+		nl = inpu_story_normalize(s, l, buf);
+		cap = inpu_tokenizer_max_tokens(nl);
+		tok = malloc(cap * sizeof(*tok));
+		if (!tok) {
+			ret = -ENOMEM;
+			break;
+		}
+		k = inpu_tokenizer_encode(t, buf, nl, 1, 0, tok, cap);
+		if (k < 0) {
+			free(tok);
+			ret = (int)k;
+			break;
+		}
+		if (k > seq_len)
+			k = seq_len;
+		out->story[out->n] = tok;
+		out->len[out->n] = (int)k;
+		out->total += k > 1 ? (uint64_t)(k - 1) : 0;
+		out->n++;
+	}
+	free(buf);
+	if (ret)
+		qtokens_free(out);
+	return ret;
+}
+
+/* ---- the instrumented forward pass ------------------------------------------- */
+
+struct fstate {
+	float *x, *xb, *xb2, *qkv, *hb, *att, *logits, *kc, *vc, *tmp;
+};
+
+static void fstate_free(struct fstate *s)
+{
+	free(s->x);
+	free(s->xb);
+	free(s->xb2);
+	free(s->qkv);
+	free(s->hb);
+	free(s->att);
+	free(s->logits);
+	free(s->kc);
+	free(s->vc);
+	free(s->tmp);
+}
+
+static int fstate_new(const struct qprep *p, struct fstate *s)
+{
+	size_t cache = (size_t)p->n_layers * (size_t)p->seq_len * (size_t)p->kv;
+
+	s->x = calloc((size_t)p->dim, sizeof(float));
+	s->xb = calloc((size_t)p->dim, sizeof(float));
+	s->xb2 = calloc((size_t)p->dim, sizeof(float));
+	s->qkv = calloc((size_t)p->nqkv, sizeof(float));
+	s->hb = calloc((size_t)p->hidden * 2, sizeof(float));
+	s->att = calloc((size_t)p->seq_len, sizeof(float));
+	s->logits = calloc((size_t)p->vocab, sizeof(float));
+	s->kc = calloc(cache, sizeof(float));
+	s->vc = calloc(cache, sizeof(float));
+	s->tmp = calloc((size_t)p->hidden * 2 + (size_t)p->dim, sizeof(float));
+	if (!s->x || !s->xb || !s->xb2 || !s->qkv || !s->hb || !s->att ||
+	    !s->logits || !s->kc || !s->vc || !s->tmp) {
+		fstate_free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void rmsnorm(float *o, const float *x, const float *w, int n)
+{
+	float ss = 0.0f;
+
+	for (int j = 0; j < n; j++)
+		ss += x[j] * x[j];
+	ss /= (float)n;
+	ss += 1e-5f;
+	ss = 1.0f / sqrtf(ss);
+	for (int j = 0; j < n; j++)
+		o[j] = w[j] * (ss * x[j]);
+}
+
+static void matvec(float *out, const float *x, const float *w, int n, int d)
+{
+	for (int i = 0; i < d; i++) {
+		const float *r = w + (size_t)i * (size_t)n;
+		float acc[8] = { 0 }, sum;
+		int k = 0;
+
+		for (; k + 8 <= n; k += 8)
+			for (int j = 0; j < 8; j++)
+				acc[j] += r[k + j] * x[k + j];
+		sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+		      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+		for (; k < n; k++)
+			sum += r[k] * x[k];
+		out[i] = sum;
+	}
+}
+
+static void absmax_into(double *m, const float *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fabs((double)v[i]) > *m)
+			*m = fabs((double)v[i]);
+}
+
+/* One token; @row >= 0 stores the sites into sample row @row. */
+static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
+		    int token, int pos, long row)
+{
+	int dim = p->dim, hs = p->hs, kv = p->kv, hid = p->hidden;
+	int group = p->n_heads / p->n_kv_heads;
+	const float *rc = p->rope_cos + (size_t)pos * (size_t)hs / 2;
+	const float *rs = p->rope_sin + (size_t)pos * (size_t)hs / 2;
+	float *x = s->x;
+
+	memcpy(x, p->emb + (size_t)token * (size_t)dim, (size_t)dim * sizeof(float));
+	absmax_into(&c->res_max, x, dim);
+	for (int l = 0; l < p->n_layers; l++) {
+		size_t lu = (size_t)l;
+		size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
+		float *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
+
+		rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
+		observe(qsite_at(c, l, S_XA), s->xb, row);
+		matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
+		       dim, p->nqkv);
+		observe_max(qsite_at(c, l, S_Q), q);
+		observe_max(qsite_at(c, l, S_K), k);
+		observe(qsite_at(c, l, S_V), v, row);
+		for (int i = 0; i < dim + kv; i += 2) {
+			float fcr = rc[(i % hs) / 2], fci = rs[(i % hs) / 2];
+			float v0 = s->qkv[i], v1 = s->qkv[i + 1];
+
+			s->qkv[i] = v0 * fcr - v1 * fci;
+			s->qkv[i + 1] = v0 * fci + v1 * fcr;
+		}
+		observe(qsite_at(c, l, S_Q), q, row);
+		observe(qsite_at(c, l, S_K), k, row);
+		memcpy(s->kc + loff + (size_t)pos * (size_t)kv, k, (size_t)kv * sizeof(float));
+		memcpy(s->vc + loff + (size_t)pos * (size_t)kv, v, (size_t)kv * sizeof(float));
+		for (int h = 0; h < p->n_heads; h++) {
+			const float *qh = q + h * hs;
+			size_t ho = loff + (size_t)(h / group) * (size_t)hs;
+			float mx = -INFINITY, sum = 0.0f;
+
+			for (int t = 0; t <= pos; t++) {
+				const float *kt = s->kc + ho + (size_t)t * (size_t)kv;
+				float sc = 0.0f;
+
+				for (int i = 0; i < hs; i++)
+					sc += qh[i] * kt[i];
+				s->att[t] = sc;
+				if (sc > mx)
+					mx = sc;
+			}
+			for (int t = 0; t <= pos; t++) {
+				s->att[t] = expf(s->att[t] - mx);
+				sum += s->att[t];
+			}
+			for (int i = 0; i < hs; i++)
+				s->xb[h * hs + i] = 0.0f;
+			for (int t = 0; t <= pos; t++) {
+				const float *vt = s->vc + ho + (size_t)t * (size_t)kv;
+				float a = s->att[t] / sum;
+
+				for (int i = 0; i < hs; i++)
+					s->xb[h * hs + i] += a * vt[i];
+			}
+		}
+		observe(qsite_at(c, l, S_ATT), s->xb, row);
+		matvec(s->xb2, s->xb, p->wo + lu * (size_t)dim * (size_t)dim, dim, dim);
+		for (int i = 0; i < dim; i++)
+			x[i] += s->xb2[i];
+		absmax_into(&c->res_max, x, dim);
+
+		rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
+		observe(qsite_at(c, l, S_XF), s->xb, row);
+		matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
+		       dim, 2 * hid);
+		observe(qsite_at(c, l, S_GATE), s->hb, row);
+		observe(qsite_at(c, l, S_UP), s->hb + hid, row);
+		for (int i = 0; i < hid; i++) {
+			float g = s->hb[i];
+
+			s->tmp[i] = g / (1.0f + expf(-g)) * s->hb[hid + i];
+		}
+		observe(qsite_at(c, l, S_H), s->tmp, row);
+		matvec(s->xb2, s->tmp, p->w2 + lu * (size_t)dim * (size_t)hid, hid, dim);
+		for (int i = 0; i < dim; i++)
+			x[i] += s->xb2[i];
+		absmax_into(&c->res_max, x, dim);
+	}
+	rmsnorm(s->xb, x, p->g_fin, dim);
+	observe(qsite_at(c, -1, 0), s->xb, row);
+	matvec(s->logits, s->xb, p->wcls, dim, p->vocab);
+	absmax_into(&c->logit_max, s->logits, p->vocab);
+}
+
+int qcalib_run(const struct qprep *p, const struct qtokens *tk,
+	       uint64_t stride, struct qcalib *c,
+	       void (*progress)(void *, const char *, uint64_t, uint64_t),
+	       void *pctx, const char *stage)
+{
+	struct fstate s;
+	uint64_t t = 0;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	ret = fstate_new(p, &s);
+	if (ret)
+		return ret;
+	if (!stride)
+		stride = 1;
+	for (uint32_t i = 0; i < tk->n; i++) {
+		for (int pos = 0; pos + 1 < tk->len[i]; pos++, t++) {
+			long row = -1;
+
+			if (t % stride == stride / 2 && c->n_sample < c->cap)
+				row = (long)c->n_sample++;
+			forward(p, &s, c, tk->story[i][pos], pos, row);
+		}
+		if (progress)
+			progress(pctx, stage, i + 1, tk->n);
+	}
+	c->tokens = t;
+	fstate_free(&s);
+	return 0;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The integer graph of one decode step as an INPU command stream
+ * (QUANT.md, "The step stream"): the memory plan of the state region and
+ * the ops, with every address a device address (DVA) in one flat space.
+ * The same stream runs on the CPU backend and, later, on the device.
+ *
+ * Integer only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+#include "quant.h"
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+static uint32_t kv_dim(const struct inpu_qconfig *c)
+{
+	return c->head_dim * c->n_kv_heads;
+}
+
+int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
+		       uint64_t sbase, struct inpu_qlayout *lay)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	uint64_t nqkv = (uint64_t)c->dim + 2 * kv_dim(c), off = 0;
+	uint64_t cache = (uint64_t)c->n_layers * c->seq_len * kv_dim(c);
+
+	if (wbase % 4096 || sbase % 4096)
+		return -EINVAL;
+	memset(lay, 0, sizeof(*lay));
+	lay->wbase = wbase;
+	lay->wsize = m->data_size;
+	lay->sbase = sbase;
+#define PLACE(field, bytes, al) do { \
+		off = align_up(off, al); \
+		lay->field = off; \
+		off += (bytes); \
+	} while (0)
+	PLACE(ids, 4, 64);
+	PLACE(next, 4, 64);
+	PLACE(x, (uint64_t)c->dim * 4, 64);
+	PLACE(xn, c->dim, 64);
+	PLACE(qkv16, nqkv * 2, 64);
+	PLACE(qkv8, nqkv, 64);
+	PLACE(att, c->dim, 64);
+	PLACE(y32, (uint64_t)c->dim * 4, 64);
+	PLACE(gu16, (uint64_t)c->hidden_dim * 4, 64);
+	PLACE(h8, c->hidden_dim, 64);
+	PLACE(logits, (uint64_t)c->vocab_size * 4, 64);
+	PLACE(kcache, cache, 4096);
+	PLACE(vcache, cache, 4096);
+#undef PLACE
+	lay->ssize = align_up(off, 4096);
+	return 0;
+}
+
+/* ---- operand descriptors ------------------------------------------------- */
+
+static unsigned int dt_bytes(uint8_t dt)
+{
+	switch (dt) {
+	case INPU_DT_INT8:
+	case INPU_DT_UINT8:
+		return 1;
+	case INPU_DT_INT16:
+		return 2;
+	case INPU_DT_INT32:
+		return 4;
+	default:
+		return 8;
+	}
+}
+
+static struct inpu_tensor ten(uint64_t addr, uint8_t dt, uint32_t rows,
+			      uint32_t cols)
+{
+	struct inpu_tensor t;
+
+	memset(&t, 0, sizeof(t));
+	t.addr = addr;
+	t.dtype = dt;
+	t.rows = rows;
+	t.cols = cols;
+	if (dt != INPU_DT_W8_TILED && dt != INPU_DT_W4_TILED)
+		t.stride = cols * dt_bytes(dt);
+	return t;
+}
+
+/* A tensor of the weights region by name. */
+static int wten(const struct inpu_qmodel *m, const struct inpu_qlayout *lay,
+		const char *name, struct inpu_tensor *out)
+{
+	const struct inpu_qtensor *t = inpu_qmodel_find(m, name);
+
+	if (!t)
+		return -EINVAL;
+	*out = ten(lay->wbase + t->offset, t->dtype, t->rows, t->cols);
+	return 0;
+}
+
+struct gb {
+	struct inpu_stream_header *hdr;
+	struct inpu_op *ops;
+	uint32_t cap;
+	int ret;
+};
+
+/* The next op; on overflow the last slot is reused and the build fails. */
+static struct inpu_op *emit(struct gb *g, uint16_t opcode)
+{
+	struct inpu_op *op;
+
+	if (g->hdr->n_ops >= g->cap) {
+		g->ret = -E2BIG;
+		g->hdr->n_ops = g->cap - 1;
+	}
+	op = &g->ops[g->hdr->n_ops++];
+	memset(op, 0, sizeof(*op));
+	op->opcode = opcode;
+	return op;
+}
+
+/* MATMUL x -> y with the linear layer @pfx (weights, W4 scales, qparams). */
+static void matmul(struct gb *g, const struct inpu_qmodel *m,
+		   const struct inpu_qlayout *lay, const char *pfx,
+		   struct inpu_tensor x, struct inpu_tensor y)
+{
+	char name[INPU_QM_NAME_LEN + 8];
+	struct inpu_op *op = emit(g, INPU_OP_MATMUL);
+
+	op->u.matmul.x = x;
+	op->u.matmul.y = y;
+	snprintf(name, sizeof(name), "%s.w", pfx);
+	if (wten(m, lay, name, &op->u.matmul.w))
+		g->ret = -EINVAL;
+	if (op->u.matmul.w.dtype == INPU_DT_W4_TILED) {
+		snprintf(name, sizeof(name), "%s.gs", pfx);
+		if (wten(m, lay, name, &op->u.matmul.gscale))
+			g->ret = -EINVAL;
+	}
+	snprintf(name, sizeof(name), "%s.qp", pfx);
+	if (wten(m, lay, name, &op->u.matmul.qp))
+		g->ret = -EINVAL;
+}
+
+static void rmsnorm(struct gb *g, const struct inpu_qmodel *m,
+		    const struct inpu_qlayout *lay, const char *gname,
+		    uint32_t eps, uint32_t shift)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	struct inpu_op *op = emit(g, INPU_OP_RMSNORM);
+
+	op->u.rmsnorm.x = ten(lay->sbase + lay->x, INPU_DT_INT32, 1, c->dim);
+	if (wten(m, lay, gname, &op->u.rmsnorm.g))
+		g->ret = -EINVAL;
+	op->u.rmsnorm.y = ten(lay->sbase + lay->xn, INPU_DT_INT8, 1, c->dim);
+	op->u.rmsnorm.eps = eps;
+	op->u.rmsnorm.shift = shift;
+}
+
+/* x += y32 (both int32 at the residual scale). */
+static void residual_add(struct gb *g, const struct inpu_qmodel *m,
+			 const struct inpu_qlayout *lay)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	struct inpu_op *op = emit(g, INPU_OP_ADD);
+
+	op->u.add.a = ten(lay->sbase + lay->x, INPU_DT_INT32, 1, c->dim);
+	op->u.add.b = ten(lay->sbase + lay->y32, INPU_DT_INT32, 1, c->dim);
+	op->u.add.y = op->u.add.a;
+	op->u.add.a_mult = 1;
+	op->u.add.b_mult = 1;
+	op->u.add.shift = 0;
+}
+
+int inpu_qgraph_build(const struct inpu_qmodel *m,
+		      const struct inpu_qlayout *lay, void **stream,
+		      size_t *len, char *err, size_t errlen)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	uint32_t kv = kv_dim(c), nqkv = c->dim + 2 * kv, h = c->hidden_dim;
+	uint64_t s = lay->sbase;
+	uint64_t cache_bytes = (uint64_t)c->seq_len * kv;
+	/* 1 + 14 per layer + 3 ops */
+	uint32_t n_ops = 4 + 14 * c->n_layers;
+	struct inpu_op *op;
+	char name[INPU_QM_NAME_LEN];
+	struct gb g;
+	size_t bytes;
+
+	*stream = NULL;
+	*len = 0;
+	if (n_ops > INPU_MAX_OPS) {
+		inpu_model_seterr(err, errlen,
+				  "graph: %u ops, more than a stream holds (%u)",
+				  n_ops, INPU_MAX_OPS);
+		return -E2BIG;
+	}
+	bytes = sizeof(struct inpu_stream_header) + n_ops * sizeof(struct inpu_op);
+	/* Room for a few more ops than planned: emit() never fails on a
+	 * miscount, the check at the end reports it.
+	 */
+	g.hdr = calloc(1, bytes + 16 * sizeof(struct inpu_op));
+	if (!g.hdr)
+		return -ENOMEM;
+	g.ops = (struct inpu_op *)(g.hdr + 1);
+	g.cap = n_ops + 16;
+	g.ret = 0;
+	g.hdr->magic = INPU_STREAM_MAGIC;
+	g.hdr->version = INPU_STREAM_VERSION;
+	/* Parameter 0 (dyn_param / pos_param 1): the position. */
+	g.hdr->n_params = 1;
+	g.hdr->params[0].min = 0;
+	g.hdr->params[0].max = c->seq_len - 1;
+
+	op = emit(&g, INPU_OP_EMBED);
+	op->u.embed.ids = ten(s + lay->ids, INPU_DT_INT32, 1, 1);
+	if (wten(m, lay, "embed", &op->u.embed.table))
+		g.ret = -EINVAL;
+	op->u.embed.y = ten(s + lay->x, INPU_DT_INT32, 1, c->dim);
+	op->u.embed.mult = m->glob.embed_mult;
+	op->u.embed.shift = m->glob.embed_shift;
+
+	for (uint32_t l = 0; l < c->n_layers && !g.ret; l++) {
+		const struct inpu_qlayer *p = &m->layers[l];
+		uint64_t kc = s + lay->kcache + l * cache_bytes;
+		uint64_t vc = s + lay->vcache + l * cache_bytes;
+
+		/* attention */
+		snprintf(name, sizeof(name), "l%u.att.g", l);
+		rmsnorm(&g, m, lay, name, p->att_eps, p->att_shift);
+		snprintf(name, sizeof(name), "l%u.qkv", l);
+		matmul(&g, m, lay, name,
+		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
+		       ten(s + lay->qkv16, INPU_DT_INT16, 1, nqkv));
+
+		op = emit(&g, INPU_OP_ROPE);	/* q and k heads together */
+		op->u.rope.x = ten(s + lay->qkv16, INPU_DT_INT16, 1, c->dim + kv);
+		if (wten(m, lay, "rope", &op->u.rope.cs))
+			g.ret = -EINVAL;
+		op->u.rope.cs.rows = 1;
+		op->u.rope.cs.dyn_param = 1;
+		op->u.rope.cs.dyn_mul = c->head_dim * 2;
+		op->u.rope.y = op->u.rope.x;
+		op->u.rope.head_dim = c->head_dim;
+
+		op = emit(&g, INPU_OP_ADD);	/* int16 -> int8: q, k, v */
+		op->u.add.a = ten(s + lay->qkv16, INPU_DT_INT16, 1, nqkv);
+		op->u.add.b = op->u.add.a;
+		op->u.add.y = ten(s + lay->qkv8, INPU_DT_INT8, 1, nqkv);
+		op->u.add.a_mult = 1;
+		op->u.add.b_mult = 0;
+		op->u.add.shift = p->qkv_shift;
+
+		op = emit(&g, INPU_OP_COPY);	/* k -> cache row pos */
+		op->u.copy.src = ten(s + lay->qkv8 + c->dim, INPU_DT_INT8, 1, kv);
+		op->u.copy.dst = ten(kc, INPU_DT_INT8, 1, kv);
+		op->u.copy.dst.dyn_param = 1;
+		op->u.copy.dst.dyn_mul = kv;
+		op = emit(&g, INPU_OP_COPY);	/* v -> cache row pos */
+		op->u.copy.src = ten(s + lay->qkv8 + c->dim + kv, INPU_DT_INT8, 1, kv);
+		op->u.copy.dst = ten(vc, INPU_DT_INT8, 1, kv);
+		op->u.copy.dst.dyn_param = 1;
+		op->u.copy.dst.dyn_mul = kv;
+
+		op = emit(&g, INPU_OP_ATTENTION);
+		op->u.attention.q = ten(s + lay->qkv8, INPU_DT_INT8, 1, c->dim);
+		op->u.attention.k = ten(kc, INPU_DT_INT8, c->seq_len, kv);
+		op->u.attention.v = ten(vc, INPU_DT_INT8, c->seq_len, kv);
+		op->u.attention.y = ten(s + lay->att, INPU_DT_INT8, 1, c->dim);
+		op->u.attention.n_heads = (uint16_t)c->n_heads;
+		op->u.attention.n_kv_heads = (uint16_t)c->n_kv_heads;
+		op->u.attention.head_dim = (uint16_t)c->head_dim;
+		op->u.attention.pos_param = 1;
+		op->u.attention.score_mult = p->score_mult;
+		op->u.attention.score_shift = p->score_shift;
+		op->u.attention.out_mult = p->att_mult;
+		op->u.attention.out_shift = p->att_shift_out;
+
+		snprintf(name, sizeof(name), "l%u.wo", l);
+		matmul(&g, m, lay, name,
+		       ten(s + lay->att, INPU_DT_INT8, 1, c->dim),
+		       ten(s + lay->y32, INPU_DT_INT32, 1, c->dim));
+		residual_add(&g, m, lay);
+
+		/* feed-forward */
+		snprintf(name, sizeof(name), "l%u.ffn.g", l);
+		rmsnorm(&g, m, lay, name, p->ffn_eps, p->ffn_shift);
+		snprintf(name, sizeof(name), "l%u.w13", l);
+		matmul(&g, m, lay, name,
+		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
+		       ten(s + lay->gu16, INPU_DT_INT16, 1, 2 * h));
+		op = emit(&g, INPU_OP_SWIGLU);
+		op->u.swiglu.gate = ten(s + lay->gu16, INPU_DT_INT16, 1, h);
+		op->u.swiglu.up = ten(s + lay->gu16 + 2 * (uint64_t)h,
+				      INPU_DT_INT16, 1, h);
+		op->u.swiglu.y = ten(s + lay->h8, INPU_DT_INT8, 1, h);
+		op->u.swiglu.in_mult = p->silu_in_mult;
+		op->u.swiglu.in_shift = p->silu_in_shift;
+		op->u.swiglu.out_mult = p->silu_out_mult;
+		op->u.swiglu.out_shift = p->silu_out_shift;
+		snprintf(name, sizeof(name), "l%u.w2", l);
+		matmul(&g, m, lay, name,
+		       ten(s + lay->h8, INPU_DT_INT8, 1, h),
+		       ten(s + lay->y32, INPU_DT_INT32, 1, c->dim));
+		residual_add(&g, m, lay);
+	}
+
+	if (!g.ret) {
+		rmsnorm(&g, m, lay, "final.g", m->glob.final_eps,
+			m->glob.final_shift);
+		matmul(&g, m, lay, "cls",
+		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
+		       ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size));
+		op = emit(&g, INPU_OP_ARGMAX);
+		op->u.argmax.x = ten(s + lay->logits, INPU_DT_INT32, 1,
+				     c->vocab_size);
+		op->u.argmax.y = ten(s + lay->next, INPU_DT_INT32, 1, 1);
+	}
+	if (!g.ret && g.hdr->n_ops != n_ops)
+		g.ret = -EINVAL;
+	if (g.ret) {
+		inpu_model_seterr(err, errlen,
+				  "graph: cannot build the step stream (a tensor is missing)");
+		free(g.hdr);
+		return g.ret;
+	}
+	*stream = g.hdr;
+	*len = bytes;
+	return 0;
+}

@@ -1,0 +1,1294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The quantizer (offline, floating point): calibration on the calibration
+ * text, SmoothQuant scale migration, weight rounding (round-to-nearest or
+ * GPTQ), every scale and rescale, and the integer model.  QUANT.md
+ * derives each formula used here.
+ */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <inpu/inpu_fw.h>
+
+#include "inpu_engine.h"
+#include "tables_gen.h"
+#include "model_internal.h"
+#include "quant_internal.h"
+
+/* Residual stream: the calibration max maps to at most 2^RESID_BITS. */
+#define RESID_BITS	24
+/* int16 outputs of w1 and w3 keep this much headroom over the max. */
+#define I16_HEADROOM	2.0
+/* q, k, v leave the qkv MATMUL as int16 at 1/2^QKV_SHIFT of their int8 scale. */
+#define QKV_SHIFT	7
+/* Tokens of the calibration sample used by the smoothing search. */
+#define SEARCH_TOKENS	1024
+
+/* ---- requantization pairs ---------------------------------------------------- */
+
+double inpu_requant_real(int32_t mult, int32_t shift)
+{
+	return ldexp((double)mult, -shift);
+}
+
+int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift)
+{
+	int e;
+	double f;
+	long long mt;
+
+	*mult = 0;
+	*shift = 0;
+	if (!(real > 0.0) || !isfinite(real))
+		return -ERANGE;
+	if (pow2) {
+		/* nearest power of two in the log domain */
+		e = (int)lround(log2(real));
+		if (e >= 31 || e < -62)
+			return -ERANGE;
+		if (e >= 0) {
+			*mult = (int32_t)1 << e;
+			*shift = 0;
+		} else {
+			*mult = 1;
+			*shift = -e;
+		}
+		return 0;
+	}
+	/* real = f * 2^e with f in [0.5, 1): mult = f * 2^31, shift = 31 - e */
+	f = frexp(real, &e);
+	*shift = 31 - e;
+	if (*shift > 62) {
+		mt = llround(ldexp(real, 62));
+		if (mt <= 0)
+			return -ERANGE;
+		*mult = (int32_t)mt;
+		*shift = 62;
+		return 0;
+	}
+	if (*shift < 0)
+		return -ERANGE;
+	mt = llround(ldexp(f, 31));
+	if (mt >= (1LL << 31)) {	/* rounded up to 2^31 */
+		mt >>= 1;
+		(*shift)--;
+		if (*shift < 0)
+			return -ERANGE;
+	}
+	*mult = (int32_t)mt;
+	return 0;
+}
+
+void inpu_quant_opts_default(struct inpu_quant_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->scheme = INPU_QS_W8A8;
+	o->smooth = 2;
+	o->alpha = 0.5;
+	o->act_range = INPU_RANGE_MSE;
+	o->pct = 99.99;
+	o->n_sample = 4096;
+	o->gptq_damp = 0.01;
+}
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+static double pow2_up(double v)
+{
+	int e;
+	double f = frexp(v, &e);	/* v = f 2^e, f in [0.5, 1) */
+
+	return f == 0.5 ? v : ldexp(1.0, e);
+}
+
+static int clampi(long v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sum of squared int8 quantization errors of @v at scale @s. */
+static double q8_err(const float *v, size_t n, double s)
+{
+	double e = 0.0, inv = 1.0 / s;
+
+	for (size_t i = 0; i < n; i++) {
+		double q = nearbyint(v[i] * inv);
+
+		if (q > 127)
+			q = 127;
+		else if (q < -127)
+			q = -127;
+		q = v[i] - q * s;
+		e += q * q;
+	}
+	return e;
+}
+
+/*
+ * The int8 scale of an activation: from the max over all calibration
+ * tokens (@mx) or from the @n values of @v (the sample), by @o->act_range.
+ */
+static double act_scale8(const float *v, size_t n, double mx,
+			 const struct inpu_quant_opts *o)
+{
+	double s, best, be;
+
+	if (!(mx > 0.0))
+		return 1.0;
+	if (o->act_range == INPU_RANGE_PCT && n) {
+		float *a = malloc(n * sizeof(*a));
+		size_t k;
+
+		if (a) {
+			for (size_t i = 0; i < n; i++)
+				a[i] = fabsf(v[i]);
+			qsort(a, n, sizeof(*a), cmp_float);
+			k = (size_t)floor(o->pct / 100.0 * (double)(n - 1));
+			if (a[k] > 0.0f)
+				mx = a[k];
+			free(a);
+		}
+	}
+	if (o->act_range != INPU_RANGE_MSE || !n) {
+		s = mx / 127.0;
+		return o->pow2 ? pow2_up(s) : s;
+	}
+	/* MSE: clip ratios 0.30 .. 1.00 of the max (powers of two: 3 steps) */
+	if (o->pow2) {
+		best = pow2_up(mx / 127.0);
+		be = q8_err(v, n, best);
+		for (int k = 1; k <= 3; k++) {
+			double c = pow2_up(mx / 127.0) / (double)(1 << k);
+			double e = q8_err(v, n, c);
+
+			if (e < be) {
+				be = e;
+				best = c;
+			}
+		}
+		return best;
+	}
+	best = mx / 127.0;
+	be = q8_err(v, n, best);
+	for (int k = 1; k < 36; k++) {
+		double c = mx * (1.0 - 0.02 * k) / 127.0;
+		double e = q8_err(v, n, c);
+
+		if (e < be) {
+			be = e;
+			best = c;
+		}
+	}
+	return best;
+}
+
+static double vmax(const float *v, size_t n)
+{
+	double m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		if (fabsf(v[i]) > m)
+			m = fabsf(v[i]);
+	return m;
+}
+
+/* ---- weights ----------------------------------------------------------------------- */
+
+struct qweight {
+	int n, k, w4;
+	int8_t *q;		/* [n][k]: int8, or int4 values -8..7 */
+	uint8_t *gs;		/* W4: [n][ng] group scales 1..255 */
+	int ng;			/* groups per row (k / 32 rounded up) */
+	double *scale;		/* [n] channel scale */
+};
+
+static void qweight_free(struct qweight *w)
+{
+	free(w->q);
+	free(w->gs);
+	free(w->scale);
+	memset(w, 0, sizeof(*w));
+}
+
+static int qweight_alloc(struct qweight *w, int n, int k, int w4)
+{
+	memset(w, 0, sizeof(*w));
+	w->n = n;
+	w->k = k;
+	w->w4 = w4;
+	w->ng = (k + INPU_W4_GROUP - 1) / INPU_W4_GROUP;
+	w->q = calloc((size_t)n * (size_t)k, 1);
+	w->scale = calloc((size_t)n, sizeof(double));
+	w->gs = w4 ? calloc((size_t)n * (size_t)w->ng, 1) : NULL;
+	if (!w->q || !w->scale || (w4 && !w->gs)) {
+		qweight_free(w);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The real value of weight (i, j). */
+static double qw_real(const struct qweight *w, int i, int j)
+{
+	double v = w->q[(size_t)i * w->k + j] * w->scale[i];
+
+	if (w->w4)
+		v *= w->gs[(size_t)i * w->ng + j / INPU_W4_GROUP];
+	return v;
+}
+
+/* Channel scale of row @r: int8 per-channel, or the unit of the W4 group scales. */
+static double row_scale(const float *r, int k, int w4, int pow2)
+{
+	double s;
+
+	if (!w4) {
+		s = vmax(r, (size_t)k) / 127.0;
+	} else {
+		double dmax = 0.0;
+
+		for (int g = 0; g < k; g += INPU_W4_GROUP) {
+			int e = g + INPU_W4_GROUP < k ? g + INPU_W4_GROUP : k;
+			double d = vmax(r + g, (size_t)(e - g)) / 7.0;
+
+			if (d > dmax)
+				dmax = d;
+		}
+		s = dmax / 255.0;
+	}
+	if (!(s > 0.0))
+		return 1.0;	/* an all-zero row */
+	return pow2 ? pow2_up(s) : s;
+}
+
+/* Group scale for the values @v[0..n) of one W4 group (RTN clip search). */
+static int w4_group_scale(const float *v, int n, double s, int search)
+{
+	double amax = vmax(v, (size_t)n), be = DBL_MAX;
+	int best = 1;
+
+	for (int k = 0; k < (search ? 8 : 1); k++) {
+		double r = 1.0 - 0.05 * k;
+		int g = clampi(lround(amax * r / 7.0 / s), 1, 255);
+		double d = g * s, e = 0.0;
+
+		for (int j = 0; j < n; j++) {
+			double q = clampi(lround(v[j] / d), -8, 7) * d - v[j];
+
+			e += q * q;
+		}
+		if (e < be) {
+			be = e;
+			best = g;
+		}
+	}
+	return best;
+}
+
+/* Round-to-nearest: int8 per channel, or int4 with integer group scales. */
+static void quant_rtn(const float *w, struct qweight *qw, int pow2)
+{
+	for (int i = 0; i < qw->n; i++) {
+		const float *r = w + (size_t)i * qw->k;
+		double s = row_scale(r, qw->k, qw->w4, pow2);
+
+		qw->scale[i] = s;
+		for (int g = 0; g < qw->ng && qw->w4; g++) {
+			int j0 = g * INPU_W4_GROUP;
+			int n = qw->k - j0 < INPU_W4_GROUP ? qw->k - j0 : INPU_W4_GROUP;
+			int gs = w4_group_scale(r + j0, n, s, 1);
+
+			qw->gs[(size_t)i * qw->ng + g] = (uint8_t)gs;
+			for (int j = j0; j < j0 + n; j++)
+				qw->q[(size_t)i * qw->k + j] =
+					(int8_t)clampi(lround(r[j] / (gs * s)), -8, 7);
+		}
+		if (!qw->w4)
+			for (int j = 0; j < qw->k; j++)
+				qw->q[(size_t)i * qw->k + j] =
+					(int8_t)clampi(lround(r[j] / s), -127, 127);
+	}
+}
+
+/* In-place Cholesky L L^T = A (lower); 0 or -1 if not positive definite. */
+static int cholesky(double *a, int n)
+{
+	for (int j = 0; j < n; j++) {
+		double d = a[(size_t)j * n + j];
+
+		for (int k = 0; k < j; k++)
+			d -= a[(size_t)j * n + k] * a[(size_t)j * n + k];
+		if (!(d > 0.0))
+			return -1;
+		d = sqrt(d);
+		a[(size_t)j * n + j] = d;
+		for (int i = j + 1; i < n; i++) {
+			double s = a[(size_t)i * n + j];
+
+			for (int k = 0; k < j; k++)
+				s -= a[(size_t)i * n + k] * a[(size_t)j * n + k];
+			a[(size_t)i * n + j] = s / d;
+		}
+		for (int k = j + 1; k < n; k++)
+			a[(size_t)j * n + k] = 0.0;
+	}
+	return 0;
+}
+
+/*
+ * U, the upper Cholesky factor of H^-1 (H^-1 = U^T U), which GPTQ uses:
+ * L = chol(H), H^-1 = L^-T L^-1, then the Cholesky factor of that.
+ */
+static int hinv_upper(const double *h, int n, double *u)
+{
+	double *l = malloc((size_t)n * n * sizeof(double));
+	double *li = calloc((size_t)n * n, sizeof(double));
+	int ret = -1;
+
+	if (!l || !li)
+		goto out;
+	memcpy(l, h, (size_t)n * n * sizeof(double));
+	if (cholesky(l, n))
+		goto out;
+	/* li = L^-1 (lower) */
+	for (int j = 0; j < n; j++) {
+		li[(size_t)j * n + j] = 1.0 / l[(size_t)j * n + j];
+		for (int i = j + 1; i < n; i++) {
+			double s = 0.0;
+
+			for (int k = j; k < i; k++)
+				s -= l[(size_t)i * n + k] * li[(size_t)k * n + j];
+			li[(size_t)i * n + j] = s / l[(size_t)i * n + i];
+		}
+	}
+	/* u = H^-1 = li^T li */
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			double s = 0.0;
+
+			for (int k = i > j ? i : j; k < n; k++)
+				s += li[(size_t)k * n + i] * li[(size_t)k * n + j];
+			u[(size_t)i * n + j] = s;
+		}
+	if (cholesky(u, n))
+		goto out;
+	/* transpose the lower factor into the upper one */
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++) {
+			u[(size_t)i * n + j] = u[(size_t)j * n + i];
+			u[(size_t)j * n + i] = 0.0;
+		}
+	ret = 0;
+out:
+	free(l);
+	free(li);
+	return ret;
+}
+
+/*
+ * GPTQ (Frantar et al. 2022): quantize the columns in order, each time
+ * spreading the rounding error over the columns not yet quantized with
+ * the inverse Hessian of the layer's inputs (H = X^T X from the
+ * calibration sample, damped).  Channel scales come from the original
+ * weights; W4 group scales from the updated weights when the group starts.
+ */
+static int quant_gptq(const float *w, const float *x, uint32_t t, double damp,
+		      struct qweight *qw, int pow2)
+{
+	int n = qw->n, k = qw->k, ret = -ENOMEM;
+	double *h = calloc((size_t)k * k, sizeof(double));
+	double *u = calloc((size_t)k * k, sizeof(double));
+	double *wd = malloc((size_t)n * k * sizeof(double));
+	float *grp = malloc(INPU_W4_GROUP * sizeof(float));
+	double mean = 0.0;
+
+	if (!h || !u || !wd || !grp)
+		goto out;
+	for (uint32_t r = 0; r < t; r++) {
+		const float *xr = x + (size_t)r * k;
+
+		for (int i = 0; i < k; i++)
+			for (int j = 0; j <= i; j++)
+				h[(size_t)i * k + j] += (double)xr[i] * xr[j];
+	}
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < i; j++)
+			h[(size_t)j * k + i] = h[(size_t)i * k + j];
+	for (size_t i = 0; i < (size_t)n * k; i++)
+		wd[i] = w[i];
+	for (int i = 0; i < k; i++) {
+		if (h[(size_t)i * k + i] == 0.0) {	/* dead input */
+			h[(size_t)i * k + i] = 1.0;
+			for (int r = 0; r < n; r++)
+				wd[(size_t)r * k + i] = 0.0;
+		}
+		mean += h[(size_t)i * k + i];
+	}
+	mean /= k;
+	for (int tries = 0;; tries++) {
+		double *hd = malloc((size_t)k * k * sizeof(double));
+
+		if (!hd)
+			goto out;
+		memcpy(hd, h, (size_t)k * k * sizeof(double));
+		for (int i = 0; i < k; i++)
+			hd[(size_t)i * k + i] += damp * mean * pow(10.0, tries);
+		ret = hinv_upper(hd, k, u);
+		free(hd);
+		if (!ret)
+			break;
+		if (tries == 6) {
+			ret = -EDOM;
+			goto out;
+		}
+	}
+	for (int r = 0; r < n; r++)
+		qw->scale[r] = row_scale(w + (size_t)r * k, k, qw->w4, pow2);
+	for (int i = 0; i < k; i++) {
+		double uii = u[(size_t)i * k + i];
+
+		for (int r = 0; r < n; r++) {
+			double *wr = wd + (size_t)r * k, s = qw->scale[r], d, e;
+			int q;
+
+			if (qw->w4) {
+				int g = i / INPU_W4_GROUP;
+
+				if (i % INPU_W4_GROUP == 0) {
+					int m = k - i < INPU_W4_GROUP ? k - i : INPU_W4_GROUP;
+
+					for (int j = 0; j < m; j++)
+						grp[j] = (float)wr[i + j];
+					qw->gs[(size_t)r * qw->ng + g] =
+						(uint8_t)w4_group_scale(grp, m, s, 1);
+				}
+				d = s * qw->gs[(size_t)r * qw->ng + g];
+				q = clampi(lround(wr[i] / d), -8, 7);
+			} else {
+				d = s;
+				q = clampi(lround(wr[i] / d), -127, 127);
+			}
+			qw->q[(size_t)r * k + i] = (int8_t)q;
+			e = (wr[i] - q * d) / uii;
+			for (int j = i + 1; j < k; j++)
+				wr[j] -= e * u[(size_t)i * k + j];
+		}
+	}
+	ret = 0;
+out:
+	free(h);
+	free(u);
+	free(wd);
+	free(grp);
+	return ret;
+}
+
+/* ---- smoothing -------------------------------------------------------------------- */
+
+/* Per-input-channel factors a^alpha / w^(1 - alpha), geometric mean 1. */
+static void smooth_factors(const double *amax, const double *wmax, int k,
+			   double alpha, double *sig)
+{
+	double lsum = 0.0;
+	int n = 0;
+
+	for (int j = 0; j < k; j++) {
+		if (amax[j] > 0.0 && wmax[j] > 0.0) {
+			sig[j] = pow(amax[j], alpha) / pow(wmax[j], 1.0 - alpha);
+			lsum += log(sig[j]);
+			n++;
+		} else {
+			sig[j] = 0.0;
+		}
+	}
+	lsum = n ? exp(lsum / n) : 1.0;
+	for (int j = 0; j < k; j++)
+		sig[j] = sig[j] > 0.0 ? sig[j] / lsum : 1.0;
+}
+
+/*
+ * Relative output error of a linear layer with inputs divided and weight
+ * columns multiplied by @sig, both quantized as the graph does: the sum
+ * over output blocks [blk[b], blk[b+1]) of |Y - Yq|^2 / |Y|^2.
+ */
+static double linear_error(const float *x, uint32_t t, const float *w, int n,
+			   int k, const double *sig, const int *blk, int nblk,
+			   const struct inpu_quant_opts *o, int w4, const double *y)
+{
+	float *xs = malloc((size_t)t * k * sizeof(float));
+	float *ws = calloc((size_t)n * k + 1, sizeof(float));
+	float *wq = malloc((size_t)n * k * sizeof(float));
+	double *num = calloc((size_t)nblk, sizeof(double));
+	double *den = calloc((size_t)nblk, sizeof(double));
+	struct qweight qw;
+	double s, err = 0.0;
+
+	if (!xs || !ws || !wq || !num || !den ||
+	    qweight_alloc(&qw, n, k, w4)) {
+		err = DBL_MAX;
+		goto out;
+	}
+	for (uint32_t r = 0; r < t; r++)
+		for (int j = 0; j < k; j++)
+			xs[(size_t)r * k + j] = (float)(x[(size_t)r * k + j] / sig[j]);
+	s = act_scale8(xs, (size_t)t * k, vmax(xs, (size_t)t * k), o);
+	for (size_t i = 0; i < (size_t)t * k; i++)
+		xs[i] = (float)(clampi(lround(xs[i] / s), -127, 127) * s);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			ws[(size_t)i * k + j] = (float)(w[(size_t)i * k + j] * sig[j]);
+	quant_rtn(ws, &qw, o->pow2);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			wq[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+	qweight_free(&qw);
+	for (uint32_t r = 0; r < t; r++) {
+		const float *xr = xs + (size_t)r * k;
+
+		for (int b = 0; b < nblk; b++) {
+			for (int i = blk[b]; i < blk[b + 1]; i++) {
+				const float *wr = wq + (size_t)i * k;
+				double acc = 0.0, ref = y[(size_t)r * n + i];
+
+				for (int j = 0; j < k; j++)
+					acc += (double)xr[j] * wr[j];
+				num[b] += (acc - ref) * (acc - ref);
+				den[b] += ref * ref;
+			}
+		}
+	}
+	for (int b = 0; b < nblk; b++)
+		err += den[b] > 0.0 ? num[b] / den[b] : 0.0;
+out:
+	free(xs);
+	free(ws);
+	free(wq);
+	free(num);
+	free(den);
+	return err;
+}
+
+/*
+ * Choose the smoothing factors of one linear input site of @k channels.
+ * @amax, @wmax: maxima of the @kf factor channels (input channel j uses
+ * factor tie[j], or j without @tie); @x: the float input sample, @w the
+ * float weights.  Writes @sig[k] and returns the alpha (-1: none).
+ */
+static double choose_smoothing(const float *x, uint32_t t, const float *w,
+			       int n, int k, int kf, const double *amax,
+			       const double *wmax, const int *blk, int nblk,
+			       const struct inpu_quant_opts *o, int w4,
+			       double *sig, const int *tie)
+{
+	double *cand = malloc((size_t)kf * sizeof(double));
+	double *full = malloc((size_t)k * sizeof(double));
+	double *y = malloc((size_t)t * n * sizeof(double));
+	double best_err, best_alpha = -1.0;
+
+	for (int j = 0; j < k; j++)
+		sig[j] = 1.0;
+	if (o->smooth == 0 || !cand || !full || !y) {
+		free(cand);
+		free(full);
+		free(y);
+		return -1.0;
+	}
+	if (o->smooth == 1) {
+		smooth_factors(amax, wmax, kf, o->alpha, cand);
+		for (int j = 0; j < k; j++)
+			sig[j] = cand[tie ? tie[j] : j];
+		free(cand);
+		free(full);
+		free(y);
+		return o->alpha;
+	}
+	for (uint32_t r = 0; r < t; r++)
+		for (int i = 0; i < n; i++) {
+			double acc = 0.0;
+
+			for (int j = 0; j < k; j++)
+				acc += (double)x[(size_t)r * k + j] * w[(size_t)i * k + j];
+			y[(size_t)r * n + i] = acc;
+		}
+	best_err = linear_error(x, t, w, n, k, sig, blk, nblk, o, w4, y);
+	for (int a = 0; a <= 10; a++) {
+		double alpha = a / 10.0, e;
+
+		smooth_factors(amax, wmax, kf, alpha, cand);
+		for (int j = 0; j < k; j++)
+			full[j] = cand[tie ? tie[j] : j];
+		e = linear_error(x, t, w, n, k, full, blk, nblk, o, w4, y);
+		if (e < best_err) {
+			best_err = e;
+			best_alpha = alpha;
+			memcpy(sig, full, (size_t)k * sizeof(double));
+		}
+	}
+	free(cand);
+	free(full);
+	free(y);
+	return best_alpha;
+}
+
+/* Column maxima of |W| (N x K). */
+static void col_max(const float *w, int n, int k, double *out)
+{
+	for (int j = 0; j < k; j++)
+		out[j] = 0.0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			if (fabsf(w[(size_t)i * k + j]) > out[j])
+				out[j] = fabsf(w[(size_t)i * k + j]);
+}
+
+/* ---- the quantizer ----------------------------------------------------------------- */
+
+struct qctx {
+	const struct inpu_quant_opts *o;
+	struct qprep p0, p1;		/* float model as is, and smoothed */
+	struct qcalib c1, c2;		/* calibration before and after */
+	struct qtokens tk;
+	double alpha[INPU_QM_MAX_LAYERS][4];	/* per layer: A, O, F, D */
+	double alpha_cls;
+	uint64_t stride;
+};
+
+static void progress(const struct qctx *q, const char *stage, uint64_t d,
+		     uint64_t n)
+{
+	if (q->o->progress)
+		q->o->progress(q->o->progress_ctx, stage, d, n);
+}
+
+/* Search (or set) and fold every smoothing factor into p1. */
+static int smooth_all(struct qctx *q)
+{
+	const struct qprep *p = &q->p0;
+	struct qprep *s = &q->p1;
+	int d = p->dim, h = p->hidden, kv = p->kv, hs = p->hs;
+	int group = p->n_heads / p->n_kv_heads;
+	int kmax = h > d ? h : d;
+	uint32_t t = q->c1.n_sample < SEARCH_TOKENS ? q->c1.n_sample : SEARCH_TOKENS;
+	double *amax = malloc((size_t)kmax * sizeof(double));
+	double *wmax = malloc((size_t)kmax * sizeof(double));
+	double *sig = malloc((size_t)kmax * sizeof(double));
+	double *wcol = malloc((size_t)kmax * sizeof(double));
+	int *tie = malloc((size_t)d * sizeof(int));
+	int w4 = q->o->scheme == INPU_QS_W4A8;
+	int ret = -ENOMEM;
+
+	if (!amax || !wmax || !sig || !wcol || !tie)
+		goto out;
+	for (int j = 0; j < d; j++)	/* attention channel -> its v channel */
+		tie[j] = ((j / hs) / group) * hs + j % hs;
+
+	for (int l = 0; l < p->n_layers; l++) {
+		size_t lu = (size_t)l;
+		struct qsite *st;
+		int blk3[4] = { 0, d, d + kv, d + 2 * kv }, blk2[3] = { 0, h, 2 * h };
+		int blk1[2] = { 0, d };
+		float *wq = s->wqkv + lu * (size_t)p->nqkv * d;
+		float *wo = s->wo + lu * (size_t)d * d;
+		float *w13 = s->w13 + lu * 2 * (size_t)h * d;
+		float *w2 = s->w2 + lu * (size_t)d * h;
+
+		progress(q, "smoothing search", (uint64_t)l, (uint64_t)p->n_layers);
+		/* A: attention RMSNorm -> qkv */
+		st = qsite_at(&q->c1, l, S_XA);
+		for (int j = 0; j < d; j++)
+			amax[j] = st->chmax[j];
+		col_max(wq, p->nqkv, d, wmax);
+		q->alpha[l][0] = choose_smoothing(st->sample, t, wq, p->nqkv, d, d,
+						  amax, wmax, blk3, 3, q->o, w4, sig,
+						  NULL);
+		for (int j = 0; j < d; j++) {
+			s->g_att[lu * d + j] /= (float)sig[j];
+			for (int i = 0; i < p->nqkv; i++)
+				wq[(size_t)i * d + j] *= (float)sig[j];
+		}
+		/* O: v rows / wo columns, channels tied by the kv heads */
+		st = qsite_at(&q->c1, l, S_ATT);
+		col_max(wo, d, d, wcol);
+		for (int c = 0; c < kv; c++)
+			amax[c] = wmax[c] = 0.0;
+		for (int j = 0; j < d; j++) {
+			if (st->chmax[j] > amax[tie[j]])
+				amax[tie[j]] = st->chmax[j];
+			if (wcol[j] > wmax[tie[j]])
+				wmax[tie[j]] = wcol[j];
+		}
+		q->alpha[l][1] = choose_smoothing(st->sample, t, wo, d, d, kv, amax,
+						  wmax, blk1, 1, q->o, w4, sig, tie);
+		for (int j = 0; j < d; j++)
+			for (int i = 0; i < d; i++)
+				wo[(size_t)i * d + j] *= (float)sig[j];
+		for (int j = 0; j < d; j++) {	/* one factor per v channel */
+			if (j / hs % group)
+				continue;
+			for (int i = 0; i < d; i++)
+				wq[(size_t)(d + kv + tie[j]) * d + i] /= (float)sig[j];
+		}
+		/* F: FFN RMSNorm -> w1, w3 */
+		st = qsite_at(&q->c1, l, S_XF);
+		for (int j = 0; j < d; j++)
+			amax[j] = st->chmax[j];
+		col_max(w13, 2 * h, d, wmax);
+		q->alpha[l][2] = choose_smoothing(st->sample, t, w13, 2 * h, d, d,
+						  amax, wmax, blk2, 2, q->o, w4, sig,
+						  NULL);
+		for (int j = 0; j < d; j++) {
+			s->g_ffn[lu * d + j] /= (float)sig[j];
+			for (int i = 0; i < 2 * h; i++)
+				w13[(size_t)i * d + j] *= (float)sig[j];
+		}
+		/* D: w3 rows / w2 columns */
+		st = qsite_at(&q->c1, l, S_H);
+		for (int j = 0; j < h; j++)
+			amax[j] = st->chmax[j];
+		col_max(w2, d, h, wmax);
+		q->alpha[l][3] = choose_smoothing(st->sample, t, w2, d, h, h, amax,
+						  wmax, blk1, 1, q->o, w4, sig, NULL);
+		for (int j = 0; j < h; j++) {
+			for (int i = 0; i < d; i++)
+				w2[(size_t)i * h + j] *= (float)sig[j];
+			for (int i = 0; i < d; i++)
+				w13[(size_t)(h + j) * d + i] /= (float)sig[j];
+		}
+	}
+	/* C: final RMSNorm -> classifier */
+	{
+		struct qsite *st = qsite_at(&q->c1, -1, 0);
+		int blkv[2] = { 0, p->vocab };
+
+		for (int j = 0; j < d; j++)
+			amax[j] = st->chmax[j];
+		col_max(s->wcls, p->vocab, d, wmax);
+		q->alpha_cls = choose_smoothing(st->sample, t, s->wcls, p->vocab,
+						d, d, amax, wmax, blkv, 1, q->o,
+						w4 && q->o->w4_cls, sig, NULL);
+		for (int j = 0; j < d; j++) {
+			s->g_fin[j] /= (float)sig[j];
+			for (int i = 0; i < p->vocab; i++)
+				s->wcls[(size_t)i * d + j] *= (float)sig[j];
+		}
+	}
+	progress(q, "smoothing search", (uint64_t)p->n_layers, (uint64_t)p->n_layers);
+	ret = 0;
+out:
+	free(amax);
+	free(wmax);
+	free(sig);
+	free(wcol);
+	free(tie);
+	return ret;
+}
+
+/* Scales of the activations of one layer (real units per integer step). */
+struct lscales {
+	double xa, q, k, v, att, xf, g, u, h;
+};
+
+static double site_scale8(const struct qcalib *c, int l, int s,
+			  const struct inpu_quant_opts *o)
+{
+	const struct qsite *st = qsite_at((struct qcalib *)c, l, s);
+
+	return act_scale8(st->sample, (size_t)c->n_sample * st->width,
+			  vmax(st->chmax, (size_t)st->width), o);
+}
+
+static double site_scale16(const struct qcalib *c, int l, int s, int pow2)
+{
+	const struct qsite *st = qsite_at((struct qcalib *)c, l, s);
+	double v = vmax(st->chmax, (size_t)st->width) * I16_HEADROOM / 32767.0;
+
+	if (!(v > 0.0))
+		v = 1.0;
+	return pow2 ? pow2_up(v) : v;
+}
+
+/* Quantize one linear layer's float weights into @qw (RTN or GPTQ). */
+static int quant_linear(struct qctx *q, const float *w, int n, int k,
+			const struct qsite *in, int w4, struct qweight *qw)
+{
+	int ret = qweight_alloc(qw, n, k, w4);
+
+	if (ret)
+		return ret;
+	if (q->o->gptq && in && q->c2.n_sample) {
+		ret = quant_gptq(w, in->sample, q->c2.n_sample, q->o->gptq_damp,
+				 qw, q->o->pow2);
+		if (ret)
+			qweight_free(qw);
+		return ret;
+	}
+	quant_rtn(w, qw, q->o->pow2);
+	return 0;
+}
+
+/* Output SNR of a linear layer against float on the calibration sample. */
+static void linear_snr(const struct qsite *in, uint32_t t, const float *w,
+		       const struct qweight *qw, double sx,
+		       struct inpu_quant_layer_report *r)
+{
+	int n = qw->n, k = qw->k;
+	double sig = 0.0, ew = 0.0, ewa = 0.0;
+	double *wq = malloc((size_t)n * k * sizeof(double));
+	double *xq = malloc((size_t)k * sizeof(double));
+
+	if (!wq || !xq) {
+		free(wq);
+		free(xq);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			wq[(size_t)i * k + j] = qw_real(qw, i, j);
+	for (uint32_t s = 0; s < t; s++) {
+		const float *x = in->sample + (size_t)s * k;
+
+		for (int j = 0; j < k; j++)
+			xq[j] = clampi(lround(x[j] / sx), -127, 127) * sx;
+		for (int i = 0; i < n; i++) {
+			const float *wr = w + (size_t)i * k;
+			const double *qr = wq + (size_t)i * k;
+			double y = 0.0, yw = 0.0, ywa = 0.0;
+
+			for (int j = 0; j < k; j++) {
+				y += (double)x[j] * wr[j];
+				yw += (double)x[j] * qr[j];
+				ywa += xq[j] * qr[j];
+			}
+			sig += y * y;
+			ew += (y - yw) * (y - yw);
+			ewa += (y - ywa) * (y - ywa);
+		}
+	}
+	r->snr_w_db = ew > 0.0 ? 10.0 * log10(sig / ew) : 999.0;
+	r->snr_wa_db = ewa > 0.0 ? 10.0 * log10(sig / ewa) : 999.0;
+	r->in_clip = sx * 127.0;
+	r->in_max = vmax(in->chmax, (size_t)in->width);
+	free(wq);
+	free(xq);
+}
+
+/* Requant pair into *m, *s; on failure record the error. */
+static int pair(double real, int pow2, int32_t *m, int32_t *s, const char *what,
+		char *err, size_t errlen)
+{
+	int ret = inpu_requant_pair(real, pow2, m, s);
+
+	if (ret)
+		inpu_model_seterr(err, errlen,
+				  "%s: rescale %g has no int32 multiplier and shift",
+				  what, real);
+	return ret;
+}
+
+/*
+ * RMSNorm multipliers: g_i = gamma_i / s_out * 2^(shift - 15), shift such
+ * that max |g| is just under 2^30.
+ */
+static int norm_params(const float *gamma, int n, double s_out, int32_t *g,
+		       uint32_t *shift)
+{
+	double gm = 0.0;
+	int sh;
+
+	for (int i = 0; i < n; i++)
+		if (fabs(gamma[i] / s_out) > gm)
+			gm = fabs(gamma[i] / s_out);
+	if (!(gm > 0.0))
+		gm = 1.0;
+	sh = 15 + (int)floor(log2(ldexp(1.0, 30) / gm));
+	if (sh < 0 || sh > 62)
+		return -ERANGE;
+	for (int i = 0; i < n; i++)
+		g[i] = (int32_t)llround(ldexp(gamma[i] / s_out, sh - 15));
+	*shift = (uint32_t)sh;
+	return 0;
+}
+
+/* Pack a quantized linear layer into the model as PFX.w/.gs/.qp. */
+static int add_linear(struct inpu_qmodel *m, const char *pfx,
+		      const struct qweight *qw, const double *out_scale,
+		      double in_scale, int pow2, char *err, size_t errlen)
+{
+	char name[INPU_QM_NAME_LEN];
+	struct inpu_qparam *qp;
+	uint8_t *w, *gs = NULL;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s.w", pfx);
+	w = inpu_qmodel_add(m, name, qw->w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED,
+			    (uint32_t)qw->n, (uint32_t)qw->k);
+	if (qw->w4) {
+		snprintf(name, sizeof(name), "%s.gs", pfx);
+		gs = inpu_qmodel_add(m, name, INPU_DT_UINT8,
+				     (uint32_t)((qw->k + 127) / 128 * 4),
+				     (uint32_t)((qw->n + 63) / 64 * 64));
+	}
+	snprintf(name, sizeof(name), "%s.qp", pfx);
+	qp = inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, (uint32_t)qw->n);
+	if (!w || !qp || (qw->w4 && !gs)) {
+		inpu_model_seterr(err, errlen, "%s: out of memory", pfx);
+		return -ENOMEM;
+	}
+	if (qw->w4)
+		inpu_pack_w4(qw->q, qw->gs, (uint32_t)qw->n, (uint32_t)qw->k, w, gs);
+	else
+		inpu_pack_w8(qw->q, (uint32_t)qw->n, (uint32_t)qw->k, w);
+	for (int i = 0; i < qw->n; i++) {
+		struct inpu_qparam p;
+
+		ret = pair(in_scale * qw->scale[i] / out_scale[i], pow2, &p.mult,
+			   &p.shift, pfx, err, errlen);
+		if (ret)
+			return ret;
+		memcpy(&qp[i], &p, sizeof(p));
+	}
+	return 0;
+}
+
+static int build_model(struct qctx *q, struct inpu_qmodel **out,
+		       struct inpu_quant_report *rep, char *err, size_t errlen)
+{
+	const struct qprep *p = &q->p1;
+	const struct inpu_quant_opts *o = q->o;
+	struct inpu_tables_store tabs;
+	struct inpu_qconfig cfg;
+	struct inpu_qmodel *m;
+	int d = p->dim, h = p->hidden, kv = p->kv, w4 = o->scheme == INPU_QS_W4A8;
+	int pow2 = o->pow2, rf, ek, lf, ret = 0;
+	double s_r, s_e, emax, *osc = NULL;
+	struct qweight qw;
+	uint32_t nrep = 0;
+	char name[INPU_QM_NAME_LEN];
+	int16_t *emb, *rope;
+	int32_t *g;
+
+	memset(&tabs, 0, sizeof(tabs));
+	if (inpu_tables_default(&tabs))
+		return -ENOMEM;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.dim = (uint32_t)d;
+	cfg.hidden_dim = (uint32_t)h;
+	cfg.n_layers = (uint32_t)p->n_layers;
+	cfg.n_heads = (uint32_t)p->n_heads;
+	cfg.n_kv_heads = (uint32_t)p->n_kv_heads;
+	cfg.head_dim = (uint32_t)p->hs;
+	cfg.vocab_size = (uint32_t)p->vocab;
+	cfg.seq_len = (uint32_t)p->seq_len;
+	cfg.scheme = (uint32_t)o->scheme;
+	cfg.flags = (pow2 ? INPU_QF_POW2 : 0) | (o->smooth ? INPU_QF_SMOOTH : 0) |
+		    (o->gptq ? INPU_QF_GPTQ : 0);
+	cfg.fw_abi = INPU_FW_ABI_VERSION;
+	cfg.exp_len = tabs.t.exp_len;
+	cfg.exp_frac = tabs.t.exp_frac;
+	cfg.silu_len = tabs.t.silu_len;
+	cfg.silu_zero = tabs.t.silu_zero;
+	cfg.silu_in_frac = tabs.t.silu_in_frac;
+	cfg.silu_out_frac = tabs.t.silu_out_frac;
+	inpu_tables_release(&tabs);
+
+	/* residual: int32 at 2^-rf, the calibration max under 2^RESID_BITS */
+	rf = (int)floor(log2(ldexp(1.0, RESID_BITS) / (q->c2.res_max > 0 ? q->c2.res_max : 1.0)));
+	rf = rf < 0 ? 0 : rf > 24 ? 24 : rf;
+	s_r = ldexp(1.0, -rf);
+	/* logits: int32 at 2^-lf, the calibration max under 2^24 */
+	lf = (int)floor(log2(ldexp(1.0, 24) / (q->c2.logit_max > 0 ? q->c2.logit_max : 1.0)));
+	lf = lf < 8 ? 8 : lf > 24 ? 24 : lf;
+	cfg.logit_frac = (uint32_t)lf;
+
+	m = inpu_qmodel_alloc(&cfg);
+	osc = malloc((size_t)(p->vocab > 2 * h + 2 * kv + d ? p->vocab : 2 * h + 2 * kv + d) *
+		     sizeof(double));
+	if (!m || !osc) {
+		free(osc);
+		inpu_qmodel_free(m);
+		return -ENOMEM;
+	}
+	snprintf(m->note, sizeof(m->note),
+		 "inpu quantize: %s, smooth %s%s, act range %s%s",
+		 w4 ? "w4a8" : "w8a8",
+		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
+		 pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
+		 o->act_range == INPU_RANGE_PCT ? "pct" : "mse",
+		 o->gptq ? ", gptq" : ", rtn");
+
+	/* EMBED: int16 table at s_r 2^ek, mult 2^ek, shift 0 (exact) */
+	emax = vmax(p->emb, (size_t)p->vocab * d);
+	for (ek = 0; ek < 30 && emax / ldexp(s_r, ek) > 32767.0; ek++)
+		;
+	s_e = ldexp(s_r, ek);
+	emb = inpu_qmodel_add(m, "embed", INPU_DT_INT16, (uint32_t)p->vocab, (uint32_t)d);
+	rope = inpu_qmodel_add(m, "rope", INPU_DT_INT16, (uint32_t)p->seq_len, (uint32_t)p->hs);
+	g = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, (uint32_t)d);
+	if (!emb || !rope || !g) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < (size_t)p->vocab * d; i++)
+		emb[i] = (int16_t)clampi(lround(p->emb[i] / s_e), -32767, 32767);
+	m->glob.embed_mult = (int32_t)1 << ek;
+	m->glob.embed_shift = 0;
+	/* RoPE table: (cos, sin) in Q14 per position and pair */
+	for (int pos = 0; pos < p->seq_len; pos++)
+		for (int j = 0; j < p->hs / 2; j++) {
+			double th = pos * pow(10000.0, -2.0 * j / p->hs);
+
+			rope[(size_t)pos * p->hs + 2 * j] = (int16_t)lround(16384.0 * cos(th));
+			rope[(size_t)pos * p->hs + 2 * j + 1] = (int16_t)lround(16384.0 * sin(th));
+		}
+	m->glob.final_eps = (uint32_t)fmax(1.0, nearbyint(1e-5 * ldexp(1.0, 2 * rf)));
+	{
+		double s_xc = site_scale8(&q->c2, -1, 0, o);
+
+		ret = norm_params(p->g_fin, d, s_xc, g, &m->glob.final_shift);
+		if (ret) {
+			inpu_model_seterr(err, errlen, "final norm: no shift fits");
+			goto fail;
+		}
+		progress(q, "quantizing weights", 0, (uint64_t)p->n_layers + 1);
+		ret = quant_linear(q, p->wcls, p->vocab, d, qsite_at(&q->c2, -1, 0),
+				   w4 && o->w4_cls, &qw);
+		if (ret)
+			goto fail;
+		for (int i = 0; i < p->vocab; i++)
+			osc[i] = ldexp(1.0, -lf);
+		ret = add_linear(m, "cls", &qw, osc, s_xc, pow2, err, errlen);
+		if (rep) {
+			struct inpu_quant_layer_report *r = &rep->layer[nrep++];
+
+			snprintf(r->name, sizeof(r->name), "cls");
+			r->alpha = q->alpha_cls;
+			linear_snr(qsite_at(&q->c2, -1, 0), q->c2.n_sample, p->wcls,
+				   &qw, s_xc, r);
+		}
+		qweight_free(&qw);
+		if (ret)
+			goto fail;
+	}
+
+	for (int l = 0; l < p->n_layers; l++) {
+		size_t lu = (size_t)l;
+		struct inpu_qlayer *lp = &m->layers[l];
+		struct lscales sc;
+		const char *nm[4] = { "qkv", "wo", "w13", "w2" };
+		const float *wts[4] = {
+			p->wqkv + lu * (size_t)p->nqkv * d, p->wo + lu * (size_t)d * d,
+			p->w13 + lu * 2 * (size_t)h * d, p->w2 + lu * (size_t)d * h,
+		};
+		const int ns[4] = { p->nqkv, d, 2 * h, d }, ks[4] = { d, d, d, h };
+		const int in_site[4] = { S_XA, S_ATT, S_XF, S_H };
+
+		progress(q, "quantizing weights", (uint64_t)l + 1, (uint64_t)p->n_layers + 1);
+		sc.xa = site_scale8(&q->c2, l, S_XA, o);
+		sc.q = site_scale8(&q->c2, l, S_Q, o);
+		sc.k = site_scale8(&q->c2, l, S_K, o);
+		sc.v = site_scale8(&q->c2, l, S_V, o);
+		sc.att = site_scale8(&q->c2, l, S_ATT, o);
+		sc.xf = site_scale8(&q->c2, l, S_XF, o);
+		sc.h = site_scale8(&q->c2, l, S_H, o);
+		sc.g = site_scale16(&q->c2, l, S_GATE, pow2);
+		sc.u = site_scale16(&q->c2, l, S_UP, pow2);
+
+		snprintf(name, sizeof(name), "l%d.att.g", l);
+		g = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, (uint32_t)d);
+		if (!g || norm_params(p->g_att + lu * d, d, sc.xa, g, &lp->att_shift)) {
+			ret = g ? -ERANGE : -ENOMEM;
+			inpu_model_seterr(err, errlen, "layer %d: attention norm", l);
+			goto fail;
+		}
+		lp->att_eps = m->glob.final_eps;
+		snprintf(name, sizeof(name), "l%d.ffn.g", l);
+		g = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, (uint32_t)d);
+		if (!g || norm_params(p->g_ffn + lu * d, d, sc.xf, g, &lp->ffn_shift)) {
+			ret = g ? -ERANGE : -ENOMEM;
+			inpu_model_seterr(err, errlen, "layer %d: ffn norm", l);
+			goto fail;
+		}
+		lp->ffn_eps = m->glob.final_eps;
+		lp->qkv_shift = QKV_SHIFT;
+		ret = pair(sc.q * sc.k * ldexp(1.0, (int)cfg.exp_frac), pow2,
+			   &lp->score_mult, &lp->score_shift, "attention scores", err, errlen);
+		if (!ret)
+			ret = pair(sc.v * ldexp(1.0, -15) / sc.att, pow2, &lp->att_mult,
+				   &lp->att_shift_out, "attention output", err, errlen);
+		if (!ret)
+			ret = pair(sc.g * ldexp(1.0, (int)cfg.silu_in_frac), pow2,
+				   &lp->silu_in_mult, &lp->silu_in_shift, "swiglu input",
+				   err, errlen);
+		if (!ret)
+			ret = pair(sc.u * ldexp(1.0, 15 - (int)cfg.silu_out_frac) / sc.h,
+				   pow2, &lp->silu_out_mult, &lp->silu_out_shift,
+				   "swiglu output", err, errlen);
+		if (ret)
+			goto fail;
+
+		for (int li = 0; li < 4; li++) {
+			double in_scale;
+			char pfx[INPU_QM_NAME_LEN];
+			const struct qsite *in = qsite_at(&q->c2, l, in_site[li]);
+
+			switch (li) {
+			case 0:
+				in_scale = sc.xa;
+				for (int i = 0; i < ns[0]; i++)
+					osc[i] = ldexp(i < d ? sc.q : i < d + kv ? sc.k : sc.v,
+						       -QKV_SHIFT);
+				break;
+			case 1:
+				in_scale = sc.att;
+				for (int i = 0; i < d; i++)
+					osc[i] = s_r;
+				break;
+			case 2:
+				in_scale = sc.xf;
+				for (int i = 0; i < 2 * h; i++)
+					osc[i] = i < h ? sc.g : sc.u;
+				break;
+			default:
+				in_scale = sc.h;
+				for (int i = 0; i < d; i++)
+					osc[i] = s_r;
+				break;
+			}
+			ret = quant_linear(q, wts[li], ns[li], ks[li], in, w4, &qw);
+			if (ret) {
+				inpu_model_seterr(err, errlen, "layer %d %s: weight quantization failed",
+						  l, nm[li]);
+				goto fail;
+			}
+			snprintf(pfx, sizeof(pfx), "l%d.%s", l, nm[li]);
+			ret = add_linear(m, pfx, &qw, osc, in_scale, pow2, err, errlen);
+			if (rep && !ret) {
+				struct inpu_quant_layer_report *r = &rep->layer[nrep++];
+
+				snprintf(r->name, sizeof(r->name), "%s", pfx);
+				r->alpha = q->alpha[l][li];
+				linear_snr(in, q->c2.n_sample, wts[li], &qw, in_scale, r);
+			}
+			qweight_free(&qw);
+			if (ret)
+				goto fail;
+		}
+	}
+	progress(q, "quantizing weights", (uint64_t)p->n_layers + 1, (uint64_t)p->n_layers + 1);
+	if (rep) {
+		rep->n_layers = nrep;
+		rep->resid_max = q->c2.res_max;
+		rep->resid_frac = (uint32_t)rf;
+	}
+	ret = inpu_qmodel_check(m, err, errlen);
+	if (ret)
+		goto fail;
+	free(osc);
+	*out = m;
+	return 0;
+fail:
+	free(osc);
+	inpu_qmodel_free(m);
+	if (!ret)
+		ret = -EINVAL;
+	return ret;
+}
+
+int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t,
+		  const char *calib, size_t calib_len,
+		  const struct inpu_quant_opts *opts, struct inpu_qmodel **out,
+		  struct inpu_quant_report *rep, char *err, size_t errlen)
+{
+	struct qctx q;
+	int ret;
+
+	*out = NULL;
+	memset(&q, 0, sizeof(q));
+	q.o = opts;
+	if (opts->scheme != INPU_QS_W8A8 && opts->scheme != INPU_QS_W4A8) {
+		inpu_model_seterr(err, errlen, "unknown scheme %d", opts->scheme);
+		return -EINVAL;
+	}
+	if (model->cfg.n_layers > INPU_QM_MAX_LAYERS) {
+		inpu_model_seterr(err, errlen, "%d layers, more than %d",
+				  model->cfg.n_layers, INPU_QM_MAX_LAYERS);
+		return -EINVAL;
+	}
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	ret = qtokens_from_text(t, calib, calib_len, model->cfg.seq_len,
+				opts->max_stories, &q.tk);
+	if (ret) {
+		inpu_model_seterr(err, errlen, "calibration text: cannot tokenize: %s",
+				  strerror(-ret));
+		return ret;
+	}
+	if (!q.tk.total) {
+		inpu_model_seterr(err, errlen, "calibration text: no tokens (no stories?)");
+		ret = -EINVAL;
+		goto out;
+	}
+	q.stride = opts->n_sample ? (q.tk.total + opts->n_sample - 1) / opts->n_sample : q.tk.total + 1;
+	if (!q.stride)
+		q.stride = 1;
+	ret = qprep_from_model(model, &q.p0);
+	if (!ret)
+		ret = qcalib_new(&q.p0, opts->n_sample, &q.c1);
+	if (ret)
+		goto nomem;
+	/* pass 1: the float model as is (statistics for the smoothing search) */
+	if (opts->smooth) {
+		ret = qcalib_run(&q.p0, &q.tk, q.stride, &q.c1, opts->progress,
+				 opts->progress_ctx, "calibration pass 1");
+		if (ret)
+			goto nomem;
+	}
+	ret = qprep_copy(&q.p0, &q.p1);
+	if (ret)
+		goto nomem;
+	if (opts->smooth) {
+		ret = smooth_all(&q);
+		if (ret)
+			goto nomem;
+	} else {
+		for (int l = 0; l < q.p0.n_layers; l++)
+			for (int i = 0; i < 4; i++)
+				q.alpha[l][i] = -1.0;
+		q.alpha_cls = -1.0;
+	}
+	qcalib_free(&q.c1);
+	/* pass 2: the smoothed model (every range, GPTQ, the report) */
+	ret = qcalib_new(&q.p1, opts->n_sample, &q.c2);
+	if (!ret)
+		ret = qcalib_run(&q.p1, &q.tk, q.stride, &q.c2, opts->progress,
+				 opts->progress_ctx, opts->smooth ?
+				 "calibration pass 2" : "calibration");
+	if (ret)
+		goto nomem;
+	if (rep) {
+		rep->calib_tokens = q.c2.tokens;
+		rep->sample_tokens = q.c2.n_sample;
+	}
+	ret = build_model(&q, out, rep, err, errlen);
+	goto out;
+nomem:
+	inpu_model_seterr(err, errlen, "out of memory");
+out:
+	qcalib_free(&q.c1);
+	qcalib_free(&q.c2);
+	qprep_free(&q.p0);
+	qprep_free(&q.p1);
+	qtokens_free(&q.tk);
+	return ret;
+}
