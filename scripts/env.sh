@@ -19,3 +19,20 @@ inpu_kver() {
 	fi
 	echo "$best"
 }
+
+# The folder with the shared model and data files (models/, data/): never
+# copied into the repository.  $INPU_SHARED wins; else ../shared next to
+# the checkout; else /work/shared, where this workplace keeps it (a CI
+# clone may live elsewhere).
+inpu_shared() {
+	local top d
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	for d in "${INPU_SHARED:-}" "$top/../shared" /work/shared; do
+		if [ -n "$d" ] && [ -f "$d/models/stories260K.bin" ]; then
+			(cd "$d" && pwd)
+			return 0
+		fi
+	done
+	echo "shared model files not found: set INPU_SHARED to the folder with models/ and data/" >&2
+	return 1
+}

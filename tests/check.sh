@@ -106,6 +106,11 @@ done
 bash tests/host/check_no_float.sh $engine_objs 2>&1 | emit
 
 section "host tests (ASan + UBSan)"
+# The model tests read ../shared/{models,data}; say where it is once.
+if INPU_SHARED=$(inpu_shared); then
+	export INPU_SHARED
+	echo "# shared model files: $INPU_SHARED"
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "$B"/host-tests/*; do
