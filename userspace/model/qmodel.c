@@ -183,19 +183,18 @@ static int tiled(uint8_t dt)
 	return dt == INPU_DT_W8_TILED || dt == INPU_DT_W4_TILED;
 }
 
-void *inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
-		      uint32_t rows, uint32_t cols)
+int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
+		    uint32_t rows, uint32_t cols)
 {
 	uint64_t bytes = tensor_bytes(dtype, rows, cols);
-	uint64_t off, end, size;
+	uint64_t off, end = 0, size;
 	struct inpu_qtensor *t;
 	uint8_t *d;
 
 	if (!bytes || strlen(name) >= INPU_QM_NAME_LEN || !*name ||
 	    inpu_qmodel_find(m, name) || m->n_tensors >= INPU_QM_MAX_TENSORS)
-		return NULL;
+		return -EINVAL;
 	/* data_size stays page-aligned: the true end is the last tensor's. */
-	end = 0;
 	for (uint32_t i = 0; i < m->n_tensors; i++)
 		if (m->tensors[i].offset + m->tensors[i].bytes > end)
 			end = m->tensors[i].offset + m->tensors[i].bytes;
@@ -203,12 +202,12 @@ void *inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 	size = align_up(off + bytes, INPU_QM_ALIGN);
 	t = realloc(m->tensors, (m->n_tensors + 1) * sizeof(*t));
 	if (!t)
-		return NULL;
+		return -ENOMEM;
 	m->tensors = t;
 	if (size > m->data_size) {
 		d = realloc(m->data, size);
 		if (!d)
-			return NULL;
+			return -ENOMEM;
 		memset(d + m->data_size, 0, size - m->data_size);
 		m->data = d;
 		m->data_size = size;
@@ -221,7 +220,14 @@ void *inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 	t->cols = cols;
 	t->offset = off;
 	t->bytes = bytes;
-	return m->data + off;
+	return 0;
+}
+
+void *inpu_qmodel_data(struct inpu_qmodel *m, const char *name)
+{
+	const struct inpu_qtensor *t = inpu_qmodel_find(m, name);
+
+	return t ? m->data + t->offset : NULL;
 }
 
 /* ---- consistency --------------------------------------------------------- */

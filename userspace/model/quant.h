@@ -142,12 +142,15 @@ const struct inpu_qtensor *inpu_qmodel_findf(const struct inpu_qmodel *m,
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * Append a tensor of @bytes bytes (zeroed) to the data section, aligned to
- * INPU_QM_ALIGN for tiled dtypes and INPU_QM_VEC_ALIGN otherwise.  Returns
- * its bytes in the data section, or NULL (-ENOMEM, duplicate or bad name).
+ * Append a tensor (zeroed) to the data section, aligned to INPU_QM_ALIGN
+ * for tiled dtypes and INPU_QM_VEC_ALIGN otherwise.  The data section may
+ * move: take pointers with inpu_qmodel_data() after the last add.
+ * Returns 0, -ENOMEM, or -EINVAL (bad shape, duplicate or bad name).
  */
-void *inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
-		      uint32_t rows, uint32_t cols);
+int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
+		    uint32_t rows, uint32_t cols);
+/* The bytes of tensor @name in the data section, or NULL. */
+void *inpu_qmodel_data(struct inpu_qmodel *m, const char *name);
 
 /*
  * Check that @m is complete and consistent: config limits, every tensor
@@ -283,6 +286,17 @@ int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift);
 double inpu_requant_real(int32_t mult, int32_t shift);
 
 /* ---- the quantizer (quantize.c, qcalib.c; float) ------------------------ */
+
+/*
+ * Round-to-nearest quantization of one matrix w[n][k], as the quantizer
+ * does it.  W8 (@w4 0): q[n][k] in -127..127 with scale[n] = max|row| /
+ * 127.  W4: q in -8..7, group scales gs[n][(k + 31) / 32] in 1..255 and
+ * the channel unit scale[n]; the real weight is q * gs * scale.  With
+ * @pow2 the scales are powers of two (rounded up).  @gs may be NULL for
+ * W8.
+ */
+int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
+		      int pow2, int8_t *q, uint8_t *gs, double *scale);
 
 enum inpu_act_range {
 	INPU_RANGE_MAX = 0,	/* max |x| over the calibration tokens */

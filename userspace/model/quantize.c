@@ -321,6 +321,27 @@ static void quant_rtn(const float *w, struct qweight *qw, int pow2)
 	}
 }
 
+int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
+		      int pow2, int8_t *q, uint8_t *gs, double *scale)
+{
+	struct qweight qw;
+	int ret;
+
+	if (!n || !k || n > INPU_QM_MAX_DIM * 8 || k > INPU_QM_MAX_DIM * 8 ||
+	    (w4 && !gs))
+		return -EINVAL;
+	ret = qweight_alloc(&qw, (int)n, (int)k, w4);
+	if (ret)
+		return ret;
+	quant_rtn(w, &qw, pow2);
+	memcpy(q, qw.q, (size_t)n * k);
+	memcpy(scale, qw.scale, n * sizeof(double));
+	if (w4)
+		memcpy(gs, qw.gs, (size_t)n * (size_t)qw.ng);
+	qweight_free(&qw);
+	return 0;
+}
+
 /* In-place Cholesky L L^T = A (lower); 0 or -1 if not positive definite. */
 static int cholesky(double *a, int n)
 {
@@ -920,7 +941,72 @@ static int norm_params(const float *gamma, int n, double s_out, int32_t *g,
 	return 0;
 }
 
-/* Pack a quantized linear layer into the model as PFX.w/.gs/.qp. */
+/* Declare a linear layer's tensors PFX.w, PFX.gs (W4), PFX.qp. */
+static int declare_linear(struct inpu_qmodel *m, const char *pfx, int n, int k,
+			  int w4)
+{
+	char name[INPU_QM_NAME_LEN];
+	int ret;
+
+	snprintf(name, sizeof(name), "%s.w", pfx);
+	ret = inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED,
+			      (uint32_t)n, (uint32_t)k);
+	if (!ret && w4) {
+		snprintf(name, sizeof(name), "%s.gs", pfx);
+		ret = inpu_qmodel_add(m, name, INPU_DT_UINT8,
+				      (uint32_t)((k + 127) / 128 * 4),
+				      (uint32_t)((n + 63) / 64 * 64));
+	}
+	if (!ret) {
+		snprintf(name, sizeof(name), "%s.qp", pfx);
+		ret = inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, (uint32_t)n);
+	}
+	return ret;
+}
+
+/*
+ * Every tensor of the model, in the file's order (embedding, RoPE table,
+ * final norm, classifier, then layer by layer): the data section is laid
+ * out once, before anything is written into it.
+ */
+static int declare_tensors(struct inpu_qmodel *m, int w4, int w4_cls)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	int d = (int)c->dim, h = (int)c->hidden_dim;
+	int kv = (int)(c->head_dim * c->n_kv_heads);
+	char name[INPU_QM_NAME_LEN];
+	int ret;
+
+	ret = inpu_qmodel_add(m, "embed", INPU_DT_INT16, c->vocab_size, c->dim);
+	if (!ret)
+		ret = inpu_qmodel_add(m, "rope", INPU_DT_INT16, c->seq_len, c->head_dim);
+	if (!ret)
+		ret = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c->dim);
+	if (!ret)
+		ret = declare_linear(m, "cls", (int)c->vocab_size, d, w4 && w4_cls);
+	for (uint32_t l = 0; l < c->n_layers && !ret; l++) {
+		snprintf(name, sizeof(name), "l%u.att.g", l);
+		ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
+		snprintf(name, sizeof(name), "l%u.qkv", l);
+		if (!ret)
+			ret = declare_linear(m, name, d + 2 * kv, d, w4);
+		snprintf(name, sizeof(name), "l%u.wo", l);
+		if (!ret)
+			ret = declare_linear(m, name, d, d, w4);
+		snprintf(name, sizeof(name), "l%u.ffn.g", l);
+		if (!ret)
+			ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
+		snprintf(name, sizeof(name), "l%u.w13", l);
+		if (!ret)
+			ret = declare_linear(m, name, 2 * h, d, w4);
+		snprintf(name, sizeof(name), "l%u.w2", l);
+		if (!ret)
+			ret = declare_linear(m, name, d, h, w4);
+	}
+	return ret;
+}
+
+/* Pack a quantized linear layer into the model's PFX.w/.gs/.qp. */
 static int add_linear(struct inpu_qmodel *m, const char *pfx,
 		      const struct qweight *qw, const double *out_scale,
 		      double in_scale, int pow2, char *err, size_t errlen)
@@ -931,19 +1017,16 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 	int ret;
 
 	snprintf(name, sizeof(name), "%s.w", pfx);
-	w = inpu_qmodel_add(m, name, qw->w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED,
-			    (uint32_t)qw->n, (uint32_t)qw->k);
+	w = inpu_qmodel_data(m, name);
 	if (qw->w4) {
 		snprintf(name, sizeof(name), "%s.gs", pfx);
-		gs = inpu_qmodel_add(m, name, INPU_DT_UINT8,
-				     (uint32_t)((qw->k + 127) / 128 * 4),
-				     (uint32_t)((qw->n + 63) / 64 * 64));
+		gs = inpu_qmodel_data(m, name);
 	}
 	snprintf(name, sizeof(name), "%s.qp", pfx);
-	qp = inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, (uint32_t)qw->n);
+	qp = inpu_qmodel_data(m, name);
 	if (!w || !qp || (qw->w4 && !gs)) {
-		inpu_model_seterr(err, errlen, "%s: out of memory", pfx);
-		return -ENOMEM;
+		inpu_model_seterr(err, errlen, "%s: tensors not declared", pfx);
+		return -EINVAL;
 	}
 	if (qw->w4)
 		inpu_pack_w4(qw->q, qw->gs, (uint32_t)qw->n, (uint32_t)qw->k, w, gs);
@@ -1032,13 +1115,15 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	for (ek = 0; ek < 30 && emax / ldexp(s_r, ek) > 32767.0; ek++)
 		;
 	s_e = ldexp(s_r, ek);
-	emb = inpu_qmodel_add(m, "embed", INPU_DT_INT16, (uint32_t)p->vocab, (uint32_t)d);
-	rope = inpu_qmodel_add(m, "rope", INPU_DT_INT16, (uint32_t)p->seq_len, (uint32_t)p->hs);
-	g = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, (uint32_t)d);
-	if (!emb || !rope || !g) {
-		ret = -ENOMEM;
+	ret = declare_tensors(m, w4, o->w4_cls);
+	if (ret) {
+		inpu_model_seterr(err, errlen, "cannot lay out the tensors: %s",
+				  strerror(-ret));
 		goto fail;
 	}
+	emb = inpu_qmodel_data(m, "embed");
+	rope = inpu_qmodel_data(m, "rope");
+	g = inpu_qmodel_data(m, "final.g");
 	for (size_t i = 0; i < (size_t)p->vocab * d; i++)
 		emb[i] = (int16_t)clampi(lround(p->emb[i] / s_e), -32767, 32767);
 	m->glob.embed_mult = (int32_t)1 << ek;
@@ -1105,17 +1190,17 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 		sc.u = site_scale16(&q->c2, l, S_UP, pow2);
 
 		snprintf(name, sizeof(name), "l%d.att.g", l);
-		g = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, (uint32_t)d);
+		g = inpu_qmodel_data(m, name);
 		if (!g || norm_params(p->g_att + lu * d, d, sc.xa, g, &lp->att_shift)) {
-			ret = g ? -ERANGE : -ENOMEM;
+			ret = -ERANGE;
 			inpu_model_seterr(err, errlen, "layer %d: attention norm", l);
 			goto fail;
 		}
 		lp->att_eps = m->glob.final_eps;
 		snprintf(name, sizeof(name), "l%d.ffn.g", l);
-		g = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, (uint32_t)d);
+		g = inpu_qmodel_data(m, name);
 		if (!g || norm_params(p->g_ffn + lu * d, d, sc.xf, g, &lp->ffn_shift)) {
-			ret = g ? -ERANGE : -ENOMEM;
+			ret = -ERANGE;
 			inpu_model_seterr(err, errlen, "layer %d: ffn norm", l);
 			goto fail;
 		}

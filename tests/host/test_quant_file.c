@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The .inpu model file (userspace/model/FORMAT.md): round trips,
+ * deterministic bytes, and rejection of truncated, foreign, corrupt and
+ * inconsistent files with a precise message.  Uses a small synthetic
+ * model (random integers in every tensor), which also goes through the
+ * step-stream builder, the validator and one engine run.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <inpu/inpu_fw.h>
+
+#include "inpu_engine.h"
+#include "tables_gen.h"
+#include "quant.h"
+#include "model_util.h"
+#include "kselftest_harness.h"
+
+/* Header offsets (FORMAT.md). */
+#define H_VERSION	4
+#define H_FILESIZE	8
+#define H_FWABI		16
+#define H_NTENSORS	24
+#define H_TABLEOFF	56
+#define H_DIGEST	80
+#define H_NOTE		112
+
+static uint64_t rng = 0x1234567887654321ull;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (uint32_t)((rng * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static void fill(struct inpu_qmodel *m, const char *name)
+{
+	const struct inpu_qtensor *t = inpu_qmodel_find(m, name);
+	uint8_t *p = inpu_qmodel_data(m, name);
+
+	for (uint64_t i = 0; i < t->bytes; i++)
+		p[i] = (uint8_t)rnd();
+}
+
+static void fill_qp(struct inpu_qmodel *m, const char *name)
+{
+	const struct inpu_qtensor *t = inpu_qmodel_find(m, name);
+	struct inpu_qparam *qp = inpu_qmodel_data(m, name);
+
+	for (uint32_t i = 0; i < t->cols; i++) {
+		struct inpu_qparam v = { (int32_t)(rnd() >> 1), 20 + (int32_t)(rnd() % 30) };
+
+		memcpy(&qp[i], &v, sizeof(v));
+	}
+}
+
+static void fill_g(struct inpu_qmodel *m, const char *name)
+{
+	const struct inpu_qtensor *t = inpu_qmodel_find(m, name);
+	int32_t *g = inpu_qmodel_data(m, name);
+
+	for (uint32_t i = 0; i < t->cols; i++)
+		g[i] = (int32_t)(rnd() % 40000) - 20000;
+}
+
+static void add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
+		       uint32_t k, int w4)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.w", pfx);
+	inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED, n, k);
+	if (w4) {
+		snprintf(name, sizeof(name), "%s.gs", pfx);
+		inpu_qmodel_add(m, name, INPU_DT_UINT8, (k + 127) / 128 * 4,
+				(n + 63) / 64 * 64);
+	}
+	snprintf(name, sizeof(name), "%s.qp", pfx);
+	inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, n);
+}
+
+static void fill_linear(struct inpu_qmodel *m, const char *pfx, int w4)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.w", pfx);
+	fill(m, name);
+	if (w4) {
+		snprintf(name, sizeof(name), "%s.gs", pfx);
+		fill(m, name);
+	}
+	snprintf(name, sizeof(name), "%s.qp", pfx);
+	fill_qp(m, name);
+}
+
+/* A small model: every required tensor, random contents, valid params. */
+static struct inpu_qmodel *synthetic(int w4)
+{
+	struct inpu_qconfig c = {
+		.dim = 16, .hidden_dim = 24, .n_layers = 2, .n_heads = 2,
+		.n_kv_heads = 1, .head_dim = 8, .vocab_size = 40, .seq_len = 8,
+		.scheme = w4 ? INPU_QS_W4A8 : INPU_QS_W8A8, .flags = INPU_QF_SMOOTH,
+		.logit_frac = 16, .fw_abi = INPU_FW_ABI_VERSION,
+		.exp_len = INPU_EXP_LEN, .exp_frac = INPU_EXP_FRAC,
+		.silu_len = INPU_SILU_LEN, .silu_zero = INPU_SILU_LEN / 2,
+		.silu_in_frac = INPU_SILU_IN_FRAC, .silu_out_frac = INPU_SILU_OUT_FRAC,
+	};
+	struct inpu_qmodel *m = inpu_qmodel_alloc(&c);
+	uint32_t kv = c.head_dim * c.n_kv_heads;
+	char p[32];
+
+	if (!m)
+		return NULL;
+	inpu_qmodel_add(m, "embed", INPU_DT_INT16, c.vocab_size, c.dim);
+	inpu_qmodel_add(m, "rope", INPU_DT_INT16, c.seq_len, c.head_dim);
+	inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c.dim);
+	add_linear(m, "cls", c.vocab_size, c.dim, 0);
+	for (uint32_t l = 0; l < c.n_layers; l++) {
+		snprintf(p, sizeof(p), "l%u.att.g", l);
+		inpu_qmodel_add(m, p, INPU_DT_INT32, 1, c.dim);
+		snprintf(p, sizeof(p), "l%u.qkv", l);
+		add_linear(m, p, c.dim + 2 * kv, c.dim, w4);
+		snprintf(p, sizeof(p), "l%u.wo", l);
+		add_linear(m, p, c.dim, c.dim, w4);
+		snprintf(p, sizeof(p), "l%u.ffn.g", l);
+		inpu_qmodel_add(m, p, INPU_DT_INT32, 1, c.dim);
+		snprintf(p, sizeof(p), "l%u.w13", l);
+		add_linear(m, p, 2 * c.hidden_dim, c.dim, w4);
+		snprintf(p, sizeof(p), "l%u.w2", l);
+		add_linear(m, p, c.dim, c.hidden_dim, w4);
+	}
+	fill(m, "embed");
+	fill(m, "rope");
+	fill_g(m, "final.g");
+	fill_linear(m, "cls", 0);
+	for (uint32_t l = 0; l < c.n_layers; l++) {
+		struct inpu_qlayer *q = &m->layers[l];
+
+		snprintf(p, sizeof(p), "l%u.att.g", l);
+		fill_g(m, p);
+		snprintf(p, sizeof(p), "l%u.ffn.g", l);
+		fill_g(m, p);
+		snprintf(p, sizeof(p), "l%u.qkv", l);
+		fill_linear(m, p, w4);
+		snprintf(p, sizeof(p), "l%u.wo", l);
+		fill_linear(m, p, w4);
+		snprintf(p, sizeof(p), "l%u.w13", l);
+		fill_linear(m, p, w4);
+		snprintf(p, sizeof(p), "l%u.w2", l);
+		fill_linear(m, p, w4);
+		q->att_eps = q->ffn_eps = 1000 + l;
+		q->att_shift = q->ffn_shift = 22;
+		q->qkv_shift = 7;
+		q->score_mult = 1 << 29;
+		q->score_shift = 30;
+		q->att_mult = 1 << 30;
+		q->att_shift_out = 40;
+		q->silu_in_mult = 1 << 30;
+		q->silu_in_shift = 34;
+		q->silu_out_mult = 1 << 30;
+		q->silu_out_shift = 36;
+	}
+	m->glob.embed_mult = 4;
+	m->glob.embed_shift = 0;
+	m->glob.final_eps = 77;
+	m->glob.final_shift = 21;
+	snprintf(m->note, sizeof(m->note), "synthetic test model %s", w4 ? "w4" : "w8");
+	return m;
+}
+
+/* Recompute the SHA-256 of a modified file image. */
+static void redigest(uint8_t *b, size_t len)
+{
+	static const uint8_t zero[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, b, H_DIGEST);
+	EVP_DigestUpdate(ctx, zero, 32);
+	EVP_DigestUpdate(ctx, b + H_DIGEST + 32, len - H_DIGEST - 32);
+	EVP_DigestFinal_ex(ctx, b + H_DIGEST, &n);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+FIXTURE(qfile) {
+	struct inpu_qmodel *m;
+	uint8_t *buf;
+	size_t len;
+	char err[INPU_MODEL_ERRLEN];
+};
+
+FIXTURE_SETUP(qfile)
+{
+	self->m = synthetic(0);
+	ASSERT_NE(NULL, self->m);
+	ASSERT_EQ(0, inpu_qmodel_check(self->m, self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	ASSERT_EQ(0, inpu_qmodel_serialize(self->m, &self->buf, &self->len,
+					   self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+}
+
+FIXTURE_TEARDOWN(qfile)
+{
+	free(self->buf);
+	inpu_qmodel_free(self->m);
+}
+
+/* Parse a modified copy; expect @ret and a message containing @msg. */
+static int reject(struct __test_metadata *_metadata, const uint8_t *b,
+		  size_t len, int ret, const char *msg)
+{
+	struct inpu_qmodel *m = (struct inpu_qmodel *)1;
+	char err[INPU_MODEL_ERRLEN] = "";
+	int got = inpu_qmodel_parse(b, len, "bad.inpu", &m, err, sizeof(err));
+
+	EXPECT_EQ(ret, got) {
+		TH_LOG("message: %s", err);
+	}
+	EXPECT_EQ(NULL, m);
+	EXPECT_NE(NULL, strstr(err, msg)) {
+		TH_LOG("message '%s' lacks '%s'", err, msg);
+	}
+	EXPECT_EQ(0, strncmp(err, "bad.inpu: ", 10)) {
+		TH_LOG("message '%s' does not name the file", err);
+	}
+	return got;
+}
+
+TEST_F(qfile, round_trip_is_identical)
+{
+	struct inpu_qmodel *m2;
+	uint8_t *b2;
+	size_t l2;
+
+	ASSERT_EQ(0, inpu_qmodel_parse(self->buf, self->len, "t.inpu", &m2,
+				       self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	EXPECT_EQ(0, memcmp(&self->m->cfg, &m2->cfg, sizeof(m2->cfg)));
+	EXPECT_EQ(0, memcmp(&self->m->glob, &m2->glob, sizeof(m2->glob)));
+	EXPECT_EQ(0, memcmp(self->m->layers, m2->layers,
+			    self->m->cfg.n_layers * sizeof(*m2->layers)));
+	EXPECT_EQ(self->m->n_tensors, m2->n_tensors);
+	EXPECT_EQ(self->m->data_size, m2->data_size);
+	EXPECT_EQ(0, memcmp(self->m->data, m2->data, m2->data_size));
+	EXPECT_STREQ(self->m->note, m2->note);
+	for (uint32_t i = 0; i < m2->n_tensors; i++) {
+		EXPECT_STREQ(self->m->tensors[i].name, m2->tensors[i].name);
+		EXPECT_EQ(self->m->tensors[i].offset, m2->tensors[i].offset);
+		EXPECT_EQ(self->m->tensors[i].bytes, m2->tensors[i].bytes);
+	}
+	/* serialize(parse(x)) == x, and serializing is deterministic */
+	ASSERT_EQ(0, inpu_qmodel_serialize(m2, &b2, &l2, self->err, sizeof(self->err)));
+	ASSERT_EQ(self->len, l2);
+	EXPECT_EQ(0, memcmp(self->buf, b2, l2));
+	free(b2);
+	ASSERT_EQ(0, inpu_qmodel_serialize(self->m, &b2, &l2, self->err, sizeof(self->err)));
+	EXPECT_EQ(0, memcmp(self->buf, b2, l2));
+	free(b2);
+	inpu_qmodel_free(m2);
+}
+
+TEST_F(qfile, layout_is_aligned)
+{
+	uint64_t data_off = get64(self->buf + 64);
+
+	EXPECT_EQ(0u, data_off % 4096);
+	EXPECT_EQ(0u, self->len % 4096);
+	EXPECT_EQ(self->len, get64(self->buf + H_FILESIZE));
+	for (uint32_t i = 0; i < self->m->n_tensors; i++) {
+		const struct inpu_qtensor *t = &self->m->tensors[i];
+
+		if (t->dtype == INPU_DT_W8_TILED || t->dtype == INPU_DT_W4_TILED) {
+			EXPECT_EQ(0u, (data_off + t->offset) % 4096) {
+				TH_LOG("%s at %llu", t->name, (unsigned long long)t->offset);
+			}
+		} else {
+			EXPECT_EQ(0u, t->offset % 64);
+		}
+	}
+}
+
+TEST_F(qfile, save_and_load)
+{
+	char path[64];
+	struct inpu_qmodel *m2;
+
+	strcpy(path, "/tmp/inpu-qfile-test.XXXXXX");
+	ASSERT_LE(0, mkstemp(path));
+	ASSERT_EQ(0, inpu_qmodel_save(self->m, path, self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	ASSERT_EQ(0, inpu_qmodel_load(path, &m2, self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	EXPECT_EQ(0, memcmp(self->m->data, m2->data, m2->data_size));
+	inpu_qmodel_free(m2);
+	unlink(path);
+	EXPECT_EQ(-ENOENT, inpu_qmodel_load(path, &m2, self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, path));
+}
+
+TEST_F(qfile, truncated)
+{
+	reject(_metadata, self->buf, self->len - 1, -EINVAL, "truncated");
+	reject(_metadata, self->buf, self->len - 4096, -EINVAL, "truncated");
+	reject(_metadata, self->buf, 300, -EINVAL, "truncated");
+	reject(_metadata, self->buf, 100, -EINVAL, "truncated");
+	reject(_metadata, self->buf, 3, -EINVAL, "bad magic");
+	reject(_metadata, self->buf, 0, -EINVAL, "bad magic");
+}
+
+TEST_F(qfile, trailing_data)
+{
+	uint8_t *b = calloc(1, self->len + 16);
+
+	ASSERT_NE(NULL, b);
+	memcpy(b, self->buf, self->len);
+	reject(_metadata, b, self->len + 16, -EINVAL, "trailing data");
+	free(b);
+}
+
+TEST_F(qfile, bad_magic)
+{
+	self->buf[0] ^= 1;
+	reject(_metadata, self->buf, self->len, -EINVAL, "not an .inpu model");
+	/* a llama2.c checkpoint is not one either */
+	memcpy(self->buf, "ak42", 4);
+	reject(_metadata, self->buf, self->len, -EINVAL, "bad magic");
+	EXPECT_EQ(0, inpu_qmodel_sniff(self->buf, self->len));
+}
+
+TEST_F(qfile, bad_checksum)
+{
+	/* one bit anywhere: in the data, the table, the header */
+	size_t where[] = { self->len - 1, self->len / 2, 300, H_NOTE, H_DIGEST + 5 };
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		self->buf[where[i]] ^= 0x10;
+		reject(_metadata, self->buf, self->len, -EINVAL, "checksum mismatch");
+		self->buf[where[i]] ^= 0x10;
+	}
+	{
+		struct inpu_qmodel *ok;
+
+		ASSERT_EQ(0, inpu_qmodel_parse(self->buf, self->len, "ok", &ok,
+					       self->err, sizeof(self->err)));
+		inpu_qmodel_free(ok);
+	}
+}
+
+TEST_F(qfile, wrong_abi_and_version)
+{
+	put32(self->buf + H_FWABI, INPU_FW_ABI_VERSION + 1);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -ENOTSUP, "firmware ABI");
+	put32(self->buf + H_FWABI, INPU_FW_ABI_VERSION);
+	self->buf[H_VERSION] = 2;
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -ENOTSUP, "format version 2");
+}
+
+TEST_F(qfile, inconsistent_contents)
+{
+	uint64_t table = get64(self->buf + H_TABLEOFF);
+	uint8_t *e0 = self->buf + table;		/* "embed" */
+	uint8_t *e1 = self->buf + table + 64;		/* "rope" */
+	uint8_t save[64];
+
+	/* a tensor's offset misaligned */
+	memcpy(save, e1, 64);
+	e1[48] += 2;
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "not a multiple of 64");
+	/* two tensors overlapping */
+	memcpy(e1 + 48, e0 + 48, 8);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "overlap");
+	/* wrong byte count for the shape */
+	memcpy(e1, save, 64);
+	e1[56] += 1;
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "its dtype and shape need");
+	/* a required tensor renamed away */
+	memcpy(e1, save, 64);
+	e1[0] = 'X';
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "tensor rope: missing");
+	/* a bad dtype */
+	memcpy(e1, save, 64);
+	e1[32] = 99;
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "bad dtype");
+	/* reserved bytes */
+	memcpy(e1, save, 64);
+	e1[34] = 1;
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "reserved");
+	memcpy(e1, save, 64);
+	self->buf[250] = 1;
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "reserved header bytes");
+	self->buf[250] = 0;
+	/* a config that does not add up */
+	put32(self->buf + 256 + 5 * 4, 4);	/* head_dim */
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "head_dim");
+	put32(self->buf + 256 + 5 * 4, 8);
+	/* an op parameter out of range: layer 0 score_shift */
+	put32(self->buf + 328 + 4 * 4 + 4 * 4, 63);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "layer 0");
+	put32(self->buf + 328 + 4 * 4 + 4 * 4, 30);
+	/* the tensor count disagreeing with the layout */
+	put32(self->buf + H_NTENSORS, self->m->n_tensors + 100);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "section offsets");
+	put32(self->buf + H_NTENSORS, self->m->n_tensors);
+	redigest(self->buf, self->len);
+	EXPECT_EQ(0, inpu_qmodel_check(self->m, self->err, sizeof(self->err)));
+}
+
+TEST(writer_refuses_incomplete_models)
+{
+	struct inpu_qmodel *m = synthetic(0);
+	char err[INPU_MODEL_ERRLEN];
+	uint8_t *b;
+	size_t l;
+
+	ASSERT_NE(NULL, m);
+	m->n_tensors--;		/* drop the last one (l1.w2.qp) */
+	EXPECT_EQ(-EINVAL, inpu_qmodel_serialize(m, &b, &l, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "l1.w2.qp: missing")) {
+		TH_LOG("%s", err);
+	}
+	m->n_tensors++;
+	m->layers[1].score_mult = 0;
+	EXPECT_EQ(-EINVAL, inpu_qmodel_serialize(m, &b, &l, err, sizeof(err)));
+	m->layers[1].score_mult = 5;
+	EXPECT_EQ(-EINVAL, inpu_qmodel_add(m, "embed", INPU_DT_INT16, 1, 1));
+	EXPECT_EQ(-EINVAL, inpu_qmodel_add(m, "x", INPU_DT_INT16, 0, 1));
+	EXPECT_EQ(0, inpu_qmodel_serialize(m, &b, &l, err, sizeof(err)));
+	free(b);
+	inpu_qmodel_free(m);
+}
+
+/*
+ * The synthetic models (W8 and W4) build a step stream that validates
+ * against a read-only weights region and a read-write state region, and
+ * the engine runs it: logits at the planned place, ARGMAX of them.
+ */
+TEST(synthetic_models_run)
+{
+	for (int w4 = 0; w4 <= 1; w4++) {
+		struct inpu_qmodel *m = synthetic(w4);
+		char err[INPU_MODEL_ERRLEN];
+		struct inpu_qcpu *c;
+		const struct inpu_qlayout *lay;
+		size_t slen;
+
+		ASSERT_NE(NULL, m);
+		ASSERT_EQ(0, inpu_qcpu_new(m, -1, &c, err, sizeof(err))) {
+			TH_LOG("%s", err);
+		}
+		lay = inpu_qcpu_layout(c);
+		EXPECT_NE(NULL, inpu_qcpu_stream(c, &slen));
+		EXPECT_EQ(sizeof(struct inpu_stream_header) +
+			  (4 + 14 * m->cfg.n_layers) * sizeof(struct inpu_op), slen);
+		EXPECT_EQ(0u, lay->wbase % 4096);
+		EXPECT_EQ(0u, lay->sbase % 4096);
+		for (int pos = 0; pos < (int)m->cfg.seq_len; pos++) {
+			const int32_t *l = inpu_qcpu_step(c, pos % 7 + 1, pos);
+			int best = 0;
+
+			ASSERT_NE(NULL, l) {
+				TH_LOG("status %d", inpu_qcpu_status(c));
+			}
+			for (int i = 1; i < (int)m->cfg.vocab_size; i++)
+				if (l[i] > l[best])
+					best = i;
+			EXPECT_EQ(best, inpu_qcpu_next(c));
+		}
+		EXPECT_EQ(NULL, inpu_qcpu_step(c, 0, (int)m->cfg.seq_len));
+		EXPECT_EQ(NULL, inpu_qcpu_step(c, (int)m->cfg.vocab_size, 0));
+		EXPECT_EQ(NULL, inpu_qcpu_step(c, -1, 0));
+		inpu_qcpu_free(c);
+		/* tables of another geometry are refused */
+		m->cfg.exp_frac++;
+		EXPECT_EQ(-ENOTSUP, inpu_qcpu_new(m, -1, &c, err, sizeof(err)));
+		EXPECT_NE(NULL, strstr(err, "other engine tables"));
+		inpu_qmodel_free(m);
+	}
+}
+
+TEST_HARNESS_MAIN
