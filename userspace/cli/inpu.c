@@ -152,7 +152,7 @@ static void ppl_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s ppl -m MODEL -z TOKENIZER.bin -f TEXT [--backend float|cpu]\n"
-		"               [--max-stories N]\n"
+		"               [--max-stories N] [--compare FLOAT.bin]\n"
 		"\n"
 		"Perplexity of a llama2.c checkpoint (v0 or float32 v1; backend float)\n"
 		"or of an integer .inpu model (backend cpu: the engine on the host) on a text of\n"
@@ -168,6 +168,9 @@ static void ppl_usage(FILE *f)
 		"  -b, --backend NAME      float (the float32 reference; default) or cpu\n"
 		"                          (the integer model through the engine library)\n"
 		"  -s, --max-stories N     only the first N stories\n"
+		"  -c, --compare PATH      with --backend cpu: also run this float checkpoint\n"
+		"                          and report how often both models rank the same\n"
+		"                          token first (top-1 agreement)\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -339,6 +342,31 @@ static void ppl_progress(void *ctx, const struct inpu_ppl *acc,
 	fflush(stderr);
 }
 
+/*
+ * --compare: run the float model next to the integer one and count the
+ * positions where both rank the same token first.
+ */
+struct agree {
+	struct inpu_lm lm;		/* the integer model */
+	struct inpu_float_state *ref;
+	uint64_t same, tokens;
+};
+
+static const float *agree_forward(void *ctx, int token, int pos)
+{
+	struct agree *g = ctx;
+	const float *fl, *il;
+
+	fl = inpu_float_forward(g->ref, token, pos);
+	il = g->lm.forward(g->lm.ctx, token, pos);
+	if (!fl || !il)
+		return NULL;
+	g->same += inpu_argmax(fl, g->lm.vocab_size) ==
+		   inpu_argmax(il, g->lm.vocab_size);
+	g->tokens++;
+	return il;
+}
+
 static int cmd_ppl(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -347,11 +375,13 @@ static int cmd_ppl(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "max-stories", required_argument, NULL, 's' },
+		{ "compare", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *file = NULL, *backend = "float";
-	struct model_args a = { 0 };
+	struct model_args a = { 0 }, ref = { 0 };
+	struct agree ag = { 0 };
 	char err[INPU_MODEL_ERRLEN];
 	struct ppl_progress prog_state = { 0 };
 	long long max_stories = 0;
@@ -362,10 +392,13 @@ static int cmd_ppl(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:f:b:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:f:b:s:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			a.model = optarg;
+			break;
+		case 'c':
+			ref.model = optarg;
 			break;
 		case 'z':
 			a.tokenizer = optarg;
@@ -417,7 +450,26 @@ static int cmd_ppl(int argc, char **argv)
 		unload_model(&a);
 		return 1;
 	}
-	if (a.cpu) {
+	if (ref.model && !a.cpu) {
+		fprintf(stderr, "%s ppl: --compare needs --backend cpu\n", prog);
+		unload_model(&a);
+		free(text);
+		return 2;
+	}
+	if (ref.model) {
+		ref.tokenizer = a.tokenizer;
+		if (load_model("ppl", &ref)) {
+			unload_model(&ref);
+			unload_model(&a);
+			free(text);
+			return 1;
+		}
+		inpu_qlm_lm(a.qlm, &ag.lm);
+		ag.ref = ref.state;
+		lm = ag.lm;
+		lm.forward = agree_forward;
+		lm.ctx = &ag;
+	} else if (a.cpu) {
 		inpu_qlm_lm(a.qlm, &lm);
 	} else {
 		lm = (struct inpu_lm){
@@ -460,6 +512,12 @@ static int cmd_ppl(int argc, char **argv)
 	printf("tokens:      %llu\n", (unsigned long long)acc.tokens);
 	printf("nll/token:   %.6f\n", acc.nll / (double)acc.tokens);
 	printf("perplexity:  %.4f\n", inpu_ppl_value(&acc));
+	if (ref.model) {
+		printf("top-1 agree: %.2f%% with %s (%llu of %llu positions)\n",
+		       ag.tokens ? 100.0 * (double)ag.same / (double)ag.tokens : 0.0,
+		       ref.model, (unsigned long long)ag.same, (unsigned long long)ag.tokens);
+		unload_model(&ref);
+	}
 	unload_model(&a);
 	return 0;
 }
