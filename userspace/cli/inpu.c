@@ -669,8 +669,9 @@ static void quantize_usage(FILE *f)
 	fprintf(f,
 		"usage: %s quantize -m MODEL.bin -z TOKENIZER.bin -c CALIB.txt -o OUT.inpu\n"
 		"                    [--scheme w8a8|w4a8] [--smooth ALPHA|auto|off] [--pow2]\n"
-		"                    [--gptq] [--act-range mse|max|pNN.NN] [--samples N]\n"
-		"                    [--max-stories N] [--w4-classifier]\n"
+		"                    [--gptq [--act-order]] [--act-range mse|max|pNN.NN]\n"
+		"                    [--samples N]\n"
+		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
 		"\n"
 		"Quantize a llama2.c checkpoint into an integer-only .inpu model\n"
 		"(userspace/model/QUANT.md and FORMAT.md): calibration with the float\n"
@@ -691,11 +692,16 @@ static void quantize_usage(FILE *f)
 		"                          'auto' (default: searched per site) or 'off'\n"
 		"  -2, --pow2              power-of-two scales only: every rescale a shift\n"
 		"  -g, --gptq              GPTQ weight rounding instead of round-to-nearest\n"
+		"  -A, --act-order         GPTQ: columns by decreasing Hessian diagonal\n"
+		"                          (static group scales)\n"
 		"  -r, --act-range HOW     activation clipping: mse (default), max, or a\n"
 		"                          percentile such as p99.99\n"
 		"  -n, --samples N         calibration tokens kept for the searches (4096)\n"
 		"  -s, --max-stories N     only the first N calibration stories\n"
 		"  -W, --w4-classifier     w4a8: the classifier in 4 bits too\n"
+		"  -B, --avg-bits B        w4a8: mixed precision, 4 or 8 bits per linear layer\n"
+		"                          of the blocks by measured sensitivity, at most B\n"
+		"                          bits per weight on average (4 < B <= 8)\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -766,10 +772,12 @@ static int cmd_quantize(int argc, char **argv)
 		{ "smooth", required_argument, NULL, 'a' },
 		{ "pow2", no_argument, NULL, '2' },
 		{ "gptq", no_argument, NULL, 'g' },
+		{ "act-order", no_argument, NULL, 'A' },
 		{ "act-range", required_argument, NULL, 'r' },
 		{ "samples", required_argument, NULL, 'n' },
 		{ "max-stories", required_argument, NULL, 's' },
 		{ "w4-classifier", no_argument, NULL, 'W' },
+		{ "avg-bits", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -789,7 +797,7 @@ static int cmd_quantize(int argc, char **argv)
 	inpu_quant_opts_default(&o);
 	memset(&pr, 0, sizeof(pr));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gr:n:s:Wh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gAr:n:s:WB:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			model = optarg;
@@ -831,6 +839,9 @@ static int cmd_quantize(int argc, char **argv)
 		case 'g':
 			o.gptq = 1;
 			break;
+		case 'A':
+			o.act_order = 1;
+			break;
 		case 'r':
 			if (!strcmp(optarg, "mse")) {
 				o.act_range = INPU_RANGE_MSE;
@@ -862,6 +873,10 @@ static int cmd_quantize(int argc, char **argv)
 		case 'W':
 			o.w4_cls = 1;
 			break;
+		case 'B':
+			if (parse_real("--avg-bits", optarg, 4.0, 8.0, &o.avg_bits))
+				return 2;
+			break;
 		case 'h':
 			quantize_usage(stdout);
 			return 0;
@@ -873,6 +888,10 @@ static int cmd_quantize(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "%s quantize: unexpected argument '%s'\n", prog,
 			argv[optind]);
+		return 2;
+	}
+	if (o.avg_bits > 0 && o.scheme != INPU_QS_W4A8) {
+		fprintf(stderr, "%s quantize: --avg-bits needs --scheme w4a8\n", prog);
 		return 2;
 	}
 	if (!model || !tok || !calib || !outp) {
@@ -915,7 +934,8 @@ static int cmd_quantize(int argc, char **argv)
 	printf("logits:       int32 at 2^-%u\n", qm->cfg.logit_frac);
 	printf("device image: %llu bytes in %u tensors\n",
 	       (unsigned long long)qm->data_size, qm->n_tensors);
-	printf("\nlinear layer   alpha  in clip / max      SNR w (dB)  SNR w+a (dB)\n");
+	printf("\nlinear layer  bits  alpha  in clip / max      SNR w (dB)  SNR w+a (dB)%s\n",
+	       o.avg_bits > 4.0 ? "  dNLL(4 bit)" : "");
 	for (uint32_t i = 0; i < rep->n_layers; i++) {
 		const struct inpu_quant_layer_report *r = &rep->layer[i];
 		char a[16];
@@ -924,8 +944,13 @@ static int cmd_quantize(int argc, char **argv)
 			snprintf(a, sizeof(a), "-");
 		else
 			snprintf(a, sizeof(a), "%.2f", r->alpha);
-		printf("%-12s  %5s  %7.3f / %7.3f  %10.2f  %12.2f\n", r->name, a,
-		       r->in_clip, r->in_max, r->snr_w_db, r->snr_wa_db);
+		printf("%-12s  %4d  %5s  %7.3f / %7.3f  %10.2f  %12.2f", r->name,
+		       r->bits, a, r->in_clip, r->in_max, r->snr_w_db, r->snr_wa_db);
+		if (o.avg_bits > 4.0 && r->sens > -1.0)
+			printf("  %11.5f", r->sens);
+		else if (o.avg_bits > 4.0)
+			printf("  %11s", "-");
+		printf("\n");
 	}
 	printf("\ntime:         %.1f s\n", elapsed(&pr.start));
 	ret = 0;

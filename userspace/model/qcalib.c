@@ -164,13 +164,14 @@ void qcalib_free(struct qcalib *c)
 		for (int i = 0; i <= c->n_layers * S_PER_LAYER; i++) {
 			free(c->site[i].chmax);
 			free(c->site[i].sample);
+			free(c->site[i].hess);
 		}
 	}
 	free(c->site);
 	memset(c, 0, sizeof(*c));
 }
 
-int qcalib_new(const struct qprep *p, uint32_t cap, struct qcalib *c)
+int qcalib_new(const struct qprep *p, uint32_t cap, int hess, struct qcalib *c)
 {
 	int n = p->n_layers * S_PER_LAYER + 1;
 
@@ -190,6 +191,16 @@ int qcalib_new(const struct qprep *p, uint32_t cap, struct qcalib *c)
 			qcalib_free(c);
 			return -ENOMEM;
 		}
+		if (hess && (i == n - 1 || i % S_PER_LAYER == S_XA ||
+			     i % S_PER_LAYER == S_ATT || i % S_PER_LAYER == S_XF ||
+			     i % S_PER_LAYER == S_H)) {
+			s->hess = calloc((size_t)s->width * (size_t)s->width,
+					 sizeof(double));
+			if (!s->hess) {
+				qcalib_free(c);
+				return -ENOMEM;
+			}
+		}
 	}
 	return 0;
 }
@@ -206,6 +217,15 @@ static void observe(struct qsite *s, const float *v, long row)
 	if (row >= 0)
 		memcpy(s->sample + (size_t)row * (size_t)s->width, v,
 		       (size_t)s->width * sizeof(float));
+	if (s->hess) {
+		for (int i = 0; i < s->width; i++) {
+			double *hr = s->hess + (size_t)i * (size_t)s->width;
+			double vi = v[i];
+
+			for (int j = 0; j <= i; j++)
+				hr[j] += vi * v[j];
+		}
+	}
 }
 
 static void observe_max(struct qsite *s, const float *v)
@@ -359,7 +379,10 @@ static void absmax_into(double *m, const float *v, int n)
 			*m = fabs((double)v[i]);
 }
 
-/* One token; @row >= 0 stores the sites into sample row @row. */
+/*
+ * One token; @row >= 0 stores the sites into sample row @row.  @c may be
+ * NULL (no observation: the logits only).
+ */
 static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 		    int token, int pos, long row)
 {
@@ -370,19 +393,23 @@ static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 	float *x = s->x;
 
 	memcpy(x, p->emb + (size_t)token * (size_t)dim, (size_t)dim * sizeof(float));
-	absmax_into(&c->res_max, x, dim);
+	if (c)
+		absmax_into(&c->res_max, x, dim);
 	for (int l = 0; l < p->n_layers; l++) {
 		size_t lu = (size_t)l;
 		size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
 		float *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
 
 		rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
-		observe(qsite_at(c, l, S_XA), s->xb, row);
+		if (c)
+			observe(qsite_at(c, l, S_XA), s->xb, row);
 		matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
 		       dim, p->nqkv);
-		observe_max(qsite_at(c, l, S_Q), q);
-		observe_max(qsite_at(c, l, S_K), k);
-		observe(qsite_at(c, l, S_V), v, row);
+		if (c) {
+			observe_max(qsite_at(c, l, S_Q), q);
+			observe_max(qsite_at(c, l, S_K), k);
+			observe(qsite_at(c, l, S_V), v, row);
+		}
 		for (int i = 0; i < dim + kv; i += 2) {
 			float fcr = rc[(i % hs) / 2], fci = rs[(i % hs) / 2];
 			float v0 = s->qkv[i], v1 = s->qkv[i + 1];
@@ -390,8 +417,10 @@ static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 			s->qkv[i] = v0 * fcr - v1 * fci;
 			s->qkv[i + 1] = v0 * fci + v1 * fcr;
 		}
-		observe(qsite_at(c, l, S_Q), q, row);
-		observe(qsite_at(c, l, S_K), k, row);
+		if (c) {
+			observe(qsite_at(c, l, S_Q), q, row);
+			observe(qsite_at(c, l, S_K), k, row);
+		}
 		memcpy(s->kc + loff + (size_t)pos * (size_t)kv, k, (size_t)kv * sizeof(float));
 		memcpy(s->vc + loff + (size_t)pos * (size_t)kv, v, (size_t)kv * sizeof(float));
 		for (int h = 0; h < p->n_heads; h++) {
@@ -423,33 +452,42 @@ static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 					s->xb[h * hs + i] += a * vt[i];
 			}
 		}
-		observe(qsite_at(c, l, S_ATT), s->xb, row);
+		if (c)
+			observe(qsite_at(c, l, S_ATT), s->xb, row);
 		matvec(s->xb2, s->xb, p->wo + lu * (size_t)dim * (size_t)dim, dim, dim);
 		for (int i = 0; i < dim; i++)
 			x[i] += s->xb2[i];
-		absmax_into(&c->res_max, x, dim);
+		if (c)
+			absmax_into(&c->res_max, x, dim);
 
 		rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
-		observe(qsite_at(c, l, S_XF), s->xb, row);
+		if (c)
+			observe(qsite_at(c, l, S_XF), s->xb, row);
 		matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
 		       dim, 2 * hid);
-		observe(qsite_at(c, l, S_GATE), s->hb, row);
-		observe(qsite_at(c, l, S_UP), s->hb + hid, row);
+		if (c) {
+			observe(qsite_at(c, l, S_GATE), s->hb, row);
+			observe(qsite_at(c, l, S_UP), s->hb + hid, row);
+		}
 		for (int i = 0; i < hid; i++) {
 			float g = s->hb[i];
 
 			s->tmp[i] = g / (1.0f + expf(-g)) * s->hb[hid + i];
 		}
-		observe(qsite_at(c, l, S_H), s->tmp, row);
+		if (c)
+			observe(qsite_at(c, l, S_H), s->tmp, row);
 		matvec(s->xb2, s->tmp, p->w2 + lu * (size_t)dim * (size_t)hid, hid, dim);
 		for (int i = 0; i < dim; i++)
 			x[i] += s->xb2[i];
-		absmax_into(&c->res_max, x, dim);
+		if (c)
+			absmax_into(&c->res_max, x, dim);
 	}
 	rmsnorm(s->xb, x, p->g_fin, dim);
-	observe(qsite_at(c, -1, 0), s->xb, row);
+	if (c)
+		observe(qsite_at(c, -1, 0), s->xb, row);
 	matvec(s->logits, s->xb, p->wcls, dim, p->vocab);
-	absmax_into(&c->logit_max, s->logits, p->vocab);
+	if (c)
+		absmax_into(&c->logit_max, s->logits, p->vocab);
 }
 
 int qcalib_run(const struct qprep *p, const struct qtokens *tk,
@@ -481,4 +519,25 @@ int qcalib_run(const struct qprep *p, const struct qtokens *tk,
 	c->tokens = t;
 	fstate_free(&s);
 	return 0;
+}
+
+double qcalib_nll(const struct qprep *p, const struct qtokens *tk,
+		  uint32_t max_stories)
+{
+	struct fstate s;
+	double nll = 0.0;
+	uint64_t n = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (fstate_new(p, &s))
+		return -1.0;
+	for (uint32_t i = 0; i < tk->n && (!max_stories || i < max_stories); i++) {
+		for (int pos = 0; pos + 1 < tk->len[i]; pos++) {
+			forward(p, &s, NULL, tk->story[i][pos], pos, -1);
+			nll += inpu_nll(s.logits, p->vocab, tk->story[i][pos + 1]);
+			n++;
+		}
+	}
+	fstate_free(&s);
+	return n ? nll / (double)n : 0.0;
 }

@@ -310,9 +310,13 @@ struct inpu_quant_opts {
 	double alpha;		/* SmoothQuant migration strength (smooth 1) */
 	int pow2;		/* power-of-two scales only */
 	int gptq;		/* GPTQ instead of round-to-nearest */
+	int act_order;		/* GPTQ: columns by decreasing Hessian diagonal */
 	int act_range;		/* enum inpu_act_range */
 	double pct;		/* percentile for INPU_RANGE_PCT, e.g. 99.99 */
 	int w4_cls;		/* W4A8: quantize the classifier to 4 bits too */
+	double avg_bits;	/* W4A8: > 4 mixes 4 and 8 bits per linear layer
+				 * of the blocks, by sensitivity, within this
+				 * average number of bits per weight */
 	uint32_t n_sample;	/* calibration tokens kept for searches */
 	uint32_t max_stories;	/* 0: every calibration story */
 	double gptq_damp;	/* fraction of mean diag(H), e.g. 0.01 */
@@ -330,6 +334,8 @@ struct inpu_quant_layer_report {
 	double snr_w_db;	/* weights quantized, float inputs */
 	double snr_wa_db;	/* weights and inputs quantized */
 	double alpha;		/* smoothing alpha used (-1: none) */
+	int bits;		/* weight bits: 4 or 8 */
+	double sens;		/* NLL increase with 4 bits (-1: not measured) */
 	double in_clip;		/* input clip value (real units) */
 	double in_max;		/* input max |x| seen in calibration */
 };

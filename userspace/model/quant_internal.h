@@ -56,6 +56,8 @@ struct qsite {
 	int width;
 	float *chmax;		/* [width] max |x| per channel, all tokens */
 	float *sample;		/* [cap][width] values at sampled tokens */
+	double *hess;		/* [width][width] lower triangle of sum x x^T
+				 * over every token, or NULL */
 };
 
 struct qcalib {
@@ -74,7 +76,11 @@ static inline struct qsite *qsite_at(struct qcalib *c, int layer, int s)
 	       &c->site[layer * S_PER_LAYER + s];
 }
 
-int qcalib_new(const struct qprep *p, uint32_t cap, struct qcalib *c);
+/*
+ * @hess: also accumulate X^T X over every token at the inputs of the
+ * linear layers (S_XA, S_ATT, S_XF, S_H and the final norm), for GPTQ.
+ */
+int qcalib_new(const struct qprep *p, uint32_t cap, int hess, struct qcalib *c);
 void qcalib_free(struct qcalib *c);
 
 /* The token lists of the calibration text (protocol of the dev file). */
@@ -99,5 +105,9 @@ int qcalib_run(const struct qprep *p, const struct qtokens *tk,
 	       uint64_t stride, struct qcalib *c,
 	       void (*progress)(void *, const char *, uint64_t, uint64_t),
 	       void *pctx, const char *stage);
+
+/* Mean NLL of the prepared model over the first @max_stories stories. */
+double qcalib_nll(const struct qprep *p, const struct qtokens *tk,
+		  uint32_t max_stories);
 
 #endif /* INPU_QUANT_INTERNAL_H */

@@ -25,6 +25,8 @@
 #define I16_HEADROOM	2.0
 /* q, k, v leave the qkv MATMUL as int16 at 1/2^QKV_SHIFT of their int8 scale. */
 #define QKV_SHIFT	7
+/* Calibration stories the mixed-precision sensitivity is measured on. */
+#define SENS_STORIES	16
 /* Tokens of the calibration sample used by the smoothing search. */
 #define SEARCH_TOKENS	1024
 
@@ -418,36 +420,53 @@ out:
 }
 
 /*
- * GPTQ (Frantar et al. 2022): quantize the columns in order, each time
+ * GPTQ (Frantar et al. 2022): quantize the columns one by one, each time
  * spreading the rounding error over the columns not yet quantized with
- * the inverse Hessian of the layer's inputs (H = X^T X from the
- * calibration sample, damped).  Channel scales come from the original
- * weights; W4 group scales from the updated weights when the group starts.
+ * the inverse Hessian of the layer's inputs (@hess: the lower triangle of
+ * X^T X over every calibration token, then damped).  Channel scales come
+ * from the original weights.  Without act-order, W4 group scales are
+ * chosen from the updated weights when a group's first column comes;
+ * with act-order (columns by decreasing Hessian diagonal) the group
+ * scales are static, chosen from the original weights first.
  */
-static int quant_gptq(const float *w, const float *x, uint32_t t, double damp,
-		      struct qweight *qw, int pow2)
+static int quant_gptq(const float *w, const double *hess, double damp,
+		      int act_order, struct qweight *qw, int pow2)
 {
 	int n = qw->n, k = qw->k, ret = -ENOMEM;
 	double *h = calloc((size_t)k * k, sizeof(double));
 	double *u = calloc((size_t)k * k, sizeof(double));
 	double *wd = malloc((size_t)n * k * sizeof(double));
+	int *perm = malloc((size_t)k * sizeof(int));
 	float *grp = malloc(INPU_W4_GROUP * sizeof(float));
 	double mean = 0.0;
 
-	if (!h || !u || !wd || !grp)
+	if (!h || !u || !wd || !perm || !grp)
 		goto out;
-	for (uint32_t r = 0; r < t; r++) {
-		const float *xr = x + (size_t)r * k;
-
-		for (int i = 0; i < k; i++)
-			for (int j = 0; j <= i; j++)
-				h[(size_t)i * k + j] += (double)xr[i] * xr[j];
-	}
 	for (int i = 0; i < k; i++)
-		for (int j = 0; j < i; j++)
-			h[(size_t)j * k + i] = h[(size_t)i * k + j];
-	for (size_t i = 0; i < (size_t)n * k; i++)
-		wd[i] = w[i];
+		perm[i] = i;
+	if (act_order) {	/* insertion sort: stable, k is small */
+		for (int i = 1; i < k; i++) {
+			int v = perm[i], j = i;
+			double d = hess[(size_t)v * k + v];
+
+			while (j > 0 && hess[(size_t)perm[j - 1] * k + perm[j - 1]] < d) {
+				perm[j] = perm[j - 1];
+				j--;
+			}
+			perm[j] = v;
+		}
+	}
+	/* h and wd in the processing order */
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < k; j++) {
+			int a = perm[i], b = perm[j];
+
+			h[(size_t)i * k + j] = a >= b ? hess[(size_t)a * k + b] :
+					       hess[(size_t)b * k + a];
+		}
+	for (int r = 0; r < n; r++)
+		for (int j = 0; j < k; j++)
+			wd[(size_t)r * k + j] = w[(size_t)r * k + perm[j]];
 	for (int i = 0; i < k; i++) {
 		if (h[(size_t)i * k + i] == 0.0) {	/* dead input */
 			h[(size_t)i * k + i] = 1.0;
@@ -474,20 +493,29 @@ static int quant_gptq(const float *w, const float *x, uint32_t t, double damp,
 			goto out;
 		}
 	}
-	for (int r = 0; r < n; r++)
-		qw->scale[r] = row_scale(w + (size_t)r * k, k, qw->w4, pow2);
+	for (int r = 0; r < n; r++) {
+		const float *wr = w + (size_t)r * k;
+
+		qw->scale[r] = row_scale(wr, k, qw->w4, pow2);
+		for (int g = 0; g < qw->ng && qw->w4 && act_order; g++) {
+			int j0 = g * INPU_W4_GROUP;
+			int m = k - j0 < INPU_W4_GROUP ? k - j0 : INPU_W4_GROUP;
+
+			qw->gs[(size_t)r * qw->ng + g] =
+				(uint8_t)w4_group_scale(wr + j0, m, qw->scale[r], 1);
+		}
+	}
 	for (int i = 0; i < k; i++) {
 		double uii = u[(size_t)i * k + i];
+		int col = perm[i], g = col / INPU_W4_GROUP;
 
 		for (int r = 0; r < n; r++) {
 			double *wr = wd + (size_t)r * k, s = qw->scale[r], d, e;
 			int q;
 
 			if (qw->w4) {
-				int g = i / INPU_W4_GROUP;
-
-				if (i % INPU_W4_GROUP == 0) {
-					int m = k - i < INPU_W4_GROUP ? k - i : INPU_W4_GROUP;
+				if (!act_order && col % INPU_W4_GROUP == 0) {
+					int m = k - col < INPU_W4_GROUP ? k - col : INPU_W4_GROUP;
 
 					for (int j = 0; j < m; j++)
 						grp[j] = (float)wr[i + j];
@@ -500,7 +528,7 @@ static int quant_gptq(const float *w, const float *x, uint32_t t, double damp,
 				d = s;
 				q = clampi(lround(wr[i] / d), -127, 127);
 			}
-			qw->q[(size_t)r * k + i] = (int8_t)q;
+			qw->q[(size_t)r * k + col] = (int8_t)q;
 			e = (wr[i] - q * d) / uii;
 			for (int j = i + 1; j < k; j++)
 				wr[j] -= e * u[(size_t)i * k + j];
@@ -511,6 +539,7 @@ out:
 	free(h);
 	free(u);
 	free(wd);
+	free(perm);
 	free(grp);
 	return ret;
 }
@@ -681,6 +710,8 @@ struct qctx {
 	struct qcalib c1, c2;		/* calibration before and after */
 	struct qtokens tk;
 	double alpha[INPU_QM_MAX_LAYERS][4];	/* per layer: A, O, F, D */
+	uint8_t bits[INPU_QM_MAX_LAYERS][4];	/* qkv, wo, w13, w2: 4 or 8 */
+	double sens[INPU_QM_MAX_LAYERS][4];	/* NLL increase at 4 bits */
 	double alpha_cls;
 	uint64_t stride;
 };
@@ -847,8 +878,8 @@ static int quant_linear(struct qctx *q, const float *w, int n, int k,
 
 	if (ret)
 		return ret;
-	if (q->o->gptq && in && q->c2.n_sample) {
-		ret = quant_gptq(w, in->sample, q->c2.n_sample, q->o->gptq_damp,
+	if (q->o->gptq && in && in->hess) {
+		ret = quant_gptq(w, in->hess, q->o->gptq_damp, q->o->act_order,
 				 qw, q->o->pow2);
 		if (ret)
 			qweight_free(qw);
@@ -969,7 +1000,8 @@ static int declare_linear(struct inpu_qmodel *m, const char *pfx, int n, int k,
  * final norm, classifier, then layer by layer): the data section is laid
  * out once, before anything is written into it.
  */
-static int declare_tensors(struct inpu_qmodel *m, int w4, int w4_cls)
+static int declare_tensors(struct inpu_qmodel *m,
+			   uint8_t (*bits)[4], int w4_cls)
 {
 	const struct inpu_qconfig *c = &m->cfg;
 	int d = (int)c->dim, h = (int)c->hidden_dim;
@@ -983,25 +1015,25 @@ static int declare_tensors(struct inpu_qmodel *m, int w4, int w4_cls)
 	if (!ret)
 		ret = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c->dim);
 	if (!ret)
-		ret = declare_linear(m, "cls", (int)c->vocab_size, d, w4 && w4_cls);
+		ret = declare_linear(m, "cls", (int)c->vocab_size, d, w4_cls);
 	for (uint32_t l = 0; l < c->n_layers && !ret; l++) {
 		snprintf(name, sizeof(name), "l%u.att.g", l);
 		ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.qkv", l);
 		if (!ret)
-			ret = declare_linear(m, name, d + 2 * kv, d, w4);
+			ret = declare_linear(m, name, d + 2 * kv, d, bits[l][0] == 4);
 		snprintf(name, sizeof(name), "l%u.wo", l);
 		if (!ret)
-			ret = declare_linear(m, name, d, d, w4);
+			ret = declare_linear(m, name, d, d, bits[l][1] == 4);
 		snprintf(name, sizeof(name), "l%u.ffn.g", l);
 		if (!ret)
 			ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.w13", l);
 		if (!ret)
-			ret = declare_linear(m, name, 2 * h, d, w4);
+			ret = declare_linear(m, name, 2 * h, d, bits[l][2] == 4);
 		snprintf(name, sizeof(name), "l%u.w2", l);
 		if (!ret)
-			ret = declare_linear(m, name, d, h, w4);
+			ret = declare_linear(m, name, d, h, bits[l][3] == 4);
 	}
 	return ret;
 }
@@ -1040,6 +1072,114 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 		if (ret)
 			return ret;
 		memcpy(&qp[i], &p, sizeof(p));
+	}
+	return 0;
+}
+
+/* The float weights of linear layer @li (qkv, wo, w13, w2) of layer @l. */
+static float *layer_weights(struct qprep *p, int l, int li, int *n, int *k)
+{
+	size_t lu = (size_t)l, d = (size_t)p->dim, h = (size_t)p->hidden;
+
+	switch (li) {
+	case 0:
+		*n = p->nqkv;
+		*k = p->dim;
+		return p->wqkv + lu * (size_t)p->nqkv * d;
+	case 1:
+		*n = p->dim;
+		*k = p->dim;
+		return p->wo + lu * d * d;
+	case 2:
+		*n = 2 * p->hidden;
+		*k = p->dim;
+		return p->w13 + lu * 2 * h * d;
+	default:
+		*n = p->dim;
+		*k = p->hidden;
+		return p->w2 + lu * d * h;
+	}
+}
+
+static const int in_sites[4] = { S_XA, S_ATT, S_XF, S_H };
+
+/*
+ * Bits of every linear layer of the blocks.  W8A8: 8.  W4A8: 4, or with
+ * opts.avg_bits mixed precision: each layer's sensitivity is the increase
+ * of the float model's NLL on calibration stories when that layer alone
+ * has its 4-bit weights (as they will be rounded); layers go to 8 bits by
+ * decreasing sensitivity per weight while the average stays within the
+ * budget.
+ */
+static int choose_bits(struct qctx *q)
+{
+	const struct inpu_quant_opts *o = q->o;
+	int L = q->p1.n_layers, ret = 0;
+	struct qprep t;
+	double base, used = 0.0, total = 0.0;
+	struct qweight qw;
+
+	for (int l = 0; l < L; l++)
+		for (int li = 0; li < 4; li++) {
+			q->bits[l][li] = o->scheme == INPU_QS_W4A8 ? 4 : 8;
+			q->sens[l][li] = -1.0;
+		}
+	if (o->scheme != INPU_QS_W4A8 || !(o->avg_bits > 4.0))
+		return 0;
+	ret = qprep_copy(&q->p1, &t);
+	if (ret)
+		return ret;
+	base = qcalib_nll(&t, &q->tk, SENS_STORIES);
+	for (int l = 0; l < L && !ret; l++) {
+		for (int li = 0; li < 4 && !ret; li++) {
+			int n, k;
+			float *w = layer_weights(&t, l, li, &n, &k);
+			const float *w0 = layer_weights(&q->p1, l, li, &n, &k);
+
+			progress(q, "sensitivity", (uint64_t)(l * 4 + li), (uint64_t)L * 4);
+			ret = quant_linear(q, w0, n, k, qsite_at(&q->c2, l, in_sites[li]),
+					   1, &qw);
+			if (ret)
+				break;
+			for (int i = 0; i < n; i++)
+				for (int j = 0; j < k; j++)
+					w[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+			qweight_free(&qw);
+			q->sens[l][li] = qcalib_nll(&t, &q->tk, SENS_STORIES) - base;
+			memcpy(w, w0, (size_t)n * k * sizeof(float));
+			total += (double)n * k;
+		}
+	}
+	progress(q, "sensitivity", (uint64_t)L * 4, (uint64_t)L * 4);
+	qprep_free(&t);
+	if (ret)
+		return ret;
+	used = 4.0 * total;
+	for (;;) {	/* greedy: best NLL saved per extra bit */
+		int bl = -1, bi = -1, n, k;
+		double best = 0.0;
+
+		for (int l = 0; l < L; l++)
+			for (int li = 0; li < 4; li++) {
+				double sz;
+
+				if (q->bits[l][li] == 8)
+					continue;
+				layer_weights(&q->p1, l, li, &n, &k);
+				sz = (double)n * k;
+				if (used + 4.0 * sz > o->avg_bits * total)
+					continue;
+				if (q->sens[l][li] / sz > best) {
+					best = q->sens[l][li] / sz;
+					bl = l;
+					bi = li;
+				}
+			}
+		if (bl < 0)
+			break;
+		layer_weights(&q->p1, bl, bi, &n, &k);
+		q->bits[bl][bi] = 8;
+		used += 4.0 * n * k;
 	}
 	return 0;
 }
@@ -1104,18 +1244,18 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	}
 	snprintf(m->note, sizeof(m->note),
 		 "inpu quantize: %s, smooth %s%s, act range %s%s",
-		 w4 ? "w4a8" : "w8a8",
+		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
 		 pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
 		 o->act_range == INPU_RANGE_PCT ? "pct" : "mse",
-		 o->gptq ? ", gptq" : ", rtn");
+		 o->gptq ? (o->act_order ? ", gptq act-order" : ", gptq") : ", rtn");
 
 	/* EMBED: int16 table at s_r 2^ek, mult 2^ek, shift 0 (exact) */
 	emax = vmax(p->emb, (size_t)p->vocab * d);
 	for (ek = 0; ek < 30 && emax / ldexp(s_r, ek) > 32767.0; ek++)
 		;
 	s_e = ldexp(s_r, ek);
-	ret = declare_tensors(m, w4, o->w4_cls);
+	ret = declare_tensors(m, q->bits, w4 && o->w4_cls);
 	if (ret) {
 		inpu_model_seterr(err, errlen, "cannot lay out the tensors: %s",
 				  strerror(-ret));
@@ -1158,6 +1298,8 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 
 			snprintf(r->name, sizeof(r->name), "cls");
 			r->alpha = q->alpha_cls;
+			r->bits = w4 && o->w4_cls ? 4 : 8;
+			r->sens = -1.0;
 			linear_snr(qsite_at(&q->c2, -1, 0), q->c2.n_sample, p->wcls,
 				   &qw, s_xc, r);
 		}
@@ -1250,7 +1392,8 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 					osc[i] = s_r;
 				break;
 			}
-			ret = quant_linear(q, wts[li], ns[li], ks[li], in, w4, &qw);
+			ret = quant_linear(q, wts[li], ns[li], ks[li], in,
+					   q->bits[l][li] == 4, &qw);
 			if (ret) {
 				inpu_model_seterr(err, errlen, "layer %d %s: weight quantization failed",
 						  l, nm[li]);
@@ -1263,6 +1406,8 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 
 				snprintf(r->name, sizeof(r->name), "%s", pfx);
 				r->alpha = q->alpha[l][li];
+				r->bits = q->bits[l][li];
+				r->sens = q->sens[l][li];
 				linear_snr(in, q->c2.n_sample, wts[li], &qw, in_scale, r);
 			}
 			qweight_free(&qw);
@@ -1329,7 +1474,7 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		q.stride = 1;
 	ret = qprep_from_model(model, &q.p0);
 	if (!ret)
-		ret = qcalib_new(&q.p0, opts->n_sample, &q.c1);
+		ret = qcalib_new(&q.p0, opts->n_sample, 0, &q.c1);
 	if (ret)
 		goto nomem;
 	/* pass 1: the float model as is (statistics for the smoothing search) */
@@ -1354,7 +1499,7 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 	}
 	qcalib_free(&q.c1);
 	/* pass 2: the smoothed model (every range, GPTQ, the report) */
-	ret = qcalib_new(&q.p1, opts->n_sample, &q.c2);
+	ret = qcalib_new(&q.p1, opts->n_sample, opts->gptq, &q.c2);
 	if (!ret)
 		ret = qcalib_run(&q.p1, &q.tk, q.stride, &q.c2, opts->progress,
 				 opts->progress_ctx, opts->smooth ?
@@ -1364,6 +1509,11 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 	if (rep) {
 		rep->calib_tokens = q.c2.tokens;
 		rep->sample_tokens = q.c2.n_sample;
+	}
+	ret = choose_bits(&q);
+	if (ret) {
+		inpu_model_seterr(err, errlen, "mixed precision: %s", strerror(-ret));
+		goto out;
 	}
 	ret = build_model(&q, out, rep, err, errlen);
 	goto out;
