@@ -162,8 +162,8 @@ TEST(greedy_text_is_pinned)
  * Top-1 agreement between the integer and the float model on the first
  * dev stories, every position (teacher forcing with the dev tokens).
  * With the full calibration the agreement is about 94.5% (README.md);
- * this 4-story calibration model reaches about 94%.  A model whose integer path is
- * broken (a wrong scale, a swapped tensor) lands far below: a scale off
+ * this 4-story calibration model reaches about 94%.  A model whose
+ * integer path is broken (a wrong scale, a swapped tensor) lands far below: a scale off
  * by 2x anywhere already costs tens of points.  The threshold, 85%, is
  * below what this subset model reaches with margin and well above that.
  */

@@ -670,7 +670,7 @@ static void quantize_usage(FILE *f)
 		"usage: %s quantize -m MODEL.bin -z TOKENIZER.bin -c CALIB.txt -o OUT.inpu\n"
 		"                    [--scheme w8a8|w4a8] [--smooth ALPHA|auto|off] [--pow2]\n"
 		"                    [--gptq [--act-order]] [--act-range mse|max|pNN.NN]\n"
-		"                    [--samples N]\n"
+		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
 		"\n"
 		"Quantize a llama2.c checkpoint into an integer-only .inpu model\n"
@@ -691,6 +691,9 @@ static void quantize_usage(FILE *f)
 		"  -a, --smooth ALPHA      SmoothQuant migration strength 0..1 at every site,\n"
 		"                          'auto' (default: searched per site) or 'off'\n"
 		"  -2, --pow2              power-of-two scales only: every rescale a shift\n"
+		"  -R, --rotate            rotate the residual stream (randomised Hadamard,\n"
+		"                          RMSNorm weights folded into the next layers) and\n"
+		"                          the values per head, offline (QuaRot R1, R2)\n"
 		"  -g, --gptq              GPTQ weight rounding instead of round-to-nearest\n"
 		"  -A, --act-order         GPTQ: columns by decreasing Hessian diagonal\n"
 		"                          (static group scales)\n"
@@ -773,6 +776,7 @@ static int cmd_quantize(int argc, char **argv)
 		{ "pow2", no_argument, NULL, '2' },
 		{ "gptq", no_argument, NULL, 'g' },
 		{ "act-order", no_argument, NULL, 'A' },
+		{ "rotate", no_argument, NULL, 'R' },
 		{ "act-range", required_argument, NULL, 'r' },
 		{ "samples", required_argument, NULL, 'n' },
 		{ "max-stories", required_argument, NULL, 's' },
@@ -797,7 +801,7 @@ static int cmd_quantize(int argc, char **argv)
 	inpu_quant_opts_default(&o);
 	memset(&pr, 0, sizeof(pr));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gAr:n:s:WB:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gARr:n:s:WB:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			model = optarg;
@@ -841,6 +845,9 @@ static int cmd_quantize(int argc, char **argv)
 			break;
 		case 'A':
 			o.act_order = 1;
+			break;
+		case 'R':
+			o.rotate = 1;
 			break;
 		case 'r':
 			if (!strcmp(optarg, "mse")) {

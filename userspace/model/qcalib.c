@@ -77,7 +77,184 @@ int qprep_copy(const struct qprep *s, struct qprep *p)
 	return 0;
 }
 
-int qprep_from_model(const struct inpu_model *m, struct qprep *p)
+/* xorshift64*: a fixed, portable stream of random signs. */
+static uint64_t rot_next(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545f4914f6cdd1dull;
+}
+
+/*
+ * An orthogonal n x n matrix (row-major, double): for n a power of two
+ * the normalised Sylvester Hadamard matrix with random row signs
+ * (randomised Hadamard, as QuaRot), else a random orthogonal matrix
+ * (Gram-Schmidt of random signs).  Deterministic: a fixed seed.
+ */
+static double *orthogonal(int n, uint64_t seed)
+{
+	double *q = calloc((size_t)n * n, sizeof(double));
+	uint64_t st = seed;
+
+	if (!q)
+		return NULL;
+	if (!(n & (n - 1))) {
+		for (int i = 0; i < n; i++) {
+			double sg = rot_next(&st) >> 63 ? -1.0 : 1.0;
+
+			for (int j = 0; j < n; j++)
+				q[(size_t)i * n + j] = sg * (__builtin_popcount((unsigned)(i & j)) & 1 ?
+							     -1.0 : 1.0) / sqrt((double)n);
+		}
+		return q;
+	}
+	for (int i = 0; i < n; i++) {
+		double *r = q + (size_t)i * n, nr = 0.0;
+
+		for (int j = 0; j < n; j++)
+			r[j] = rot_next(&st) >> 63 ? -1.0 : 1.0;
+		for (int k = 0; k < i; k++) {
+			const double *o = q + (size_t)k * n;
+			double d = 0.0;
+
+			for (int j = 0; j < n; j++)
+				d += r[j] * o[j];
+			for (int j = 0; j < n; j++)
+				r[j] -= d * o[j];
+		}
+		for (int j = 0; j < n; j++)
+			nr += r[j] * r[j];
+		nr = sqrt(nr);
+		for (int j = 0; j < n; j++)
+			r[j] /= nr;
+	}
+	return q;
+}
+
+/* w[rows][n] := w[rows][n] . q (q n x n), in place. */
+static int rmul(float *w, size_t rows, int n, const double *q)
+{
+	double *t = malloc((size_t)n * sizeof(double));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t r = 0; r < rows; r++) {
+		float *wr = w + r * (size_t)n;
+
+		for (int j = 0; j < n; j++) {
+			double acc = 0.0;
+
+			for (int k = 0; k < n; k++)
+				acc += (double)wr[k] * q[(size_t)k * n + j];
+			t[j] = acc;
+		}
+		for (int j = 0; j < n; j++)
+			wr[j] = (float)t[j];
+	}
+	free(t);
+	return 0;
+}
+
+/* w[n][cols] := q^T . w (q n x n): rotate the output rows. */
+static int lmul_t(float *w, int n, size_t cols, const double *q)
+{
+	double *t = malloc((size_t)n * sizeof(double));
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t c = 0; c < cols; c++) {
+		for (int i = 0; i < n; i++) {
+			double acc = 0.0;
+
+			for (int k = 0; k < n; k++)
+				acc += q[(size_t)k * n + i] * w[(size_t)k * cols + c];
+			t[i] = acc;
+		}
+		for (int i = 0; i < n; i++)
+			w[(size_t)i * cols + c] = (float)t[i];
+	}
+	free(t);
+	return 0;
+}
+
+/*
+ * Rotations that leave the function unchanged (QuaRot's R1 and R2, both
+ * offline): the residual stream in the basis x Q, with every RMSNorm
+ * weight folded into the next linear layer (RMSNorm commutes with Q; its
+ * g becomes 1), and the values of each kv head and the wo columns that
+ * read them in the basis of a head_dim Hadamard matrix.  Outliers of the
+ * residual channels spread over all channels: flatter int8 inputs and
+ * flatter weight columns for 4-bit groups.
+ */
+static int rotate(struct qprep *p)
+{
+	size_t d = (size_t)p->dim, h = (size_t)p->hidden, L = (size_t)p->n_layers;
+	double *q = orthogonal(p->dim, 0x5eed0f1234567ull);
+	double *hd = orthogonal(p->hs, 0x5eed0f7654321ull);
+	int group = p->n_heads / p->n_kv_heads, ret = -ENOMEM;
+
+	if (!q || !hd)
+		goto out;
+	ret = rmul(p->emb, (size_t)p->vocab, p->dim, q);
+	for (size_t l = 0; l < L && !ret; l++) {
+		float *wqkv = p->wqkv + l * (size_t)p->nqkv * d;
+		float *wo = p->wo + l * d * d, *w13 = p->w13 + l * 2 * h * d;
+		float *w2 = p->w2 + l * d * h;
+
+		for (size_t i = 0; i < (size_t)p->nqkv; i++)
+			for (size_t j = 0; j < d; j++)
+				wqkv[i * d + j] *= p->g_att[l * d + j];
+		for (size_t i = 0; i < 2 * h; i++)
+			for (size_t j = 0; j < d; j++)
+				w13[i * d + j] *= p->g_ffn[l * d + j];
+		for (size_t j = 0; j < d; j++)
+			p->g_att[l * d + j] = p->g_ffn[l * d + j] = 1.0f;
+		ret = rmul(wqkv, (size_t)p->nqkv, p->dim, q);
+		if (!ret)
+			ret = rmul(w13, 2 * h, p->dim, q);
+		if (!ret)
+			ret = lmul_t(wo, p->dim, d, q);
+		if (!ret)
+			ret = lmul_t(w2, p->dim, h, q);
+		/* R2: v rows per kv head (v' = H v), wo columns per query head */
+		for (int kh = 0; kh < p->n_kv_heads && !ret; kh++)
+			ret = lmul_t(wqkv + (d + (size_t)p->kv + (size_t)kh * p->hs) * d,
+				     p->hs, d, hd);
+		for (int qh = 0; qh < p->n_heads && !ret; qh++) {
+			/* wo[:, head] . H: columns qh*hs .. of every row */
+			float *tmp = malloc((size_t)p->hs * sizeof(float));
+
+			if (!tmp) {
+				ret = -ENOMEM;
+				break;
+			}
+			for (size_t r = 0; r < d; r++) {
+				float *c = wo + r * d + (size_t)qh * p->hs;
+
+				memcpy(tmp, c, (size_t)p->hs * sizeof(float));
+				ret = rmul(tmp, 1, p->hs, hd);
+				memcpy(c, tmp, (size_t)p->hs * sizeof(float));
+			}
+			free(tmp);
+		}
+		(void)group;
+	}
+	if (!ret) {
+		for (int i = 0; i < p->vocab; i++)
+			for (size_t j = 0; j < d; j++)
+				p->wcls[(size_t)i * d + j] *= p->g_fin[j];
+		for (size_t j = 0; j < d; j++)
+			p->g_fin[j] = 1.0f;
+		ret = rmul(p->wcls, (size_t)p->vocab, p->dim, q);
+	}
+out:
+	free(q);
+	free(hd);
+	return ret;
+}
+
+int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p)
 {
 	const struct inpu_model_config *c = &m->cfg;
 	size_t d, h, kv, L, nq;
@@ -135,6 +312,14 @@ int qprep_from_model(const struct inpu_model *m, struct qprep *p)
 
 			p->rope_cos[(size_t)pos * p->hs / 2 + i / 2] = cosf(val);
 			p->rope_sin[(size_t)pos * p->hs / 2 + i / 2] = sinf(val);
+		}
+	}
+	if (rot) {
+		int ret = rotate(p);
+
+		if (ret) {
+			qprep_free(p);
+			return ret;
 		}
 	}
 	return 0;

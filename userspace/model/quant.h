@@ -53,7 +53,9 @@ extern "C" {
 #define INPU_QF_POW2		(1u << 0)	/* every rescale a power of two */
 #define INPU_QF_SMOOTH		(1u << 1)	/* SmoothQuant scale migration */
 #define INPU_QF_GPTQ		(1u << 2)	/* GPTQ weight rounding */
-#define INPU_QF_ALL		(INPU_QF_POW2 | INPU_QF_SMOOTH | INPU_QF_GPTQ)
+#define INPU_QF_ROTATE		(1u << 3)	/* rotated residual stream */
+#define INPU_QF_ALL		(INPU_QF_POW2 | INPU_QF_SMOOTH | INPU_QF_GPTQ | \
+				 INPU_QF_ROTATE)
 
 /* Model dimensions and the engine tables the parameters were derived for. */
 struct inpu_qconfig {
@@ -311,6 +313,7 @@ struct inpu_quant_opts {
 	int pow2;		/* power-of-two scales only */
 	int gptq;		/* GPTQ instead of round-to-nearest */
 	int act_order;		/* GPTQ: columns by decreasing Hessian diagonal */
+	int rotate;		/* rotate the residual stream and the values */
 	int act_range;		/* enum inpu_act_range */
 	double pct;		/* percentile for INPU_RANGE_PCT, e.g. 99.99 */
 	int w4_cls;		/* W4A8: quantize the classifier to 4 bits too */

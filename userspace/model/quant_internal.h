@@ -34,7 +34,8 @@ struct qprep {
 	float *rope_sin;
 };
 
-int qprep_from_model(const struct inpu_model *m, struct qprep *p);
+/* @rot: also rotate the residual stream and the values (QUANT.md §4). */
+int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p);
 int qprep_copy(const struct qprep *src, struct qprep *dst);
 void qprep_free(struct qprep *p);
 

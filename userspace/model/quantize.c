@@ -1215,7 +1215,7 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	cfg.seq_len = (uint32_t)p->seq_len;
 	cfg.scheme = (uint32_t)o->scheme;
 	cfg.flags = (pow2 ? INPU_QF_POW2 : 0) | (o->smooth ? INPU_QF_SMOOTH : 0) |
-		    (o->gptq ? INPU_QF_GPTQ : 0);
+		    (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0);
 	cfg.fw_abi = INPU_FW_ABI_VERSION;
 	cfg.exp_len = tabs.t.exp_len;
 	cfg.exp_frac = tabs.t.exp_frac;
@@ -1243,8 +1243,9 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 		return -ENOMEM;
 	}
 	snprintf(m->note, sizeof(m->note),
-		 "inpu quantize: %s, smooth %s%s, act range %s%s",
+		 "inpu quantize: %s,%s smooth %s%s, act range %s%s",
 		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
+		 o->rotate ? " rotated," : "",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
 		 pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
 		 o->act_range == INPU_RANGE_PCT ? "pct" : "mse",
@@ -1472,7 +1473,7 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 	q.stride = opts->n_sample ? (q.tk.total + opts->n_sample - 1) / opts->n_sample : q.tk.total + 1;
 	if (!q.stride)
 		q.stride = 1;
-	ret = qprep_from_model(model, &q.p0);
+	ret = qprep_from_model(model, opts->rotate, &q.p0);
 	if (!ret)
 		ret = qcalib_new(&q.p0, opts->n_sample, 0, &q.c1);
 	if (ret)
