@@ -159,37 +159,29 @@ TEST(greedy_text_is_pinned)
 }
 
 /*
- * Top-1 agreement between the integer and the float model on the first
- * dev stories, every position (teacher forcing with the dev tokens).
- * With the full calibration the agreement is about 94.5% (README.md);
- * this 4-story calibration model reaches about 94%.  A model whose
- * integer path is broken (a wrong scale, a swapped tensor) lands far below: a scale off
- * by 2x anywhere already costs tens of points.  The threshold, 85%, is
- * below what this subset model reaches with margin and well above that.
+ * Top-1 agreement of @c with the float model on the first DEV_STORIES dev
+ * stories, every position (teacher forcing with the dev tokens), in
+ * percent; -1 on an error.
  */
-TEST(integer_and_float_logits_agree)
+static double agreement(struct inpu_qcpu *c, double *logit_err)
 {
-	char err[INPU_MODEL_ERRLEN];
-	const char *pos = g.dev, *end, *s;
+	const char *pos = g.dev, *end = g.dev + g.dev_len, *s;
 	struct inpu_float_state *fs;
-	struct inpu_qcpu *c;
 	long agree = 0, total = 0;
 	double dl = 0.0;
 	int stories = 0;
 	size_t l;
 
-	NEED_MODEL();
-	end = g.dev + g.dev_len;
-	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &c, err, sizeof(err)));
-	ASSERT_EQ(0, inpu_float_state_new(g.m, &fs));
+	if (inpu_float_state_new(g.m, &fs))
+		return -1.0;
 	while (stories < DEV_STORIES && inpu_story_next(&pos, end, &s, &l)) {
 		char *buf = malloc(l + 1);
 		int *tok = malloc(inpu_tokenizer_max_tokens(l) * sizeof(int));
-		size_t nl = inpu_story_normalize(s, l, buf);
-		long n = inpu_tokenizer_encode(g.t, buf, nl, 1, 0, tok,
-					       inpu_tokenizer_max_tokens(l));
+		long n = -1;
 
-		ASSERT_GT(n, 1);
+		if (buf && tok)
+			n = inpu_tokenizer_encode(g.t, buf, inpu_story_normalize(s, l, buf),
+						  1, 0, tok, inpu_tokenizer_max_tokens(l));
 		if (n > g.m->cfg.seq_len)
 			n = g.m->cfg.seq_len;
 		for (long p = 0; p + 1 < n; p++) {
@@ -197,8 +189,10 @@ TEST(integer_and_float_logits_agree)
 			const int32_t *il = inpu_qcpu_step(c, tok[p], (int)p);
 			int fa;
 
-			ASSERT_NE(NULL, fl);
-			ASSERT_NE(NULL, il);
+			if (!fl || !il) {
+				n = -1;
+				break;
+			}
 			fa = inpu_argmax(fl, g.m->cfg.vocab_size);
 			agree += fa == inpu_qcpu_next(c);
 			/* the logit of the float model's choice, in nats */
@@ -207,12 +201,60 @@ TEST(integer_and_float_logits_agree)
 		}
 		free(buf);
 		free(tok);
+		if (n < 0) {
+			inpu_float_state_free(fs);
+			return -1.0;
+		}
 		stories++;
 	}
-	TH_LOG("top-1 agreement %ld / %ld = %.1f%%, mean |logit error| %.3f",
-	       agree, total, 100.0 * agree / total, dl / total);
-	EXPECT_GE(agree * 100, total * 85);
 	inpu_float_state_free(fs);
+	if (logit_err)
+		*logit_err = total ? dl / total : 0.0;
+	return total ? 100.0 * agree / total : -1.0;
+}
+
+/*
+ * With the full calibration the agreement is about 94.5% (README.md);
+ * this 4-story calibration model reaches about 94% on these stories.
+ * The threshold, 90%, leaves that margin for harmless changes (another
+ * calibration subset, another rounding choice) and still fails a broken
+ * integer path: broken_scale_is_caught below doubles one rescale of one
+ * layer, which costs about 6.5 points (93.9% -> 87.4%).
+ */
+#define AGREE_MIN	90.0
+
+TEST(integer_and_float_logits_agree)
+{
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_qcpu *c;
+	double rate, dl;
+
+	NEED_MODEL();
+	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &c, err, sizeof(err)));
+	rate = agreement(c, &dl);
+	TH_LOG("top-1 agreement %.1f%%, mean |logit error| %.3f", rate, dl);
+	EXPECT_GE(rate, AGREE_MIN);
+	inpu_qcpu_free(c);
+}
+
+/*
+ * The agreement test has teeth: the same model with the attention output
+ * rescale of layer 1 doubled (a plausible bug: a factor 2 taken twice or
+ * a shift off by one) falls below the threshold.
+ */
+TEST(broken_scale_is_caught)
+{
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_qcpu *c;
+	double rate;
+
+	NEED_MODEL();
+	g.qm->layers[1].att_shift_out--;	/* x2: this child's copy only */
+	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &c, err, sizeof(err)));
+	rate = agreement(c, NULL);
+	TH_LOG("broken model: top-1 agreement %.1f%%", rate);
+	EXPECT_GE(rate, 0.0);
+	EXPECT_LT(rate, AGREE_MIN);
 	inpu_qcpu_free(c);
 }
 
