@@ -164,8 +164,12 @@ TEST_F(cli, usage_errors_exit_2)
 	    "--max-stories", "3x");
 	EXPECT_RUN(2, err, "--max-stories: '3x'");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
+	    "--backend", "npu");
+	EXPECT_RUN(2, err, "--backend: unknown backend 'npu' (available: float, cpu)");
+	/* the cpu backend runs .inpu models (test_quant_*.c test it) */
+	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--backend", "cpu");
-	EXPECT_RUN(2, err, "--backend: unknown backend 'cpu' (available: float)");
+	EXPECT_RUN(2, err, "--backend cpu runs an integer .inpu model");
 	RUN("ppl", "--bogus");
 	EXPECT_RUN(2, err, "usage: inpu ppl");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev, "extra");

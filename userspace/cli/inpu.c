@@ -151,7 +151,7 @@ static int cmd_info(int argc, char **argv)
 static void ppl_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s ppl -m MODEL -z TOKENIZER.bin -f TEXT [--backend float|cpu]\n"
+		"usage: %s ppl -m MODEL.bin -z TOKENIZER.bin -f TEXT [--backend float|cpu]\n"
 		"               [--max-stories N] [--compare FLOAT.bin]\n"
 		"\n"
 		"Perplexity of a llama2.c checkpoint (v0 or float32 v1; backend float)\n"
@@ -178,7 +178,7 @@ static void ppl_usage(FILE *f)
 static void generate_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s generate -m MODEL -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
+		"usage: %s generate -m MODEL.bin -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
 		"                    [--backend float|cpu]\n"
 		"\n"
 		"Greedy decoding (temperature 0) as llama2.c run.c does it: BOS and the\n"
@@ -262,6 +262,12 @@ static int load_model(const char *cmd, struct model_args *a)
 	int ret;
 
 	if (a->cpu) {
+		if (!is_inpu_file(a->model) && access(a->model, R_OK) == 0) {
+			fprintf(stderr,
+				"%s %s: --backend cpu runs an integer .inpu model (made by '%s quantize'); %s is not one\n",
+				prog, cmd, prog, a->model);
+			return 2;
+		}
 		if (inpu_qmodel_load(a->model, &a->qm, err, sizeof(err)) ||
 		    inpu_tokenizer_load(a->tokenizer, &a->t, err, sizeof(err))) {
 			fprintf(stderr, "%s %s: %s\n", prog, cmd, err);
@@ -440,9 +446,10 @@ static int cmd_ppl(int argc, char **argv)
 	a.cpu = check_backend("ppl", backend);
 	if (a.cpu < 0)
 		return 2;
-	if (load_model("ppl", &a)) {
+	ret = load_model("ppl", &a);
+	if (ret) {
 		unload_model(&a);
-		return 1;
+		return ret;
 	}
 	ret = inpu_read_file(file, &text, &len, err, sizeof(err));
 	if (ret) {
@@ -548,7 +555,7 @@ static int cmd_generate(int argc, char **argv)
 	int *tokens = NULL;
 	long n_prompt;
 	size_t cap;
-	int c, token;
+	int c, token, rc = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:z:p:n:b:h", opts, NULL)) != -1) {
@@ -595,8 +602,10 @@ static int cmd_generate(int argc, char **argv)
 	a.cpu = check_backend("generate", backend);
 	if (a.cpu < 0)
 		return 2;
-	if (load_model("generate", &a))
+	rc = load_model("generate", &a);
+	if (rc)
 		goto fail;
+	rc = 1;		/* the failures below are runtime errors */
 	if (steps > a.seq_len)
 		steps = a.seq_len;
 
@@ -659,7 +668,7 @@ static int cmd_generate(int argc, char **argv)
 fail:
 	free(tokens);
 	unload_model(&a);
-	return 1;
+	return rc;
 }
 
 /* ---- quantize ------------------------------------------------------------ */
@@ -906,6 +915,18 @@ static int cmd_quantize(int argc, char **argv)
 			prog, !model ? "-m MODEL" : !tok ? "-z TOKENIZER" :
 			!calib ? "-c CALIB" : "-o OUTPUT", prog);
 		return 2;
+	}
+	{	/* fail before the long work if the output cannot be written */
+		char dir[4096];
+		const char *slash = strrchr(outp, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - outp) + 1 : 1,
+			 slash ? outp : ".");
+		if (access(dir, W_OK)) {
+			fprintf(stderr, "%s quantize: %s: cannot write there: %s\n",
+				prog, outp, strerror(errno));
+			return 1;
+		}
 	}
 	if (inpu_model_load(model, &m, err, sizeof(err)) ||
 	    inpu_tokenizer_load(tok, &t, err, sizeof(err)) ||

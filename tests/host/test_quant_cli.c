@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/*
+ * 'inpu quantize', 'inpu ppl --backend cpu' and 'inpu generate --backend
+ * cpu' through the sanitizer build build/asan/bin/inpu (or $INPU_CLI):
+ * a small model quantized from two calibration stories, its report, the
+ * .inpu file it writes, perplexity and greedy text with the integer model,
+ * and the exit codes and messages of usage and runtime errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "quant.h"
+#include "model_util.h"
+#include "kselftest_harness.h"
+
+#define SHARED_CALIB	"data/tinystories-calib.txt"
+
+struct run {
+	int status;		/* exit status, or -1 */
+	char out[16384];
+	char err[16384];
+};
+
+/* Run the CLI with @argv (NULL-terminated, argv[0] ignored). */
+static int run_cli(const char *const *argv, struct run *r)
+{
+	char cli[PATH_MAX], root[PATH_MAX];
+	const char *env = getenv("INPU_CLI");
+	int po[2], pe[2], st;
+	size_t no = 0, ne = 0;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	r->status = -1;
+	if (env && *env)
+		snprintf(cli, sizeof(cli), "%s", env);
+	else if (repo_root(root, sizeof(root)) ||
+		 (size_t)snprintf(cli, sizeof(cli), "%s/%s", root,
+				  "build/asan/bin/inpu") >= sizeof(cli))
+		return -1;
+	if (access(cli, X_OK))
+		return -1;
+	if (pipe(po) || pipe(pe))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[0]);
+		close(pe[0]);
+		execv(cli, (char *const *)argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	for (int open = 2; open;) {
+		struct pollfd pf[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+
+		if (poll(pf, 2, -1) < 0)
+			break;
+		open = 0;
+		for (int i = 0; i < 2; i++) {
+			char *buf = i ? r->err : r->out;
+			size_t *n = i ? &ne : &no;
+			char tmp[4096];
+			ssize_t got;
+
+			if (pf[i].fd < 0)
+				continue;
+			if (!(pf[i].revents & (POLLIN | POLLHUP))) {
+				open++;
+				continue;
+			}
+			got = read(pf[i].fd, tmp, sizeof(tmp));
+			if (got <= 0) {
+				close(i ? pe[0] : po[0]);
+				if (i)
+					pe[0] = -1;
+				else
+					po[0] = -1;
+				continue;
+			}
+			open++;
+			if (*n + (size_t)got >= sizeof(r->out))
+				got = (ssize_t)(sizeof(r->out) - 1 - *n);
+			memcpy(buf + *n, tmp, (size_t)got);
+			*n += (size_t)got;
+		}
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return 0;
+}
+
+FIXTURE(cli) {
+	char model[PATH_MAX], tok[PATH_MAX], dev[PATH_MAX], calib[PATH_MAX];
+	char out[64];
+	struct run r;
+};
+
+FIXTURE_SETUP(cli)
+{
+	int fd;
+
+	ASSERT_EQ(0, shared_path(SHARED_MODEL, self->model, sizeof(self->model))) {
+		TH_LOG(SHARED_HINT, self->model);
+	}
+	ASSERT_EQ(0, shared_path(SHARED_TOK, self->tok, sizeof(self->tok))) {
+		TH_LOG(SHARED_HINT, self->tok);
+	}
+	ASSERT_EQ(0, shared_path(SHARED_DEV, self->dev, sizeof(self->dev))) {
+		TH_LOG(SHARED_HINT, self->dev);
+	}
+	ASSERT_EQ(0, shared_path(SHARED_CALIB, self->calib, sizeof(self->calib))) {
+		TH_LOG(SHARED_HINT, self->calib);
+	}
+	strcpy(self->out, "/tmp/inpu-quant-cli.XXXXXX");
+	fd = mkstemp(self->out);
+	ASSERT_LE(0, fd);
+	close(fd);
+}
+
+FIXTURE_TEARDOWN(cli)
+{
+	unlink(self->out);
+}
+
+#define RUN(...) do {								\
+	const char *const _argv[] = { "inpu", __VA_ARGS__, NULL };		\
+	ASSERT_EQ(0, run_cli(_argv, &self->r)) {				\
+		TH_LOG("cannot run build/asan/bin/inpu (make host-tests builds it; or set INPU_CLI)"); \
+	}									\
+} while (0)
+
+#define EXPECT_RUN(want_status, stream, text) do {				\
+	EXPECT_EQ(want_status, self->r.status) {				\
+		TH_LOG("stdout: %s\nstderr: %s", self->r.out, self->r.err);	\
+	}									\
+	EXPECT_NE(NULL, strstr(self->r.stream, text)) {				\
+		TH_LOG("want \"%s\" in %s: %s", text, #stream, self->r.stream); \
+	}									\
+} while (0)
+
+/* Quantize a small model into self->out (two calibration stories). */
+#define QUANTIZE(...) RUN("quantize", "-m", self->model, "-z", self->tok,	\
+			  "-c", self->calib, "-o", self->out, "--max-stories", "2", \
+			  "--samples", "64", __VA_ARGS__)
+
+TEST_F(cli, quantize_then_ppl_and_generate)
+{
+	struct inpu_qmodel *m;
+	char err[INPU_MODEL_ERRLEN];
+
+	QUANTIZE("--smooth", "0.5");
+	EXPECT_RUN(0, out, "linear layer  bits  alpha");
+	EXPECT_NE(NULL, strstr(self->r.out, "l4.w2 "));
+	EXPECT_NE(NULL, strstr(self->r.out, "cls "));
+	EXPECT_NE(NULL, strstr(self->r.out, "w8a8, smooth fixed"));
+	EXPECT_NE(NULL, strstr(self->r.err, "calibration pass 2 done")) {
+		TH_LOG("progress: %s", self->r.err);
+	}
+	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err))) {
+		TH_LOG("%s", err);
+	}
+	EXPECT_EQ(5u, m->cfg.n_layers);
+	inpu_qmodel_free(m);
+
+	RUN("ppl", "-m", self->out, "-z", self->tok, "-f", self->dev,
+	    "--backend", "cpu", "--max-stories", "1", "--compare", self->model);
+	EXPECT_RUN(0, out, "backend:     cpu");
+	EXPECT_NE(NULL, strstr(self->r.out, "perplexity:  "));
+	EXPECT_NE(NULL, strstr(self->r.out, "top-1 agree: "));
+	RUN("generate", "-m", self->out, "-z", self->tok, "-b", "cpu", "-p",
+	    "Once upon a time", "-n", "24");
+	EXPECT_RUN(0, out, "Once upon a time");
+}
+
+/*
+ * W4A8 with GPTQ and mixed precision.  The sensitivity measurement runs
+ * the float model once per linear layer, slow under the sanitizers: a
+ * calibration file of two short stories (the start of the first two of
+ * the calibration file) keeps it to a few seconds.
+ */
+TEST_F(cli, quantize_w4a8_mixed)
+{
+	char calib[64], err[INPU_MODEL_ERRLEN], *text;
+	const char *pos, *end, *st;
+	struct inpu_qmodel *m;
+	size_t len, l;
+	FILE *f;
+	int fd;
+
+	ASSERT_EQ(0, inpu_read_file(self->calib, &text, &len, err, sizeof(err)));
+	strcpy(calib, "/tmp/inpu-quant-calib.XXXXXX");
+	fd = mkstemp(calib);
+	ASSERT_LE(0, fd);
+	f = fdopen(fd, "w");
+	ASSERT_NE(NULL, f);
+	pos = text;
+	end = text + len;
+	for (int i = 0; i < 2 && inpu_story_next(&pos, end, &st, &l); i++)
+		fprintf(f, "%.*s\n" INPU_STORY_SEP "\n", (int)(l < 100 ? l : 100), st);
+	fclose(f);
+	free(text);
+	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", calib, "-o",
+	    self->out, "--samples", "64", "--scheme", "w4a8", "--smooth", "off",
+	    "--gptq", "--avg-bits", "6", "--pow2");
+	unlink(calib);
+	EXPECT_RUN(0, out, "dNLL(4 bit)");
+	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
+	EXPECT_EQ((uint32_t)INPU_QS_W4A8, m->cfg.scheme);
+	EXPECT_EQ((uint32_t)(INPU_QF_POW2 | INPU_QF_GPTQ), m->cfg.flags);
+	inpu_qmodel_free(m);
+}
+
+TEST_F(cli, usage_errors_exit_2)
+{
+	RUN("quantize", "--help");
+	EXPECT_RUN(0, out, "usage: inpu quantize -m MODEL.bin");
+	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", self->calib);
+	EXPECT_RUN(2, err, "inpu quantize: missing -o OUTPUT");
+	QUANTIZE("--scheme", "w2a2");
+	EXPECT_RUN(2, err, "--scheme: unknown scheme 'w2a2'");
+	QUANTIZE("--smooth", "1.5");
+	EXPECT_RUN(2, err, "--smooth: '1.5' is not a number in 0..1");
+	QUANTIZE("--act-range", "p101");
+	EXPECT_RUN(2, err, "--act-range");
+	QUANTIZE("--avg-bits", "5");
+	EXPECT_RUN(2, err, "--avg-bits needs --scheme w4a8");
+	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
+	    "--compare", self->model);
+	EXPECT_RUN(2, err, "--compare needs --backend cpu");
+	RUN("generate", "-m", self->model, "-z", self->tok, "-b", "cpu");
+	EXPECT_RUN(2, err, "--backend cpu runs an integer .inpu model");
+}
+
+TEST_F(cli, runtime_errors_exit_1_and_name_the_file)
+{
+	char *buf;
+	size_t len;
+	char err[INPU_MODEL_ERRLEN];
+	FILE *f;
+
+	QUANTIZE("--smooth", "off");
+	ASSERT_EQ(0, self->r.status);
+	/* an .inpu model given as the float model */
+	RUN("ppl", "-m", self->out, "-z", self->tok, "-f", self->dev);
+	EXPECT_RUN(1, err, "is an integer .inpu model: use --backend cpu");
+	/* a truncated .inpu model */
+	ASSERT_EQ(0, inpu_read_file(self->out, &buf, &len, err, sizeof(err)));
+	f = fopen(self->out, "wb");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1u, fwrite(buf, len - 100, 1, f));
+	fclose(f);
+	free(buf);
+	RUN("ppl", "-m", self->out, "-z", self->tok, "-f", self->dev, "-b", "cpu");
+	EXPECT_RUN(1, err, "truncated");
+	EXPECT_NE(NULL, strstr(self->r.err, self->out));
+	/* a calibration file with no stories */
+	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", "/dev/null",
+	    "-o", self->out);
+	EXPECT_RUN(1, err, "/dev/null");
+	f = fopen(self->out, "wb");
+	ASSERT_NE(NULL, f);
+	fputs("  \n<|endoftext|>\n", f);
+	fclose(f);
+	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", self->out,
+	    "-o", "/tmp/inpu-quant-cli-never.inpu");
+	EXPECT_RUN(1, err, "calibration text: no tokens");
+	/* an output path that cannot be written */
+	QUANTIZE("--smooth", "off", "-o", "/nonexistent/dir/m.inpu");
+	EXPECT_RUN(1, err, "/nonexistent/dir/m.inpu");
+}
+
+TEST_HARNESS_MAIN
