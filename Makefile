@@ -38,6 +38,8 @@ MODEL_HDRS := $(wildcard userspace/model/*.h)
 MODEL_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuserspace/model
 # The integer model (quantizer, .inpu files, CPU backend) uses the engine.
 MODEL_CFLAGS += -Iuapi -Iengine
+# The device backend (qdev.c) uses libinpu.
+MODEL_CFLAGS += -Iuserspace/lib $(DRM_CFLAGS)
 MODEL_LIBS = $(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a -lcrypto
 ASAN_MODEL_LIBS = $(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a -lcrypto
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h engine/fw_image.c engine/inpu_fw_image.h Kbuild scripts/kcompat.sh
@@ -176,12 +178,16 @@ $(B)/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODE
 
 $(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS)): $(ENGINE_HDRS) $(UAPI_HEADERS)
 
-$(B)/bin/inpu: userspace/cli/inpu.c $(B)/lib/libinpu.a $(B)/model/libinpu_model.a \
+# The CLI: inpu.c and its command files (cmd_run.c: inpu run, device ppl).
+CLI_SRCS := $(wildcard userspace/cli/*.c)
+CLI_HDRS := $(wildcard userspace/cli/*.h)
+
+$(B)/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/lib/libinpu.a $(B)/model/libinpu_model.a \
 		$(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a \
 		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iuserspace/model -o $@ $< $(B)/lib/libinpu.a \
-		$(B)/model/libinpu_model.a $(MODEL_LIBS) $(DRM_LIBS) -lm
+	$(CC) $(USER_CFLAGS) -Iuserspace/model -o $@ $(CLI_SRCS) \
+		$(B)/model/libinpu_model.a $(B)/lib/libinpu.a $(MODEL_LIBS) $(DRM_LIBS) -lm
 
 # Sanitizer builds of the same sources, for the host tests.
 $(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
@@ -200,12 +206,12 @@ $(B)/asan/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/asan/model/
 
 $(patsubst userspace/model/%.c,$(B)/asan/model/%.o,$(MODEL_SRCS)): $(ENGINE_HDRS) $(UAPI_HEADERS)
 
-$(B)/asan/bin/inpu: userspace/cli/inpu.c $(B)/asan/lib/libinpu.a $(B)/asan/model/libinpu_model.a \
+$(B)/asan/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/asan/lib/libinpu.a $(B)/asan/model/libinpu_model.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
 		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Iuserspace/model -o $@ $< $(B)/asan/lib/libinpu.a \
-		$(B)/asan/model/libinpu_model.a $(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Iuserspace/model -o $@ $(CLI_SRCS) \
+		$(B)/asan/model/libinpu_model.a $(B)/asan/lib/libinpu.a $(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
 
 # ---- tests ---------------------------------------------------------------
 KSRC = $(shell bash scripts/ksrc.sh)

@@ -17,6 +17,7 @@
 #include "libinpu.h"
 #include "model.h"
 #include "quant.h"
+#include "cmd_run.h"
 
 #define INPU_CLI_VERSION "0.1.0"
 
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 		"  ppl       perplexity of a model on a text file (no device needed)\n"
 		"  generate  greedy text generation with a model (no device needed)\n"
 		"  quantize  make an integer-only .inpu model from a float checkpoint\n"
+		INPU_CLI_RUN_USAGE
 		"\n"
 		"options:\n"
 		"  -h, --help      show this help (or a command's help: %s <command> --help)\n"
@@ -994,6 +996,7 @@ out:
 int main(int argc, char **argv)
 {
 	const char *cmd;
+	int ret;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -1009,6 +1012,8 @@ int main(int argc, char **argv)
 		       DRM_INPU_ABI_VERSION);
 		return 0;
 	}
+	if (inpu_cli_run_hook(argc, argv, &ret))
+		return ret;
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ppl"))

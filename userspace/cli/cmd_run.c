@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: MIT
+/*
+ * inpu run: text generation with an integer .inpu model through
+ * /dev/accel (the device backend, qdev.h) or the engine on the host (the
+ * cpu backend, qcpu), and inpu ppl --backend device.
+ *
+ * The decode loop is integer-only: one step per token, the next token is
+ * the step's own ARGMAX (read back from the device, 4 bytes), the text is
+ * streamed piece by piece.  Floating point appears only in the statistics
+ * printed at the end.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libinpu.h"
+#include "model.h"
+#include "qdev.h"
+#include "quant.h"
+#include "cmd_run.h"
+
+static const char *prog = "inpu";
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s run -m MODEL.inpu -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
+		"               [--backend device|cpu] [-d DEVICE] [--temperature 0]\n"
+		"               [--ids] [--json] [--quiet]\n"
+		"\n"
+		"Generate text with an integer .inpu model (made by '%s quantize'):\n"
+		"BOS and the prompt, then greedy decoding, STEPS positions in all (the\n"
+		"prompt included) or until the model emits BOS, as llama2.c run.c does.\n"
+		"With --backend device every position is one submission of one validated\n"
+		"command buffer through /dev/accel; the next token is the device's own\n"
+		"ARGMAX.  The text is streamed to stdout as it is generated; a stats line\n"
+		"(prompt and generated tokens/s, modelled device cycles per token) ends\n"
+		"the run on stderr.\n"
+		"\n"
+		"options:\n"
+		"  -m, --model PATH        integer .inpu model\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -p, --prompt TEXT       text to start from (default: empty)\n"
+		"  -n, --steps N           positions to run, at most the model's seq_len\n"
+		"                          (default 256)\n"
+		"  -b, --backend NAME      device (default: the INPU device) or cpu (the same\n"
+		"                          stream through the engine library on this CPU)\n"
+		"  -d, --device PATH       accel node (default: the first INPU device under\n"
+		"                          " INPU_ACCEL_DIR ")\n"
+		"  -t, --temperature T     only 0 (greedy) for now\n"
+		"  -i, --ids               after the text, print the generated token ids on\n"
+		"                          one line 'ids: ...'\n"
+		"  -j, --json              print the stats as one JSON object on stdout\n"
+		"                          (last line) instead of text on stderr\n"
+		"  -q, --quiet             do not print the text\n"
+		"  -h, --help              show this help\n",
+		prog, prog);
+}
+
+/* A positive decimal integer no larger than @max, or -1. */
+static long long parse_count(const char *s, long long max)
+{
+	char *end;
+	long long v;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v <= 0 || v > max)
+		return -1;
+	return v;
+}
+
+/* 1 if @path starts with the .inpu magic. */
+static int is_inpu_file(const char *path)
+{
+	unsigned char b[4];
+	FILE *f = fopen(path, "rb");
+	int r = 0;
+
+	if (!f)
+		return 0;
+	if (fread(b, 1, 4, f) == 4)
+		r = inpu_qmodel_sniff(b, 4);
+	fclose(f);
+	return r;
+}
+
+/* run.c safe_printf(): skip pieces that are one unprintable byte. */
+static void print_piece(const char *p, size_t len)
+{
+	if (len == 1 && !isprint((unsigned char)p[0]) &&
+	    !isspace((unsigned char)p[0]))
+		return;
+	fwrite(p, 1, len, stdout);
+}
+
+/* The device's busy time (sysfs busy_time_ns), or -1 if not readable. */
+static long long busy_ns(const char *devpath)
+{
+	const char *base = devpath ? strrchr(devpath, '/') : NULL;
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	if (!base)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/accel/%s/device/busy_time_ns",
+		 base + 1);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* A JSON string (paths and names: escape what JSON requires). */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* The model, tokenizer and one backend. */
+struct rt {
+	const char *cmd, *model, *tokenizer, *device;
+	int dev;			/* 1: device backend, 0: cpu */
+	struct inpu_qmodel *qm;
+	struct inpu_tokenizer *t;
+	struct inpu_qcpu *qc;
+	struct inpu_qdev *qd;
+};
+
+static void rt_free(struct rt *r)
+{
+	inpu_qdev_free(r->qd);
+	inpu_qcpu_free(r->qc);
+	inpu_tokenizer_free(r->t);
+	inpu_qmodel_free(r->qm);
+}
+
+static int rt_load(struct rt *r)
+{
+	char err[INPU_MODEL_ERRLEN];
+	int ret;
+
+	if (access(r->model, R_OK) == 0 && !is_inpu_file(r->model)) {
+		fprintf(stderr,
+			"%s %s: %s is not an integer .inpu model (make one with '%s quantize')\n",
+			prog, r->cmd, r->model, prog);
+		return 1;
+	}
+	if (inpu_qmodel_load(r->model, &r->qm, err, sizeof(err)) ||
+	    inpu_tokenizer_load(r->tokenizer, &r->t, err, sizeof(err))) {
+		fprintf(stderr, "%s %s: %s\n", prog, r->cmd, err);
+		return 1;
+	}
+	if ((uint32_t)inpu_tokenizer_size(r->t) != r->qm->cfg.vocab_size) {
+		fprintf(stderr,
+			"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
+			prog, r->cmd, r->model, r->qm->cfg.vocab_size, r->tokenizer,
+			inpu_tokenizer_size(r->t));
+		return 1;
+	}
+	if (r->dev)
+		ret = inpu_qdev_new(r->qm, r->device, &r->qd, err, sizeof(err));
+	else
+		ret = inpu_qcpu_new(r->qm, -1, &r->qc, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s %s: %s: %s\n", prog, r->cmd, r->model, err);
+		return 1;
+	}
+	return 0;
+}
+
+static int parse_backend(const char *cmd, const char *s, int *dev)
+{
+	if (!strcmp(s, "device")) {
+		*dev = 1;
+		return 0;
+	}
+	if (!strcmp(s, "cpu")) {
+		*dev = 0;
+		return 0;
+	}
+	fprintf(stderr, "%s %s: --backend: unknown backend '%s' (available: device, cpu)\n",
+		prog, cmd, s);
+	return -1;
+}
+
+/* Why a step failed, for messages. */
+static void step_error(const struct rt *r, char *buf, size_t len)
+{
+	if (!r->dev) {
+		snprintf(buf, len, "%s", inpu_job_status_name(inpu_qcpu_status(r->qc)));
+	} else if (inpu_qdev_error(r->qd) && inpu_qdev_status(r->qd) != DRM_INPU_JOB_TIMEOUT) {
+		snprintf(buf, len, "%s: %s", inpu_qdev_path(r->qd),
+			 inpu_strerror(inpu_qdev_error(r->qd)));
+	} else {
+		snprintf(buf, len, "%s: job %s", inpu_qdev_path(r->qd),
+			 inpu_job_status_name((uint32_t)inpu_qdev_status(r->qd)));
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "tokenizer", required_argument, NULL, 'z' },
+		{ "prompt", required_argument, NULL, 'p' },
+		{ "steps", required_argument, NULL, 'n' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "temperature", required_argument, NULL, 't' },
+		{ "ids", no_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rt r = { .cmd = "run", .dev = 1 };
+	const char *prompt = "", *backend = "device";
+	int json = 0, show_ids = 0, quiet = 0, c, rc = 1;
+	long long steps = 256, busy0 = -1, busy1 = -1;
+	int *tokens = NULL, *gen = NULL;
+	uint64_t t_start, t_first = 0, t_end, cyc_prompt = 0, cyc_gen = 0;
+	uint64_t n_pp = 0, n_tg = 0, step_ns = 0;
+	struct inpu_qdev_times dt = { 0 };
+	long n_prompt, n_gen = 0;
+	char why[256];
+	size_t cap;
+	int token, pos;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:ijqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			r.model = optarg;
+			break;
+		case 'z':
+			r.tokenizer = optarg;
+			break;
+		case 'p':
+			prompt = optarg;
+			break;
+		case 'n':
+			steps = parse_count(optarg, 1LL << 30);
+			if (steps < 0) {
+				fprintf(stderr, "%s run: --steps: '%s' is not a positive integer\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			backend = optarg;
+			if (parse_backend("run", optarg, &r.dev))
+				return 2;
+			break;
+		case 'd':
+			r.device = optarg;
+			break;
+		case 't': {
+			char *end;
+			double v;
+
+			errno = 0;
+			v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || v < 0) {
+				fprintf(stderr, "%s run: --temperature: '%s' is not a number >= 0\n",
+					prog, optarg);
+				return 2;
+			}
+			if (v != 0) {
+				fprintf(stderr,
+					"%s run: --temperature %s: sampling is not implemented yet; only greedy decoding (--temperature 0)\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'i':
+			show_ids = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			run_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s run: unexpected argument '%s'\n", prog, argv[optind]);
+		return 2;
+	}
+	if (!r.model || !r.tokenizer) {
+		fprintf(stderr, "%s run: missing %s (try '%s run --help')\n", prog,
+			!r.model ? "-m MODEL" : "-z TOKENIZER", prog);
+		return 2;
+	}
+	if (r.device && !r.dev) {
+		fprintf(stderr, "%s run: --device %s: only with --backend device\n",
+			prog, r.device);
+		return 2;
+	}
+	if (rt_load(&r))
+		goto out;
+	if (steps > r.qm->cfg.seq_len)
+		steps = r.qm->cfg.seq_len;
+
+	cap = inpu_tokenizer_max_tokens(strlen(prompt));
+	tokens = malloc(cap * sizeof(*tokens));
+	gen = malloc((size_t)steps * sizeof(*gen));
+	if (!tokens || !gen) {
+		fprintf(stderr, "%s run: out of memory\n", prog);
+		goto out;
+	}
+	n_prompt = inpu_tokenizer_encode(r.t, prompt, strlen(prompt), 1, 0,
+					 tokens, cap);
+	if (n_prompt < 0) {
+		fprintf(stderr, "%s run: --prompt: cannot encode: %s\n", prog,
+			strerror((int)-n_prompt));
+		goto out;
+	}
+	if (n_prompt > steps) {
+		fprintf(stderr,
+			"%s run: --prompt: %ld tokens (with BOS), more than the %lld positions to run\n",
+			prog, n_prompt, steps);
+		goto out;
+	}
+
+	if (r.dev)
+		busy0 = busy_ns(inpu_qdev_path(r.qd));
+	/* The decode loop: integers only. */
+	token = tokens[0];
+	t_start = now_ns();
+	for (pos = 0; pos < steps; pos++) {
+		const int32_t *logits;
+		uint64_t t0 = now_ns(), cyc;
+		const char *piece;
+		size_t len;
+		int next;
+
+		if (pos == n_prompt)
+			t_first = t0;
+		if (r.dev) {
+			logits = inpu_qdev_step(r.qd, token, pos);
+			cyc = inpu_qdev_cycles(r.qd);
+		} else {
+			logits = inpu_qcpu_step(r.qc, token, pos);
+			cyc = inpu_qcpu_cycles(r.qc);
+		}
+		step_ns += now_ns() - t0;
+		if (!logits) {
+			step_error(&r, why, sizeof(why));
+			fprintf(stderr, "\n%s run: the step at position %d failed: %s\n",
+				prog, pos, why);
+			goto out;
+		}
+		if (pos < n_prompt) {
+			n_pp++;
+			cyc_prompt += cyc;
+		} else {
+			n_tg++;
+			cyc_gen += cyc;
+		}
+		if (pos < n_prompt - 1)
+			next = tokens[pos + 1];
+		else
+			next = r.dev ? inpu_qdev_next(r.qd) : inpu_qcpu_next(r.qc);
+		if (pos >= n_prompt - 1)
+			gen[n_gen++] = next;
+		if (next == INPU_TOK_BOS)
+			break;
+		if (!quiet) {
+			piece = inpu_tokenizer_piece(r.t, token, next, &len);
+			print_piece(piece, len);
+			fflush(stdout);
+		}
+		token = next;
+	}
+	t_end = now_ns();
+	if (!t_first)
+		t_first = t_end;
+	if (!quiet)
+		printf("\n");
+	if (r.dev) {
+		busy1 = busy_ns(inpu_qdev_path(r.qd));
+		inpu_qdev_times(r.qd, &dt);
+	}
+	if (show_ids) {
+		printf("ids:");
+		for (long i = 0; i < n_gen; i++)
+			printf(" %d", gen[i]);
+		printf("\n");
+	}
+
+	{	/* statistics (floating point from here on) */
+		double pp_s = (double)(t_first - t_start) / 1e9;
+		double tg_s = (double)(t_end - t_first) / 1e9;
+		double pp_tps = n_pp && pp_s > 0 ? (double)n_pp / pp_s : 0;
+		double tg_tps = n_tg && tg_s > 0 ? (double)n_tg / tg_s : 0;
+		uint64_t n_all = n_pp + n_tg;
+		double cyc_tok = n_all ? (double)(cyc_prompt + cyc_gen) / (double)n_all : 0;
+		double tot_us = n_all ? (double)(t_end - t_start) / 1e3 / (double)n_all : 0;
+		double step_us = n_all ? (double)step_ns / 1e3 / (double)n_all : 0;
+		double sub_us = dt.steps ? (double)dt.submit_ns / 1e3 / (double)dt.steps : 0;
+		double wait_us = dt.steps ? (double)dt.wait_ns / 1e3 / (double)dt.steps : 0;
+		double busy_us = busy0 >= 0 && busy1 >= busy0 && dt.steps ?
+			(double)(busy1 - busy0) / 1e3 / (double)dt.steps : -1;
+		FILE *f = json ? stdout : stderr;
+
+		if (json) {
+			fprintf(f, "{\"model\":");
+			json_str(f, r.model);
+			fprintf(f, ",\"backend\":\"%s\",\"device\":", backend);
+			json_str(f, r.dev ? inpu_qdev_path(r.qd) : "");
+			fprintf(f, ",\"prompt_tokens\":%llu,\"generated_tokens\":%llu,"
+				"\"prompt_tok_s\":%.1f,\"gen_tok_s\":%.1f,"
+				"\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
+				"\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
+				"\"device_busy_us\":%.2f}\n",
+				(unsigned long long)n_pp, (unsigned long long)n_tg,
+				pp_tps, tg_tps, cyc_tok, tot_us, step_us,
+				sub_us, wait_us, busy_us);
+		} else {
+			fprintf(f, "stats: %s backend, prompt %llu tokens at %.1f tok/s, generated %llu tokens at %.1f tok/s, %.0f modelled device cycles/token (%.1f us at 1 GHz)\n",
+				backend, (unsigned long long)n_pp, pp_tps,
+				(unsigned long long)n_tg, tg_tps, cyc_tok,
+				cyc_tok / 1e3);
+			if (r.dev)
+				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; device busy %.1f us/job (sysfs busy_time_ns)\n",
+					tot_us, step_us, sub_us, wait_us,
+					step_us - sub_us - wait_us,
+					tot_us - step_us, busy_us);
+			else
+				fprintf(f, "time/token: %.1f us = step %.1f us (engine on the CPU) + host %.1f us\n",
+					tot_us, step_us, tot_us - step_us);
+		}
+	}
+	rc = 0;
+out:
+	free(gen);
+	free(tokens);
+	rt_free(&r);
+	return rc;
+}
+
+/* ---- ppl --backend device ----------------------------------------------- */
+
+static void ppl_device_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s ppl -m MODEL.inpu -z TOKENIZER.bin -f TEXT --backend device\n"
+		"               [-d DEVICE] [--max-stories N]\n"
+		"\n"
+		"Perplexity of an integer .inpu model with every step run on the INPU\n"
+		"device (one submission per token; the logits are read from the mapped\n"
+		"state buffer).  The protocol and the output are those of\n"
+		"'%s ppl --backend cpu', and so is the number: the device runs the same\n"
+		"stream through the same engine.\n"
+		"\n"
+		"options:\n"
+		"  -m, --model PATH        integer .inpu model\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -f, --file PATH         text to evaluate\n"
+		"  -b, --backend device\n"
+		"  -d, --device PATH       accel node (default: the first INPU device)\n"
+		"  -s, --max-stories N     only the first N stories\n"
+		"  -h, --help              show this help\n",
+		prog, prog);
+}
+
+/* 1 if a ppl command line asks for --backend device. */
+static int ppl_wants_device(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "--backend") || !strcmp(argv[i], "-b")) &&
+		    i + 1 < argc && !strcmp(argv[i + 1], "device"))
+			return 1;
+		if (!strcmp(argv[i], "--backend=device") || !strcmp(argv[i], "-bdevice"))
+			return 1;
+	}
+	return 0;
+}
+
+static int cmd_ppl_device(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "tokenizer", required_argument, NULL, 'z' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "max-stories", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rt r = { .cmd = "ppl", .dev = 1 };
+	struct inpu_qdevlm *q = NULL;
+	const char *file = NULL;
+	char err[INPU_MODEL_ERRLEN], why[256];
+	long long max_stories = 0;
+	struct inpu_ppl acc;
+	struct inpu_lm lm;
+	char *text = NULL;
+	size_t len;
+	int c, ret, rc = 1;
+	uint64_t t0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:z:f:b:d:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			r.model = optarg;
+			break;
+		case 'z':
+			r.tokenizer = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'b':
+			if (strcmp(optarg, "device")) {
+				fprintf(stderr, "%s ppl: --backend %s cannot be combined with another --backend\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			r.device = optarg;
+			break;
+		case 's':
+			max_stories = parse_count(optarg, 1LL << 40);
+			if (max_stories < 0) {
+				fprintf(stderr, "%s ppl: --max-stories: '%s' is not a positive integer\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			ppl_device_usage(stdout);
+			return 0;
+		default:
+			ppl_device_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s ppl: unexpected argument '%s'\n", prog, argv[optind]);
+		return 2;
+	}
+	if (!r.model || !r.tokenizer || !file) {
+		fprintf(stderr, "%s ppl: missing %s (try '%s ppl --help')\n", prog,
+			!r.model ? "-m MODEL" : !r.tokenizer ? "-z TOKENIZER" : "-f TEXT",
+			prog);
+		return 2;
+	}
+	if (rt_load(&r))
+		goto out;
+	if (inpu_qdevlm_new(r.qd, r.qm, &q)) {
+		fprintf(stderr, "%s ppl: out of memory\n", prog);
+		goto out;
+	}
+	if (inpu_read_file(file, &text, &len, err, sizeof(err))) {
+		fprintf(stderr, "%s ppl: %s\n", prog, err);
+		goto out;
+	}
+	inpu_qdevlm_lm(q, &lm);
+	t0 = now_ns();
+	ret = inpu_ppl_text(r.t, &lm, text, len, (uint64_t)max_stories, NULL,
+			    NULL, &acc);
+	if (ret) {
+		if (ret == -EIO) {
+			step_error(&r, why, sizeof(why));
+			fprintf(stderr, "%s ppl: %s: the device step failed: %s\n",
+				prog, file, why);
+		} else {
+			fprintf(stderr, "%s ppl: %s: %s\n", prog, file, strerror(-ret));
+		}
+		goto out;
+	}
+	if (!acc.tokens) {
+		fprintf(stderr, "%s ppl: %s: no tokens to score (no stories?)\n",
+			prog, file);
+		goto out;
+	}
+	printf("model:       %s (.inpu, %s, dim %u, %u layers, vocab %u, seq_len %u)\n",
+	       r.model, r.qm->note, r.qm->cfg.dim, r.qm->cfg.n_layers,
+	       r.qm->cfg.vocab_size, r.qm->cfg.seq_len);
+	printf("text:        %s\n", file);
+	printf("backend:     device (%s)\n", inpu_qdev_path(r.qd));
+	printf("stories:     %llu\n", (unsigned long long)acc.stories);
+	printf("tokens:      %llu\n", (unsigned long long)acc.tokens);
+	printf("nll/token:   %.6f\n", acc.nll / (double)acc.tokens);
+	printf("perplexity:  %.4f\n", inpu_ppl_value(&acc));
+	fprintf(stderr, "%s ppl: %.1f s, %.1f tokens/s on the device\n", prog,
+		(double)(now_ns() - t0) / 1e9,
+		(double)acc.tokens * 1e9 / (double)(now_ns() - t0));
+	rc = 0;
+out:
+	free(text);
+	inpu_qdevlm_free(q);
+	rt_free(&r);
+	return rc;
+}
+
+int inpu_cli_run_hook(int argc, char **argv, int *rc)
+{
+	if (argc < 2)
+		return 0;
+	if (!strcmp(argv[1], "run")) {
+		*rc = cmd_run(argc - 1, argv + 1);
+		return 1;
+	}
+	if (!strcmp(argv[1], "ppl") && ppl_wants_device(argc - 1, argv + 1)) {
+		*rc = cmd_ppl_device(argc - 1, argv + 1);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device backend of the integer model: the step stream of quant.h run
+ * by an INPU device through /dev/accel (libinpu), with the same step
+ * interface as the CPU backend (inpu_qcpu_*).
+ *
+ * Set up once: the model's weights region (the .inpu data section) copied
+ * into a DEVICE_READONLY buffer object, a read-write state BO (ids, next,
+ * activations, KV caches, logits), the stream laid out at the two BOs'
+ * device addresses and created as ONE validated command buffer.  Then one
+ * submit per token: the token id is written into the state BO through its
+ * mapping, the command buffer is submitted with the parameter block {pos},
+ * waited for, and the device's ARGMAX is read back (4 bytes).  No per-op
+ * ioctl, no copy of the logits (they stay in the mapped state BO).
+ *
+ * Integer only (qdev.c): the float conversion for perplexity is in
+ * qdevlm.c.  Functions return 0 or a negative errno and never print.
+ */
+#ifndef INPU_QDEV_H
+#define INPU_QDEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct inpu_qdev;
+
+/*
+ * Open @device (NULL: the first INPU device under /dev/accel), upload @m
+ * and create its command buffer.  @m must outlive the backend.  Errors
+ * come with a message naming the device: -ENOENT/-ENODEV (no device),
+ * -ENOMEM/-ENOSPC (buffers), -EINVAL (the driver rejected the stream).
+ */
+int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
+		  struct inpu_qdev **out, char *err, size_t errlen);
+void inpu_qdev_free(struct inpu_qdev *d);
+
+/*
+ * Run @token at @pos on the device (positions 0 .. pos - 1 must have run
+ * before) and return the vocab_size int32 logits, read in place from the
+ * mapped state BO (valid until the next call).  NULL on an error:
+ * inpu_qdev_status() gives the job status, inpu_qdev_error() the errno of
+ * a failed ioctl.
+ */
+const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos);
+/* The device's ARGMAX of the last step (from the state BO). */
+int inpu_qdev_next(const struct inpu_qdev *d);
+/* Job status of the last step (enum inpu_status, INPU_JOB_*, DRM_INPU_JOB_*). */
+int inpu_qdev_status(const struct inpu_qdev *d);
+/* Negative errno of the last failed ioctl of a step, or 0. */
+int inpu_qdev_error(const struct inpu_qdev *d);
+/* Modelled device cycles of the last step (the WAIT result). */
+uint64_t inpu_qdev_cycles(const struct inpu_qdev *d);
+/* The accel node in use. */
+const char *inpu_qdev_path(const struct inpu_qdev *d);
+
+/* Where the host time of the steps so far went (CLOCK_MONOTONIC ns). */
+struct inpu_qdev_times {
+	uint64_t steps;
+	uint64_t submit_ns;	/* in DRM_IOCTL_INPU_SUBMIT */
+	uint64_t wait_ns;	/* in DRM_IOCTL_INPU_WAIT */
+	uint64_t cycles;	/* modelled device cycles, summed */
+};
+void inpu_qdev_times(const struct inpu_qdev *d, struct inpu_qdev_times *t);
+
+/* ---- the device backend as a struct inpu_lm (qdevlm.c, float) ----------- */
+
+struct inpu_qdevlm;
+
+int inpu_qdevlm_new(struct inpu_qdev *d, const struct inpu_qmodel *m,
+		    struct inpu_qdevlm **out);
+void inpu_qdevlm_free(struct inpu_qdevlm *q);
+/* An inpu_logits_fn: the device's int32 logits as floats. */
+const float *inpu_qdevlm_forward(void *ctx, int token, int pos);
+void inpu_qdevlm_lm(struct inpu_qdevlm *q, struct inpu_lm *lm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INPU_QDEV_H */
