@@ -54,7 +54,8 @@ help:
 	@echo "make deps       install Debian packages the build needs (root, idempotent)"
 	@echo "make            build the module, userspace, tests and QEMU"
 	@echo "make check      set up, build and run every test (host, then in the VM)"
-	@echo "make demo       set up, build, boot the VM and query the device"
+	@echo "make demo       set up, build, quantize stories260K, boot the VM and generate a story on the device"
+	@echo "make models     quantize stories260K (W8A8, W4A8) into build/models/"
 	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
 	@echo "make module | userspace | engine | qemu | kselftest | host-tests | initramfs"
 	@echo "make firmware   build/bin/inpu-fw and the image build/firmware/inpu-fw.bin"
@@ -256,17 +257,49 @@ kselftest: $(B)/lib/libinpu.a engine
 		TABLES_LIB=$(CURDIR)/$(B)/engine/libinpu_tables.a \
 		ENGINE_INC=$(CURDIR)/engine
 
+# ---- models --------------------------------------------------------------
+# stories260K quantized at build time (build outputs, never committed) from
+# the shared folder (scripts/env.sh inpu_shared): W8A8 and W4A8 with the
+# quantizer's default options, about 30 s each on one core.  They are
+# remade when the quantizer changes, not when only the CLI does.
+MODEL_NAMES := stories260K-w8a8.inpu stories260K-w4a8.inpu
+MODELS := $(addprefix $(B)/models/,$(MODEL_NAMES)) $(B)/models/tok512.bin
+QUANT_DEPS := $(addprefix userspace/model/,quantize.c qcalib.c qmodel.c \
+	forward_float.c checkpoint.c tokenizer.c quant.h model.h)
+
+models: $(MODELS)
+
+$(B)/models/stories260K-%.inpu: $(QUANT_DEPS) | $(B)/bin/inpu
+	@mkdir -p $(dir $@)
+	@shared=$$(. scripts/env.sh && inpu_shared) || exit 1; \
+	echo "quantize stories260K ($*) -> $@"; \
+	$(B)/bin/inpu quantize -m "$$shared/models/stories260K.bin" \
+		-z "$$shared/models/tok512.bin" -c "$$shared/data/tinystories-calib.txt" \
+		--scheme $* -o $@.tmp >$@.log 2>&1 || { tail -n 20 $@.log >&2; rm -f $@.tmp; exit 1; }; \
+	mv $@.tmp $@; grep '^time:' $@.log
+
+$(B)/models/tok512.bin:
+	@mkdir -p $(dir $@)
+	@shared=$$(. scripts/env.sh && inpu_shared) || exit 1; \
+	cp "$$shared/models/tok512.bin" $@
+
 # ---- QEMU and the VM -----------------------------------------------------
 qemu:
 	bash scripts/build-qemu.sh
 
-$(B)/vm/initramfs.cpio: module userspace kselftest firmware tests/vm/init \
+# In the guest: /opt/inpu/{bin,kselftest,models,data}; models/ holds the
+# quantized stories260K and tok512.bin, data/ the dev text (for inpu ppl).
+$(B)/vm/initramfs.cpio: module userspace kselftest firmware models tests/vm/init \
 		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh FORCE
 	rm -rf $(B)/vm/root $(B)/vm/firmware
-	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest $(B)/vm/firmware
+	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest $(B)/vm/root/models \
+		$(B)/vm/root/data $(B)/vm/firmware
 	cp inpu.ko $(B)/vm/root/
 	cp $(B)/bin/inpu $(B)/bench/inpu_job_bench $(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
+	cp $(MODELS) $(B)/vm/root/models/
+	shared=$$(. scripts/env.sh && inpu_shared) && \
+		cp "$$shared/data/tinystories-dev.txt" $(B)/vm/root/data/
 	cp tests/vm/guest-check.sh $(B)/vm/root/
 	cp $(B)/firmware/inpu-fw.bin $(B)/vm/firmware/
 	bash tests/vm/mkinitramfs.sh $(KVER) $(B)/vm/root $@ $(B)/vm/firmware
@@ -290,15 +323,19 @@ check-run:
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
 
-# Until the inference path exists (issue 7): the device query, then real
-# jobs through /dev/accel (empty jobs and a 768x2048 matmul) with their rate.
+# The device query, then stories260K (W8A8) generating a story on the
+# device through /dev/accel/accel0, with its stats.
+DEMO_MODEL ?= stories260K-w8a8.inpu
+DEMO_RUN = inpu run -m /opt/inpu/models/$(DEMO_MODEL) -z /opt/inpu/models/tok512.bin \
+	-p "Once upon a time" -n 256 --backend device -d /dev/accel/accel0
+
 demo-run: initramfs qemu
-	bash tests/vm/run-vm.sh -t 300 $(B)/vm/initramfs.cpio 'inpu info && echo && inpu_job_bench'
+	bash tests/vm/run-vm.sh -t 600 $(B)/vm/initramfs.cpio 'inpu info && echo && $(DEMO_RUN)'
 
 clean:
 	rm -rf $(B)
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace engine firmware fuzz bench-engine bench-vm host-tests kselftest qemu initramfs \
+.PHONY: help deps all module userspace engine firmware fuzz bench-engine bench-vm host-tests kselftest qemu initramfs models \
 	vm-shell check check-run demo demo-run clean FORCE

@@ -1,0 +1,72 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# kselftest (TAP): end-to-end inference through /dev/accel, bit-exact with
+# the CPU backend.  For stories260K quantized W8A8 and W4A8, 'inpu run'
+# generates greedily from "Once upon a time" on the device (one submission
+# per position) and on the CPU backend (the same stream through the engine
+# library in this process); the generated token ids must be identical and
+# so must the text.  The device must have run one job per position.
+# Runs in the test VM with the models under $MODELS.
+MODELS=${MODELS:-/opt/inpu/models}
+STEPS=${STEPS:-64}
+PROMPT="Once upon a time"
+TMP=${TMPDIR:-/tmp}/inpu_e2e
+SYSFS=/sys/class/accel/accel0/device
+n=0
+fails=0
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1)); }
+show() { sed 's/^/# /' "$1" | tail -n "${2:-5}"; }
+
+echo "TAP version 13"
+echo "1..6"
+mkdir -p "$TMP"
+
+for s in w8a8 w4a8; do
+	m=$MODELS/stories260K-$s.inpu
+	args="-m $m -z $MODELS/tok512.bin -n $STEPS --ids"
+
+	jobs0=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
+	inpu run $args -p "$PROMPT" --backend device -d /dev/accel/accel0 \
+		>"$TMP/dev.out" 2>"$TMP/dev.err"
+	rd=$?
+	jobs1=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
+	inpu run $args -p "$PROMPT" --backend cpu >"$TMP/cpu.out" 2>"$TMP/cpu.err"
+	rcpu=$?
+	jobs=$((jobs1 - jobs0))
+
+	if [ $rd = 0 ] && [ $rcpu = 0 ] && [ "$jobs" = "$STEPS" ]; then
+		ok "$s: inpu run on the device ($jobs jobs, one per position) and on the cpu"
+		grep '^stats:' "$TMP/dev.err" | sed 's/^/# device: /'
+		grep '^stats:' "$TMP/cpu.err" | sed 's/^/# cpu:    /'
+	else
+		not_ok "$s: inpu run on the device (status $rd, $jobs jobs for $STEPS positions) and on the cpu (status $rcpu)"
+		show "$TMP/dev.err"
+		show "$TMP/cpu.err"
+	fi
+
+	grep '^ids:' "$TMP/dev.out" >"$TMP/dev.ids"
+	grep '^ids:' "$TMP/cpu.out" >"$TMP/cpu.ids"
+	count=$(wc -w <"$TMP/dev.ids")
+	if [ "$count" -gt 1 ] && cmp -s "$TMP/dev.ids" "$TMP/cpu.ids"; then
+		ok "$s: device and cpu generate the same $((count - 1)) token ids"
+	else
+		not_ok "$s: device and cpu generate the same token ids"
+		echo "# device: $(cat "$TMP/dev.ids")"
+		echo "# cpu:    $(cat "$TMP/cpu.ids")"
+	fi
+
+	grep -v '^ids:' "$TMP/dev.out" >"$TMP/dev.txt"
+	grep -v '^ids:' "$TMP/cpu.out" >"$TMP/cpu.txt"
+	if grep -q "^$PROMPT" "$TMP/dev.txt" && cmp -s "$TMP/dev.txt" "$TMP/cpu.txt"; then
+		ok "$s: the device text is the cpu text: $(head -c 60 "$TMP/dev.txt")..."
+	else
+		not_ok "$s: the device text is the cpu text"
+		show "$TMP/dev.txt" 3
+		show "$TMP/cpu.txt" 3
+	fi
+done
+rm -rf "$TMP"
+[ "$fails" = 0 ]
