@@ -104,6 +104,8 @@ for c in engine/*.c; do
 	engine_objs="$engine_objs $B/engine/$(basename "${c%.c}").o"
 done
 bash tests/host/check_no_float.sh $engine_objs 2>&1 | emit
+# So is the per-token path of the device backend and the host SAMPLE op.
+bash tests/host/check_no_float.sh $B/model/qdev.o $B/model/qsample.o 2>&1 | emit
 
 section "host tests (ASan + UBSan)"
 # The model tests read ../shared/{models,data}; say where it is once.

@@ -22,7 +22,7 @@ check() { # description, expected status, grep pattern for output, command...
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..18"
 check "--help exits 0 and lists commands" 0 '^usage: inpu <command>' "$inpu" --help
 check "no arguments is a usage error" 2 '^usage:' "$inpu"
 check "unknown command is named" 2 "unknown command 'frobnicate'" "$inpu" frobnicate
@@ -31,4 +31,23 @@ check "info --help" 0 '^usage: inpu info' "$inpu" info --help
 check "info bad option" 2 'usage: inpu info' "$inpu" info --bogus
 check "info names a missing device" 1 '/nonexistent/accel7: no such device' "$inpu" info -d /nonexistent/accel7
 check "info rejects a non-DRM node" 1 '/dev/null: not a DRM device' "$inpu" info -d /dev/null
+
+# inpu run and inpu ppl --backend device (issue 7): arguments and messages.
+check "run --help" 0 '^usage: inpu run' "$inpu" run --help
+check "--help lists run" 0 '^  run ' "$inpu" --help
+check "run without a model" 2 'inpu run: missing -m MODEL' "$inpu" run -z tok.bin
+check "run names an unknown backend" 2 "--backend: unknown backend 'gpu'" "$inpu" run -m x -z y -b gpu
+check "run rejects a negative temperature" 2 "--temperature: '-1' is not a number" "$inpu" run -m x -z y -t -1
+check "run rejects top-p out of range" 2 "--top-p: '1.5' is not a number in" "$inpu" run -m x -z y -t 1 -P 1.5
+check "run: --seed needs a temperature" 2 '--seed: only with --temperature' "$inpu" run -m x -z y -s 3
+check "run names a model that is not .inpu" 1 "$0 is not an integer .inpu model" "$inpu" run -m "$0" -z y -b cpu
+check "ppl --backend device --help" 0 'usage: inpu ppl .*--backend device' "$inpu" ppl --backend device --help
+model=$(dirname "$inpu")/../../models/stories260K-w8a8.inpu
+if [ -f "$model" ]; then
+	check "run names a missing device" 1 '/nonexistent/accel7: no such device' \
+		"$inpu" run -m "$model" -z "$(dirname "$model")/tok512.bin" -d /nonexistent/accel7
+else
+	n=$((n + 1))
+	echo "ok $n cli: run names a missing device # SKIP no $model (make models)"
+fi
 exit $failed

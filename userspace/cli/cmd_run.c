@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +40,18 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s run -m MODEL.inpu -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
-		"               [--backend device|cpu] [-d DEVICE] [--temperature 0]\n"
+		"               [--backend device|cpu] [-d DEVICE] [--temperature T]\n"
+		"               [--top-p P] [--seed S]\n"
 		"               [--ids] [--json] [--quiet]\n"
 		"\n"
 		"Generate text with an integer .inpu model (made by '%s quantize'):\n"
-		"BOS and the prompt, then greedy decoding, STEPS positions in all (the\n"
+		"BOS and the prompt, then greedy decoding (or sampling with a temperature),\n"
+		"STEPS positions in all (the\n"
 		"prompt included) or until the model emits BOS, as llama2.c run.c does.\n"
 		"With --backend device every position is one submission of one validated\n"
 		"command buffer through /dev/accel; the next token is the device's own\n"
-		"ARGMAX.  The text is streamed to stdout as it is generated; a stats line\n"
+		"ARGMAX (or SAMPLE: temperature, top-p and a seeded integer PRNG on the\n"
+		"device; the cpu backend runs the same op and picks the same tokens).  The text is streamed to stdout as it is generated; a stats line\n"
 		"(prompt and generated tokens/s, modelled device cycles per token) ends\n"
 		"the run on stderr.\n"
 		"\n"
@@ -61,7 +65,9 @@ static void run_usage(FILE *f)
 		"                          stream through the engine library on this CPU)\n"
 		"  -d, --device PATH       accel node (default: the first INPU device under\n"
 		"                          " INPU_ACCEL_DIR ")\n"
-		"  -t, --temperature T     only 0 (greedy) for now\n"
+		"  -t, --temperature T     0 (default): greedy; > 0: sample on the device\n"
+		"  -P, --top-p P           nucleus sampling threshold in (0, 1] (default 0.9)\n"
+		"  -s, --seed S            PRNG seed (default: from the clock; printed)\n"
 		"  -i, --ids               after the text, print the generated token ids on\n"
 		"                          one line 'ids: ...'\n"
 		"  -j, --json              print the stats as one JSON object on stdout\n"
@@ -156,11 +162,14 @@ struct rt {
 	struct inpu_tokenizer *t;
 	struct inpu_qcpu *qc;
 	struct inpu_qdev *qd;
+	const struct inpu_qsample *samp;	/* NULL: greedy */
+	struct inpu_qsampler *qs;		/* cpu backend, sampling */
 };
 
 static void rt_free(struct rt *r)
 {
 	inpu_qdev_free(r->qd);
+	inpu_qsampler_free(r->qs);
 	inpu_qcpu_free(r->qc);
 	inpu_tokenizer_free(r->t);
 	inpu_qmodel_free(r->qm);
@@ -190,9 +199,12 @@ static int rt_load(struct rt *r)
 		return 1;
 	}
 	if (r->dev)
-		ret = inpu_qdev_new(r->qm, r->device, &r->qd, err, sizeof(err));
+		ret = inpu_qdev_new_sampled(r->qm, r->device, r->samp, &r->qd, err,
+					    sizeof(err));
 	else
 		ret = inpu_qcpu_new(r->qm, -1, &r->qc, err, sizeof(err));
+	if (!ret && !r->dev && r->samp)
+		ret = inpu_qsampler_new(r->qm, r->samp, &r->qs, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s %s: %s: %s\n", prog, r->cmd, r->model, err);
 		return 1;
@@ -239,6 +251,8 @@ static int cmd_run(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "temperature", required_argument, NULL, 't' },
+		{ "top-p", required_argument, NULL, 'P' },
+		{ "seed", required_argument, NULL, 's' },
 		{ "ids", no_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -257,9 +271,13 @@ static int cmd_run(int argc, char **argv)
 	char why[256];
 	size_t cap;
 	int token, pos;
+	double temperature = 0, top_p = 0.9;
+	unsigned long long seed = 0;
+	int have_seed = 0;
+	struct inpu_qsample samp;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:ijqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:ijqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			r.model = optarg;
@@ -297,12 +315,32 @@ static int cmd_run(int argc, char **argv)
 					prog, optarg);
 				return 2;
 			}
-			if (v != 0) {
-				fprintf(stderr,
-					"%s run: --temperature %s: sampling is not implemented yet; only greedy decoding (--temperature 0)\n",
+			temperature = v;
+			break;
+		}
+		case 'P': {
+			char *end;
+
+			errno = 0;
+			top_p = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(top_p > 0 && top_p <= 1)) {
+				fprintf(stderr, "%s run: --top-p: '%s' is not a number in (0, 1]\n",
 					prog, optarg);
 				return 2;
 			}
+			break;
+		}
+		case 's': {
+			char *end;
+
+			errno = 0;
+			seed = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end || optarg[0] == '-') {
+				fprintf(stderr, "%s run: --seed: '%s' is not an unsigned 64-bit integer\n",
+					prog, optarg);
+				return 2;
+			}
+			have_seed = 1;
 			break;
 		}
 		case 'i':
@@ -334,6 +372,40 @@ static int cmd_run(int argc, char **argv)
 	if (r.device && !r.dev) {
 		fprintf(stderr, "%s run: --device %s: only with --backend device\n",
 			prog, r.device);
+		return 2;
+	}
+	if (temperature > 0) {
+		/* Peek at the model for its logit and exp-table scales. */
+		struct inpu_qmodel *pm;
+		char err[INPU_MODEL_ERRLEN];
+		double real;
+		int32_t mult, shift;
+
+		if (inpu_qmodel_load(r.model, &pm, err, sizeof(err))) {
+			fprintf(stderr, "%s run: %s\n", prog, err);
+			goto out;
+		}
+		real = ldexp(1.0, (int)pm->cfg.exp_frac - (int)pm->cfg.logit_frac) /
+		       temperature;
+		inpu_qmodel_free(pm);
+		if (inpu_requant_pair(real, 0, &mult, &shift)) {
+			fprintf(stderr, "%s run: --temperature %g: out of the range the SAMPLE op can express\n",
+				prog, temperature);
+			return 2;
+		}
+		if (!have_seed)
+			seed = (unsigned long long)time(NULL);
+		memset(&samp, 0, sizeof(samp));
+		samp.temp_mult = mult;
+		samp.temp_shift = shift;
+		samp.top_p = (uint32_t)(top_p * 65536.0 + 0.5);
+		if (samp.top_p < 1)
+			samp.top_p = 1;
+		samp.seed = seed;
+		r.samp = &samp;
+	} else if (have_seed) {
+		fprintf(stderr, "%s run: --seed: only with --temperature > 0 (greedy decoding uses no randomness)\n",
+			prog);
 		return 2;
 	}
 	if (rt_load(&r))
@@ -397,10 +469,21 @@ static int cmd_run(int argc, char **argv)
 			n_tg++;
 			cyc_gen += cyc;
 		}
+		/* The cpu sampler runs every step, as SAMPLE does on the device:
+		 * both PRNG states advance alike.
+		 */
+		if (r.qs) {
+			next = inpu_qsampler_run(r.qs, logits);
+			if (next < 0) {
+				fprintf(stderr, "\n%s run: SAMPLE failed at position %d\n",
+					prog, pos);
+				goto out;
+			}
+		} else {
+			next = r.dev ? inpu_qdev_next(r.qd) : inpu_qcpu_next(r.qc);
+		}
 		if (pos < n_prompt - 1)
 			next = tokens[pos + 1];
-		else
-			next = r.dev ? inpu_qdev_next(r.qd) : inpu_qcpu_next(r.qc);
 		if (pos >= n_prompt - 1)
 			gen[n_gen++] = next;
 		if (next == INPU_TOK_BOS)
@@ -448,6 +531,9 @@ static int cmd_run(int argc, char **argv)
 			json_str(f, r.model);
 			fprintf(f, ",\"backend\":\"%s\",\"device\":", backend);
 			json_str(f, r.dev ? inpu_qdev_path(r.qd) : "");
+			if (r.samp)
+				fprintf(f, ",\"temperature\":%g,\"top_p\":%g,\"seed\":%llu",
+					temperature, top_p, seed);
 			fprintf(f, ",\"prompt_tokens\":%llu,\"generated_tokens\":%llu,"
 				"\"prompt_tok_s\":%.1f,\"gen_tok_s\":%.1f,"
 				"\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
@@ -461,6 +547,10 @@ static int cmd_run(int argc, char **argv)
 				backend, (unsigned long long)n_pp, pp_tps,
 				(unsigned long long)n_tg, tg_tps, cyc_tok,
 				cyc_tok / 1e3);
+			if (r.samp)
+				fprintf(f, "sampling: temperature %g, top-p %g, seed %llu (SAMPLE temp_mult %d, temp_shift %d, top_p %u/65536)\n",
+					temperature, top_p, seed, samp.temp_mult,
+					samp.temp_shift, samp.top_p);
 			if (r.dev)
 				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; device busy %.1f us/job (sysfs busy_time_ns)\n",
 					tot_us, step_us, sub_us, wait_us,

@@ -50,8 +50,44 @@ void inpu_qdev_free(struct inpu_qdev *d)
 	free(d);
 }
 
+/* The last op of the step stream (ARGMAX) becomes SAMPLE. */
+static int use_sample(void *stream, const struct inpu_qlayout *lay,
+		      const struct inpu_qconfig *cfg,
+		      const struct inpu_qsample *s)
+{
+	struct inpu_stream_header *hdr = stream;
+	struct inpu_op *op = (struct inpu_op *)(hdr + 1) + hdr->n_ops - 1;
+	struct inpu_tensor x, y;
+
+	if (op->opcode != INPU_OP_ARGMAX)
+		return -EINVAL;
+	x = op->u.argmax.x;
+	y = op->u.argmax.y;
+	memset(op, 0, sizeof(*op));
+	op->opcode = INPU_OP_SAMPLE;
+	op->u.sample.x = x;
+	op->u.sample.y = y;
+	op->u.sample.state.addr = lay->sbase + lay->ssize;
+	op->u.sample.state.dtype = INPU_DT_UINT64;
+	op->u.sample.state.rows = 1;
+	op->u.sample.state.cols = 1;
+	op->u.sample.state.stride = 8;
+	op->u.sample.temp_mult = s->temp_mult;
+	op->u.sample.temp_shift = s->temp_shift;
+	op->u.sample.top_p = s->top_p;
+	(void)cfg;
+	return 0;
+}
+
 int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
 		  struct inpu_qdev **out, char *err, size_t errlen)
+{
+	return inpu_qdev_new_sampled(m, device, NULL, out, err, errlen);
+}
+
+int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
+			  const struct inpu_qsample *s, struct inpu_qdev **out,
+			  char *err, size_t errlen)
 {
 	const char *where = device ? device : INPU_ACCEL_DIR;
 	struct drm_inpu_bo_ref refs[2];
@@ -91,7 +127,8 @@ int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
 				  inpu_strerror(ret));
 		goto fail;
 	}
-	ret = inpu_bo_alloc(d->dev, lay.ssize, 0, &d->sbo);
+	/* With SAMPLE, the PRNG state is one more page after the plan's. */
+	ret = inpu_bo_alloc(d->dev, lay.ssize + (s ? 4096 : 0), 0, &d->sbo);
 	if (ret) {
 		inpu_model_seterr(err, errlen,
 				  "%s: cannot allocate %llu bytes of state: %s",
@@ -103,14 +140,23 @@ int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
 	memcpy(inpu_bo_ptr(d->wbo), m->data, m->data_size);
 	d->sptr = inpu_bo_ptr(d->sbo);
 	memset(d->sptr, 0, lay.ssize);
+	if (s)
+		memcpy(d->sptr + lay.ssize, &s->seed, sizeof(s->seed));
 
 	ret = inpu_qgraph_layout(m, inpu_bo_dva(d->wbo), inpu_bo_dva(d->sbo),
 				 &d->lay);
 	if (!ret)
 		ret = inpu_qgraph_build(m, &d->lay, &stream, &stream_len, err,
 					errlen);
-	if (ret)
+	if (!ret && s && use_sample(stream, &d->lay, &m->cfg, s)) {
+		inpu_model_seterr(err, errlen, "%s: the step stream does not end with ARGMAX",
+				  where);
+		ret = -EINVAL;
+	}
+	if (ret) {
+		free(stream);
 		goto fail;
+	}
 	refs[0].handle = inpu_bo_handle(d->wbo);
 	refs[0].flags = DRM_INPU_REF_READ;
 	refs[1].handle = inpu_bo_handle(d->sbo);

@@ -41,6 +41,25 @@ int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
 void inpu_qdev_free(struct inpu_qdev *d);
 
 /*
+ * Sampling on the device: the step stream ends with SAMPLE (engine/ISA.md
+ * 3.10) instead of ARGMAX, with these immediates and a seeded xorshift64*
+ * state kept in the state BO, so the host still reads back one token id.
+ * temp_mult / 2^temp_shift = 2^-logit_frac / T * 2^exp_frac (the caller
+ * turns the temperature T into the pair, e.g. with inpu_requant_pair());
+ * top_p in Q16 (1..65536).
+ */
+struct inpu_qsample {
+	int32_t temp_mult, temp_shift;
+	uint32_t top_p;
+	uint64_t seed;
+};
+
+/* inpu_qdev_new() with SAMPLE (@s non-NULL) instead of ARGMAX. */
+int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
+			  const struct inpu_qsample *s, struct inpu_qdev **out,
+			  char *err, size_t errlen);
+
+/*
  * Run @token at @pos on the device (positions 0 .. pos - 1 must have run
  * before) and return the vocab_size int32 logits, read in place from the
  * mapped state BO (valid until the next call).  NULL on an error:
@@ -67,6 +86,22 @@ struct inpu_qdev_times {
 	uint64_t cycles;	/* modelled device cycles, summed */
 };
 void inpu_qdev_times(const struct inpu_qdev *d, struct inpu_qdev_times *t);
+
+/* ---- the same SAMPLE on the host (qsample.c) ----------------------------- */
+
+/*
+ * For the cpu backend: the SAMPLE op run by the engine library on host
+ * memory over logits the caller holds, with its own PRNG state (seeded
+ * like the device's), so that cpu and device sample the same tokens.
+ */
+struct inpu_qsampler;
+
+int inpu_qsampler_new(const struct inpu_qmodel *m,
+		      const struct inpu_qsample *s, struct inpu_qsampler **out,
+		      char *err, size_t errlen);
+void inpu_qsampler_free(struct inpu_qsampler *q);
+/* The sampled token for @logits (vocab_size int32), or a negative errno. */
+int inpu_qsampler_run(struct inpu_qsampler *q, const int32_t *logits);
 
 /* ---- the device backend as a struct inpu_lm (qdevlm.c, float) ----------- */
 

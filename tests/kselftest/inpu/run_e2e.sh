@@ -6,7 +6,9 @@
 # generates greedily from "Once upon a time" on the device (one submission
 # per position) and on the CPU backend (the same stream through the engine
 # library in this process); the generated token ids must be identical and
-# so must the text.  The device must have run one job per position.
+# so must the text.  The device must have run one job per position.  Then
+# the same with sampling (temperature 0.8, top-p 0.9, seed 42: the SAMPLE
+# op and its PRNG on the device, the same op on the CPU).
 # Runs in the test VM with the models under $MODELS.
 MODELS=${MODELS:-/opt/inpu/models}
 STEPS=${STEPS:-64}
@@ -21,7 +23,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1)); }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-5}"; }
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..8"
 mkdir -p "$TMP"
 
 for s in w8a8 w4a8; do
@@ -66,6 +68,25 @@ for s in w8a8 w4a8; do
 		not_ok "$s: the device text is the cpu text"
 		show "$TMP/dev.txt" 3
 		show "$TMP/cpu.txt" 3
+	fi
+
+	samp="-t 0.8 -P 0.9 -s 42 -q"
+	inpu run $args -p "$PROMPT" $samp --backend device >"$TMP/dev.out" 2>"$TMP/dev.err"
+	rd=$?
+	inpu run $args -p "$PROMPT" $samp --backend cpu >"$TMP/cpu.out" 2>"$TMP/cpu.err"
+	rcpu=$?
+	grep '^ids:' "$TMP/dev.out" >"$TMP/dev.ids"
+	grep '^ids:' "$TMP/cpu.out" >"$TMP/cpu.ids"
+	count=$(wc -w <"$TMP/dev.ids")
+	if [ $rd = 0 ] && [ $rcpu = 0 ] && [ "$count" -gt 1 ] &&
+		cmp -s "$TMP/dev.ids" "$TMP/cpu.ids"; then
+		ok "$s: sampled on the device (T 0.8, top-p 0.9, seed 42): the same $((count - 1)) token ids as the cpu"
+	else
+		not_ok "$s: sampled on the device: the same token ids as the cpu (status $rd, $rcpu)"
+		echo "# device: $(cat "$TMP/dev.ids")"
+		echo "# cpu:    $(cat "$TMP/cpu.ids")"
+		show "$TMP/dev.err"
+		show "$TMP/cpu.err"
 	fi
 done
 rm -rf "$TMP"
