@@ -1105,11 +1105,12 @@ static const int in_sites[4] = { S_XA, S_ATT, S_XF, S_H };
 
 /*
  * Bits of every linear layer of the blocks.  W8A8: 8.  W4A8: 4, or with
- * opts.avg_bits mixed precision: each layer's sensitivity is the increase
- * of the float model's NLL on calibration stories when that layer alone
- * has its 4-bit weights (as they will be rounded); layers go to 8 bits by
- * decreasing sensitivity per weight while the average stays within the
- * budget.
+ * opts.avg_bits mixed precision: each layer's sensitivity is the NLL (on
+ * calibration stories, float activations) the all-4-bit model saves when
+ * that layer alone gets its float weights back (leave-one-out: it sees
+ * the other layers' errors, as it will in the model); layers go to 8 bits
+ * by decreasing sensitivity per weight while the average stays within
+ * the budget.
  */
 static int choose_bits(struct qctx *q)
 {
@@ -1129,14 +1130,14 @@ static int choose_bits(struct qctx *q)
 	ret = qprep_copy(&q->p1, &t);
 	if (ret)
 		return ret;
-	base = qcalib_nll(&t, &q->tk, SENS_STORIES);
+	/* every block layer at its 4-bit weights: the all-4-bit model */
 	for (int l = 0; l < L && !ret; l++) {
 		for (int li = 0; li < 4 && !ret; li++) {
 			int n, k;
 			float *w = layer_weights(&t, l, li, &n, &k);
 			const float *w0 = layer_weights(&q->p1, l, li, &n, &k);
 
-			progress(q, "sensitivity", (uint64_t)(l * 4 + li), (uint64_t)L * 4);
+			progress(q, "sensitivity", (uint64_t)(l * 4 + li), (uint64_t)L * 8);
 			ret = quant_linear(q, w0, n, k, qsite_at(&q->c2, l, in_sites[li]),
 					   1, &qw);
 			if (ret)
@@ -1145,12 +1146,32 @@ static int choose_bits(struct qctx *q)
 				for (int j = 0; j < k; j++)
 					w[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
 			qweight_free(&qw);
-			q->sens[l][li] = qcalib_nll(&t, &q->tk, SENS_STORIES) - base;
-			memcpy(w, w0, (size_t)n * k * sizeof(float));
 			total += (double)n * k;
 		}
 	}
-	progress(q, "sensitivity", (uint64_t)L * 4, (uint64_t)L * 4);
+	base = ret ? 0.0 : qcalib_nll(&t, &q->tk, SENS_STORIES);
+	/* each layer back at full precision alone: what its 4 bits cost */
+	for (int l = 0; l < L && !ret; l++) {
+		for (int li = 0; li < 4 && !ret; li++) {
+			int n, k;
+			float *w = layer_weights(&t, l, li, &n, &k);
+			const float *w0 = layer_weights(&q->p1, l, li, &n, &k);
+			float *save = malloc((size_t)n * k * sizeof(float));
+
+			progress(q, "sensitivity", (uint64_t)(L * 4 + l * 4 + li),
+				 (uint64_t)L * 8);
+			if (!save) {
+				ret = -ENOMEM;
+				break;
+			}
+			memcpy(save, w, (size_t)n * k * sizeof(float));
+			memcpy(w, w0, (size_t)n * k * sizeof(float));
+			q->sens[l][li] = base - qcalib_nll(&t, &q->tk, SENS_STORIES);
+			memcpy(w, save, (size_t)n * k * sizeof(float));
+			free(save);
+		}
+	}
+	progress(q, "sensitivity", (uint64_t)L * 8, (uint64_t)L * 8);
 	qprep_free(&t);
 	if (ret)
 		return ret;
