@@ -18,16 +18,33 @@
 
 #define QDEV_WAIT_NS	(60ll * 1000000000ll)
 
+/*
+ * After the plan's state region (lay.ssize bytes) the state BO has a few
+ * more bytes of our own: the SAMPLE PRNG state and the history of chosen
+ * tokens, one INT32 per position, which the step's last op fills.
+ */
+#define QDEV_X_PRNG	0
+#define QDEV_X_HIST	64
+
+struct qjob {
+	uint64_t id;
+	int pos;
+};
+
 struct inpu_qdev {
 	const struct inpu_qmodel *m;
 	struct inpu_dev *dev;
 	struct inpu_bo *wbo, *sbo;
 	uint8_t *sptr;			/* the state BO, mapped */
 	struct inpu_qlayout lay;
+	uint64_t xoff;			/* our extra bytes in the state BO */
 	uint32_t cmdbuf;
 	int status, error;
+	int last_pos;			/* of the last retired step */
 	uint64_t cycles;
 	struct inpu_qdev_times t;
+	struct qjob q[INPU_QDEV_MAX_QUEUE];	/* queued steps, a FIFO */
+	unsigned int q_head, q_len;
 };
 
 static uint64_t now_ns(void)
@@ -42,6 +59,8 @@ void inpu_qdev_free(struct inpu_qdev *d)
 {
 	if (!d)
 		return;
+	while (d->q_len)		/* let queued steps finish first */
+		inpu_qdev_retire(d, NULL);
 	if (d->cmdbuf)
 		inpu_cmdbuf_destroy(d->dev, d->cmdbuf);
 	inpu_bo_free(d->sbo);
@@ -50,32 +69,69 @@ void inpu_qdev_free(struct inpu_qdev *d)
 	free(d);
 }
 
-/* The last op of the step stream (ARGMAX) becomes SAMPLE. */
-static int use_sample(void *stream, const struct inpu_qlayout *lay,
-		      const struct inpu_qconfig *cfg,
-		      const struct inpu_qsample *s)
+static struct inpu_tensor ten1(uint64_t addr, uint8_t dt, uint32_t size)
 {
-	struct inpu_stream_header *hdr = stream;
-	struct inpu_op *op = (struct inpu_op *)(hdr + 1) + hdr->n_ops - 1;
-	struct inpu_tensor x, y;
+	struct inpu_tensor t;
 
+	memset(&t, 0, sizeof(t));
+	t.addr = addr;
+	t.dtype = dt;
+	t.rows = 1;
+	t.cols = 1;
+	t.stride = size;
+	return t;
+}
+
+/*
+ * The step stream as the device runs it: its last op (ARGMAX, or SAMPLE
+ * with @s) writes the chosen token into ids, the input of the next step's
+ * EMBED, and one COPY appends it to the history at row pos.  So a step
+ * needs nothing from the host but its position: steps can be queued back
+ * to back (inpu_qdev_queue) and the host reads the tokens afterwards.
+ * *stream is reallocated to hold the extra op.
+ */
+static int patch_stream(void **stream, size_t *len,
+			const struct inpu_qlayout *lay, uint64_t xaddr,
+			const struct inpu_qsample *s)
+{
+	struct inpu_stream_header *hdr;
+	struct inpu_op *op;
+	struct inpu_tensor x, ids;
+	void *p;
+
+	p = realloc(*stream, *len + sizeof(struct inpu_op));
+	if (!p)
+		return -ENOMEM;
+	*stream = p;
+	hdr = p;
+	op = (struct inpu_op *)(hdr + 1) + hdr->n_ops - 1;
 	if (op->opcode != INPU_OP_ARGMAX)
 		return -EINVAL;
 	x = op->u.argmax.x;
-	y = op->u.argmax.y;
+	ids = ten1(lay->sbase + lay->ids, INPU_DT_INT32, 4);
 	memset(op, 0, sizeof(*op));
-	op->opcode = INPU_OP_SAMPLE;
-	op->u.sample.x = x;
-	op->u.sample.y = y;
-	op->u.sample.state.addr = lay->sbase + lay->ssize;
-	op->u.sample.state.dtype = INPU_DT_UINT64;
-	op->u.sample.state.rows = 1;
-	op->u.sample.state.cols = 1;
-	op->u.sample.state.stride = 8;
-	op->u.sample.temp_mult = s->temp_mult;
-	op->u.sample.temp_shift = s->temp_shift;
-	op->u.sample.top_p = s->top_p;
-	(void)cfg;
+	if (s) {
+		op->opcode = INPU_OP_SAMPLE;
+		op->u.sample.x = x;
+		op->u.sample.state = ten1(xaddr + QDEV_X_PRNG, INPU_DT_UINT64, 8);
+		op->u.sample.y = ids;
+		op->u.sample.temp_mult = s->temp_mult;
+		op->u.sample.temp_shift = s->temp_shift;
+		op->u.sample.top_p = s->top_p;
+	} else {
+		op->opcode = INPU_OP_ARGMAX;
+		op->u.argmax.x = x;
+		op->u.argmax.y = ids;
+	}
+	op++;
+	memset(op, 0, sizeof(*op));
+	op->opcode = INPU_OP_COPY;
+	op->u.copy.src = ids;
+	op->u.copy.dst = ten1(xaddr + QDEV_X_HIST, INPU_DT_INT32, 4);
+	op->u.copy.dst.dyn_param = 1;	/* row pos of the history */
+	op->u.copy.dst.dyn_mul = 4;
+	hdr->n_ops++;
+	*len += sizeof(struct inpu_op);
 	return 0;
 }
 
@@ -127,8 +183,10 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
 				  inpu_strerror(ret));
 		goto fail;
 	}
-	/* With SAMPLE, the PRNG state is one more page after the plan's. */
-	ret = inpu_bo_alloc(d->dev, lay.ssize + (s ? 4096 : 0), 0, &d->sbo);
+	/* Our extra bytes after the plan's: PRNG state and token history. */
+	d->xoff = lay.ssize;
+	ret = inpu_bo_alloc(d->dev, lay.ssize + QDEV_X_HIST +
+			    4 * (uint64_t)m->cfg.seq_len, 0, &d->sbo);
 	if (ret) {
 		inpu_model_seterr(err, errlen,
 				  "%s: cannot allocate %llu bytes of state: %s",
@@ -139,16 +197,17 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
 	/* The weights, once. */
 	memcpy(inpu_bo_ptr(d->wbo), m->data, m->data_size);
 	d->sptr = inpu_bo_ptr(d->sbo);
-	memset(d->sptr, 0, lay.ssize);
+	memset(d->sptr, 0, inpu_bo_size(d->sbo));
 	if (s)
-		memcpy(d->sptr + lay.ssize, &s->seed, sizeof(s->seed));
+		memcpy(d->sptr + d->xoff + QDEV_X_PRNG, &s->seed, sizeof(s->seed));
 
 	ret = inpu_qgraph_layout(m, inpu_bo_dva(d->wbo), inpu_bo_dva(d->sbo),
 				 &d->lay);
 	if (!ret)
 		ret = inpu_qgraph_build(m, &d->lay, &stream, &stream_len, err,
 					errlen);
-	if (!ret && s && use_sample(stream, &d->lay, &m->cfg, s)) {
+	if (!ret && patch_stream(&stream, &stream_len, &d->lay,
+				 d->lay.sbase + d->xoff, s)) {
 		inpu_model_seterr(err, errlen, "%s: the step stream does not end with ARGMAX",
 				  where);
 		ret = -EINVAL;
@@ -185,48 +244,89 @@ fail:
 	return ret;
 }
 
-const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos)
+int inpu_qdev_queue(struct inpu_qdev *d, int pos)
 {
-	const struct inpu_qconfig *cfg = &d->m->cfg;
-	struct drm_inpu_wait res;
 	uint32_t params[1];
-	int32_t id = token;
-	uint64_t job, t0, t1, t2;
+	uint64_t job, t0;
 	int ret;
 
-	d->error = 0;
-	d->cycles = 0;
-	if (token < 0 || (uint32_t)token >= cfg->vocab_size || pos < 0 ||
-	    (uint32_t)pos >= cfg->seq_len) {
-		d->status = INPU_ERR_INDEX;
-		return NULL;
-	}
-	memcpy(d->sptr + d->lay.ids, &id, sizeof(id));
+	if (pos < 0 || (uint32_t)pos >= d->m->cfg.seq_len)
+		return -EINVAL;
+	if (d->q_len == INPU_QDEV_MAX_QUEUE)
+		return -EBUSY;
 	params[0] = (uint32_t)pos;
 	t0 = now_ns();
 	ret = inpu_submit_cmdbuf(d->dev, d->cmdbuf, params, 1, NULL, 0, 0, &job);
-	t1 = now_ns();
+	d->t.submit_ns += now_ns() - t0;
 	if (ret) {
 		d->error = ret;
 		d->status = DRM_INPU_JOB_ABORTED;
-		return NULL;
+		return ret;
 	}
-	ret = inpu_wait(d->dev, job, QDEV_WAIT_NS, &res);
-	t2 = now_ns();
+	d->q[(d->q_head + d->q_len) % INPU_QDEV_MAX_QUEUE] = (struct qjob){ job, pos };
+	d->q_len++;
+	return 0;
+}
+
+int inpu_qdev_retire(struct inpu_qdev *d, int *pos)
+{
+	struct qjob j;
+	struct drm_inpu_wait res;
+	uint64_t t0;
+	int32_t tok;
+	int ret;
+
+	if (!d->q_len)
+		return -ENOENT;
+	j = d->q[d->q_head];
+	d->q_head = (d->q_head + 1) % INPU_QDEV_MAX_QUEUE;
+	d->q_len--;
+	if (pos)
+		*pos = j.pos;
+	t0 = now_ns();
+	ret = inpu_wait(d->dev, j.id, QDEV_WAIT_NS, &res);
+	d->t.wait_ns += now_ns() - t0;
 	d->t.steps++;
-	d->t.submit_ns += t1 - t0;
-	d->t.wait_ns += t2 - t1;
+	d->error = 0;
+	d->cycles = 0;
 	if (ret) {
 		d->error = ret;
 		d->status = ret == -ETIME ? DRM_INPU_JOB_TIMEOUT : (int)res.status;
 		if (!d->status)
 			d->status = DRM_INPU_JOB_ABORTED;
-		return NULL;
+		return ret;
 	}
 	d->status = (int)res.status;
 	d->cycles = res.cycles;
 	d->t.cycles += res.cycles;
 	if (d->status)
+		return -EIO;
+	d->last_pos = j.pos;
+	memcpy(&tok, d->sptr + d->xoff + QDEV_X_HIST + 4 * (uint64_t)j.pos,
+	       sizeof(tok));
+	return tok;
+}
+
+void inpu_qdev_set_token(struct inpu_qdev *d, int token)
+{
+	int32_t id = token;
+
+	memcpy(d->sptr + d->lay.ids, &id, sizeof(id));
+}
+
+const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos)
+{
+	const struct inpu_qconfig *cfg = &d->m->cfg;
+
+	d->error = 0;
+	d->cycles = 0;
+	if (token < 0 || (uint32_t)token >= cfg->vocab_size || pos < 0 ||
+	    (uint32_t)pos >= cfg->seq_len || d->q_len) {
+		d->status = INPU_ERR_INDEX;
+		return NULL;
+	}
+	inpu_qdev_set_token(d, token);
+	if (inpu_qdev_queue(d, pos) || inpu_qdev_retire(d, NULL) < 0)
 		return NULL;
 	return (const int32_t *)(d->sptr + d->lay.logits);
 }
@@ -235,7 +335,8 @@ int inpu_qdev_next(const struct inpu_qdev *d)
 {
 	int32_t v;
 
-	memcpy(&v, d->sptr + d->lay.next, sizeof(v));
+	memcpy(&v, d->sptr + d->xoff + QDEV_X_HIST + 4 * (uint64_t)d->last_pos,
+	       sizeof(v));
 	return v;
 }
 

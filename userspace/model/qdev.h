@@ -13,6 +13,13 @@
  * waited for, and the device's ARGMAX is read back (4 bytes).  No per-op
  * ioctl, no copy of the logits (they stay in the mapped state BO).
  *
+ * The stream is quant.h's with its last op patched: ARGMAX (or SAMPLE)
+ * writes the chosen token straight into ids, the next step's input, and a
+ * COPY appends it to a token history (one int32 per position) in the state
+ * BO.  So steps can also be chained on the device: inpu_qdev_queue() only
+ * submits a position, and several steps run back to back while the host
+ * reads the tokens of the finished ones (inpu_qdev_retire()).
+ *
  * Integer only (qdev.c): the float conversion for perplexity is in
  * qdevlm.c.  Functions return 0 or a negative errno and never print.
  */
@@ -67,7 +74,21 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
  * a failed ioctl.
  */
 const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos);
-/* The device's ARGMAX of the last step (from the state BO). */
+/*
+ * Chained decoding.  inpu_qdev_set_token() writes the token the next
+ * queued step reads (only needed before the first one, or while no step
+ * is queued).  inpu_qdev_queue() submits the step at @pos, which reads the
+ * token the previous step chose; at most INPU_QDEV_MAX_QUEUE steps are in
+ * flight (-EBUSY).  inpu_qdev_retire() waits for the oldest one and
+ * returns the token it chose (>= 0; its position in *pos), or a negative
+ * errno (-EIO: the job failed, see inpu_qdev_status()).
+ */
+#define INPU_QDEV_MAX_QUEUE	64
+void inpu_qdev_set_token(struct inpu_qdev *d, int token);
+int inpu_qdev_queue(struct inpu_qdev *d, int pos);
+int inpu_qdev_retire(struct inpu_qdev *d, int *pos);
+
+/* The token the last step chose (the device's ARGMAX or SAMPLE). */
 int inpu_qdev_next(const struct inpu_qdev *d);
 /* Job status of the last step (enum inpu_status, INPU_JOB_*, DRM_INPU_JOB_*). */
 int inpu_qdev_status(const struct inpu_qdev *d);

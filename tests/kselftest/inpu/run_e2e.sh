@@ -8,7 +8,9 @@
 # library in this process); the generated token ids must be identical and
 # so must the text.  The device must have run one job per position.  Then
 # the same with sampling (temperature 0.8, top-p 0.9, seed 42: the SAMPLE
-# op and its PRNG on the device, the same op on the CPU).
+# op and its PRNG on the device, the same op on the CPU).  The device runs
+# generated steps chained (each reads the token the previous step chose on
+# the device, 8 in flight); --depth 1, one step at a time, must agree too.
 # Runs in the test VM with the models under $MODELS.
 MODELS=${MODELS:-/opt/inpu/models}
 STEPS=${STEPS:-64}
@@ -23,7 +25,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1)); }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-5}"; }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..10"
 mkdir -p "$TMP"
 
 for s in w8a8 w4a8; do
@@ -68,6 +70,17 @@ for s in w8a8 w4a8; do
 		not_ok "$s: the device text is the cpu text"
 		show "$TMP/dev.txt" 3
 		show "$TMP/cpu.txt" 3
+	fi
+
+	inpu run $args -p "$PROMPT" -q --depth 1 --backend device >"$TMP/dev1.out" 2>"$TMP/dev1.err"
+	rd=$?
+	grep '^ids:' "$TMP/dev1.out" >"$TMP/dev1.ids"
+	if [ $rd = 0 ] && cmp -s "$TMP/dev1.ids" "$TMP/cpu.ids"; then
+		ok "$s: one step at a time (--depth 1): the same ids"
+	else
+		not_ok "$s: one step at a time (--depth 1): the same ids (status $rd)"
+		echo "# device: $(cat "$TMP/dev1.ids")"
+		show "$TMP/dev1.err"
 	fi
 
 	samp="-t 0.8 -P 0.9 -s 42 -q"
