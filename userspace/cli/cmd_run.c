@@ -41,7 +41,7 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"usage: %s run -m MODEL.inpu -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
 		"               [--backend device|cpu] [-d DEVICE] [--temperature T]\n"
-		"               [--top-p P] [--seed S] [--depth N]\n"
+		"               [--top-p P] [--seed S] [--depth N] [--per-job K]\n"
 		"               [--ids] [--json] [--quiet]\n"
 		"\n"
 		"Generate text with an integer .inpu model (made by '%s quantize'):\n"
@@ -68,17 +68,21 @@ static void run_usage(FILE *f)
 		"  -t, --temperature T     0 (default): greedy; > 0: sample on the device\n"
 		"  -P, --top-p P           nucleus sampling threshold in (0, 1] (default 0.9)\n"
 		"  -s, --seed S            PRNG seed (default: from the clock; printed)\n"
-		"  -D, --depth N           device: generated steps in flight (1..%d, default 16);\n"
+		"  -D, --depth N           device: generated steps in flight (1..%d, default 32);\n"
 		"                          each step reads the token the previous one chose\n"
 		"                          on the device, so steps run back to back; 1 waits\n"
 		"                          for every step before submitting the next\n"
+		"  -K, --per-job K         device: generated steps per job (1..%d, default %d):\n"
+		"                          one submission runs K positions (tokens are read\n"
+		"                          when the job is done)\n"
 		"  -i, --ids               after the text, print the generated token ids on\n"
 		"                          one line 'ids: ...'\n"
 		"  -j, --json              print the stats as one JSON object on stdout\n"
 		"                          (last line) instead of text on stderr\n"
 		"  -q, --quiet             do not print the text\n"
 		"  -h, --help              show this help\n",
-		prog, prog, INPU_QDEV_MAX_QUEUE);
+		prog, prog, INPU_QDEV_MAX_QUEUE, INPU_QDEV_STEPS_PER_JOB,
+		INPU_QDEV_STEPS_PER_JOB);
 }
 
 /* A positive decimal integer no larger than @max, or -1. */
@@ -259,6 +263,7 @@ static int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "ids", no_argument, NULL, 'i' },
 		{ "depth", required_argument, NULL, 'D' },
+		{ "per-job", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -275,15 +280,15 @@ static int cmd_run(int argc, char **argv)
 	long n_prompt, n_gen = 0;
 	char why[256];
 	size_t cap;
-	int token, pos, bos = 0;
-	long long depth = 16;
+	int token, pos, bos = 0, chained;
+	long long depth = 32, per_job = INPU_QDEV_STEPS_PER_JOB;
 	double temperature = 0, top_p = 0.9;
 	unsigned long long seed = 0;
 	int have_seed = 0;
 	struct inpu_qsample samp;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:D:ijqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:D:K:ijqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			r.model = optarg;
@@ -351,6 +356,14 @@ static int cmd_run(int argc, char **argv)
 		}
 		case 'i':
 			show_ids = 1;
+			break;
+		case 'K':
+			per_job = parse_count(optarg, INPU_QDEV_STEPS_PER_JOB);
+			if (per_job < 0) {
+				fprintf(stderr, "%s run: --per-job: '%s' is not an integer in 1..%d\n",
+					prog, optarg, INPU_QDEV_STEPS_PER_JOB);
+				return 2;
+			}
 			break;
 		case 'D':
 			depth = parse_count(optarg, INPU_QDEV_MAX_QUEUE);
@@ -422,8 +435,11 @@ static int cmd_run(int argc, char **argv)
 			prog);
 		return 2;
 	}
+	chained = depth > 1 || per_job > 1;
 	if (rt_load(&r))
 		goto out;
+	if (r.dev && per_job > inpu_qdev_steps_per_job(r.qd))
+		per_job = inpu_qdev_steps_per_job(r.qd);
 	if (steps > r.qm->cfg.seq_len)
 		steps = r.qm->cfg.seq_len;
 
@@ -462,7 +478,7 @@ static int cmd_run(int argc, char **argv)
 
 		if (pos == n_prompt)
 			t_first = t0;
-		if (r.dev && depth > 1 && pos == n_prompt)
+		if (r.dev && chained && pos == n_prompt)
 			break;		/* the chained loop below takes over */
 		if (r.dev) {
 			logits = inpu_qdev_step(r.qd, token, pos);
@@ -513,41 +529,60 @@ static int cmd_run(int argc, char **argv)
 		}
 		token = next;
 	}
-	if (r.dev && depth > 1 && !bos && pos == n_prompt && pos < steps) {
+	if (r.dev && chained && !bos && pos == n_prompt && pos < steps) {
 		/*
 		 * Chained decoding on the device: each step reads the token the
 		 * previous one chose, so up to @depth steps are queued ahead and
 		 * the host only retires them in order, printing their tokens.
 		 */
-		int q = pos, p;
+		int q = pos, inflight = 0, p, n, k = (int)per_job;
 
-		while (q < steps && q - pos < depth) {
-			if (inpu_qdev_queue(r.qd, q++))
-				goto qfail;
-		}
+		if (k > inpu_qdev_steps_per_job(r.qd))
+			k = inpu_qdev_steps_per_job(r.qd);
+		if (k < 1)
+			k = 1;
+		if (depth < k)
+			depth = k;
 		while (pos < steps) {
 			uint64_t t0 = now_ns();
 			const char *piece;
 			size_t len;
-			int next = inpu_qdev_retire(r.qd, &p);
+			int stop = 0;
 
-			if (next < 0)
-				goto qfail;
-			pos++;
-			n_tg++;
-			cyc_gen += inpu_qdev_cycles(r.qd);
-			gen[n_gen++] = next;
-			if (next == INPU_TOK_BOS)
-				break;
-			if (q < steps && inpu_qdev_queue(r.qd, q++))
+			/* Keep up to @depth steps in flight, k per job (1 at the end). */
+			while (q < steps && inflight < depth) {
+				int m = steps - q >= k && inflight + k <= depth ? k : 1;
+
+				if (inpu_qdev_queue_n(r.qd, q, m))
+					goto qfail;
+				q += m;
+				inflight += m;
+			}
+			if (inpu_qdev_retire_n(r.qd, &p, &n))
 				goto qfail;
 			step_ns += now_ns() - t0;
-			if (!quiet) {
-				piece = inpu_tokenizer_piece(r.t, token, next, &len);
-				print_piece(piece, len);
-				fflush(stdout);
+			inflight -= n;
+			cyc_gen += inpu_qdev_cycles(r.qd);
+			for (int i = 0; i < n && !stop; i++) {
+				int next = inpu_qdev_token(r.qd, p + i);
+
+				pos++;
+				n_tg++;
+				gen[n_gen++] = next;
+				if (next == INPU_TOK_BOS) {
+					stop = 1;
+					break;
+				}
+				if (!quiet) {
+					piece = inpu_tokenizer_piece(r.t, token, next, &len);
+					print_piece(piece, len);
+				}
+				token = next;
 			}
-			token = next;
+			if (!quiet)
+				fflush(stdout);
+			if (stop)
+				break;
 		}
 	}
 	if (0) {
@@ -585,7 +620,7 @@ qfail:
 		double sub_us = dt.steps ? (double)dt.submit_ns / 1e3 / (double)dt.steps : 0;
 		double wait_us = dt.steps ? (double)dt.wait_ns / 1e3 / (double)dt.steps : 0;
 		/* Jobs overlap when chained: their busy times do not add up. */
-		double busy_us = depth == 1 && busy0 >= 0 && busy1 >= busy0 && dt.steps ?
+		double busy_us = !chained && busy0 >= 0 && busy1 >= busy0 && dt.steps ?
 			(double)(busy1 - busy0) / 1e3 / (double)dt.steps : -1;
 		FILE *f = json ? stdout : stderr;
 
@@ -601,10 +636,11 @@ qfail:
 				"\"prompt_tok_s\":%.1f,\"gen_tok_s\":%.1f,"
 				"\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
 				"\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
-				"\"device_busy_us\":%.2f,\"depth\":%lld}\n",
+				"\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld}\n",
 				(unsigned long long)n_pp, (unsigned long long)n_tg,
 				pp_tps, tg_tps, cyc_tok, tot_us, step_us,
-				sub_us, wait_us, busy_us, r.dev ? depth : 0);
+				sub_us, wait_us, busy_us, r.dev ? depth : 0,
+				r.dev ? per_job : 0);
 		} else {
 			fprintf(f, "stats: %s backend, prompt %llu tokens at %.1f tok/s, generated %llu tokens at %.1f tok/s, %.0f modelled device cycles/token (%.1f us at 1 GHz)\n",
 				backend, (unsigned long long)n_pp, pp_tps,
@@ -614,16 +650,16 @@ qfail:
 				fprintf(f, "sampling: temperature %g, top-p %g, seed %llu (SAMPLE temp_mult %d, temp_shift %d, top_p %u/65536)\n",
 					temperature, top_p, seed, samp.temp_mult,
 					samp.temp_shift, samp.top_p);
-			if (r.dev && depth == 1)
+			if (r.dev && !chained)
 				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; device busy %.1f us/job (sysfs busy_time_ns)\n",
 					tot_us, step_us, sub_us, wait_us,
 					step_us - sub_us - wait_us,
 					tot_us - step_us, busy_us);
 			else if (r.dev)
-				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; generated steps chained on the device, %lld in flight\n",
+				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; generated steps chained on the device, %lld in flight, %lld per job\n",
 					tot_us, step_us, sub_us, wait_us,
 					step_us - sub_us - wait_us,
-					tot_us - step_us, depth);
+					tot_us - step_us, depth, per_job);
 			else
 				fprintf(f, "time/token: %.1f us = step %.1f us (engine on the CPU) + host %.1f us\n",
 					tot_us, step_us, tot_us - step_us);

@@ -28,7 +28,7 @@
 
 struct qjob {
 	uint64_t id;
-	int pos;
+	int pos, n;		/* positions pos .. pos + n - 1 */
 };
 
 struct inpu_qdev {
@@ -39,6 +39,8 @@ struct inpu_qdev {
 	struct inpu_qlayout lay;
 	uint64_t xoff;			/* our extra bytes in the state BO */
 	uint32_t cmdbuf;
+	uint32_t cmdbuf_k;		/* k steps per job (0: none) */
+	int k;
 	int status, error;
 	int last_pos;			/* of the last retired step */
 	uint64_t cycles;
@@ -63,6 +65,8 @@ void inpu_qdev_free(struct inpu_qdev *d)
 		inpu_qdev_retire(d, NULL);
 	if (d->cmdbuf)
 		inpu_cmdbuf_destroy(d->dev, d->cmdbuf);
+	if (d->cmdbuf_k)
+		inpu_cmdbuf_destroy(d->dev, d->cmdbuf_k);
 	inpu_bo_free(d->sbo);
 	inpu_bo_free(d->wbo);
 	inpu_dev_close(d->dev);
@@ -133,6 +137,74 @@ static int patch_stream(void **stream, size_t *len,
 	hdr->n_ops++;
 	*len += sizeof(struct inpu_op);
 	return 0;
+}
+
+/* Number of operand slots of each op (they come first in its struct). */
+static unsigned int n_slots(uint16_t opcode)
+{
+	switch (opcode) {
+	case INPU_OP_MATMUL:
+		return 6;
+	case INPU_OP_ATTENTION:
+		return 4;
+	case INPU_OP_RMSNORM:
+	case INPU_OP_ROPE:
+	case INPU_OP_SWIGLU:
+	case INPU_OP_ADD:
+	case INPU_OP_EMBED:
+	case INPU_OP_SAMPLE:
+		return 3;
+	case INPU_OP_COPY:
+	case INPU_OP_ARGMAX:
+	case INPU_OP_FWHT:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * @k steps in one stream: the one-step stream @one repeated, copy i with
+ * its position parameter (1) renamed to parameter i + 1, which the host
+ * sets to pos + i.  Each copy reads the token the previous one chose.
+ */
+static void *multi_stream(const void *one, size_t one_len, int k,
+			  uint32_t seq_len, size_t *len)
+{
+	const struct inpu_stream_header *h1 = one;
+	const struct inpu_op *o1 = (const struct inpu_op *)(h1 + 1);
+	struct inpu_stream_header *h;
+	struct inpu_op *o;
+	uint32_t n = h1->n_ops;
+
+	(void)one_len;
+	*len = sizeof(*h) + (size_t)k * n * sizeof(*o);
+	h = calloc(1, *len);
+	if (!h)
+		return NULL;
+	*h = *h1;
+	h->n_params = (uint16_t)k;
+	for (int i = 0; i < k; i++) {
+		h->params[i].min = 0;
+		h->params[i].max = seq_len - 1;
+	}
+	h->n_ops = (uint32_t)k * n;
+	o = (struct inpu_op *)(h + 1);
+	for (int i = 0; i < k; i++) {
+		for (uint32_t j = 0; j < n; j++) {
+			struct inpu_op *op = &o[(uint32_t)i * n + j];
+			struct inpu_tensor *t = (struct inpu_tensor *)&op->u;
+
+			*op = o1[j];
+			for (unsigned int sl = 0; sl < n_slots(op->opcode); sl++)
+				if (t[sl].dyn_param == 1)
+					t[sl].dyn_param = (uint8_t)(i + 1);
+			if (op->opcode == INPU_OP_ATTENTION &&
+			    op->u.attention.pos_param == 1)
+				op->u.attention.pos_param = (uint8_t)(i + 1);
+		}
+	}
+	return h;
 }
 
 int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
@@ -223,6 +295,26 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
 	memset(&verr, 0, sizeof(verr));
 	ret = inpu_cmdbuf_create(d->dev, stream, stream_len, refs, 2,
 				 &d->cmdbuf, &verr);
+	if (!ret) {
+		/* Several steps per job, if the stream has room (else one). */
+		uint32_t n1 = ((struct inpu_stream_header *)stream)->n_ops;
+		int k = INPU_QDEV_STEPS_PER_JOB;
+		size_t mlen;
+		void *ms;
+
+		while (k > 1 && (uint32_t)k * n1 > INPU_MAX_OPS)
+			k--;
+		if ((uint32_t)k > m->cfg.seq_len)
+			k = (int)m->cfg.seq_len;
+		ms = k > 1 ? multi_stream(stream, stream_len, k, m->cfg.seq_len,
+					  &mlen) : NULL;
+		if (ms && !inpu_cmdbuf_create(d->dev, ms, mlen, refs, 2,
+					      &d->cmdbuf_k, NULL))
+			d->k = k;
+		free(ms);
+		if (!d->k)
+			d->k = 1;
+	}
 	free(stream);
 	if (ret == -EINVAL || ret == -EACCES) {
 		inpu_model_seterr(err, errlen,
@@ -244,36 +336,48 @@ fail:
 	return ret;
 }
 
-int inpu_qdev_queue(struct inpu_qdev *d, int pos)
+int inpu_qdev_steps_per_job(const struct inpu_qdev *d)
 {
-	uint32_t params[1];
+	return d->k;
+}
+
+int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n)
+{
+	uint32_t params[INPU_MAX_PARAMS];
 	uint64_t job, t0;
 	int ret;
 
-	if (pos < 0 || (uint32_t)pos >= d->m->cfg.seq_len)
+	if (pos < 0 || (n != 1 && n != d->k) ||
+	    (uint64_t)pos + (uint64_t)n > d->m->cfg.seq_len)
 		return -EINVAL;
 	if (d->q_len == INPU_QDEV_MAX_QUEUE)
 		return -EBUSY;
-	params[0] = (uint32_t)pos;
+	for (int i = 0; i < n; i++)
+		params[i] = (uint32_t)(pos + i);
 	t0 = now_ns();
-	ret = inpu_submit_cmdbuf(d->dev, d->cmdbuf, params, 1, NULL, 0, 0, &job);
+	ret = inpu_submit_cmdbuf(d->dev, n > 1 ? d->cmdbuf_k : d->cmdbuf,
+				 params, (uint32_t)n, NULL, 0, 0, &job);
 	d->t.submit_ns += now_ns() - t0;
 	if (ret) {
 		d->error = ret;
 		d->status = DRM_INPU_JOB_ABORTED;
 		return ret;
 	}
-	d->q[(d->q_head + d->q_len) % INPU_QDEV_MAX_QUEUE] = (struct qjob){ job, pos };
+	d->q[(d->q_head + d->q_len) % INPU_QDEV_MAX_QUEUE] = (struct qjob){ job, pos, n };
 	d->q_len++;
 	return 0;
 }
 
-int inpu_qdev_retire(struct inpu_qdev *d, int *pos)
+int inpu_qdev_queue(struct inpu_qdev *d, int pos)
+{
+	return inpu_qdev_queue_n(d, pos, 1);
+}
+
+int inpu_qdev_retire_n(struct inpu_qdev *d, int *pos, int *n)
 {
 	struct qjob j;
 	struct drm_inpu_wait res;
 	uint64_t t0;
-	int32_t tok;
 	int ret;
 
 	if (!d->q_len)
@@ -283,10 +387,13 @@ int inpu_qdev_retire(struct inpu_qdev *d, int *pos)
 	d->q_len--;
 	if (pos)
 		*pos = j.pos;
+	if (n)
+		*n = j.n;
 	t0 = now_ns();
 	ret = inpu_wait(d->dev, j.id, QDEV_WAIT_NS, &res);
 	d->t.wait_ns += now_ns() - t0;
-	d->t.steps++;
+	d->t.steps += (uint64_t)j.n;
+	d->t.jobs++;
 	d->error = 0;
 	d->cycles = 0;
 	if (ret) {
@@ -301,10 +408,26 @@ int inpu_qdev_retire(struct inpu_qdev *d, int *pos)
 	d->t.cycles += res.cycles;
 	if (d->status)
 		return -EIO;
-	d->last_pos = j.pos;
-	memcpy(&tok, d->sptr + d->xoff + QDEV_X_HIST + 4 * (uint64_t)j.pos,
+	d->last_pos = j.pos + j.n - 1;
+	return 0;
+}
+
+int inpu_qdev_token(const struct inpu_qdev *d, int pos)
+{
+	int32_t tok;
+
+	if (pos < 0 || (uint32_t)pos >= d->m->cfg.seq_len)
+		return -EINVAL;
+	memcpy(&tok, d->sptr + d->xoff + QDEV_X_HIST + 4 * (uint64_t)pos,
 	       sizeof(tok));
 	return tok;
+}
+
+int inpu_qdev_retire(struct inpu_qdev *d, int *pos)
+{
+	int ret = inpu_qdev_retire_n(d, pos, NULL);
+
+	return ret ? ret : inpu_qdev_token(d, d->last_pos);
 }
 
 void inpu_qdev_set_token(struct inpu_qdev *d, int token)

@@ -88,6 +88,21 @@ void inpu_qdev_set_token(struct inpu_qdev *d, int token);
 int inpu_qdev_queue(struct inpu_qdev *d, int pos);
 int inpu_qdev_retire(struct inpu_qdev *d, int *pos);
 
+/*
+ * Several steps per job: a second command buffer holds k copies of the
+ * step (k = inpu_qdev_steps_per_job(), at most INPU_QDEV_STEPS_PER_JOB and
+ * what fits in a stream; 1 if none), copy i at position params[i] = pos + i.
+ * inpu_qdev_queue_n() submits @n = 1 or k steps from @pos as one job;
+ * inpu_qdev_retire_n() waits for the oldest job (0 or a negative errno)
+ * and says which positions it ran; inpu_qdev_token() reads the token the
+ * step at @pos chose, from the history.
+ */
+#define INPU_QDEV_STEPS_PER_JOB	8
+int inpu_qdev_steps_per_job(const struct inpu_qdev *d);
+int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n);
+int inpu_qdev_retire_n(struct inpu_qdev *d, int *pos, int *n);
+int inpu_qdev_token(const struct inpu_qdev *d, int pos);
+
 /* The token the last step chose (the device's ARGMAX or SAMPLE). */
 int inpu_qdev_next(const struct inpu_qdev *d);
 /* Job status of the last step (enum inpu_status, INPU_JOB_*, DRM_INPU_JOB_*). */
@@ -102,6 +117,7 @@ const char *inpu_qdev_path(const struct inpu_qdev *d);
 /* Where the host time of the steps so far went (CLOCK_MONOTONIC ns). */
 struct inpu_qdev_times {
 	uint64_t steps;
+	uint64_t jobs;
 	uint64_t submit_ns;	/* in DRM_IOCTL_INPU_SUBMIT */
 	uint64_t wait_ns;	/* in DRM_IOCTL_INPU_WAIT */
 	uint64_t cycles;	/* modelled device cycles, summed */
