@@ -724,7 +724,7 @@ static int cmd_ppl_device(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rt r = { .cmd = "ppl", .dev = 1 };
-	struct inpu_qdevlm *q = NULL;
+	struct inpu_qlm *q = NULL;
 	const char *file = NULL;
 	char err[INPU_MODEL_ERRLEN], why[256];
 	long long max_stories = 0;
@@ -785,7 +785,7 @@ static int cmd_ppl_device(int argc, char **argv)
 	}
 	if (rt_load(&r))
 		goto out;
-	if (inpu_qdevlm_new(r.qd, r.qm, &q)) {
+	if (inpu_qdev_lm_new(r.qd, r.qm, &q)) {
 		fprintf(stderr, "%s ppl: out of memory\n", prog);
 		goto out;
 	}
@@ -793,7 +793,7 @@ static int cmd_ppl_device(int argc, char **argv)
 		fprintf(stderr, "%s ppl: %s\n", prog, err);
 		goto out;
 	}
-	inpu_qdevlm_lm(q, &lm);
+	inpu_qlm_lm(q, &lm);
 	t0 = now_ns();
 	ret = inpu_ppl_text(r.t, &lm, text, len, (uint64_t)max_stories, NULL,
 			    NULL, &acc);
@@ -827,7 +827,7 @@ static int cmd_ppl_device(int argc, char **argv)
 	rc = 0;
 out:
 	free(text);
-	inpu_qdevlm_free(q);
+	inpu_qlm_free(q);
 	rt_free(&r);
 	return rc;
 }

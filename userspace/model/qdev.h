@@ -21,7 +21,7 @@
  * reads the tokens of the finished ones (inpu_qdev_retire()).
  *
  * Integer only (qdev.c): the float conversion for perplexity is in
- * qdevlm.c.  Functions return 0 or a negative errno and never print.
+ * qlm.c.  Functions return 0 or a negative errno and never print.
  */
 #ifndef INPU_QDEV_H
 #define INPU_QDEV_H
@@ -140,16 +140,14 @@ void inpu_qsampler_free(struct inpu_qsampler *q);
 /* The sampled token for @logits (vocab_size int32), or a negative errno. */
 int inpu_qsampler_run(struct inpu_qsampler *q, const int32_t *logits);
 
-/* ---- the device backend as a struct inpu_lm (qdevlm.c, float) ----------- */
+/* ---- the device backend as a struct inpu_lm ----------------------------- */
 
-struct inpu_qdevlm;
-
-int inpu_qdevlm_new(struct inpu_qdev *d, const struct inpu_qmodel *m,
-		    struct inpu_qdevlm **out);
-void inpu_qdevlm_free(struct inpu_qdevlm *q);
-/* An inpu_logits_fn: the device's int32 logits as floats. */
-const float *inpu_qdevlm_forward(void *ctx, int token, int pos);
-void inpu_qdevlm_lm(struct inpu_qdevlm *q, struct inpu_lm *lm);
+/*
+ * For perplexity: qlm.c's wrapper around inpu_qdev_step(), which reads the
+ * logits in place from the state BO.  Free with inpu_qlm_free().
+ */
+int inpu_qdev_lm_new(struct inpu_qdev *d, const struct inpu_qmodel *m,
+		     struct inpu_qlm **out);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The integer model as a struct inpu_lm: evaluation only.  The step runs
- * in integers (qcpu.c); here the int32 logits become floats for the
- * negative log-likelihood of the perplexity code.
+ * in integers (qcpu.c on the host, qdev.c on the device); here the int32
+ * logits become floats for the negative log-likelihood of the perplexity
+ * code, the same conversion for both backends, so equal logits give
+ * equal perplexity.
  */
 #include <errno.h>
 #include <math.h>
@@ -11,21 +13,23 @@
 #include "quant.h"
 
 struct inpu_qlm {
-	struct inpu_qcpu *c;
+	inpu_qstep_fn step;
+	void *backend;
 	uint32_t vocab, seq_len;
 	float scale;		/* 2^-logit_frac */
 	float *logits;
 };
 
-int inpu_qlm_new(struct inpu_qcpu *c, const struct inpu_qmodel *m,
-		 struct inpu_qlm **out)
+int inpu_qlm_new_step(inpu_qstep_fn step, void *backend,
+		      const struct inpu_qmodel *m, struct inpu_qlm **out)
 {
 	struct inpu_qlm *q = calloc(1, sizeof(*q));
 
 	*out = NULL;
 	if (!q)
 		return -ENOMEM;
-	q->c = c;
+	q->step = step;
+	q->backend = backend;
 	q->vocab = m->cfg.vocab_size;
 	q->seq_len = m->cfg.seq_len;
 	q->scale = ldexpf(1.0f, -(int)m->cfg.logit_frac);
@@ -36,6 +40,17 @@ int inpu_qlm_new(struct inpu_qcpu *c, const struct inpu_qmodel *m,
 	}
 	*out = q;
 	return 0;
+}
+
+static const int32_t *qcpu_step(void *backend, int token, int pos)
+{
+	return inpu_qcpu_step(backend, token, pos);
+}
+
+int inpu_qlm_new(struct inpu_qcpu *c, const struct inpu_qmodel *m,
+		 struct inpu_qlm **out)
+{
+	return inpu_qlm_new_step(qcpu_step, c, m, out);
 }
 
 void inpu_qlm_free(struct inpu_qlm *q)
@@ -49,7 +64,7 @@ void inpu_qlm_free(struct inpu_qlm *q)
 const float *inpu_qlm_forward(void *ctx, int token, int pos)
 {
 	struct inpu_qlm *q = ctx;
-	const int32_t *l = inpu_qcpu_step(q->c, token, pos);
+	const int32_t *l = q->step(q->backend, token, pos);
 
 	if (!l)
 		return NULL;

@@ -266,6 +266,12 @@ void *inpu_qcpu_state(struct inpu_qcpu *c, uint64_t offset);
 struct inpu_qlm;
 
 /* Wrap a CPU backend so that the perplexity code can score it. */
+/* A backend's step: int32 logits of @token at @pos, or NULL on error. */
+typedef const int32_t *(*inpu_qstep_fn)(void *backend, int token, int pos);
+
+/* Wrap any backend's step (the device backend uses this). */
+int inpu_qlm_new_step(inpu_qstep_fn step, void *backend,
+		      const struct inpu_qmodel *m, struct inpu_qlm **out);
 int inpu_qlm_new(struct inpu_qcpu *c, const struct inpu_qmodel *m,
 		 struct inpu_qlm **out);
 void inpu_qlm_free(struct inpu_qlm *q);
