@@ -226,7 +226,8 @@ host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu $(B)/asan/bin/inpu-fw
 $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
 		$(B)/asan/model/libinpu_model.a \
-		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(FW_HDRS) $(MODEL_HDRS)
+		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(FW_HDRS) $(MODEL_HDRS) \
+		$(wildcard tests/host/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools -Iuserspace/model -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \

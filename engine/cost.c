@@ -36,28 +36,11 @@ static uint64_t div_up64(uint64_t v, uint64_t d)
 	return d ? (v + d - 1) / d : v;
 }
 
-static unsigned int esz(uint8_t dt)
-{
-	switch (dt) {
-	case INPU_DT_NONE:
-		return 0;
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	default:
-		return 8;
-	}
-}
-
 static uint64_t tbytes(const struct inpu_tensor *t)
 {
 	if (t->dtype == INPU_DT_W8_TILED || t->dtype == INPU_DT_W4_TILED)
 		return inpu_tiled_bytes(t->dtype, t->rows, t->cols);
-	return (uint64_t)t->rows * t->cols * esz(t->dtype);
+	return (uint64_t)t->rows * t->cols * inpu_dtype_size(t->dtype);
 }
 
 static uint64_t o_rows_cols(const struct inpu_tensor *t)
@@ -138,7 +121,7 @@ void inpu_op_cost(const struct inpu_machine *mc, const struct inpu_op *op,
 		elems = o_rows_cols(&op->u.embed.y);
 		/* Only the gathered rows of the table move. */
 		cost->dram_bytes = tbytes(&op->u.embed.ids) + tbytes(&op->u.embed.y) +
-				   elems * esz(op->u.embed.table.dtype);
+				   elems * inpu_dtype_size(op->u.embed.table.dtype);
 		cost->sram_bytes = cost->dram_bytes;
 		break;
 	case INPU_OP_COPY:

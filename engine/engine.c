@@ -86,21 +86,6 @@ static void op_free_all(struct op_ctx *c)
 
 /* ---- operand transfer ------------------------------------------------ */
 
-unsigned int dt_size(uint8_t dt)
-{
-	switch (dt) {
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	default:
-		return 8;
-	}
-}
-
 uint64_t tensor_addr(const struct op_ctx *c, const struct inpu_tensor *t)
 {
 	uint64_t a = t->addr;
@@ -138,7 +123,7 @@ int mem_write(struct op_ctx *c, uint64_t addr, const void *src, uint64_t len)
 int read_rows(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
 	      uint32_t n, void *dst)
 {
-	uint64_t row = (uint64_t)t->cols * dt_size(t->dtype);
+	uint64_t row = (uint64_t)t->cols * inpu_dtype_size(t->dtype);
 	uint64_t base = tensor_addr(c, t) + (uint64_t)r0 * t->stride;
 	uint8_t *d = dst;
 	uint32_t r;
@@ -155,7 +140,7 @@ int read_rows(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
 int32_t *load_i32(struct op_ctx *c, const struct inpu_tensor *t)
 {
 	uint64_t count = (uint64_t)t->rows * t->cols;
-	unsigned int es = dt_size(t->dtype);
+	unsigned int es = inpu_dtype_size(t->dtype);
 	int32_t *out = op_alloc(c, count * 4);
 	uint8_t *raw;
 	uint64_t i;
@@ -186,7 +171,7 @@ int store_rows_i64(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
 		   uint32_t n, const int64_t *v)
 {
 	uint64_t count = (uint64_t)n * t->cols;
-	unsigned int es = dt_size(t->dtype);
+	unsigned int es = inpu_dtype_size(t->dtype);
 	uint64_t row = (uint64_t)t->cols * es, i;
 	uint64_t base = tensor_addr(c, t) + (uint64_t)r0 * t->stride;
 	uint8_t *raw = op_alloc(c, count * es);

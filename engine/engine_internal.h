@@ -35,7 +35,6 @@ struct op_ctx {
 void *op_alloc(struct op_ctx *c, size_t bytes);
 void op_release(struct op_ctx *c, void *p);
 
-unsigned int dt_size(uint8_t dt);
 uint64_t tensor_addr(const struct op_ctx *c, const struct inpu_tensor *t);
 int mem_read(struct op_ctx *c, uint64_t addr, void *dst, uint64_t len);
 int mem_write(struct op_ctx *c, uint64_t addr, const void *src, uint64_t len);

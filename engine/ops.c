@@ -214,7 +214,7 @@ int op_embed(struct op_ctx *c, const struct inpu_op *op)
 int op_copy(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_copy *o = &op->u.copy;
-	uint64_t row = (uint64_t)o->src.cols * dt_size(o->src.dtype);
+	uint64_t row = (uint64_t)o->src.cols * inpu_dtype_size(o->src.dtype);
 	uint64_t dst = tensor_addr(c, &o->dst);
 	uint8_t *buf = op_alloc(c, row * o->src.rows);
 	uint32_t r;

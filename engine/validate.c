@@ -110,24 +110,6 @@ unsigned int inpu_op_slots(unsigned int opcode)
 	return opcode < INPU_OP_COUNT ? op_rules[opcode].n_slots : 0;
 }
 
-static unsigned int dtype_size(unsigned int dt)
-{
-	switch (dt) {
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	case INPU_DT_UINT64:
-	case INPU_DT_QPARAM:
-		return 8;
-	default:
-		return 0;
-	}
-}
-
 static __u32 round_up(__u32 v, __u32 to)
 {
 	return (v + to - 1) / to * to;
@@ -211,7 +193,7 @@ static int check_tensor(const struct vctx *v, const struct inpu_tensor *t,
 			return INPU_ERR_STRIDE;
 		bytes = inpu_tiled_bytes(t->dtype, t->rows, t->cols);
 	} else {
-		esize = dtype_size(t->dtype);
+		esize = inpu_dtype_size(t->dtype);
 		row_bytes = (__u64)t->cols * esize;
 		if (t->stride < row_bytes || t->stride % esize ||
 		    t->addr % esize || (t->dyn_param && t->dyn_mul % esize))

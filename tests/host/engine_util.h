@@ -99,21 +99,6 @@ static inline void *flat_ptr(struct flat_mem *m, uint64_t addr)
 	return m->buf + (addr - m->base);
 }
 
-static inline unsigned int util_dt_size(uint8_t dt)
-{
-	switch (dt) {
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	default:
-		return 8;
-	}
-}
-
 /* A dense tensor at @addr. */
 static inline struct inpu_tensor tensor(uint64_t addr, uint8_t dt,
 					uint32_t rows, uint32_t cols)
@@ -126,7 +111,7 @@ static inline struct inpu_tensor tensor(uint64_t addr, uint8_t dt,
 	t.rows = rows;
 	t.cols = cols;
 	if (dt != INPU_DT_W8_TILED && dt != INPU_DT_W4_TILED)
-		t.stride = cols * util_dt_size(dt);
+		t.stride = cols * inpu_dtype_size(dt);
 	return t;
 }
 
@@ -134,7 +119,7 @@ static inline struct inpu_tensor tensor(uint64_t addr, uint8_t dt,
 static inline struct inpu_tensor flat_tensor(struct flat_mem *m, uint8_t dt,
 					     uint32_t rows, uint32_t cols)
 {
-	uint64_t bytes = (uint64_t)rows * cols * util_dt_size(dt);
+	uint64_t bytes = (uint64_t)rows * cols * inpu_dtype_size(dt);
 
 	return tensor(flat_alloc(m, bytes), dt, rows, cols);
 }

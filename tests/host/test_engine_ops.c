@@ -94,7 +94,7 @@ static void reset(struct env *v)
 static struct inpu_tensor talloc(struct env *v, uint8_t dt, uint32_t rows,
 				 uint32_t cols, uint32_t pad)
 {
-	uint32_t es = util_dt_size(dt);
+	uint32_t es = inpu_dtype_size(dt);
 	struct inpu_tensor t = tensor(0, dt, rows, cols);
 
 	t.stride = (cols + pad) * es;
@@ -107,7 +107,7 @@ static void *eptr(struct env *v, const struct inpu_tensor *t, uint32_t r,
 		  uint32_t c)
 {
 	return flat_ptr(&v->m, t->addr + (uint64_t)r * t->stride +
-				(uint64_t)c * util_dt_size(t->dtype));
+				(uint64_t)c * inpu_dtype_size(t->dtype));
 }
 
 static void tset(struct env *v, const struct inpu_tensor *t, uint32_t r,
@@ -297,7 +297,7 @@ static int mm_run(struct env *v, const struct mm_case *c, int level,
 		for (j = 0; j < c->n; j++)
 			y[(size_t)i * c->n + j] = tget(v, &yt, i, j);
 		/* The row padding of y is never written. */
-		for (j = c->n * util_dt_size(c->ydt); j < yt.stride; j++)
+		for (j = c->n * inpu_dtype_size(c->ydt); j < yt.stride; j++)
 			if (((uint8_t *)eptr(v, &yt, i, 0))[j] != GARBAGE)
 				return -1000;
 	}

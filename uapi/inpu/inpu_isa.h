@@ -42,6 +42,28 @@ enum inpu_dtype {
 };
 
 /*
+ * Bytes per element of a plain dtype; 0 for NONE and the tiled weight
+ * types, whose size follows from their shape (engine/ISA.md section 4).
+ */
+static inline unsigned int inpu_dtype_size(unsigned int dtype)
+{
+	switch (dtype) {
+	case INPU_DT_INT8:
+	case INPU_DT_UINT8:
+		return 1;
+	case INPU_DT_INT16:
+		return 2;
+	case INPU_DT_INT32:
+		return 4;
+	case INPU_DT_UINT64:
+	case INPU_DT_QPARAM:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+/*
  * Weight tile layouts (see engine/ISA.md, "Weight layouts").  One tile is
  * exactly one 4 KiB page, so no tile straddles a page.
  *  W8: tile of 64 output channels x 64 inputs, N and K padded to 64.

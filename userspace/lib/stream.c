@@ -82,24 +82,6 @@ const void *inpu_stream_data(const struct inpu_stream *s, size_t *len)
 	return s->buf;
 }
 
-static unsigned int dtype_size(uint8_t dt)
-{
-	switch (dt) {
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	case INPU_DT_UINT64:
-	case INPU_DT_QPARAM:
-		return 8;
-	default:
-		return 0;	/* tiled weights have no stride */
-	}
-}
-
 struct inpu_tensor inpu_tensor_2d(uint64_t addr, uint8_t dtype, uint32_t rows,
 				  uint32_t cols)
 {
@@ -110,6 +92,6 @@ struct inpu_tensor inpu_tensor_2d(uint64_t addr, uint8_t dtype, uint32_t rows,
 	t.dtype = dtype;
 	t.rows = rows;
 	t.cols = cols;
-	t.stride = cols * dtype_size(dtype);
+	t.stride = cols * inpu_dtype_size(dtype);
 	return t;
 }

@@ -149,24 +149,6 @@ const struct inpu_qtensor *inpu_qmodel_findf(const struct inpu_qmodel *m,
 	return inpu_qmodel_find(m, name);
 }
 
-static unsigned int elem_size(uint8_t dt)
-{
-	switch (dt) {
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	case INPU_DT_UINT64:
-	case INPU_DT_QPARAM:
-		return 8;
-	default:
-		return 0;
-	}
-}
-
 /* Bytes of a tensor of this dtype and shape; 0 if impossible. */
 static uint64_t tensor_bytes(uint8_t dt, uint32_t rows, uint32_t cols)
 {
@@ -175,7 +157,7 @@ static uint64_t tensor_bytes(uint8_t dt, uint32_t rows, uint32_t cols)
 		return 0;
 	if (dt == INPU_DT_W8_TILED || dt == INPU_DT_W4_TILED)
 		return inpu_tiled_bytes(dt, rows, cols);
-	return (uint64_t)rows * cols * elem_size(dt);
+	return (uint64_t)rows * cols * inpu_dtype_size(dt);
 }
 
 static int tiled(uint8_t dt)
