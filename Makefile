@@ -62,12 +62,14 @@ help:
 	@echo "make fuzz       libFuzzer target for the image parser (build/fuzz/)"
 	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
 	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
+	@echo "make bench-trace    jobs/s with and without inpu-trace attached, in the VM"
+	@echo "make trace      build/bin/inpu-trace, the eBPF job-latency tool"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
 deps:
 	@bash scripts/deps.sh
 
-all: module userspace engine firmware kselftest host-tests qemu
+all: module userspace trace engine firmware kselftest host-tests qemu
 
 # ---- kernel module -------------------------------------------------------
 module: $(B)/module.log
@@ -214,6 +216,39 @@ $(B)/asan/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/asan/lib/libinpu.a $(B)/asan/mo
 	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Iuserspace/model -o $@ $(CLI_SRCS) \
 		$(B)/asan/model/libinpu_model.a $(B)/asan/lib/libinpu.a $(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
 
+# ---- eBPF job tracing (inpu-trace) ---------------------------------------
+# vmlinux.h from the BTF of the headers' vmlinux, the BPF object with clang,
+# its skeleton with bpftool, the loader against libbpf.
+TRACE_SRCS := $(wildcard userspace/trace/*)
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
+	-I$(B)/trace -Iuserspace/trace
+
+trace: $(B)/bin/inpu-trace
+
+$(B)/trace/vmlinux.h:
+	@test -n "$(KVER)" || { echo "no Debian 6.12 kernel headers; run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	bpftool btf dump file $(KDIR)/vmlinux format c >$@.tmp && mv $@.tmp $@
+
+$(B)/trace/inpu_trace.bpf.o: userspace/trace/inpu_trace.bpf.c userspace/trace/inpu_trace.h \
+		$(B)/trace/vmlinux.h
+	clang $(BPF_CFLAGS) -c -o $@ $<
+
+$(B)/trace/inpu_trace.skel.h: $(B)/trace/inpu_trace.bpf.o
+	bpftool gen skeleton $< name inpu_trace_bpf >$@.tmp && mv $@.tmp $@
+
+$(B)/bin/inpu-trace: userspace/trace/inpu_trace.c userspace/trace/inpu_trace.h \
+		$(B)/trace/inpu_trace.skel.h $(B)/lib/libinpu.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -I$(B)/trace -Iuserspace/trace -o $@ $< \
+		$(B)/lib/libinpu.a $(shell pkg-config --libs libbpf) $(DRM_LIBS)
+
+$(B)/asan/bin/inpu-trace: userspace/trace/inpu_trace.c userspace/trace/inpu_trace.h \
+		$(B)/trace/inpu_trace.skel.h $(B)/asan/lib/libinpu.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -I$(B)/trace -Iuserspace/trace -o $@ $< \
+		$(B)/asan/lib/libinpu.a $(shell pkg-config --libs libbpf) $(DRM_LIBS)
+
 # ---- tests ---------------------------------------------------------------
 KSRC = $(shell bash scripts/ksrc.sh)
 # kselftest_harness.h compares mixed types and defines functions with
@@ -221,7 +256,7 @@ KSRC = $(shell bash scripts/ksrc.sh)
 HARNESS_CFLAGS := -Wno-unused-parameter -Wno-sign-compare -Wno-clobbered
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host-tests/%,$(wildcard tests/host/*.c))
 
-host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu $(B)/asan/bin/inpu-fw
+host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu $(B)/asan/bin/inpu-fw $(B)/asan/bin/inpu-trace
 
 $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
@@ -290,18 +325,19 @@ qemu:
 
 # In the guest: /opt/inpu/{bin,kselftest,models,data}; models/ holds the
 # quantized stories260K and tok512.bin, data/ the dev text (for inpu ppl).
-$(B)/vm/initramfs.cpio: module userspace kselftest firmware models tests/vm/init \
-		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh FORCE
+$(B)/vm/initramfs.cpio: module userspace trace kselftest firmware models tests/vm/init \
+		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh tests/vm/trace-overhead.sh FORCE
 	rm -rf $(B)/vm/root $(B)/vm/firmware
 	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest $(B)/vm/root/models \
 		$(B)/vm/root/data $(B)/vm/firmware
 	cp inpu.ko $(B)/vm/root/
-	cp $(B)/bin/inpu $(B)/bench/inpu_job_bench $(B)/vm/root/bin/
+	cp $(B)/bin/inpu $(B)/bin/inpu-trace $(B)/bench/inpu_job_bench $(B)/bench/inpu_trace_load \
+		$(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp $(MODELS) $(B)/vm/root/models/
 	shared=$$(. scripts/env.sh && inpu_shared) && \
 		cp "$$shared/data/tinystories-dev.txt" $(B)/vm/root/data/
-	cp tests/vm/guest-check.sh $(B)/vm/root/
+	cp tests/vm/guest-check.sh tests/vm/trace-overhead.sh $(B)/vm/root/
 	cp $(B)/firmware/inpu-fw.bin $(B)/vm/firmware/
 	bash tests/vm/mkinitramfs.sh $(KVER) $(B)/vm/root $@ $(B)/vm/firmware
 
@@ -313,6 +349,10 @@ vm-shell: initramfs qemu
 # Job throughput in the VM (numbers, not pass/fail; not part of 'make check').
 bench-vm: initramfs qemu
 	bash tests/vm/run-vm.sh -t 600 $(B)/vm/initramfs.cpio 'inpu_job_bench'
+
+# inpu-trace's cost: jobs/s with and without it attached, in the VM.
+bench-trace: initramfs qemu
+	bash tests/vm/run-vm.sh -t 900 $(B)/vm/initramfs.cpio 'sh /opt/inpu/trace-overhead.sh'
 
 # ---- the two README commands ---------------------------------------------
 check: deps
@@ -338,5 +378,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace engine firmware fuzz bench-engine bench-vm host-tests kselftest qemu initramfs models \
+.PHONY: help deps all module userspace trace engine firmware fuzz bench-engine bench-vm bench-trace host-tests kselftest qemu initramfs models \
 	vm-shell check check-run demo demo-run clean FORCE

@@ -35,6 +35,12 @@
 struct inpu_pt;
 struct drm_inpu_bo_ref;
 
+/* Why the device was reset (the inpu_reset tracepoint's reason). */
+enum inpu_reset_reason {
+	INPU_RESET_PROBE = 0,
+	INPU_RESET_RECOVERY = 1,
+};
+
 #define DRIVER_NAME	"inpu"
 #define DRIVER_DESC	"INPU integer-only NPU"
 
@@ -82,6 +88,7 @@ struct inpu_device {
 	atomic64_t busy_ns;
 	atomic64_t bo_count;
 	atomic64_t bo_bytes;
+	atomic_t resets;
 };
 
 /* A device address space: one per open file, one MMU context each. */
@@ -145,6 +152,7 @@ struct inpu_job {
 	u64 job_id;
 	u32 n_params;
 	u32 params[INPU_MAX_PARAMS];
+	/* When the device began it (inpu_ring.c), for the busy time. */
 	ktime_t start;
 };
 
@@ -181,7 +189,7 @@ static inline void inpu_wr32(struct inpu_device *idev, u32 reg, u32 val)
 /* inpu_hw.c */
 int inpu_hw_init(struct inpu_device *idev);
 void inpu_hw_fini(struct inpu_device *idev);
-int inpu_hw_reset(struct inpu_device *idev);
+int inpu_hw_reset(struct inpu_device *idev, enum inpu_reset_reason reason);
 
 /* inpu_mmu.c */
 int inpu_mmu_init(struct inpu_device *idev);

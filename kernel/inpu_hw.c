@@ -7,15 +7,17 @@
 #include <drm/drm_print.h>
 
 #include "inpu_drv.h"
+#include "inpu_trace.h"
 
 /* Generous: under TCG emulation a register round trip can take tens of µs. */
 #define INPU_RESET_TIMEOUT_US	100000
 
-int inpu_hw_reset(struct inpu_device *idev)
+int inpu_hw_reset(struct inpu_device *idev, enum inpu_reset_reason reason)
 {
 	u32 status;
 	int ret;
 
+	trace_inpu_reset(reason, atomic_inc_return(&idev->resets));
 	inpu_wr32(idev, INPU_REG_RESET, INPU_RESET_MAGIC);
 	ret = readl_poll_timeout(idev->regs + INPU_REG_STATUS, status,
 				 status & INPU_STATUS_READY, 10,
@@ -39,7 +41,7 @@ int inpu_hw_init(struct inpu_device *idev)
 		return -ENODEV;
 	}
 
-	ret = inpu_hw_reset(idev);
+	ret = inpu_hw_reset(idev, INPU_RESET_PROBE);
 	if (ret)
 		return ret;
 

@@ -22,6 +22,7 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_trace.h"
 #include "inpu_validate.h"
 
 static bool unsafe_skip_validation;
@@ -239,6 +240,11 @@ void inpu_job_complete(struct inpu_job *job, const struct inpu_completion *c)
 		r->cycles = c->cycles;
 		r->energy_fj = c->energy_fj;
 	}
+	if (r->status == INPU_ERR_FAULT)
+		trace_inpu_mmu_fault(job->job_id, job->vm->ctx, r->fault_addr,
+				     r->fault_op, r->fault_write);
+	trace_inpu_job_done(job->job_id, job->vm->ctx, r->status, r->ops_done,
+			    r->cycles, r->energy_fj);
 	atomic64_inc(&idev->jobs_completed);
 	if (r->status)
 		atomic64_inc(&idev->jobs_failed);
@@ -463,6 +469,9 @@ int inpu_submit_ioctl(struct drm_device *drm, void *data,
 	}
 	if (out_sync)
 		drm_syncobj_replace_fence(out_sync, job->result->done);
+	trace_inpu_job_submit(job->job_id, ifile->vm->ctx,
+			      task_tgid_nr(current), cb->len, cb->n_bos,
+			      job->n_params);
 	drm_sched_entity_push_job(&job->base);
 	mutex_unlock(&ifile->lock);
 	drm_gem_unlock_reservations(cb->bos, cb->n_bos, &ticket);

@@ -6,6 +6,11 @@
  *
  * The scheduler's credit limit equals the ring size, so the ring can never
  * overflow: a job holds one credit from run_job until its fence signals.
+ *
+ * The device runs the ring in order, one job at a time, so a job starts
+ * when it is queued on an idle ring or when the job before it completes;
+ * that instant (not the doorbell) is its start for the busy time and the
+ * inpu_job_start tracepoint.
  */
 #include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
@@ -15,6 +20,7 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_trace.h"
 
 static unsigned int job_timeout_ms = 10000;
 module_param(job_timeout_ms, uint, 0444);
@@ -34,6 +40,12 @@ static const struct dma_fence_ops inpu_fence_ops = {
 	.get_driver_name = inpu_fence_driver_name,
 	.get_timeline_name = inpu_fence_timeline_name,
 };
+
+static void inpu_job_started(struct inpu_job *job, u32 slot, u32 queued)
+{
+	job->start = ktime_get();
+	trace_inpu_job_start(job->job_id, job->vm->ctx, slot, queued);
+}
 
 static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
 {
@@ -67,7 +79,8 @@ static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
 	d->completion_addr = idev->comp_dma + slot * sizeof(*idev->comp);
 	memset(&idev->comp[slot], 0, sizeof(idev->comp[slot]));
 	idev->slots[slot] = job;
-	job->start = ktime_get();
+	if (idev->ring_tail == idev->ring_done)
+		inpu_job_started(job, slot, 1);
 	idev->ring_tail++;
 	/* The descriptor must be visible before the doorbell. */
 	wmb();
@@ -93,6 +106,12 @@ static void inpu_free_job(struct drm_sched_job *sched_job)
 	struct inpu_job *job = to_inpu_job(sched_job);
 	u32 i;
 
+	/* Never handed to the device (a dependency failed, or the file was
+	 * closed first): the job still ends, for whoever traces it.
+	 */
+	if (!job->hw_fence)
+		trace_inpu_job_done(job->job_id, job->vm->ctx,
+				    DRM_INPU_JOB_ABORTED, 0, 0, 0);
 	drm_sched_job_cleanup(sched_job);
 	dma_fence_put(job->hw_fence);
 	for (i = 0; i < job->cmdbuf->n_bos; i++)
@@ -201,6 +220,13 @@ void inpu_ring_irq(struct inpu_device *idev)
 		rmb();
 		inpu_job_complete(job, &idev->comp[slot]);
 		dma_fence_signal(job->hw_fence);
+		if (idev->ring_done != idev->ring_tail) {
+			u32 next = idev->ring_done % INPU_RING_SIZE;
+
+			if (idev->slots[next])
+				inpu_job_started(idev->slots[next], next,
+						 idev->ring_tail - idev->ring_done);
+		}
 	}
 	spin_unlock_irqrestore(&idev->ring_lock, flags);
 }

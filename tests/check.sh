@@ -24,7 +24,7 @@ result() { # status description
 section() { printf '\n==== %s\n' "$*" | emit; }
 
 section "build"
-for t in module userspace engine firmware kselftest host-tests fuzz qemu initramfs; do
+for t in module userspace trace engine firmware kselftest host-tests fuzz qemu initramfs; do
 	if $MAKE --no-print-directory "$t" >"$B/make-$t.log" 2>&1; then
 		result 0 "build: make $t"
 	else
@@ -122,6 +122,7 @@ for t in "$B"/host-tests/*; do
 done
 bash tests/host/test_cli.sh "$B/asan/bin/inpu" 2>&1 | emit
 bash tests/host/test_fw_cli.sh "$B/asan/bin/inpu-fw" 2>&1 | emit
+bash tests/host/test_trace_cli.sh "$B/asan/bin/inpu-trace" 2>&1 | emit
 
 section "fuzzing (bounded)"
 # The firmware image parser, seeded with images built now (no binary files
