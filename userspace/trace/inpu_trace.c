@@ -353,10 +353,12 @@ static void print_stars(unsigned int v, unsigned int max, int width)
 static void print_log2_hist(const __u32 *slots, const char *title,
 			    const char *unit)
 {
-	int last = -1;
+	int first = -1, last = -1;
 	unsigned int max = 0;
 
 	for (int i = 0; i < INPU_TRACE_SLOTS; i++) {
+		if (slots[i] && first < 0)
+			first = i;
 		if (slots[i])
 			last = i;
 		if (slots[i] > max)
@@ -367,8 +369,8 @@ static void print_log2_hist(const __u32 *slots, const char *title,
 		printf("    (none)\n");
 		return;
 	}
-	printf("  %20s : count    distribution\n", unit);
-	for (int i = 0; i <= last; i++) {
+	printf("  %22s : count    distribution\n", unit);
+	for (int i = first; i <= last; i++) {
 		unsigned long long lo = i ? 1ull << i : 0;
 		unsigned long long hi = (1ull << (i + 1)) - 1;
 
