@@ -88,7 +88,23 @@ struct inpu_device {
 	atomic64_t busy_ns;
 	atomic64_t bo_count;
 	atomic64_t bo_bytes;
+	atomic64_t pinned_pages;	/* of mapped BOs */
 	atomic_t resets;
+
+	/* Recovery (inpu_recovery.c). */
+	struct mutex recovery_lock;	/* one recovery at a time */
+	bool recovering;		/* ring_lock: ignore completions */
+	atomic_t recoveries;
+	atomic_t timeouts;		/* jobs ended as hung */
+	atomic_t lost_irqs;		/* completions found without interrupt */
+	atomic_t banned;		/* files refused after too many hangs */
+	u64 tdr_job;			/* the job and PROGRESS at the last */
+	u32 tdr_ctx;			/* timeout, to see forward progress */
+	u32 tdr_progress;
+
+	/* The booted image, to boot it again after a reset (inpu_fw.c). */
+	void *fw_image;
+	size_t fw_image_size;
 };
 
 /* A device address space: one per open file, one MMU context each. */
@@ -101,6 +117,8 @@ struct inpu_vm {
 	u32 ctx;
 	u64 mapped_bytes;
 	atomic64_t busy_ns;		/* device time of this file's jobs */
+	atomic_t hangs;			/* jobs of this file that hung */
+	bool banned;			/* submissions fail with -EIO */
 };
 
 struct inpu_bo {
@@ -217,7 +235,12 @@ int inpu_bo_lookup_refs(struct drm_file *file,
 int inpu_ring_init(struct inpu_device *idev);
 void inpu_ring_hw_init(struct inpu_device *idev);
 void inpu_ring_fini(struct inpu_device *idev);
-void inpu_ring_irq(struct inpu_device *idev);
+unsigned int inpu_ring_irq(struct inpu_device *idev);
+void inpu_ring_push_locked(struct inpu_device *idev, struct inpu_job *job);
+
+/* inpu_recovery.c */
+enum drm_gpu_sched_stat inpu_job_timedout(struct inpu_job *job);
+int inpu_recover_forced(struct inpu_device *idev);
 
 /* inpu_job.c */
 int inpu_file_open(struct inpu_device *idev, struct drm_file *file);
@@ -240,6 +263,7 @@ void inpu_show_fdinfo(struct drm_printer *p, struct drm_file *file);
 
 /* inpu_fw.c */
 int inpu_fw_load(struct inpu_device *idev);
+int inpu_fw_reboot(struct inpu_device *idev);
 
 /* inpu_sysfs.c */
 extern const struct attribute_group *inpu_dev_groups[];

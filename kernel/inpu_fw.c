@@ -49,7 +49,8 @@ static int inpu_fw_check(struct inpu_device *idev, const struct firmware *fw)
 	return ret ? -EINVAL : 0;
 }
 
-static int inpu_fw_boot(struct inpu_device *idev, const struct firmware *fw)
+static int inpu_fw_boot(struct inpu_device *idev, const void *data,
+			size_t size)
 {
 	struct device *dev = &idev->pdev->dev;
 	u32 status, error, offset;
@@ -57,14 +58,14 @@ static int inpu_fw_boot(struct inpu_device *idev, const struct firmware *fw)
 	void *buf;
 	int ret = 0;
 
-	buf = dma_alloc_coherent(dev, fw->size, &dma, GFP_KERNEL);
+	buf = dma_alloc_coherent(dev, size, &dma, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	memcpy(buf, fw->data, fw->size);
+	memcpy(buf, data, size);
 
 	inpu_wr32(idev, INPU_REG_FW_ADDR_LO, lower_32_bits(dma));
 	inpu_wr32(idev, INPU_REG_FW_ADDR_HI, upper_32_bits(dma));
-	inpu_wr32(idev, INPU_REG_FW_SIZE, fw->size);
+	inpu_wr32(idev, INPU_REG_FW_SIZE, size);
 	inpu_wr32(idev, INPU_REG_FW_CTRL, INPU_FW_CTRL_BOOT);
 	status = inpu_rd32(idev, INPU_REG_FW_STATUS);
 
@@ -85,7 +86,7 @@ static int inpu_fw_boot(struct inpu_device *idev, const struct firmware *fw)
 		idev->fw_features = inpu_rd32(idev, INPU_REG_FW_FEATURES_LO) |
 				    (u64)inpu_rd32(idev, INPU_REG_FW_FEATURES_HI) << 32;
 	}
-	dma_free_coherent(dev, fw->size, buf, dma);
+	dma_free_coherent(dev, size, buf, dma);
 	return ret;
 }
 
@@ -113,7 +114,15 @@ int inpu_fw_load(struct inpu_device *idev)
 		ret = -EINVAL;
 	}
 	if (!ret)
-		ret = inpu_fw_boot(idev, fw);
+		ret = inpu_fw_boot(idev, fw->data, fw->size);
+	/* Kept for recovery: a reset unloads the device's tables. */
+	if (!ret) {
+		idev->fw_image = devm_kmemdup(&idev->pdev->dev, fw->data,
+					      fw->size, GFP_KERNEL);
+		idev->fw_image_size = fw->size;
+		if (!idev->fw_image)
+			ret = -ENOMEM;
+	}
 	if (!ret)
 		drm_info(&idev->drm, "firmware %s version %u.%u.%u booted\n",
 			 firmware, INPU_HW_VERSION_MAJOR(idev->fw_version),
@@ -121,4 +130,12 @@ int inpu_fw_load(struct inpu_device *idev)
 			 INPU_HW_VERSION_PATCH(idev->fw_version));
 	release_firmware(fw);
 	return ret;
+}
+
+/* After a reset: the image that booted at probe, already checked. */
+int inpu_fw_reboot(struct inpu_device *idev)
+{
+	if (!idev->fw_image)
+		return -ENOENT;
+	return inpu_fw_boot(idev, idev->fw_image, idev->fw_image_size);
 }

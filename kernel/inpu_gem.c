@@ -23,6 +23,7 @@ static void inpu_bo_free(struct drm_gem_object *obj)
 	if (bo->vm) {
 		inpu_vm_unmap(bo->vm, &bo->node, obj->size);
 		inpu_vm_put(bo->vm);
+		atomic64_sub(obj->size >> PAGE_SHIFT, &idev->pinned_pages);
 	}
 	atomic64_dec(&idev->bo_count);
 	atomic64_sub(obj->size, &idev->bo_bytes);
@@ -89,6 +90,7 @@ int inpu_bo_create_ioctl(struct drm_device *drm, void *data,
 	if (ret)
 		goto err_put;
 	bo->vm = inpu_vm_get(ifile->vm);
+	atomic64_add(shmem->base.size >> PAGE_SHIFT, &idev->pinned_pages);
 
 	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
 	if (ret)

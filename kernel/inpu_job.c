@@ -371,6 +371,9 @@ int inpu_submit_ioctl(struct drm_device *drm, void *data,
 	args->job_id = 0;
 	if (args->flags || args->n_params > INPU_MAX_PARAMS)
 		return -EINVAL;
+	/* Banned after too many hangs (inpu_recovery.c). */
+	if (READ_ONCE(ifile->vm->banned))
+		return -EIO;
 	if (!drm_dev_enter(drm, &idx))
 		return -ENODEV;
 

@@ -24,7 +24,8 @@
 
 static unsigned int job_timeout_ms = 10000;
 module_param(job_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(job_timeout_ms, "job timeout in milliseconds (default 10000)");
+MODULE_PARM_DESC(job_timeout_ms,
+		 "time a job may run before the driver checks it (default 10000); a job without forward progress over two such periods is declared hung and the device is reset");
 
 static const char *inpu_fence_driver_name(struct dma_fence *fence)
 {
@@ -47,26 +48,16 @@ static void inpu_job_started(struct inpu_job *job, u32 slot, u32 queued)
 	trace_inpu_job_start(job->job_id, job->vm->ctx, slot, queued);
 }
 
-static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
+/*
+ * Queue @job on the ring with the hardware fence it already has: from
+ * run_job, and again for the jobs a recovery puts back.
+ */
+void inpu_ring_push_locked(struct inpu_device *idev, struct inpu_job *job)
 {
-	struct inpu_job *job = to_inpu_job(sched_job);
-	struct inpu_device *idev = job->idev;
 	struct inpu_job_desc *d;
-	struct dma_fence *fence;
-	unsigned long flags;
 	u32 slot;
 
-	if (sched_job->s_fence->finished.error)
-		return NULL;
-
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	if (!fence)
-		return ERR_PTR(-ENOMEM);
-
-	spin_lock_irqsave(&idev->ring_lock, flags);
-	dma_fence_init(fence, &inpu_fence_ops, &idev->fence_lock,
-		       idev->fence_context, ++idev->fence_seqno);
-	job->hw_fence = dma_fence_get(fence);
+	lockdep_assert_held(&idev->ring_lock);
 	slot = idev->ring_tail % INPU_RING_SIZE;
 	d = &idev->ring[slot];
 	memset(d, 0, sizeof(*d));
@@ -85,20 +76,34 @@ static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
 	/* The descriptor must be visible before the doorbell. */
 	wmb();
 	inpu_wr32(idev, INPU_REG_RING_TAIL, idev->ring_tail);
+}
+
+static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
+{
+	struct inpu_job *job = to_inpu_job(sched_job);
+	struct inpu_device *idev = job->idev;
+	struct dma_fence *fence;
+	unsigned long flags;
+
+	if (sched_job->s_fence->finished.error)
+		return NULL;
+
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	if (!fence)
+		return ERR_PTR(-ENOMEM);
+
+	spin_lock_irqsave(&idev->ring_lock, flags);
+	dma_fence_init(fence, &inpu_fence_ops, &idev->fence_lock,
+		       idev->fence_context, ++idev->fence_seqno);
+	job->hw_fence = dma_fence_get(fence);
+	inpu_ring_push_locked(idev, job);
 	spin_unlock_irqrestore(&idev->ring_lock, flags);
 	return fence;
 }
 
 static enum drm_gpu_sched_stat inpu_timedout_job(struct drm_sched_job *sched_job)
 {
-	struct inpu_job *job = to_inpu_job(sched_job);
-
-	/* Recovery (reset and restart) is not implemented yet: report the
-	 * hang and let the scheduler keep waiting for the device.
-	 */
-	drm_warn_once(&job->idev->drm, "job %llu of context %u timed out\n",
-		      job->job_id, job->vm->ctx);
-	return DRM_GPU_SCHED_STAT_NOMINAL;
+	return inpu_job_timedout(to_inpu_job(sched_job));
 }
 
 static void inpu_free_job(struct drm_sched_job *sched_job)
@@ -150,6 +155,7 @@ int inpu_ring_init(struct inpu_device *idev)
 	}
 	spin_lock_init(&idev->ring_lock);
 	spin_lock_init(&idev->fence_lock);
+	mutex_init(&idev->recovery_lock);
 	idev->fence_context = dma_fence_context_alloc(1);
 	idev->ring = dmam_alloc_coherent(dev, INPU_RING_SIZE * sizeof(*idev->ring),
 					 &idev->ring_dma, GFP_KERNEL);
@@ -195,15 +201,22 @@ void inpu_ring_fini(struct inpu_device *idev)
 	inpu_wr32(idev, INPU_REG_RING_CTRL, 0);
 }
 
-/* Called from the interrupt handler: retire every job the device is done
- * with, in ring order.
+/* Called from the interrupt handler (and by recovery, which looks for
+ * completions whose interrupt was lost): retire every job the device is
+ * done with, in ring order.  Returns how many it retired.
  */
-void inpu_ring_irq(struct inpu_device *idev)
+unsigned int inpu_ring_irq(struct inpu_device *idev)
 {
+	unsigned int retired = 0;
 	unsigned long flags;
 	u32 head;
 
 	spin_lock_irqsave(&idev->ring_lock, flags);
+	/* Mid-reset, HEAD and the records belong to no job. */
+	if (idev->recovering) {
+		spin_unlock_irqrestore(&idev->ring_lock, flags);
+		return 0;
+	}
 	head = inpu_rd32(idev, INPU_REG_RING_HEAD);
 	/* Never retire beyond what was queued, whatever the register says. */
 	if (head - idev->ring_done > idev->ring_tail - idev->ring_done)
@@ -220,6 +233,7 @@ void inpu_ring_irq(struct inpu_device *idev)
 		rmb();
 		inpu_job_complete(job, &idev->comp[slot]);
 		dma_fence_signal(job->hw_fence);
+		retired++;
 		if (idev->ring_done != idev->ring_tail) {
 			u32 next = idev->ring_done % INPU_RING_SIZE;
 
@@ -229,4 +243,5 @@ void inpu_ring_irq(struct inpu_device *idev)
 		}
 	}
 	spin_unlock_irqrestore(&idev->ring_lock, flags);
+	return retired;
 }

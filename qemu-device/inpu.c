@@ -25,11 +25,12 @@
 #include "inpu/inpu_regs.h"
 
 /* Version of the device model; bumped with every visible change. */
-#define INPU_MODEL_VERSION INPU_HW_VERSION(0, 2, 0)
+#define INPU_MODEL_VERSION INPU_HW_VERSION(0, 3, 0)
 
-static uint64_t inpu_caps(void)
+static uint64_t inpu_caps(INPUState *s)
 {
-    return INPU_CAP_MSIX | INPU_CAP_RESET | INPU_CAP_FW_BOOT | INPU_CAP_RING;
+    return INPU_CAP_MSIX | INPU_CAP_RESET | INPU_CAP_FW_BOOT | INPU_CAP_RING |
+           (s->fault_inject ? INPU_CAP_FAULT_INJECT : 0);
 }
 
 /*
@@ -59,6 +60,7 @@ void inpu_raise_irq(INPUState *s, uint32_t bits)
 static void inpu_reset_regs(INPUState *s)
 {
     inpu_ring_reset(s);
+    inpu_fault_reset(s);
     s->scratch = 0;
     s->irq_status = 0;
     s->irq_mask = 0;
@@ -80,9 +82,9 @@ static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case INPU_REG_HW_VERSION:
         return INPU_MODEL_VERSION;
     case INPU_REG_CAPS_LO:
-        return (uint32_t)inpu_caps();
+        return (uint32_t)inpu_caps(s);
     case INPU_REG_CAPS_HI:
-        return (uint32_t)(inpu_caps() >> 32);
+        return (uint32_t)(inpu_caps(s) >> 32);
     case INPU_REG_SA_GEOM:
         return (s->sa_rows & 0xffff) | (s->sa_cols & 0xffff) << 16;
     case INPU_REG_SCRATCH:
@@ -112,7 +114,8 @@ static uint64_t inpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case INPU_REG_FW_FEATURES_HI:
         return (uint32_t)(s->fw_features >> 32);
     default:
-        if (inpu_ring_read(s, addr, &val)) {
+        if (inpu_ring_read(s, addr, &val) ||
+            inpu_fault_read(s, addr, &val)) {
             return val;
         }
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -167,7 +170,8 @@ static void inpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         }
         break;
     default:
-        if (inpu_ring_write(s, addr, val)) {
+        if (inpu_ring_write(s, addr, val) ||
+            inpu_fault_write(s, addr, val)) {
             break;
         }
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -255,6 +259,12 @@ static const Property inpu_properties[] = {
     /* Cap on the engine's kernels (enum inpu_isa_level); the CPU caps too. */
     DEFINE_PROP_UINT32("engine-isa", INPUState, engine_isa,
                        INPU_ISA_AVX512_VNNI),
+    /* Testing only: the fault-injection registers, and their values at start. */
+    DEFINE_PROP_BOOL("fault-inject", INPUState, fault_inject, false),
+    DEFINE_PROP_UINT32("fi-kinds", INPUState, fi_kinds, 0),
+    DEFINE_PROP_UINT32("fi-period", INPUState, fi_period, 1),
+    DEFINE_PROP_UINT32("fi-count", INPUState, fi_count, 0),
+    DEFINE_PROP_UINT32("fi-slow-ms", INPUState, fi_slow_ms, 100),
 };
 
 /* Device state lives partly in host threads and mappings: not migratable. */

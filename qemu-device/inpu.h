@@ -38,6 +38,7 @@ struct INPUState {
     uint32_t sa_rows;
     uint32_t sa_cols;
     uint32_t engine_isa;
+    bool fault_inject;      /* the INPU_REG_FI_* registers work */
 
     /* Register state. */
     uint32_t scratch;
@@ -82,6 +83,16 @@ struct INPUState {
     uint32_t done_pending;  /* completions the bottom half has not seen */
     uint64_t cycles_pending;
     INPUFirmware *fw;       /* NULL when no firmware is loaded */
+    /* Fault injection (inpu_fault.c); the first four are also properties. */
+    uint32_t fi_kinds;
+    uint32_t fi_period;
+    uint32_t fi_count;
+    uint32_t fi_slow_ms;
+    uint32_t fi_injected;
+    uint32_t fi_seen;       /* jobs taken since FI_COUNT was written */
+    uint32_t fi_last;       /* index of the kind injected last */
+    uint32_t progress;      /* INPU_REG_PROGRESS; atomic */
+    uint32_t done_irqs;     /* completions that want an interrupt */
 
     /* Worker side: used only by the worker thread once realized. */
     QemuThread worker;
@@ -156,6 +167,12 @@ void inpu_mmu_job_end(INPUJobMem *m);
 bool inpu_mmu_translate(INPUJobMem *m, uint64_t dva, bool write,
                         uint64_t *bus);
 extern const struct inpu_mem_ops inpu_mmu_mem_ops;
+
+/* inpu_fault.c: fault injection */
+uint32_t inpu_fault_pick_locked(INPUState *s);
+bool inpu_fault_read(INPUState *s, hwaddr addr, uint64_t *val);
+bool inpu_fault_write(INPUState *s, hwaddr addr, uint64_t val);
+void inpu_fault_reset(INPUState *s);
 
 /* inpu_ring.c: command ring and the worker thread */
 bool inpu_ring_init(INPUState *s, Error **errp);

@@ -142,6 +142,26 @@ static void inpu_completion_fill(struct inpu_completion *c, uint64_t job_id,
     c->seq = cpu_to_le32(INPU_COMPLETION_DONE);
 }
 
+/*
+ * An injected hang: hold the job until a reset or ring disable abandons
+ * it.  Called and returns with s->lock held.
+ */
+static void inpu_ring_hang_locked(INPUState *s, uint32_t gen)
+{
+    while (s->gen == gen && !s->worker_quit) {
+        qemu_cond_wait(&s->cond, &s->lock);
+    }
+}
+
+/* An injected slow job: @ms longer, moving PROGRESS every millisecond. */
+static void inpu_ring_slow(INPUState *s, uint32_t gen, uint32_t ms)
+{
+    for (uint32_t i = 0; i < ms && qatomic_read(&s->gen) == gen; i++) {
+        g_usleep(1000);
+        qatomic_inc(&s->progress);
+    }
+}
+
 static void *inpu_ring_worker(void *opaque)
 {
     INPUState *s = opaque;
@@ -153,6 +173,7 @@ static void *inpu_ring_worker(void *opaque)
         struct inpu_completion c;
         struct inpu_job_desc d;
         bool have_desc;
+        uint32_t fault, slow_ms;
         INPUJob job;
 
         if (!s->ring_enabled || s->run_pos == s->ring_tail) {
@@ -167,17 +188,38 @@ static void *inpu_ring_worker(void *opaque)
             .ctx_table = s->ctx_table,
             .fw = inpu_fw_get_locked(s),
         };
+        fault = inpu_fault_pick_locked(s);
+        slow_ms = s->fi_slow_ms;
+        qatomic_inc(&s->progress);
+        if (fault == INPU_FI_HANG) {
+            inpu_ring_hang_locked(s, job.gen);
+            inpu_fw_put(job.fw);
+            continue;
+        }
         qemu_mutex_unlock(&s->lock);
 
+        if (fault == INPU_FI_SLOW) {
+            inpu_ring_slow(s, job.gen, slow_ms);
+        }
         have_desc = inpu_dma(s, job.gen, job.ring_base +
                              (uint64_t)(job.pos & (job.ring_size - 1)) *
                              sizeof(d), &d, sizeof(d), false);
         if (have_desc) {
             inpu_desc_to_cpu(&d);
-            inpu_job_exec(s, &job, &d, mem, &res);
+            if (fault == INPU_FI_DMA) {
+                res.status = INPU_ERR_FAULT;
+                res.fault_addr = INPU_FI_DMA_ADDR;
+            } else {
+                inpu_job_exec(s, &job, &d, mem, &res);
+            }
             inpu_completion_fill(&c, d.job_id, &res);
+            if (fault == INPU_FI_CORRUPT) {
+                c.job_id = ~c.job_id;
+                c.seq = cpu_to_le32(0xbad);
+            }
         }
         inpu_fw_put(job.fw);
+        qatomic_inc(&s->progress);
 
         qemu_mutex_lock(&s->lock);
         if (job.gen != s->gen) {
@@ -195,6 +237,9 @@ static void *inpu_ring_worker(void *opaque)
         }
         s->run_pos++;
         s->done_pending++;
+        if (fault != INPU_FI_DROP_IRQ) {
+            s->done_irqs++;
+        }
         s->cycles_pending += res.cost.cycles;
         qemu_bh_schedule(s->done_bh);
     }
@@ -205,13 +250,15 @@ static void *inpu_ring_worker(void *opaque)
 static void inpu_ring_done_bh(void *opaque)
 {
     INPUState *s = opaque;
-    uint32_t n;
+    uint32_t n, irqs;
     uint64_t cycles;
 
     qemu_mutex_lock(&s->lock);
     n = s->done_pending;
+    irqs = s->done_irqs;
     cycles = s->cycles_pending;
     s->done_pending = 0;
+    s->done_irqs = 0;
     s->cycles_pending = 0;
     qemu_mutex_unlock(&s->lock);
 
@@ -219,7 +266,10 @@ static void inpu_ring_done_bh(void *opaque)
         s->ring_head += n;
         s->jobs_done += n;
         s->busy_cycles += cycles;
-        inpu_raise_irq(s, INPU_IRQ_JOB_DONE);
+        /* Only when every completion of the batch lost its interrupt. */
+        if (irqs) {
+            inpu_raise_irq(s, INPU_IRQ_JOB_DONE);
+        }
     }
 }
 
@@ -230,7 +280,10 @@ static void inpu_ring_stop_locked(INPUState *s)
     qatomic_set(&s->gen, s->gen + 1);
     s->ring_enabled = false;
     s->done_pending = 0;
+    s->done_irqs = 0;
     s->cycles_pending = 0;
+    /* A worker holding an injected hang lets go. */
+    qemu_cond_broadcast(&s->cond);
 }
 
 static void inpu_ring_enable(INPUState *s, bool enable)

@@ -28,6 +28,10 @@ tmp=$(mktemp)
 	if sed -n '/^int drm_sched_job_init(/,/);/p' "$hdr" | grep -q 'drm_client_id'; then
 		echo "#define INPU_HAVE_SCHED_CLIENT_ID 1"
 	fi
+	# drm_sched_start() took an errno for a while (upstream 6.12-6.13).
+	if grep -q 'void drm_sched_start(struct drm_gpu_scheduler \*sched, int' "$hdr"; then
+		echo "#define INPU_HAVE_SCHED_START_ERRNO 1"
+	fi
 } >"$tmp"
 if ! cmp -s "$tmp" "$out" 2>/dev/null; then
 	mkdir -p "$(dirname "$out")"

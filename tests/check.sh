@@ -146,7 +146,7 @@ fi
 
 section "VM: kselftests and module lifecycle (Debian $kver, TCG)"
 if [ -f "$B/vm/initramfs.cpio" ] && [ -x "$INPU_CACHE/qemu/qemu-system-x86_64" ]; then
-	bash tests/vm/run-vm.sh -t 900 -l "$B/vm/serial.log" \
+	bash tests/vm/run-vm.sh -t 900 -l "$B/vm/serial.log" -q fault-inject=on \
 		"$B/vm/initramfs.cpio" 'sh /opt/inpu/guest-check.sh' 2>&1 | emit
 	result "${PIPESTATUS[0]}" "vm: guest run finished with status 0 and a clean kernel log"
 else

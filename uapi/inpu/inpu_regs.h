@@ -45,6 +45,8 @@
 #define   INPU_CAP_FW_BOOT	(1u << 2)
 /* Command ring, device MMU and the engine (inpu_ring.h, inpu_mmu.h). */
 #define   INPU_CAP_RING		(1u << 3)
+/* Fault-injection registers (INPU_REG_FI_*) present: testing only. */
+#define   INPU_CAP_FAULT_INJECT	(1u << 4)
 
 /* Read-only systolic array geometry: rows in [15:0], columns in [31:16]. */
 #define INPU_REG_SA_GEOM	0x010
@@ -132,5 +134,35 @@
 #define INPU_REG_JOBS_DONE	0x0a0
 #define INPU_REG_BUSY_CYCLES_LO	0x0a4
 #define INPU_REG_BUSY_CYCLES_HI	0x0a8
+/*
+ * Read-only: a counter that moves while the device works on a job (at
+ * each job's start and end, and during long operations), so a driver can
+ * tell a slow job from a hung one.
+ */
+#define INPU_REG_PROGRESS	0x0ac
+
+/*
+ * Fault injection, for testing the driver's error paths.  Off unless the
+ * device was created with fault-inject=on (then INPU_CAP_FAULT_INJECT is
+ * set); otherwise these registers read 0 and ignore writes.  Device reset
+ * does not clear them, so a setting outlives the recoveries it provokes.
+ *
+ * FI_KINDS selects faults (a mask of INPU_FI_*); one of every FI_PERIOD
+ * jobs (1 = every job) gets the next selected kind in turn, FI_COUNT
+ * times (writing FI_COUNT arms it; 0 disarms).
+ */
+#define INPU_REG_FI_KINDS	0x0c0
+#define   INPU_FI_HANG		(1u << 0)	/* never completes until reset */
+#define   INPU_FI_DMA		(1u << 1)	/* memory fault at its first access */
+#define   INPU_FI_DROP_IRQ	(1u << 2)	/* completes, no interrupt */
+#define   INPU_FI_CORRUPT	(1u << 3)	/* completion record garbled */
+#define   INPU_FI_SLOW		(1u << 4)	/* FI_SLOW_MS longer, making progress */
+#define   INPU_FI_ALL		0x1fu
+#define INPU_REG_FI_PERIOD	0x0c4
+#define INPU_REG_FI_COUNT	0x0c8	/* injections left */
+#define INPU_REG_FI_SLOW_MS	0x0cc
+#define INPU_REG_FI_INJECTED	0x0d0	/* read-only: injections so far */
+/* The faulting DVA an INPU_FI_DMA job reports. */
+#define INPU_FI_DMA_ADDR	0x7ffff000ull
 
 #endif /* _INPU_REGS_H_ */
