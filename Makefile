@@ -332,7 +332,7 @@ $(B)/vm/initramfs.cpio: module userspace trace kselftest firmware models tests/v
 		$(B)/vm/root/data $(B)/vm/firmware
 	cp inpu.ko $(B)/vm/root/
 	cp $(B)/bin/inpu $(B)/bin/inpu-trace $(B)/bench/inpu_job_bench $(B)/bench/inpu_trace_load \
-		$(B)/bench/inpu_reliability_test \
+		$(B)/bench/inpu_reliability_test $(B)/bench/inpu_ioctl_fuzz \
 		$(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp $(MODELS) $(B)/vm/root/models/
