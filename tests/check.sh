@@ -153,6 +153,18 @@ else
 	result 1 "vm: not run, the initramfs or QEMU failed to build"
 fi
 
+# Reliability summary: the VM stress run (inpu_reliability_test), the
+# ioctl fuzzer in the VM and the host fuzzers.
+rel=$(grep -oE 'reliability: jobs [0-9]+, faults injected [0-9]+, recoveries [0-9]+, lost completions [0-9]+, leaked objects [0-9]+' "$log" | tail -n 1)
+ioctl_iter=$(sed -nE 's/.*# ioctl fuzz: seed [0-9]+, ([0-9]+) iterations.*/\1/p' "$log" | tail -n 1)
+host_iter=$(sed -nE 's/^# fuzz iterations: ([0-9]+).*/\1/p' "$log" | tail -n 1)
+echo
+if [ -n "$rel" ]; then
+	echo "reliability: ${rel#reliability: }, fuzz iterations $(( ${ioctl_iter:-0} + ${host_iter:-0} )) (ioctl ${ioctl_iter:-not run}, host ${host_iter:-not run})"
+else
+	echo "reliability: the stress test did not report (see the VM section)"
+fi
+
 pass=$(grep -E '^ok ' "$log" | grep -vc '# SKIP' || true)
 skip=$(grep -E '^ok ' "$log" | grep -c '# SKIP' || true)
 fail=$(grep -cE '^not ok ' "$log" || true)

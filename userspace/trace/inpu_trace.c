@@ -480,8 +480,54 @@ static void json_string(const char *s, size_t max)
 	putchar('"');
 }
 
+/*
+ * Events the kernel skipped: a classic tracepoint program does not run
+ * while another BPF program runs on the same CPU (a completion interrupt
+ * landing during the submit program, say); the kernel counts those
+ * per program.  tp_btf programs only exclude themselves.
+ */
+enum { MISS_SUBMIT, MISS_START, MISS_DONE, MISS_OTHER, MISS_KINDS };
+
+static const char *const miss_names[MISS_KINDS] = {
+	"submit", "start", "done", "other",
+};
+
+static __u64 prog_misses(const struct bpf_program *p)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(p);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_prog_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+static void read_misses(struct inpu_trace_bpf *skel, __u64 *out)
+{
+	static __u64 last[MISS_KINDS];
+	__u64 now[MISS_KINDS];
+
+	now[MISS_SUBMIT] = prog_misses(skel->progs.btf_job_submit) +
+			   prog_misses(skel->progs.tp_job_submit);
+	now[MISS_START] = prog_misses(skel->progs.btf_job_start) +
+			  prog_misses(skel->progs.tp_job_start);
+	now[MISS_DONE] = prog_misses(skel->progs.btf_job_done) +
+			 prog_misses(skel->progs.tp_job_done);
+	now[MISS_OTHER] = prog_misses(skel->progs.btf_reset) +
+			  prog_misses(skel->progs.tp_reset) +
+			  prog_misses(skel->progs.btf_mmu_fault) +
+			  prog_misses(skel->progs.tp_mmu_fault);
+	for (int i = 0; i < MISS_KINDS; i++) {
+		out[i] = now[i] - last[i];
+		last[i] = now[i];
+	}
+}
+
 static void print_report(struct inpu_trace_bpf *skel, double seconds)
 {
+	__u64 miss[MISS_KINDS], missed = 0;
 	const char *unit = opt.ms ? "msecs" : "usecs";
 	struct status_count st[256];
 	__u64 c[INPU_TRACE_COUNTERS];
@@ -491,9 +537,12 @@ static void print_report(struct inpu_trace_bpf *skel, double seconds)
 	ng = read_groups(bpf_map__fd(skel->maps.hists), &g);
 	ns = read_statuses(bpf_map__fd(skel->maps.statuses), st, 256);
 	read_counters(bpf_map__fd(skel->maps.counters), c);
+	read_misses(skel, miss);
+	for (int i = 0; i < MISS_KINDS; i++)
+		missed += miss[i];
 
 	if (opt.json) {
-		printf("{\"type\":\"summary\",\"seconds\":%.3f,\"unit\":\"%s\",\"submitted\":%llu,\"jobs\":%llu,\"unmatched\":%llu,\"resets\":%llu,\"mmu_faults\":%llu,\"dropped\":%llu,\"status\":[",
+		printf("{\"type\":\"summary\",\"seconds\":%.3f,\"unit\":\"%s\",\"submitted\":%llu,\"jobs\":%llu,\"unmatched\":%llu,\"resets\":%llu,\"mmu_faults\":%llu,\"dropped\":%llu,\"missed\":",
 		       seconds, opt.ms ? "ms" : "us",
 		       (unsigned long long)c[INPU_TRACE_SUBMITTED],
 		       (unsigned long long)c[INPU_TRACE_DONE],
@@ -501,6 +550,11 @@ static void print_report(struct inpu_trace_bpf *skel, double seconds)
 		       (unsigned long long)c[INPU_TRACE_RESETS],
 		       (unsigned long long)c[INPU_TRACE_MMU_FAULTS],
 		       (unsigned long long)c[INPU_TRACE_DROPPED]);
+		printf("{");
+		for (int i = 0; i < MISS_KINDS; i++)
+			printf("%s\"%s\":%llu", i ? "," : "", miss_names[i],
+			       (unsigned long long)miss[i]);
+		printf("},\"status\":[");
 		for (int i = 0; i < ns; i++) {
 			printf("%s{\"status\":%u,\"name\":", i ? "," : "",
 			       st[i].status);
@@ -552,6 +606,12 @@ static void print_report(struct inpu_trace_bpf *skel, double seconds)
 		if (c[INPU_TRACE_DROPPED])
 			printf("  DROPPED %llu", (unsigned long long)c[INPU_TRACE_DROPPED]);
 		printf("\n");
+		if (missed)
+			printf("  missed events: submit %llu, start %llu, done %llu, other %llu (the kernel skips a classic tracepoint program while another BPF program runs on the CPU; -a btf does not)\n",
+			       (unsigned long long)miss[MISS_SUBMIT],
+			       (unsigned long long)miss[MISS_START],
+			       (unsigned long long)miss[MISS_DONE],
+			       (unsigned long long)miss[MISS_OTHER]);
 		for (int i = 0; i < ns; i++)
 			if (st[i].status)
 				printf("  errors: %llu x status %#x (%s)\n",
