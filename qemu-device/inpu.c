@@ -259,7 +259,7 @@ static const Property inpu_properties[] = {
     /* Cap on the engine's kernels (enum inpu_isa_level); the CPU caps too. */
     DEFINE_PROP_UINT32("engine-isa", INPUState, engine_isa,
                        INPU_ISA_AVX512_VNNI),
-    /* Testing only: the fault-injection registers, and their values at start. */
+    /* Testing only: the fault-injection registers and their start values. */
     DEFINE_PROP_BOOL("fault-inject", INPUState, fault_inject, false),
     DEFINE_PROP_UINT32("fi-kinds", INPUState, fi_kinds, 0),
     DEFINE_PROP_UINT32("fi-period", INPUState, fi_period, 1),

@@ -124,8 +124,10 @@ bool inpu_fault_write(INPUState *s, hwaddr addr, uint64_t val)
     return true;
 }
 
-/* The injection registers survive reset: a test's setting outlives the
- * recoveries it provokes. */
+/*
+ * The injection registers survive reset: a test's setting outlives the
+ * recoveries it provokes.
+ */
 void inpu_fault_reset(INPUState *s)
 {
     qatomic_set(&s->progress, 0);
