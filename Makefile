@@ -59,7 +59,7 @@ help:
 	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
 	@echo "make module | userspace | engine | qemu | kselftest | host-tests | initramfs"
 	@echo "make firmware   build/bin/inpu-fw and the image build/firmware/inpu-fw.bin"
-	@echo "make fuzz       libFuzzer target for the image parser (build/fuzz/)"
+	@echo "make fuzz       libFuzzer targets for every parser and the validator (build/fuzz/)"
 	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
 	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
 	@echo "make bench-trace    jobs/s with and without inpu-trace attached, in the VM"
@@ -145,14 +145,57 @@ $(B)/asan/bin/inpu-fw: firmware-blob-tools/inpu-fw.c $(B)/asan/fwtools/fw_build.
 	$(CC) $(FW_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/asan/fwtools/fw_build.o \
 		$(B)/asan/engine/fw_image.o $(B)/asan/engine/libinpu_tables.a -lcrypto -lm
 
-# libFuzzer target (clang): the parser plus the digest check.
-fuzz: $(B)/fuzz/fuzz_fw_image
+# libFuzzer targets (clang): the firmware image parser plus the digest check,
+# the command-stream validator, the .inpu, checkpoint and tokenizer readers;
+# fuzz_seeds writes their seed inputs at test time (tests/check.sh).
+FUZZ_TARGETS := fw_image validate qmodel checkpoint tokenizer
+fuzz: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS)) $(B)/fuzz/fuzz_seeds
 
 $(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 		firmware-blob-tools/fw_build.c engine/tables_gen.c $(FW_HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 		firmware-blob-tools/fw_build.c engine/tables_gen.c -lcrypto -lm
+
+# The engine with the fuzzers' instrumentation, one object per file (the
+# SIMD kernels need their own target flags).
+FUZZ_ENGINE_OBJS = $(patsubst engine/%.c,$(B)/fuzz/engine/%.o,$(ENGINE_SRCS) engine/tables_gen.c)
+FUZZ_MODEL_CFLAGS = $(FUZZ_CFLAGS) -Iuserspace/model -Iuserspace/lib $(DRM_CFLAGS)
+FUZZ_QMODEL_SRCS = $(addprefix userspace/model/,qmodel.c qgraph.c qcpu.c file.c)
+
+$(B)/fuzz/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(call engine_simd_flags,$*) -c -o $@ $<
+
+$(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c $(FUZZ_ENGINE_OBJS) $(ENGINE_HDRS) \
+		$(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ENGINE_OBJS) -lm
+
+$(B)/fuzz/fuzz_qmodel: tests/fuzz/fuzz_qmodel.c $(FUZZ_QMODEL_SRCS) $(MODEL_HDRS) \
+		$(FUZZ_ENGINE_OBJS) $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_QMODEL_SRCS) $(FUZZ_ENGINE_OBJS) \
+		-lcrypto -lm
+
+$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c userspace/model/checkpoint.c \
+		userspace/model/forward_float.c userspace/model/file.c $(MODEL_HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< userspace/model/checkpoint.c \
+		userspace/model/forward_float.c userspace/model/file.c -lm
+
+$(B)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c userspace/model/tokenizer.c \
+		userspace/model/file.c $(MODEL_HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< userspace/model/tokenizer.c \
+		userspace/model/file.c -lm
+
+# Seed writer: tiny .inpu models by the real writer, their step streams.
+$(B)/fuzz/fuzz_seeds: tests/fuzz/fuzz_seeds.c $(addprefix userspace/model/,qmodel.c qgraph.c file.c) \
+		engine/validate.c $(MODEL_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODEL_CFLAGS) -o $@ $< $(addprefix userspace/model/,qmodel.c qgraph.c file.c) \
+		engine/validate.c -lcrypto
 
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/bin/inpu $(B)/lib/pkgconfig/libinpu.pc

@@ -125,24 +125,80 @@ bash tests/host/test_fw_cli.sh "$B/asan/bin/inpu-fw" 2>&1 | emit
 bash tests/host/test_trace_cli.sh "$B/asan/bin/inpu-trace" 2>&1 | emit
 
 section "fuzzing (bounded)"
-# The firmware image parser, seeded with images built now (no binary files
-# in git); a fresh corpus and a fixed seed each run.
+# Every parser of untrusted input, 10 s each with a fixed seed, from a fresh
+# corpus seeded with files made now (no binary files in git): firmware
+# images by inpu-fw, tiny models and streams by fuzz_seeds, and the shared
+# stories260K.bin and tok512.bin.
 fz=$B/fuzz
+fuzz_iters=0
+# The last "DONE" line of a libFuzzer log as "N runs, cov: ...".
+fuzz_stats() {
+	grep -E '^#[0-9]+[[:space:]]+DONE' "$1" | tail -n 1 |
+		sed -E 's/^#([0-9]+)[[:space:]]+DONE[[:space:]]+/\1 runs, /; s/[[:space:]]+/ /g'
+}
+# Runs done, also when it stopped early: the last "#N" status line.
+fuzz_count() {
+	grep -oE '^#[0-9]+' "$1" | tail -n 1 | tr -d '#'
+}
 if [ -x "$fz/fuzz_fw_image" ] && [ -f "$B/firmware/inpu-fw.bin" ]; then
 	rm -rf "$fz/corpus" && mkdir -p "$fz/corpus"
 	cp "$B/firmware/inpu-fw.bin" "$fz/corpus/default.bin"
 	"$B/bin/inpu-fw" build -o "$fz/corpus/small.bin" --exp-len 8 --silu-len 8 \
 		--note seed >/dev/null
-	"$fz/fuzz_fw_image" -seed=1 -max_total_time=20 -artifact_prefix="$fz/" \
+	"$fz/fuzz_fw_image" -seed=1 -max_total_time=10 -artifact_prefix="$fz/" \
 		"$fz/corpus" >"$fz/fuzz.log" 2>&1
 	st=$?
-	stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$fz/fuzz.log" | tail -n 1 |
-		sed -E 's/^#([0-9]+)[[:space:]]+DONE[[:space:]]+/\1 runs, /; s/[[:space:]]+/ /g')
+	stats=$(fuzz_stats "$fz/fuzz.log")
+	n=$(fuzz_count "$fz/fuzz.log")
+	fuzz_iters=$((fuzz_iters + ${n:-0}))
 	[ "$st" = 0 ] || tail -n 30 "$fz/fuzz.log"
-	result "$st" "fuzz: firmware image parser, 20 s, seed 1 (${stats:-no stats}; log: $fz/fuzz.log)"
+	result "$st" "fuzz: firmware image parser, 10 s, seed 1 (${stats:-no stats}; log: $fz/fuzz.log)"
 else
 	result 1 "fuzz: not run, the fuzzer or the firmware image failed to build"
 fi
+
+fuzz_shared=$(inpu_shared 2>/dev/null) || fuzz_shared=
+[ -n "$fuzz_shared" ] ||
+	echo "# fuzz: shared model files not found, generated seeds only" | emit
+# fuzz_run NAME WHAT SHARED_SEED [libFuzzer flags]: build/fuzz/fuzz_NAME
+# on a fresh corpus of fuzz_seeds NAME (and SHARED_SEED if not empty).
+fuzz_run() {
+	local name=$1 what=$2 seed=$3 corpus=$fz/corpus-$1 log=$fz/$1.log st stats n
+	shift 3
+	if [ ! -x "$fz/fuzz_$name" ] || [ ! -x "$fz/fuzz_seeds" ]; then
+		result 1 "fuzz: $what: not run, the fuzzer failed to build"
+		return
+	fi
+	rm -rf "$corpus" && mkdir -p "$corpus"
+	if ! "$fz/fuzz_seeds" "$name" "$corpus" >"$log" 2>&1; then
+		cat "$log"
+		result 1 "fuzz: $what: not run, no seeds (log: $log)"
+		return
+	fi
+	[ -z "$seed" ] || cp "$seed" "$corpus/"
+	"$fz/fuzz_$name" -seed=1 -max_total_time=10 -timeout=30 \
+		-artifact_prefix="$fz/$name-" "$@" "$corpus" >"$log" 2>&1
+	st=$?
+	stats=$(fuzz_stats "$log")
+	n=$(fuzz_count "$log")
+	fuzz_iters=$((fuzz_iters + ${n:-0}))
+	[ "$st" = 0 ] || tail -n 30 "$log"
+	result "$st" "fuzz: $what, 10 s, seed 1 (${stats:-no stats}; log: $log)"
+}
+fuzz_run validate "command-stream validator" ""
+fuzz_run qmodel ".inpu model reader" ""
+if [ -n "$fuzz_shared" ]; then
+	ckpt=$fuzz_shared/models/stories260K.bin
+	# libFuzzer would cut a seed longer than 1 MiB.
+	fuzz_run checkpoint "llama2.c checkpoint reader" "$ckpt" \
+		-max_len="$(stat -c %s "$ckpt")"
+	fuzz_run tokenizer "llama2.c tokenizer reader, encode and decode" \
+		"$fuzz_shared/models/tok512.bin"
+else
+	fuzz_run checkpoint "llama2.c checkpoint reader" ""
+	fuzz_run tokenizer "llama2.c tokenizer reader, encode and decode" ""
+fi
+echo "# fuzz iterations: $fuzz_iters" | emit
 
 section "VM: kselftests and module lifecycle (Debian $kver, TCG)"
 if [ -f "$B/vm/initramfs.cpio" ] && [ -x "$INPU_CACHE/qemu/qemu-system-x86_64" ]; then

@@ -2,7 +2,8 @@
 /*
  * The .inpu model file (userspace/model/FORMAT.md): round trips,
  * deterministic bytes, and rejection of truncated, foreign, corrupt and
- * inconsistent files with a precise message.  Uses a small synthetic
+ * inconsistent files with a precise message (and the cases the fuzzer
+ * tests/fuzz/fuzz_qmodel.c found).  Uses a small synthetic
  * model (random integers in every tensor), which also goes through the
  * step-stream builder, the validator and one engine run.
  */
@@ -335,6 +336,42 @@ TEST_F(qfile, truncated)
 	reject(_metadata, self->buf, 100, -EINVAL, "truncated");
 	reject(_metadata, self->buf, 3, -EINVAL, "bad magic");
 	reject(_metadata, self->buf, 0, -EINVAL, "bad magic");
+}
+
+/* Found by fuzz_qmodel: a correct size and digest on a file too short to
+ * hold the config made the reader read past the end. */
+TEST_F(qfile, short_file_with_valid_size_and_digest)
+{
+	uint8_t b[300];
+	uint64_t n = sizeof(b);
+
+	memcpy(b, self->buf, sizeof(b));
+	memcpy(b + H_FILESIZE, &n, 8);
+	redigest(b, sizeof(b));
+	reject(_metadata, b, sizeof(b), -EINVAL,
+	       "shorter than the header and the config");
+}
+
+/* Found by fuzz_qmodel: bytes after a text field's NUL were accepted (and
+ * lost), so one model had several valid files. */
+TEST_F(qfile, text_fields_are_nul_padded)
+{
+	uint8_t *b = malloc(self->len);
+	uint64_t table = get64(self->buf + H_TABLEOFF);
+
+	ASSERT_NE(NULL, b);
+	memcpy(b, self->buf, self->len);
+	memcpy(b + H_NOTE, "x\0y", 3);
+	redigest(b, self->len);
+	reject(_metadata, b, self->len, -EINVAL,
+	       "note not NUL-terminated and NUL-padded");
+
+	memcpy(b, self->buf, self->len);
+	b[table + strlen((char *)b + table) + 1] = 'z';
+	redigest(b, self->len);
+	reject(_metadata, b, self->len, -EINVAL,
+	       "tensor table entry 0: name not NUL-terminated and NUL-padded");
+	free(b);
 }
 
 TEST_F(qfile, trailing_data)

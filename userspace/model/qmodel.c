@@ -764,6 +764,18 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
+/*
+ * Text fields are NUL-terminated and NUL-padded (FORMAT.md): bytes after
+ * the NUL would be carried by the file but lost by the model, and the
+ * writer's one valid file per model would not be the only one.
+ */
+static int nul_padded(const uint8_t *p, size_t n)
+{
+	const uint8_t *z = memchr(p, 0, n);
+
+	return z && all_zero(z, n - (size_t)(z - p));
+}
+
 int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
 		      struct inpu_qmodel **out, char *err, size_t errlen)
 {
@@ -821,11 +833,17 @@ int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
 		     INPU_QM_LAYER_WORDS);
 	if (!all_zero(b + H_END, INPU_QM_HEADER_BYTES - H_END))
 		FAIL(-EINVAL, "reserved header bytes not zero");
-	if (!memchr(b + H_NOTE, 0, INPU_QM_NOTE_LEN))
-		FAIL(-EINVAL, "note not NUL-terminated");
+	if (!nul_padded(b + H_NOTE, INPU_QM_NOTE_LEN))
+		FAIL(-EINVAL, "note not NUL-terminated and NUL-padded");
 	if (get64(b + H_CFGOFF) != INPU_QM_HEADER_BYTES)
 		FAIL(-EINVAL, "config at offset %llu, expected %u",
 		     (unsigned long long)get64(b + H_CFGOFF), INPU_QM_HEADER_BYTES);
+	/* The config gives the layout that the size is checked against
+	 * below; it must be inside the file before it is read.
+	 */
+	if (len < INPU_QM_HEADER_BYTES + CFG_WORDS * 4)
+		FAIL(-EINVAL, "truncated: %zu bytes, shorter than the header and the config (%u bytes)",
+		     len, INPU_QM_HEADER_BYTES + CFG_WORDS * 4);
 	for (int i = 0; i < CFG_WORDS; i++)
 		cfgw[i] = get32(b + INPU_QM_HEADER_BYTES + 4 * i);
 	memset(&cfg, 0, sizeof(cfg));
@@ -895,10 +913,10 @@ int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
 		const uint8_t *e = b + l.table + (uint64_t)i * INPU_QM_TENSOR_BYTES;
 		struct inpu_qtensor *t = &m->tensors[i];
 
-		if (!memchr(e + T_NAME, 0, INPU_QM_NAME_LEN) ||
+		if (!nul_padded(e + T_NAME, INPU_QM_NAME_LEN) ||
 		    !all_zero(e + T_RES0, 3) || !all_zero(e + T_RES1, 4)) {
 			inpu_qmodel_free(m);
-			FAIL(-EINVAL, "tensor table entry %u: name not NUL-terminated or reserved bytes not zero",
+			FAIL(-EINVAL, "tensor table entry %u: name not NUL-terminated and NUL-padded, or reserved bytes not zero",
 			     i);
 		}
 		memcpy(t->name, e + T_NAME, INPU_QM_NAME_LEN);

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target for the llama2.c checkpoint reader
+ * (userspace/model/checkpoint.c, v0 and v1): `inpu ppl`, `inpu generate`
+ * and `inpu quantize` read checkpoints named on the command line, and the
+ * float forward pass and the quantizer trust the shapes it accepts.
+ * Besides ASan and UBSan it checks the reader's promises: an error is one
+ * message naming the file; an accepted model has a sane config, exactly
+ * the file size its header implies (recomputed here independently), only
+ * finite weights (checked again when small) and the classifier the header
+ * says, and runs a forward step (when small).  An input rejected only for its size is parsed again
+ * at the size the message names, zero-padded or cut, which must then be
+ * accepted unless a weight is not finite: so mutated headers reach the
+ * weight checks too.
+ *
+ * Seeds: build/fuzz/fuzz_seeds checkpoint DIR (tiny v0 and v1) and the
+ * shared stories260K.bin (tests/check.sh).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* A broken promise: say which, then abort (libFuzzer saves the input). */
+#define CHECK(c) do { \
+		if (!(c)) { \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+				__LINE__, #c); \
+			abort(); \
+		} \
+	} while (0)
+
+#define NAME		"fuzz.bin"
+/* The largest size the retry at the implied size tries. */
+#define RESIZE_MAX	(4u << 20)
+/* Weights of a model small enough for the slower checks. */
+#define SMALL		(1u << 16)
+
+/* Bytes of the file the header of @c implies (llama2.c run.c, export.py). */
+static uint64_t file_size(const struct inpu_model_config *c)
+{
+	uint64_t d = (uint64_t)c->dim, h = (uint64_t)c->hidden_dim;
+	uint64_t L = (uint64_t)c->n_layers, v = (uint64_t)c->vocab_size;
+	uint64_t kv = d / (uint64_t)c->n_heads * (uint64_t)c->n_kv_heads;
+	uint64_t hs = d / (uint64_t)c->n_heads;
+	uint64_t n = v * d * (c->shared_classifier ? 1 : 2) + 2 * L * d + d +
+		     2 * L * d * d + 2 * L * kv * d + 3 * L * h * d;
+
+	if (c->version == INPU_CKPT_V0)
+		return 28 + 4 * (n + (uint64_t)c->seq_len * hs);
+	return INPU_CKPT_V1_HEADER + 4 * n;
+}
+
+static void forward(const struct inpu_model *m)
+{
+	const struct inpu_model_config *c = &m->cfg;
+	struct inpu_float_state *s;
+	const float *logits;
+	int tok;
+
+	CHECK(inpu_float_state_new(m, &s) == 0);
+	CHECK(inpu_float_forward(s, c->vocab_size, 0) == NULL);
+	CHECK(inpu_float_forward(s, 0, c->seq_len) == NULL);
+	logits = inpu_float_forward(s, INPU_TOK_BOS, 0);
+	CHECK(logits != NULL);
+	tok = inpu_argmax(logits, c->vocab_size);
+	CHECK(tok >= 0 && tok < c->vocab_size);
+	if (c->seq_len > 1)
+		CHECK(inpu_float_forward(s, tok, 1) != NULL);
+	inpu_float_state_free(s);
+}
+
+static void check_model(const uint8_t *buf, size_t len,
+			const struct inpu_model *m)
+{
+	const struct inpu_model_config *c = &m->cfg;
+	uint32_t magic = 0;
+	uint64_t cache, kv;
+
+	if (len >= 4)
+		memcpy(&magic, buf, 4);
+	CHECK(c->version == (magic == INPU_CKPT_MAGIC ? INPU_CKPT_V1 :
+			     INPU_CKPT_V0));
+	CHECK(c->dim > 0 && c->hidden_dim > 0 && c->n_layers > 0 &&
+	      c->n_heads > 0 && c->n_kv_heads > 0 && c->seq_len > 0);
+	CHECK(c->dim % c->n_heads == 0 && c->n_heads % c->n_kv_heads == 0 &&
+	      inpu_model_head_size(c) % 2 == 0);
+	CHECK(c->vocab_size >= INPU_TOK_BYTE0 + 256);
+	CHECK(file_size(c) == len);
+	CHECK(c->shared_classifier ? m->wcls == m->tok_embeddings :
+	      m->wcls != m->tok_embeddings);
+
+	/* Small models (the speed of the run): every weight finite, one
+	 * forward step when the state is small too.
+	 */
+	if (m->n_floats > SMALL)
+		return;
+	for (size_t i = 0; i < m->n_floats; i++)
+		CHECK(isfinite(m->storage[i]));
+	kv = (uint64_t)inpu_model_kv_dim(c);
+	cache = (uint64_t)c->n_layers * (uint64_t)c->seq_len * kv;
+	if (cache <= (1u << 20) &&
+	    (uint64_t)c->seq_len * (uint64_t)inpu_model_head_size(c) <= (1u << 16) &&
+	    (uint64_t)c->n_heads * (uint64_t)c->seq_len <= (1u << 20))
+		forward(m);
+}
+
+/* Parse @buf; returns the status, with the message in @err. */
+static int parse(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct inpu_model *m = (void *)1;
+	int rc;
+
+	err[0] = '\0';
+	rc = inpu_model_parse(buf, len, NAME, &m, err, errlen);
+	if (rc == 0) {
+		CHECK(m != NULL);
+		check_model(buf, len, m);
+		inpu_model_free(m);
+	} else {
+		CHECK(m == NULL);
+		CHECK(rc == -EINVAL || rc == -ENOTSUP || rc == -ENOMEM);
+		CHECK(!strncmp(err, NAME ": ", strlen(NAME) + 2) &&
+		      strlen(err) > strlen(NAME) + 2);
+	}
+	return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[INPU_MODEL_ERRLEN];
+	unsigned long long want;
+	const char *p;
+	uint8_t *copy;
+	int rc;
+
+	/* An exact-size copy: any overread is an ASan error. */
+	copy = malloc(size ? size : 1);
+	CHECK(copy);
+	memcpy(copy, data, size);
+	rc = parse(copy, size, err, sizeof(err));
+	free(copy);
+
+	/* Rejected for its size only: again at the size the message gives. */
+	p = strstr(err, " implies ");
+	if (rc != -EINVAL || !p)
+		return 0;
+	CHECK(sscanf(p, " implies %llu bytes", &want) == 1 && want != size);
+	if (want > RESIZE_MAX)
+		return 0;
+	copy = calloc(1, want ? want : 1);
+	CHECK(copy);
+	memcpy(copy, data, size < want ? size : want);
+	rc = parse(copy, want, err, sizeof(err));
+	CHECK(rc == 0 || (rc == -EINVAL && strstr(err, "non-finite")));
+	free(copy);
+	return 0;
+}
