@@ -62,6 +62,7 @@ help:
 	@echo "make fuzz       libFuzzer targets for every parser and the validator (build/fuzz/)"
 	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
 	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
+	@echo "make bench      model decode/prefill tok/s and latency: VM device, host cpu, cycle model, llama.cpp"
 	@echo "make bench-trace    jobs/s with and without inpu-trace attached, in the VM"
 	@echo "make trace      build/bin/inpu-trace, the eBPF job-latency tool"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
@@ -394,6 +395,18 @@ vm-shell: initramfs qemu
 bench-vm: initramfs qemu
 	bash tests/vm/run-vm.sh -t 600 $(B)/vm/initramfs.cpio 'inpu_job_bench'
 
+# Model speed: VM device vs host cpu backend vs cycle model vs llama.cpp
+# anchors, for stories260K and random stories15M/110M-shaped models.
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: initramfs qemu models $(B)/bench/synth_model
+	bash tests/bench/run-bench.sh
+
+$(B)/bench/synth_model: tests/bench/synth_model.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -o $@ $< -lm
+
 # inpu-trace's cost: jobs/s with and without it attached, in the VM.
 bench-trace: initramfs qemu
 	bash tests/vm/run-vm.sh -t 900 $(B)/vm/initramfs.cpio 'sh /opt/inpu/trace-overhead.sh'
@@ -422,5 +435,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace trace engine firmware fuzz bench-engine bench-vm bench-trace host-tests kselftest qemu initramfs models \
+.PHONY: help deps all module userspace trace engine firmware fuzz bench bench-run bench-engine bench-vm bench-trace host-tests kselftest qemu initramfs models \
 	vm-shell check check-run demo demo-run clean FORCE

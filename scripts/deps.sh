@@ -48,6 +48,7 @@ pkgs=(
 	libdrm-dev libssl-dev
 	clang libclang-rt-14-dev
 	seabios qemu-system-data
+	gnuplot-nox
 	ninja-build libglib2.0-dev libpixman-1-dev zlib1g-dev python3-venv
 )
 # Installed from bookworm-backports.

@@ -321,6 +321,58 @@ TEST(scalar_and_simd_bit_exact)
 }
 
 /*
+ * Prefill (inpu_qcpu_prefill: n tokens per run of the matrix-matrix
+ * stream) leaves the KV caches and the logits exactly as n steps do, for
+ * batches of every size up to the maximum and at later positions.
+ */
+TEST(prefill_matches_steps)
+{
+	const struct inpu_qconfig *c;
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_qcpu *a, *b;
+	const struct inpu_qlayout *la;
+	const int32_t *lga = NULL, *lgb = NULL;
+	int toks[120], pos = 0, n = 1;
+	uint64_t cache;
+
+	NEED_MODEL();
+	c = &g.qm->cfg;
+	for (int i = 0; i < 120; i++)
+		toks[i] = i ? 259 + (i * 37) % 250 : 1;
+	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &a, err, sizeof(err)));
+	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &b, err, sizeof(err)));
+	/* Batches of 1, 2, 3, ... (then the largest) up to 120 tokens. */
+	while (pos < 120) {
+		if (n > 120 - pos)
+			n = 120 - pos;
+		for (int i = 0; i < n; i++)
+			ASSERT_NE(NULL, lga = inpu_qcpu_step(a, toks[pos + i], pos + i));
+		lgb = inpu_qcpu_prefill(b, toks + pos, n, pos);
+		ASSERT_NE(NULL, lgb) {
+			TH_LOG("prefill of %d at %d: status %d", n, pos,
+			       inpu_qcpu_status(b));
+		}
+		ASSERT_EQ(0, memcmp(lga, lgb, c->vocab_size * sizeof(*lga))) {
+			TH_LOG("logits after a batch of %d at %d", n, pos);
+		}
+		ASSERT_EQ(inpu_qcpu_next(a), inpu_qcpu_next(b));
+		pos += n;
+		n = n < INPU_QGRAPH_MAX_ROWS ? n + 1 : n;
+	}
+	la = inpu_qcpu_layout(a);
+	cache = (uint64_t)c->n_layers * c->seq_len * c->head_dim * c->n_kv_heads;
+	EXPECT_EQ(0, memcmp(inpu_qcpu_state(a, la->kcache),
+			    inpu_qcpu_state(b, la->kcache), cache));
+	EXPECT_EQ(0, memcmp(inpu_qcpu_state(a, la->vcache),
+			    inpu_qcpu_state(b, la->vcache), cache));
+	/* A batch reaching past seq_len is refused. */
+	EXPECT_EQ(NULL, inpu_qcpu_prefill(b, toks, 4, c->seq_len - 3));
+	EXPECT_EQ(NULL, inpu_qcpu_prefill(b, toks, INPU_QGRAPH_MAX_ROWS + 1, 0));
+	inpu_qcpu_free(a);
+	inpu_qcpu_free(b);
+}
+
+/*
  * Same inputs and options, same bytes: here with the searched smoothing,
  * GPTQ and W4A8, on a smaller calibration subset (two quantizations).
  */

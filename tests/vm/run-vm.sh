@@ -9,6 +9,8 @@
 #   -l  also write the full serial log to LOG
 #   -s  interactive shell instead of a command (ends with 'poweroff -f')
 #   -q  extra arguments for the -device inpu option (e.g. -q sa-rows=32)
+#   -m  guest memory in MiB (default 1024)
+#   -x  another cpio archive to add to the initramfs (e.g. benchmark models)
 #
 # Fails (status 1) when the command fails, when the VM times out or dies
 # before reporting a status, or when the kernel log shows BUG:, WARNING:,
@@ -17,19 +19,21 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/env.sh"
 
-timeout_s=600 log= shell=0 devopts=
-while getopts "t:l:sq:" o; do
+timeout_s=600 log= shell=0 devopts= mem=1024 extra=
+while getopts "t:l:sq:m:x:" o; do
 	case $o in
 	t) timeout_s=$OPTARG ;;
 	l) log=$OPTARG ;;
 	s) shell=1 ;;
 	q) devopts=,$OPTARG ;;
-	*) sed -n '4,16p' "$0" >&2; exit 2 ;;
+	m) mem=$OPTARG ;;
+	x) extra=$OPTARG ;;
+	*) sed -n '4,18p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 if [ $# -lt 1 ]; then
-	sed -n '4,16p' "$0" >&2
+	sed -n '4,18p' "$0" >&2
 	exit 2
 fi
 initrd=$1
@@ -54,11 +58,11 @@ else
 	echo 'true' >"$work/cmd/cmd.sh"
 fi
 (cd "$work/cmd" && echo cmd.sh | cpio -o -H newc --quiet) >"$work/cmd.cpio"
-cat "$initrd" "$work/cmd.cpio" >"$work/initrd.cpio"
+cat "$initrd" ${extra:+"$extra"} "$work/cmd.cpio" >"$work/initrd.cpio"
 
 append="console=ttyS0 loglevel=3 panic=-1 oops=panic softlockup_panic=1 nokaslr"
 qargs=(
-	-M q35 -accel tcg -cpu max -m 1024 -smp 1
+	-M q35 -accel tcg -cpu max -m "$mem" -smp 1
 	-nodefaults -no-user-config -no-reboot -nic none
 	-L /usr/share/seabios -L /usr/share/qemu
 	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.cpio"

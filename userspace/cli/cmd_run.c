@@ -42,7 +42,7 @@ static void run_usage(FILE *f)
 		"usage: %s run -m MODEL.inpu -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
 		"               [--backend device|cpu] [-d DEVICE] [--temperature T]\n"
 		"               [--top-p P] [--seed S] [--depth N] [--per-job K]\n"
-		"               [--ids] [--json] [--quiet]\n"
+		"               [--batch N] [--ignore-eos] [--ids] [--json] [--quiet]\n"
 		"\n"
 		"Generate text with an integer .inpu model (made by '%s quantize'):\n"
 		"BOS and the prompt, then greedy decoding (or sampling with a temperature),\n"
@@ -80,9 +80,20 @@ static void run_usage(FILE *f)
 		"  -j, --json              print the stats as one JSON object on stdout\n"
 		"                          (last line) instead of text on stderr\n"
 		"  -q, --quiet             do not print the text\n"
+		"  -B, --batch N           prompt tokens per prefill job (1..%d, default %d;\n"
+		"                          1: one step per token)\n"
+		"  -E, --ignore-eos        keep generating when the model emits BOS (for\n"
+		"                          benchmarks: always STEPS positions)\n"
 		"  -h, --help              show this help\n",
 		prog, prog, INPU_QDEV_MAX_QUEUE, INPU_QDEV_STEPS_PER_JOB,
-		INPU_QDEV_STEPS_PER_JOB);
+		INPU_QDEV_STEPS_PER_JOB, INPU_QGRAPH_MAX_ROWS, INPU_QGRAPH_MAX_ROWS);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* A positive decimal integer no larger than @max, or -1. */
@@ -266,12 +277,17 @@ static int cmd_run(int argc, char **argv)
 		{ "per-job", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "ignore-eos", no_argument, NULL, 'E' },
+		{ "batch", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rt r = { .cmd = "run", .dev = 1 };
 	const char *prompt = "", *backend = "device";
-	int json = 0, show_ids = 0, quiet = 0, c, rc = 1;
+	int json = 0, show_ids = 0, quiet = 0, ignore_eos = 0, c, rc = 1;
+	/* Host-observed time of each decode step (ns), for percentiles. */
+	uint64_t *lat = NULL;
+	long n_lat = 0;
 	long long steps = 256, busy0 = -1, busy1 = -1;
 	int *tokens = NULL, *gen = NULL;
 	uint64_t t_start, t_first = 0, t_end, cyc_prompt = 0, cyc_gen = 0;
@@ -282,13 +298,14 @@ static int cmd_run(int argc, char **argv)
 	size_t cap;
 	int token, pos, bos = 0, chained;
 	long long depth = 32, per_job = INPU_QDEV_STEPS_PER_JOB;
+	long long batch = INPU_QGRAPH_MAX_ROWS;
 	double temperature = 0, top_p = 0.9;
 	unsigned long long seed = 0;
 	int have_seed = 0;
 	struct inpu_qsample samp;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:D:K:ijqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:D:K:ijqEB:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			r.model = optarg;
@@ -379,6 +396,17 @@ static int cmd_run(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'E':
+			ignore_eos = 1;
+			break;
+		case 'B':
+			batch = parse_count(optarg, INPU_QGRAPH_MAX_ROWS);
+			if (batch < 1) {
+				fprintf(stderr, "%s run: --batch: '%s' is not an integer in 1..%d\n",
+					prog, optarg, INPU_QGRAPH_MAX_ROWS);
+				return 2;
+			}
+			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -446,7 +474,8 @@ static int cmd_run(int argc, char **argv)
 	cap = inpu_tokenizer_max_tokens(strlen(prompt));
 	tokens = malloc(cap * sizeof(*tokens));
 	gen = malloc((size_t)steps * sizeof(*gen));
-	if (!tokens || !gen) {
+	lat = malloc((size_t)steps * sizeof(*lat));
+	if (!tokens || !gen || !lat) {
 		fprintf(stderr, "%s run: out of memory\n", prog);
 		goto out;
 	}
@@ -469,7 +498,52 @@ static int cmd_run(int argc, char **argv)
 	/* The decode loop: integers only. */
 	token = tokens[0];
 	t_start = now_ns();
-	for (pos = 0; pos < steps; pos++) {
+	/*
+	 * Prefill: the prompt but its last token in batches of up to @batch
+	 * tokens, one job each (matrix-matrix ops); the last prompt token runs
+	 * as a step below and gives the first generated token.
+	 */
+	pos = 0;
+	while (batch > 1 && pos < n_prompt - 1) {
+		int n = (int)(n_prompt - 1 - pos);
+		const int32_t *logits;
+		uint64_t t0 = now_ns();
+
+		if (n > batch)
+			n = (int)batch;
+		logits = r.dev ? inpu_qdev_prefill(r.qd, tokens + pos, n, pos) :
+				 inpu_qcpu_prefill(r.qc, tokens + pos, n, pos);
+		step_ns += now_ns() - t0;
+		if (!logits) {
+			step_error(&r, why, sizeof(why));
+			fprintf(stderr, "\n%s run: the prefill at positions %d..%d failed: %s\n",
+				prog, pos, pos + n - 1, why);
+			goto out;
+		}
+		n_pp += (uint64_t)n;
+		cyc_prompt += r.dev ? inpu_qdev_cycles(r.qd) : inpu_qcpu_cycles(r.qc);
+		/* One SAMPLE per job on the device: one draw here too. */
+		if (r.qs && inpu_qsampler_run(r.qs, logits) < 0) {
+			fprintf(stderr, "\n%s run: SAMPLE failed at position %d\n",
+				prog, pos + n - 1);
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *piece;
+			size_t len;
+
+			if (!quiet) {
+				piece = inpu_tokenizer_piece(r.t, token, tokens[pos + i + 1],
+							     &len);
+				print_piece(piece, len);
+			}
+			token = tokens[pos + i + 1];
+		}
+		if (!quiet)
+			fflush(stdout);
+		pos += n;
+	}
+	for (; pos < steps; pos++) {
 		const int32_t *logits;
 		uint64_t t0 = now_ns(), cyc;
 		const char *piece;
@@ -488,6 +562,8 @@ static int cmd_run(int argc, char **argv)
 			cyc = inpu_qcpu_cycles(r.qc);
 		}
 		step_ns += now_ns() - t0;
+		if (pos >= n_prompt)
+			lat[n_lat++] = now_ns() - t0;
 		if (!logits) {
 			step_error(&r, why, sizeof(why));
 			fprintf(stderr, "\n%s run: the step at position %d failed: %s\n",
@@ -518,7 +594,7 @@ static int cmd_run(int argc, char **argv)
 			next = tokens[pos + 1];
 		if (pos >= n_prompt - 1)
 			gen[n_gen++] = next;
-		if (next == INPU_TOK_BOS) {
+		if (next == INPU_TOK_BOS && !ignore_eos) {
 			bos = 1;
 			break;
 		}
@@ -561,6 +637,9 @@ static int cmd_run(int argc, char **argv)
 			if (inpu_qdev_retire_n(r.qd, &p, &n))
 				goto qfail;
 			step_ns += now_ns() - t0;
+			/* Tokens retired together share the wait. */
+			for (int i = 0; i < n && n_lat < steps; i++)
+				lat[n_lat++] = (now_ns() - t0) / (uint64_t)n;
 			inflight -= n;
 			cyc_gen += inpu_qdev_cycles(r.qd);
 			for (int i = 0; i < n && !stop; i++) {
@@ -569,7 +648,7 @@ static int cmd_run(int argc, char **argv)
 				pos++;
 				n_tg++;
 				gen[n_gen++] = next;
-				if (next == INPU_TOK_BOS) {
+				if (next == INPU_TOK_BOS && !ignore_eos) {
 					stop = 1;
 					break;
 				}
@@ -623,7 +702,13 @@ qfail:
 		double busy_us = !chained && busy0 >= 0 && busy1 >= busy0 && dt.steps ?
 			(double)(busy1 - busy0) / 1e3 / (double)dt.steps : -1;
 		FILE *f = json ? stdout : stderr;
+		double p50 = 0, p99 = 0;
 
+		if (n_lat) {
+			qsort(lat, (size_t)n_lat, sizeof(*lat), cmp_u64);
+			p50 = (double)lat[(n_lat - 1) / 2] / 1e3;
+			p99 = (double)lat[(n_lat * 99 + 99) / 100 - 1] / 1e3;
+		}
 		if (json) {
 			fprintf(f, "{\"model\":");
 			json_str(f, r.model);
@@ -636,16 +721,20 @@ qfail:
 				"\"prompt_tok_s\":%.1f,\"gen_tok_s\":%.1f,"
 				"\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
 				"\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
-				"\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld}\n",
+				"\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld,"
+				"\"token_us_p50\":%.1f,\"token_us_p99\":%.1f}\n",
 				(unsigned long long)n_pp, (unsigned long long)n_tg,
 				pp_tps, tg_tps, cyc_tok, tot_us, step_us,
 				sub_us, wait_us, busy_us, r.dev ? depth : 0,
-				r.dev ? per_job : 0);
+				r.dev ? per_job : 0, p50, p99);
 		} else {
 			fprintf(f, "stats: %s backend, prompt %llu tokens at %.1f tok/s, generated %llu tokens at %.1f tok/s, %.0f modelled device cycles/token (%.1f us at 1 GHz)\n",
 				backend, (unsigned long long)n_pp, pp_tps,
 				(unsigned long long)n_tg, tg_tps, cyc_tok,
 				cyc_tok / 1e3);
+			if (n_lat)
+				fprintf(f, "latency per generated token (host view): median %.1f us, 99th percentile %.1f us\n",
+					p50, p99);
 			if (r.samp)
 				fprintf(f, "sampling: temperature %g, top-p %g, seed %llu (SAMPLE temp_mult %d, temp_shift %d, top_p %u/65536)\n",
 					temperature, top_p, seed, samp.temp_mult,
@@ -667,6 +756,7 @@ qfail:
 	}
 	rc = 0;
 out:
+	free(lat);
 	free(gen);
 	free(tokens);
 	rt_free(&r);

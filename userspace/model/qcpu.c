@@ -33,6 +33,10 @@ struct inpu_qcpu {
 	uint8_t *sbuf;
 	void *stream;
 	size_t stream_len;
+	/* The prefill stream last built, for prows rows (0: none). */
+	void *pstream;
+	size_t pstream_len;
+	uint32_t prows;
 	struct inpu_run_result res;
 };
 
@@ -88,6 +92,7 @@ void inpu_qcpu_free(struct inpu_qcpu *c)
 	inpu_tables_release(&c->tables);
 	free(c->sbuf);
 	free(c->stream);
+	free(c->pstream);
 	free(c);
 }
 
@@ -182,6 +187,47 @@ const int32_t *inpu_qcpu_step(struct inpu_qcpu *c, int token, int pos)
 	params[0] = (uint32_t)pos;
 	inpu_engine_run(c->e, &c->tables.t, &qcpu_mem, c, c->stream,
 			c->stream_len, params, &c->res);
+	if (c->res.status)
+		return NULL;
+	return (const int32_t *)(c->sbuf + c->lay.logits);
+}
+
+const int32_t *inpu_qcpu_prefill(struct inpu_qcpu *c, const int *tokens,
+				 int n, int pos)
+{
+	const struct inpu_qconfig *cfg = &c->m->cfg;
+	uint32_t params[1];
+
+	if (n < 1 || n > INPU_QGRAPH_MAX_ROWS || pos < 0 ||
+	    (uint64_t)pos + (uint64_t)n > cfg->seq_len) {
+		c->res.status = INPU_ERR_INDEX;
+		return NULL;
+	}
+	if (n == 1)
+		return inpu_qcpu_step(c, tokens[0], pos);
+	for (int i = 0; i < n; i++) {
+		int32_t id = tokens[i];
+
+		if (tokens[i] < 0 || (uint32_t)tokens[i] >= cfg->vocab_size) {
+			c->res.status = INPU_ERR_INDEX;
+			return NULL;
+		}
+		memcpy(c->sbuf + c->lay.ids + 4 * (uint64_t)i, &id, sizeof(id));
+	}
+	if (c->prows != (uint32_t)n) {
+		free(c->pstream);
+		c->pstream = NULL;
+		c->prows = 0;
+		if (inpu_qgraph_build_rows(c->m, &c->lay, (uint32_t)n,
+					   &c->pstream, &c->pstream_len, NULL, 0)) {
+			c->res.status = INPU_ERR_NOMEM;
+			return NULL;
+		}
+		c->prows = (uint32_t)n;
+	}
+	params[0] = (uint32_t)pos;
+	inpu_engine_run(c->e, &c->tables.t, &qcpu_mem, c, c->pstream,
+			c->pstream_len, params, &c->res);
 	if (c->res.status)
 		return NULL;
 	return (const int32_t *)(c->sbuf + c->lay.logits);

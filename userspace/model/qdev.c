@@ -40,6 +40,10 @@ struct inpu_qdev {
 	uint64_t xoff;			/* our extra bytes in the state BO */
 	uint32_t cmdbuf;
 	uint32_t cmdbuf_k;		/* k steps per job (0: none) */
+	/* Prefill command buffers by rows, made when first needed (0: none). */
+	uint32_t cmdbuf_rows[INPU_QGRAPH_MAX_ROWS + 1];
+	struct inpu_qsample samp;
+	int sampled;
 	int k;
 	int status, error;
 	int last_pos;			/* of the last retired step */
@@ -67,6 +71,9 @@ void inpu_qdev_free(struct inpu_qdev *d)
 		inpu_cmdbuf_destroy(d->dev, d->cmdbuf);
 	if (d->cmdbuf_k)
 		inpu_cmdbuf_destroy(d->dev, d->cmdbuf_k);
+	for (int i = 0; i <= INPU_QGRAPH_MAX_ROWS; i++)
+		if (d->cmdbuf_rows[i])
+			inpu_cmdbuf_destroy(d->dev, d->cmdbuf_rows[i]);
 	inpu_bo_free(d->sbo);
 	inpu_bo_free(d->wbo);
 	inpu_dev_close(d->dev);
@@ -96,7 +103,7 @@ static struct inpu_tensor ten1(uint64_t addr, uint8_t dt, uint32_t size)
  */
 static int patch_stream(void **stream, size_t *len,
 			const struct inpu_qlayout *lay, uint64_t xaddr,
-			const struct inpu_qsample *s)
+			const struct inpu_qsample *s, uint32_t rows)
 {
 	struct inpu_stream_header *hdr;
 	struct inpu_op *op;
@@ -131,8 +138,10 @@ static int patch_stream(void **stream, size_t *len,
 	memset(op, 0, sizeof(*op));
 	op->opcode = INPU_OP_COPY;
 	op->u.copy.src = ids;
-	op->u.copy.dst = ten1(xaddr + QDEV_X_HIST, INPU_DT_INT32, 4);
-	op->u.copy.dst.dyn_param = 1;	/* row pos of the history */
+	/* Row pos + rows - 1 of the history: the last row's token. */
+	op->u.copy.dst = ten1(xaddr + QDEV_X_HIST + 4 * (uint64_t)(rows - 1),
+			      INPU_DT_INT32, 4);
+	op->u.copy.dst.dyn_param = 1;
 	op->u.copy.dst.dyn_mul = 4;
 	hdr->n_ops++;
 	*len += sizeof(struct inpu_op);
@@ -278,8 +287,12 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
 	if (!ret)
 		ret = inpu_qgraph_build(m, &d->lay, &stream, &stream_len, err,
 					errlen);
+	if (s) {
+		d->samp = *s;
+		d->sampled = 1;
+	}
 	if (!ret && patch_stream(&stream, &stream_len, &d->lay,
-				 d->lay.sbase + d->xoff, s)) {
+				 d->lay.sbase + d->xoff, s, 1)) {
 		inpu_model_seterr(err, errlen, "%s: the step stream does not end with ARGMAX",
 				  where);
 		ret = -EINVAL;
@@ -451,6 +464,89 @@ const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos)
 	inpu_qdev_set_token(d, token);
 	if (inpu_qdev_queue(d, pos) || inpu_qdev_retire(d, NULL) < 0)
 		return NULL;
+	return (const int32_t *)(d->sptr + d->lay.logits);
+}
+
+/* The prefill command buffer for @rows rows, made on first use. */
+static int prefill_cmdbuf(struct inpu_qdev *d, uint32_t rows, uint32_t *cb)
+{
+	struct drm_inpu_bo_ref refs[2];
+	size_t len;
+	void *stream = NULL;
+	int ret;
+
+	if (d->cmdbuf_rows[rows]) {
+		*cb = d->cmdbuf_rows[rows];
+		return 0;
+	}
+	ret = inpu_qgraph_build_rows(d->m, &d->lay, rows, &stream, &len, NULL, 0);
+	if (!ret)
+		ret = patch_stream(&stream, &len, &d->lay, d->lay.sbase + d->xoff,
+				   d->sampled ? &d->samp : NULL, rows);
+	if (!ret) {
+		refs[0].handle = inpu_bo_handle(d->wbo);
+		refs[0].flags = DRM_INPU_REF_READ;
+		refs[1].handle = inpu_bo_handle(d->sbo);
+		refs[1].flags = DRM_INPU_REF_READ | DRM_INPU_REF_WRITE;
+		ret = inpu_cmdbuf_create(d->dev, stream, len, refs, 2,
+					 &d->cmdbuf_rows[rows], NULL);
+	}
+	free(stream);
+	if (!ret)
+		*cb = d->cmdbuf_rows[rows];
+	return ret;
+}
+
+const int32_t *inpu_qdev_prefill(struct inpu_qdev *d, const int *tokens,
+				 int n, int pos)
+{
+	const struct inpu_qconfig *cfg = &d->m->cfg;
+	struct drm_inpu_wait res;
+	uint32_t cb, param;
+	uint64_t job, t0;
+	int ret;
+
+	d->error = 0;
+	d->cycles = 0;
+	if (n < 1 || n > INPU_QGRAPH_MAX_ROWS || pos < 0 ||
+	    (uint64_t)pos + (uint64_t)n > cfg->seq_len || d->q_len) {
+		d->status = INPU_ERR_INDEX;
+		return NULL;
+	}
+	if (n == 1)
+		return inpu_qdev_step(d, tokens[0], pos);
+	for (int i = 0; i < n; i++) {
+		int32_t id = tokens[i];
+
+		if (tokens[i] < 0 || (uint32_t)tokens[i] >= cfg->vocab_size) {
+			d->status = INPU_ERR_INDEX;
+			return NULL;
+		}
+		memcpy(d->sptr + d->lay.ids + 4 * (uint64_t)i, &id, sizeof(id));
+	}
+	ret = prefill_cmdbuf(d, (uint32_t)n, &cb);
+	param = (uint32_t)pos;
+	t0 = now_ns();
+	if (!ret)
+		ret = inpu_submit_cmdbuf(d->dev, cb, &param, 1, NULL, 0, 0, &job);
+	d->t.submit_ns += now_ns() - t0;
+	if (!ret) {
+		t0 = now_ns();
+		ret = inpu_wait(d->dev, job, QDEV_WAIT_NS, &res);
+		d->t.wait_ns += now_ns() - t0;
+	}
+	if (ret) {
+		d->error = ret;
+		d->status = DRM_INPU_JOB_ABORTED;
+		return NULL;
+	}
+	d->status = (int)res.status;
+	d->cycles = res.cycles;
+	d->t.cycles += res.cycles;
+	d->t.jobs++;
+	if (d->status)
+		return NULL;
+	d->last_pos = pos + n - 1;
 	return (const int32_t *)(d->sptr + d->lay.logits);
 }
 

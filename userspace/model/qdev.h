@@ -75,6 +75,15 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
  */
 const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos);
 /*
+ * Prefill: @n tokens (1 .. INPU_QGRAPH_MAX_ROWS) at pos .. pos + n - 1 in
+ * one job of matrix-matrix ops (inpu_qgraph_build_rows(); one command
+ * buffer per batch size, made on first use).  Returns the last token's
+ * logits, as inpu_qdev_step() would after n steps; the KV cache is the
+ * same.
+ */
+const int32_t *inpu_qdev_prefill(struct inpu_qdev *d, const int *tokens,
+				 int n, int pos);
+/*
  * Chained decoding.  inpu_qdev_set_token() writes the token the next
  * queued step reads (only needed before the first one, or while no step
  * is queued).  inpu_qdev_queue() submits the step at @pos, which reads the

@@ -31,6 +31,7 @@ int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 	const struct inpu_qconfig *c = &m->cfg;
 	uint64_t nqkv = (uint64_t)c->dim + 2 * kv_dim(c), off = 0;
 	uint64_t cache = (uint64_t)c->n_layers * c->seq_len * kv_dim(c);
+	const uint64_t R = INPU_QGRAPH_MAX_ROWS;
 
 	if (wbase % 4096 || sbase % 4096)
 		return -EINVAL;
@@ -43,16 +44,17 @@ int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 		lay->field = off; \
 		off += (bytes); \
 	} while (0)
-	PLACE(ids, 4, 64);
+	/* Activations for a prefill of up to R rows (one per token). */
+	PLACE(ids, 4 * R, 64);
 	PLACE(next, 4, 64);
-	PLACE(x, (uint64_t)c->dim * 4, 64);
-	PLACE(xn, c->dim, 64);
-	PLACE(qkv16, nqkv * 2, 64);
-	PLACE(qkv8, nqkv, 64);
-	PLACE(att, c->dim, 64);
-	PLACE(y32, (uint64_t)c->dim * 4, 64);
-	PLACE(gu16, (uint64_t)c->hidden_dim * 4, 64);
-	PLACE(h8, c->hidden_dim, 64);
+	PLACE(x, R * c->dim * 4, 64);
+	PLACE(xn, R * c->dim, 64);
+	PLACE(qkv16, R * nqkv * 2, 64);
+	PLACE(qkv8, R * nqkv, 64);
+	PLACE(att, R * c->dim, 64);
+	PLACE(y32, R * c->dim * 4, 64);
+	PLACE(gu16, R * c->hidden_dim * 4, 64);
+	PLACE(h8, R * c->hidden_dim, 64);
 	PLACE(logits, (uint64_t)c->vocab_size * 4, 64);
 	PLACE(kcache, cache, 4096);
 	PLACE(vcache, cache, 4096);
@@ -90,6 +92,16 @@ static struct inpu_tensor ten(uint64_t addr, uint8_t dt, uint32_t rows,
 	t.cols = cols;
 	if (dt != INPU_DT_W8_TILED && dt != INPU_DT_W4_TILED)
 		t.stride = cols * dt_bytes(dt);
+	return t;
+}
+
+/* @rows rows of @cols elements, @stride bytes apart (a column block). */
+static struct inpu_tensor tens(uint64_t addr, uint8_t dt, uint32_t rows,
+			       uint32_t cols, uint32_t stride)
+{
+	struct inpu_tensor t = ten(addr, dt, rows, cols);
+
+	t.stride = stride;
 	return t;
 }
 
@@ -150,30 +162,32 @@ static void matmul(struct gb *g, const struct inpu_qmodel *m,
 		g->ret = -EINVAL;
 }
 
+/* RMSNORM of @rows rows of x from row @first into xn. */
 static void rmsnorm(struct gb *g, const struct inpu_qmodel *m,
 		    const struct inpu_qlayout *lay, const char *gname,
-		    uint32_t eps, uint32_t shift)
+		    uint32_t eps, uint32_t shift, uint32_t first, uint32_t rows)
 {
 	const struct inpu_qconfig *c = &m->cfg;
 	struct inpu_op *op = emit(g, INPU_OP_RMSNORM);
 
-	op->u.rmsnorm.x = ten(lay->sbase + lay->x, INPU_DT_INT32, 1, c->dim);
+	op->u.rmsnorm.x = ten(lay->sbase + lay->x + (uint64_t)first * c->dim * 4,
+			      INPU_DT_INT32, rows, c->dim);
 	if (wten(m, lay, gname, &op->u.rmsnorm.g))
 		g->ret = -EINVAL;
-	op->u.rmsnorm.y = ten(lay->sbase + lay->xn, INPU_DT_INT8, 1, c->dim);
+	op->u.rmsnorm.y = ten(lay->sbase + lay->xn, INPU_DT_INT8, rows, c->dim);
 	op->u.rmsnorm.eps = eps;
 	op->u.rmsnorm.shift = shift;
 }
 
 /* x += y32 (both int32 at the residual scale). */
 static void residual_add(struct gb *g, const struct inpu_qmodel *m,
-			 const struct inpu_qlayout *lay)
+			 const struct inpu_qlayout *lay, uint32_t rows)
 {
 	const struct inpu_qconfig *c = &m->cfg;
 	struct inpu_op *op = emit(g, INPU_OP_ADD);
 
-	op->u.add.a = ten(lay->sbase + lay->x, INPU_DT_INT32, 1, c->dim);
-	op->u.add.b = ten(lay->sbase + lay->y32, INPU_DT_INT32, 1, c->dim);
+	op->u.add.a = ten(lay->sbase + lay->x, INPU_DT_INT32, rows, c->dim);
+	op->u.add.b = ten(lay->sbase + lay->y32, INPU_DT_INT32, rows, c->dim);
 	op->u.add.y = op->u.add.a;
 	op->u.add.a_mult = 1;
 	op->u.add.b_mult = 1;
@@ -183,6 +197,14 @@ static void residual_add(struct gb *g, const struct inpu_qmodel *m,
 int inpu_qgraph_build(const struct inpu_qmodel *m,
 		      const struct inpu_qlayout *lay, void **stream,
 		      size_t *len, char *err, size_t errlen)
+{
+	return inpu_qgraph_build_rows(m, lay, 1, stream, len, err, errlen);
+}
+
+int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
+			   const struct inpu_qlayout *lay, uint32_t T,
+			   void **stream, size_t *len, char *err,
+			   size_t errlen)
 {
 	const struct inpu_qconfig *c = &m->cfg;
 	uint32_t kv = kv_dim(c), nqkv = c->dim + 2 * kv, h = c->hidden_dim;
@@ -197,6 +219,13 @@ int inpu_qgraph_build(const struct inpu_qmodel *m,
 
 	*stream = NULL;
 	*len = 0;
+	if (!T || T > INPU_QGRAPH_MAX_ROWS || T > c->seq_len) {
+		inpu_model_seterr(err, errlen,
+				  "graph: %u rows per step, outside 1..%u", T,
+				  c->seq_len < INPU_QGRAPH_MAX_ROWS ?
+				  c->seq_len : INPU_QGRAPH_MAX_ROWS);
+		return -EINVAL;
+	}
 	if (n_ops > INPU_MAX_OPS) {
 		inpu_model_seterr(err, errlen,
 				  "graph: %u ops, more than a stream holds (%u)",
@@ -215,16 +244,16 @@ int inpu_qgraph_build(const struct inpu_qmodel *m,
 	g.ret = 0;
 	g.hdr->magic = INPU_STREAM_MAGIC;
 	g.hdr->version = INPU_STREAM_VERSION;
-	/* Parameter 0 (dyn_param / pos_param 1): the position. */
+	/* Parameter 0 (dyn_param / pos_param 1): the position of row 0. */
 	g.hdr->n_params = 1;
 	g.hdr->params[0].min = 0;
-	g.hdr->params[0].max = c->seq_len - 1;
+	g.hdr->params[0].max = c->seq_len - T;
 
 	op = emit(&g, INPU_OP_EMBED);
-	op->u.embed.ids = ten(s + lay->ids, INPU_DT_INT32, 1, 1);
+	op->u.embed.ids = ten(s + lay->ids, INPU_DT_INT32, 1, T);
 	if (wten(m, lay, "embed", &op->u.embed.table))
 		g.ret = -EINVAL;
-	op->u.embed.y = ten(s + lay->x, INPU_DT_INT32, 1, c->dim);
+	op->u.embed.y = ten(s + lay->x, INPU_DT_INT32, T, c->dim);
 	op->u.embed.mult = m->glob.embed_mult;
 	op->u.embed.shift = m->glob.embed_shift;
 
@@ -235,46 +264,51 @@ int inpu_qgraph_build(const struct inpu_qmodel *m,
 
 		/* attention */
 		snprintf(name, sizeof(name), "l%u.att.g", l);
-		rmsnorm(&g, m, lay, name, p->att_eps, p->att_shift);
+		rmsnorm(&g, m, lay, name, p->att_eps, p->att_shift, 0, T);
 		snprintf(name, sizeof(name), "l%u.qkv", l);
 		matmul(&g, m, lay, name,
-		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
-		       ten(s + lay->qkv16, INPU_DT_INT16, 1, nqkv));
+		       ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
+		       ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv));
 
 		op = emit(&g, INPU_OP_ROPE);	/* q and k heads together */
-		op->u.rope.x = ten(s + lay->qkv16, INPU_DT_INT16, 1, c->dim + kv);
+		op->u.rope.x = tens(s + lay->qkv16, INPU_DT_INT16, T, c->dim + kv,
+				    nqkv * 2);
 		if (wten(m, lay, "rope", &op->u.rope.cs))
 			g.ret = -EINVAL;
-		op->u.rope.cs.rows = 1;
+		op->u.rope.cs.rows = T;		/* positions pos .. pos + T - 1 */
 		op->u.rope.cs.dyn_param = 1;
 		op->u.rope.cs.dyn_mul = c->head_dim * 2;
 		op->u.rope.y = op->u.rope.x;
 		op->u.rope.head_dim = c->head_dim;
 
 		op = emit(&g, INPU_OP_ADD);	/* int16 -> int8: q, k, v */
-		op->u.add.a = ten(s + lay->qkv16, INPU_DT_INT16, 1, nqkv);
+		op->u.add.a = ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv);
 		op->u.add.b = op->u.add.a;
-		op->u.add.y = ten(s + lay->qkv8, INPU_DT_INT8, 1, nqkv);
+		op->u.add.y = ten(s + lay->qkv8, INPU_DT_INT8, T, nqkv);
 		op->u.add.a_mult = 1;
 		op->u.add.b_mult = 0;
 		op->u.add.shift = p->qkv_shift;
 
-		op = emit(&g, INPU_OP_COPY);	/* k -> cache row pos */
-		op->u.copy.src = ten(s + lay->qkv8 + c->dim, INPU_DT_INT8, 1, kv);
-		op->u.copy.dst = ten(kc, INPU_DT_INT8, 1, kv);
+		op = emit(&g, INPU_OP_COPY);	/* k -> cache rows pos .. */
+		op->u.copy.src = tens(s + lay->qkv8 + c->dim, INPU_DT_INT8, T, kv,
+				      nqkv);
+		op->u.copy.dst = ten(kc, INPU_DT_INT8, T, kv);
 		op->u.copy.dst.dyn_param = 1;
 		op->u.copy.dst.dyn_mul = kv;
-		op = emit(&g, INPU_OP_COPY);	/* v -> cache row pos */
-		op->u.copy.src = ten(s + lay->qkv8 + c->dim + kv, INPU_DT_INT8, 1, kv);
-		op->u.copy.dst = ten(vc, INPU_DT_INT8, 1, kv);
+		op = emit(&g, INPU_OP_COPY);	/* v -> cache rows pos .. */
+		op->u.copy.src = tens(s + lay->qkv8 + c->dim + kv, INPU_DT_INT8,
+				      T, kv, nqkv);
+		op->u.copy.dst = ten(vc, INPU_DT_INT8, T, kv);
 		op->u.copy.dst.dyn_param = 1;
 		op->u.copy.dst.dyn_mul = kv;
 
+		/* Row m attends to cache rows 0 .. pos + m: causal. */
 		op = emit(&g, INPU_OP_ATTENTION);
-		op->u.attention.q = ten(s + lay->qkv8, INPU_DT_INT8, 1, c->dim);
+		op->u.attention.q = tens(s + lay->qkv8, INPU_DT_INT8, T, c->dim,
+					 nqkv);
 		op->u.attention.k = ten(kc, INPU_DT_INT8, c->seq_len, kv);
 		op->u.attention.v = ten(vc, INPU_DT_INT8, c->seq_len, kv);
-		op->u.attention.y = ten(s + lay->att, INPU_DT_INT8, 1, c->dim);
+		op->u.attention.y = ten(s + lay->att, INPU_DT_INT8, T, c->dim);
 		op->u.attention.n_heads = (uint16_t)c->n_heads;
 		op->u.attention.n_kv_heads = (uint16_t)c->n_kv_heads;
 		op->u.attention.head_dim = (uint16_t)c->head_dim;
@@ -286,36 +320,37 @@ int inpu_qgraph_build(const struct inpu_qmodel *m,
 
 		snprintf(name, sizeof(name), "l%u.wo", l);
 		matmul(&g, m, lay, name,
-		       ten(s + lay->att, INPU_DT_INT8, 1, c->dim),
-		       ten(s + lay->y32, INPU_DT_INT32, 1, c->dim));
-		residual_add(&g, m, lay);
+		       ten(s + lay->att, INPU_DT_INT8, T, c->dim),
+		       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
+		residual_add(&g, m, lay, T);
 
 		/* feed-forward */
 		snprintf(name, sizeof(name), "l%u.ffn.g", l);
-		rmsnorm(&g, m, lay, name, p->ffn_eps, p->ffn_shift);
+		rmsnorm(&g, m, lay, name, p->ffn_eps, p->ffn_shift, 0, T);
 		snprintf(name, sizeof(name), "l%u.w13", l);
 		matmul(&g, m, lay, name,
-		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
-		       ten(s + lay->gu16, INPU_DT_INT16, 1, 2 * h));
+		       ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
+		       ten(s + lay->gu16, INPU_DT_INT16, T, 2 * h));
 		op = emit(&g, INPU_OP_SWIGLU);
-		op->u.swiglu.gate = ten(s + lay->gu16, INPU_DT_INT16, 1, h);
-		op->u.swiglu.up = ten(s + lay->gu16 + 2 * (uint64_t)h,
-				      INPU_DT_INT16, 1, h);
-		op->u.swiglu.y = ten(s + lay->h8, INPU_DT_INT8, 1, h);
+		op->u.swiglu.gate = tens(s + lay->gu16, INPU_DT_INT16, T, h, 4 * h);
+		op->u.swiglu.up = tens(s + lay->gu16 + 2 * (uint64_t)h,
+				       INPU_DT_INT16, T, h, 4 * h);
+		op->u.swiglu.y = ten(s + lay->h8, INPU_DT_INT8, T, h);
 		op->u.swiglu.in_mult = p->silu_in_mult;
 		op->u.swiglu.in_shift = p->silu_in_shift;
 		op->u.swiglu.out_mult = p->silu_out_mult;
 		op->u.swiglu.out_shift = p->silu_out_shift;
 		snprintf(name, sizeof(name), "l%u.w2", l);
 		matmul(&g, m, lay, name,
-		       ten(s + lay->h8, INPU_DT_INT8, 1, h),
-		       ten(s + lay->y32, INPU_DT_INT32, 1, c->dim));
-		residual_add(&g, m, lay);
+		       ten(s + lay->h8, INPU_DT_INT8, T, h),
+		       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
+		residual_add(&g, m, lay, T);
 	}
 
+	/* The logits of the last row only: the next token's. */
 	if (!g.ret) {
 		rmsnorm(&g, m, lay, "final.g", m->glob.final_eps,
-			m->glob.final_shift);
+			m->glob.final_shift, T - 1, 1);
 		matmul(&g, m, lay, "cls",
 		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
 		       ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size));

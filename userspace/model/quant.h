@@ -194,11 +194,16 @@ int inpu_qmodel_sniff(const void *buf, size_t len);
  * (activations, KV caches, ids, logits) is read-write, at @sbase.  Both
  * bases must be multiples of 4096.
  */
+/* Rows (tokens) one prefill stream processes at most. */
+#define INPU_QGRAPH_MAX_ROWS	32
+
 struct inpu_qlayout {
 	uint64_t wbase, wsize;
 	uint64_t sbase, ssize;
-	/* offsets in the state region */
-	uint64_t ids;		/* INT32 [1][1]: this step's token */
+	/* offsets in the state region; activations have room for
+	 * INPU_QGRAPH_MAX_ROWS rows, a decode step uses the first
+	 */
+	uint64_t ids;		/* INT32 [1][R]: the step's token(s) */
 	uint64_t next;		/* INT32 [1][1]: ARGMAX of the logits */
 	uint64_t logits;	/* INT32 [1][vocab] */
 	uint64_t x;		/* INT32 [1][dim]: the residual stream */
@@ -226,6 +231,19 @@ int inpu_qgraph_build(const struct inpu_qmodel *m,
 		      const struct inpu_qlayout *lay, void **stream,
 		      size_t *len, char *err, size_t errlen);
 
+/*
+ * Prefill: the same forward pass over @rows tokens at once (ids[0 ..
+ * rows - 1], at positions pos .. pos + rows - 1, pos the parameter, at
+ * most seq_len - rows): every matrix op a matrix-matrix product, the
+ * attention causal within the batch.  Row r computes exactly what a step
+ * at pos + r computes; the logits (and ARGMAX) are those of the last row.
+ * @rows = 1 is inpu_qgraph_build().
+ */
+int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
+			   const struct inpu_qlayout *lay, uint32_t rows,
+			   void **stream, size_t *len, char *err,
+			   size_t errlen);
+
 /* ---- the CPU backend (qcpu.c) ------------------------------------------- */
 
 struct inpu_qcpu;
@@ -251,6 +269,13 @@ void inpu_qcpu_free(struct inpu_qcpu *c);
 const int32_t *inpu_qcpu_step(struct inpu_qcpu *c, int token, int pos);
 /* The ARGMAX of the last step's logits (computed by the stream). */
 int inpu_qcpu_next(const struct inpu_qcpu *c);
+/*
+ * @n (1 .. INPU_QGRAPH_MAX_ROWS) tokens at positions pos .. pos + n - 1 in
+ * one run of the prefill stream (inpu_qgraph_build_rows()): the same KV
+ * cache and the same logits (those of the last token) as n steps.
+ */
+const int32_t *inpu_qcpu_prefill(struct inpu_qcpu *c, const int *tokens,
+				 int n, int pos);
 /* enum inpu_status of the last step. */
 int inpu_qcpu_status(const struct inpu_qcpu *c);
 /* Modelled cycles of the last step (engine/ISA.md, cycle model). */

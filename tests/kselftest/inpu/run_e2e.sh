@@ -12,7 +12,10 @@
 # device runs the generated steps chained (each reads the token the
 # previous step chose on the device), 8 steps per job, 32 steps in flight;
 # one step per job and at a time (--depth 1 --per-job 1: one job per
-# position) must agree too.
+# position) must agree too.  A long prompt (the first 300 characters of
+# the dev text, about 140 tokens) prefilled on the device in batches of 32
+# tokens (matrix-matrix ops) must give the ids of the cpu run one token
+# per step, greedy and sampled with the same batching on both.
 # Runs in the test VM with the models under $MODELS.
 MODELS=${MODELS:-/opt/inpu/models}
 STEPS=${STEPS:-64}
@@ -27,7 +30,7 @@ not_ok() { n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1)); }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-5}"; }
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..14"
 mkdir -p "$TMP"
 
 for s in w8a8 w4a8; do
@@ -75,7 +78,7 @@ for s in w8a8 w4a8; do
 	fi
 
 	jobs0=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
-	inpu run $args -p "$PROMPT" -q --depth 1 --per-job 1 --backend device \
+	inpu run $args -p "$PROMPT" -q --depth 1 --per-job 1 --batch 1 --backend device \
 		>"$TMP/dev1.out" 2>"$TMP/dev1.err"
 	rd=$?
 	jobs1=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
@@ -106,6 +109,44 @@ for s in w8a8 w4a8; do
 		echo "# cpu:    $(cat "$TMP/cpu.ids")"
 		show "$TMP/dev.err"
 		show "$TMP/cpu.err"
+	fi
+
+	long=$(head -c 300 "${DATA:-/opt/inpu/data}/tinystories-dev.txt" | tr '\n' ' ')
+	largs="-m $m -z $MODELS/tok512.bin -n 200 --ids -q"
+	jobs0=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
+	inpu run $largs -p "$long" --backend device >"$TMP/dev.out" 2>"$TMP/dev.err"
+	rd=$?
+	jobs=$(($(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0) - jobs0))
+	inpu run $largs -p "$long" --backend cpu --batch 1 >"$TMP/cpu.out" 2>"$TMP/cpu.err"
+	rcpu=$?
+	grep '^ids:' "$TMP/dev.out" >"$TMP/dev.ids"
+	grep '^ids:' "$TMP/cpu.out" >"$TMP/cpu.ids"
+	count=$(wc -w <"$TMP/dev.ids")
+	# 140 prompt tokens in 5 prefill jobs, not 140 steps.
+	if [ $rd = 0 ] && [ $rcpu = 0 ] && [ "$count" -gt 1 ] && [ "$jobs" -lt 60 ] &&
+		cmp -s "$TMP/dev.ids" "$TMP/cpu.ids"; then
+		ok "$s: long prompt prefilled on the device in batches ($jobs jobs for 200 positions): the ids of the cpu one token per step"
+		grep '^stats:' "$TMP/dev.err" | sed 's/^/# device: /'
+	else
+		not_ok "$s: long prompt prefilled on the device: the ids of the cpu one token per step (status $rd, $rcpu; $jobs jobs)"
+		echo "# device: $(cat "$TMP/dev.ids")"
+		echo "# cpu:    $(cat "$TMP/cpu.ids")"
+		show "$TMP/dev.err"
+	fi
+	inpu run $largs -p "$long" $samp --backend device >"$TMP/dev.out" 2>"$TMP/dev.err"
+	rd=$?
+	inpu run $largs -p "$long" $samp --backend cpu >"$TMP/cpu.out" 2>"$TMP/cpu.err"
+	rcpu=$?
+	grep '^ids:' "$TMP/dev.out" >"$TMP/dev.ids"
+	grep '^ids:' "$TMP/cpu.out" >"$TMP/cpu.ids"
+	if [ $rd = 0 ] && [ $rcpu = 0 ] && [ "$(wc -w <"$TMP/dev.ids")" -gt 1 ] &&
+		cmp -s "$TMP/dev.ids" "$TMP/cpu.ids"; then
+		ok "$s: long prompt, prefill and sampling on the device: the ids of the cpu"
+	else
+		not_ok "$s: long prompt, prefill and sampling on the device: the ids of the cpu (status $rd, $rcpu)"
+		echo "# device: $(cat "$TMP/dev.ids")"
+		echo "# cpu:    $(cat "$TMP/cpu.ids")"
+		show "$TMP/dev.err"
 	fi
 done
 rm -rf "$TMP"
