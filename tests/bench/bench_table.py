@@ -46,7 +46,8 @@ def main():
         lat = runs.get((name, "latency"), {})
         cpu = runs.get((name, "cpu"), {})
         dev = thr.get("gen_tok_s", 0.0)
-        cyc_us = cpu.get("cycles_per_token", 0.0) / 1e3
+        cyc_us = cpu.get("gen_cycles_per_token",
+                         cpu.get("cycles_per_token", 0.0)) / 1e3
         rows.append("| %s | %.0f | %.0f | %.0f / %.0f | %.0f | %.1f | %.0f | %.2f |" % (
             name, dev, thr.get("prompt_tok_s", 0.0),
             lat.get("token_us_p50", 0.0), lat.get("token_us_p99", 0.0),
@@ -62,7 +63,8 @@ def main():
         "job, 32 in flight); the prompt is prefilled in batches of up to 32 "
         "tokens per job (matrix-matrix ops). Latency: one step per job, submit to token on the host. "
         "cpu backend: the same integer stream through the engine library on "
-        "this host. Cycle model: modelled device cycles per token at 1 GHz. "
+        "this host. Cycle model: modelled device cycles per generated token "
+        "at 1 GHz (engine/ISA.md's cost model, 32 x 32 array). "
         "llama.cpp: Q8_0 for W8A8, Q4_0 for W4A8 (llama-bench, one thread, "
         "native). stories15M and stories110M are random models in those "
         "shapes." % next(iter(runs.values()), {}).get("generated_tokens", "?"),
@@ -81,12 +83,12 @@ def main():
 
     data = os.path.join(outdir, "bench.dat")
     with open(data, "w", encoding="utf-8") as f:
-        f.write("model device cpu cycle_model llama.cpp\n")
+        f.write("model device-in-VM cpu-backend-host cycle-model llama.cpp\n")
         for p in plot:
             f.write("%s %.1f %.1f %.1f %.1f\n" % p)
     png = os.path.join(outdir, "bench.png")
     script = f"""
-set terminal png size 1100,600
+set terminal png size 1100,600 noenhanced
 set output '{png}'
 set title 'decode tokens/s (log scale)'
 set style data histogram

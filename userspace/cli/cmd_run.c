@@ -722,11 +722,13 @@ qfail:
 				"\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
 				"\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
 				"\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld,"
-				"\"token_us_p50\":%.1f,\"token_us_p99\":%.1f}\n",
+				"\"token_us_p50\":%.1f,\"token_us_p99\":%.1f,"
+				"\"gen_cycles_per_token\":%.0f}\n",
 				(unsigned long long)n_pp, (unsigned long long)n_tg,
 				pp_tps, tg_tps, cyc_tok, tot_us, step_us,
 				sub_us, wait_us, busy_us, r.dev ? depth : 0,
-				r.dev ? per_job : 0, p50, p99);
+				r.dev ? per_job : 0, p50, p99,
+				n_tg ? (double)cyc_gen / (double)n_tg : 0.0);
 		} else {
 			fprintf(f, "stats: %s backend, prompt %llu tokens at %.1f tok/s, generated %llu tokens at %.1f tok/s, %.0f modelled device cycles/token (%.1f us at 1 GHz)\n",
 				backend, (unsigned long long)n_pp, pp_tps,
