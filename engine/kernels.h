@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * Compute kernels chosen at run time from CPU features.
+ *
  * Matmul block kernels: one block of 64 output channels over all its
  * weight tiles, for m_rows activation rows.  Every implementation must be
  * bit-exact with the scalar one (matmul_scalar.c), which is the
@@ -25,9 +27,20 @@ typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
 				 const int8_t *x, uint32_t m_rows,
 				 uint32_t x_stride, int32_t *acc);
 
+/*
+ * The attention's vector products (ATTENTION in engine/ISA.md), both
+ * wrapping modulo 2^32: dot = sum a[i] * b[i]; axpy: acc[i] += p * v[i].
+ */
+typedef int32_t (*inpu_dot_i8_fn)(const int8_t *a, const int8_t *b,
+				  uint32_t n);
+typedef void (*inpu_axpy_i8_fn)(int32_t *acc, int32_t p, const int8_t *v,
+				uint32_t n);
+
 struct inpu_kernels {
 	inpu_w8_block_fn w8_block;
 	inpu_w4_block_fn w4_block;
+	inpu_dot_i8_fn dot_i8;
+	inpu_axpy_i8_fn axpy_i8;
 };
 
 void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
@@ -36,6 +49,9 @@ void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
 			  uint32_t x_stride, int32_t *acc);
+int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n);
+void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v,
+			 uint32_t n);
 
 /*
  * SIMD kernel sets (matmul_avx2.c, matmul_avx512.c).  Each file is built

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * AVX2 matmul block kernels, bit-exact with matmul_scalar.c.
+ * AVX2 kernels (matmul blocks, the attention's products), bit-exact with
+ * matmul_scalar.c.
  *
  * AVX2 has no vpdpbusd.  Its byte multiply, vpmaddubsw (u8 * s8, adjacent
  * pairs added into an int16), SATURATES: a W8 weight stored as u = w + 128
@@ -300,6 +301,49 @@ static void w4_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
 		w4_row1(tiles, n_tiles, gs, x + (uint64_t)m * x_stride, acc + m * 64);
 }
 
+/*
+ * The attention's products.  dot: 16 bytes widened to int16, vpmaddwd
+ * adds adjacent products (|2 * 128 * 128| < 2^31: exact) into int32 lanes,
+ * vpaddd wraps as the definition does.  axpy: 8 bytes widened to int32,
+ * vpmulld keeps the low 32 bits of p * v: the product modulo 2^32.
+ */
+static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
+{
+	__m256i s = _mm256_setzero_si256();
+	__m128i h;
+	uint32_t i = 0, r;
+
+	for (; i + 16 <= n; i += 16) {
+		__m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(a + i)));
+		__m256i y = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(b + i)));
+
+		s = _mm256_add_epi32(s, _mm256_madd_epi16(x, y));
+	}
+	h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+	r = (uint32_t)_mm_cvtsi128_si32(h);
+	for (; i < n; i++)
+		r += (uint32_t)(a[i] * b[i]);
+	return (int32_t)r;
+}
+
+static void axpy_i8_avx2(int32_t *acc, int32_t p, const int8_t *v, uint32_t n)
+{
+	__m256i pv = _mm256_set1_epi32(p);
+	uint32_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i x = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(v + i)));
+		__m256i a = _mm256_loadu_si256((const void *)(acc + i));
+
+		a = _mm256_add_epi32(a, _mm256_mullo_epi32(pv, x));
+		_mm256_storeu_si256((void *)(acc + i), a);
+	}
+	for (; i < n; i++)
+		acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)p * (uint32_t)(int32_t)v[i]);
+}
+
 int inpu_have_avx2_kernels(void)
 {
 	return 1;
@@ -309,4 +353,6 @@ void inpu_kernels_avx2(struct inpu_kernels *k)
 {
 	k->w8_block = w8_block_avx2;
 	k->w4_block = w4_block_avx2;
+	k->dot_i8 = dot_i8_avx2;
+	k->axpy_i8 = axpy_i8_avx2;
 }

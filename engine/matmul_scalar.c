@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Portable matmul block kernels: the definition the SIMD kernels match.
+ * Portable kernels (the matmul blocks and the attention's vector
+ * products): the definition the SIMD kernels match.
  */
 #include "kernels.h"
 #include "int_math.h"
@@ -71,4 +72,22 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 			}
 		}
 	}
+}
+
+/* Unsigned arithmetic: wrapping modulo 2^32 is defined. */
+int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n)
+{
+	uint32_t s = 0, i;
+
+	for (i = 0; i < n; i++)
+		s += (uint32_t)(a[i] * b[i]);
+	return (int32_t)s;
+}
+
+void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)p * (uint32_t)(int32_t)v[i]);
 }

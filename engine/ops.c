@@ -108,11 +108,8 @@ int op_attention(struct op_ctx *c, const struct inpu_op *op)
 			uint64_t z = 0, r;
 
 			for (j = 0; j < len; j++) {
-				const int8_t *kj = k + (size_t)j * kvdim + kvo;
-				int32_t dot = 0;
+				int32_t dot = c->e->k.dot_i8(qh, k + (size_t)j * kvdim + kvo, hd);
 
-				for (d = 0; d < hd; d++)
-					dot = wadd32(dot, qh[d] * kj[d]);
 				s[j] = dot;
 				if (dot > mx)
 					mx = dot;
@@ -126,13 +123,9 @@ int op_attention(struct op_ctx *c, const struct inpu_op *op)
 			/* z >= exp[0] > 0: the maximum contributes exp[0]. */
 			r = ((uint64_t)1 << 46) / z;
 			memset(acc, 0, (size_t)hd * 4);
-			for (j = 0; j < len; j++) {
-				int32_t p = (int32_t)((e[j] * r) >> 31);
-				const int8_t *vj = v + (size_t)j * kvdim + kvo;
-
-				for (d = 0; d < hd; d++)
-					acc[d] = wadd32(acc[d], p * vj[d]);
-			}
+			for (j = 0; j < len; j++)
+				c->e->k.axpy_i8(acc, (int32_t)((e[j] * r) >> 31),
+						v + (size_t)j * kvdim + kvo, hd);
 			for (d = 0; d < hd; d++)
 				y[(size_t)m * qdim + h * hd + d] =
 					requant(acc[d], o->out_mult, o->out_shift);

@@ -652,6 +652,58 @@ TEST(block_kernels_random)
 }
 
 /*
+ * The attention's products against the scalar definition: every length
+ * around the vector widths, random bytes and the extremes (-128 * -128
+ * everywhere, p at its ends), accumulators that wrap.
+ */
+TEST(attention_kernels)
+{
+	static const uint32_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 48,
+					 63, 64, 65, 100, 128, 257 };
+	static const int32_t ps[] = { 0, 1, -1, 32768, INT32_MAX, INT32_MIN };
+	int8_t a[257], b[257];
+	int32_t acc_ref[257], acc[257];
+	struct inpu_kernels k;
+	unsigned int li, i, n;
+
+	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
+		enum inpu_isa_level l = simd_levels[li];
+
+		if (inpu_cpu_isa_level() < l) {
+			note("%s: not supported by this CPU, kernels not called\n",
+			     inpu_isa_level_name(l));
+			continue;
+		}
+		inpu_kernels_select(l, &k);
+		rng_seed(99 + l);
+		for (int fill = 0; fill < 3; fill++) {
+			for (i = 0; i < 257; i++) {
+				a[i] = fill == 0 ? (int8_t)rnd(256) : -128;
+				b[i] = fill == 0 ? (int8_t)rnd(256) : fill == 1 ? -128 : 127;
+			}
+			for (n = 0; n < sizeof(lens) / sizeof(lens[0]); n++) {
+				uint32_t len = lens[n];
+
+				ASSERT_EQ(inpu_dot_i8_scalar(a, b, len), k.dot_i8(a, b, len)) {
+					TH_LOG("%s dot, fill %d, n %u", inpu_isa_level_name(l),
+					       fill, len);
+				}
+				for (unsigned int pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++) {
+					for (i = 0; i < 257; i++)
+						acc_ref[i] = acc[i] = (int32_t)(rnd(1u << 31) * 2 + i);
+					inpu_axpy_i8_scalar(acc_ref, ps[pi], a, len);
+					k.axpy_i8(acc, ps[pi], a, len);
+					ASSERT_EQ(0, memcmp(acc_ref, acc, sizeof(acc))) {
+						TH_LOG("%s axpy, fill %d, n %u, p %d",
+						       inpu_isa_level_name(l), fill, len, ps[pi]);
+					}
+				}
+			}
+		}
+	}
+}
+
+/*
  * Constant fills at the limits of every operand: where a saturating or
  * overflowing formulation (e.g. vpmaddubsw on raw W8 bytes, whose pair
  * sums reach -65280) would show.
