@@ -3,6 +3,7 @@
  * Stream execution: parameter checks, operand transfer through
  * struct inpu_mem_ops, dispatch to the op implementations, cost totals.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,8 @@ struct inpu_engine *inpu_engine_new(enum inpu_isa_level level,
 
 void inpu_engine_free(struct inpu_engine *e)
 {
+	if (e)
+		free(e->arena);
 	free(e);
 }
 
@@ -52,10 +55,39 @@ int inpu_tables_check(const struct inpu_tables *t)
 
 /* ---- per-op scratch memory ------------------------------------------- */
 
+#define ARENA_ALIGN 64
+
+/*
+ * Under AddressSanitizer every buffer gets its own allocation, so that an
+ * access past one is caught rather than landing in the next.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ENABLED 0
+#endif
+#endif
+#ifndef ARENA_ENABLED
+#define ARENA_ENABLED 1
+#endif
+
 void *op_alloc(struct op_ctx *c, size_t bytes)
 {
+	struct inpu_engine *e = c->e;
+	size_t a = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 	void *p;
 
+	if (!a)
+		a = ARENA_ALIGN;
+	c->arena_need += a;
+	if (e->arena && a <= e->arena_cap - c->arena_used) {
+		p = e->arena + c->arena_used;
+		c->arena_last = c->arena_used;
+		c->arena_used += a;
+		memset(p, 0, bytes);
+		return p;
+	}
 	if (c->n_allocs == OP_MAX_ALLOCS)
 		return NULL;
 	p = calloc(1, bytes ? bytes : 1);
@@ -64,11 +96,26 @@ void *op_alloc(struct op_ctx *c, size_t bytes)
 	return p;
 }
 
-/* Free one allocation early (loops that would otherwise pile them up). */
+/*
+ * Free one allocation early (loops that would otherwise pile them up):
+ * the arena's last one, or one from calloc.
+ */
 void op_release(struct op_ctx *c, void *p)
 {
+	uint8_t *b = p;
 	unsigned int i;
 
+	if (c->e->arena && b >= c->e->arena && b < c->e->arena + c->arena_used) {
+		size_t off = (size_t)(b - c->e->arena);
+
+		/* Only the last block can go back; others wait for the op's end. */
+		if (off == c->arena_last) {
+			c->arena_need -= c->arena_used - off;
+			c->arena_used = off;
+			c->arena_last = SIZE_MAX;
+		}
+		return;
+	}
 	for (i = 0; i < c->n_allocs; i++) {
 		if (c->allocs[i] == p) {
 			free(p);
@@ -80,8 +127,21 @@ void op_release(struct op_ctx *c, void *p)
 
 static void op_free_all(struct op_ctx *c)
 {
+	struct inpu_engine *e = c->e;
+
 	while (c->n_allocs)
 		free(c->allocs[--c->n_allocs]);
+	/* Room for this op's buffers next time (a failed malloc keeps none). */
+	if (ARENA_ENABLED && c->arena_need > e->arena_cap) {
+		size_t cap = (c->arena_need + 65535) / 65536 * 65536;
+
+		free(e->arena);
+		e->arena = malloc(cap);
+		e->arena_cap = e->arena ? cap : 0;
+	}
+	c->arena_used = 0;
+	c->arena_last = SIZE_MAX;
+	c->arena_need = 0;
 }
 
 /* ---- operand transfer ------------------------------------------------ */
@@ -270,6 +330,7 @@ void inpu_engine_run(struct inpu_engine *e, const struct inpu_tables *tables,
 	c.mem = mem;
 	c.mem_ctx = mem_ctx;
 	c.params = p;
+	c.arena_last = SIZE_MAX;
 	for (i = 0; i < hdr->n_ops; i++) {
 		const struct inpu_op *op = &ops[i];
 		int ret;

@@ -13,6 +13,14 @@ struct inpu_engine {
 	enum inpu_isa_level level;
 	struct inpu_kernels k;
 	struct inpu_machine machine;
+	/*
+	 * Scratch memory reused by every op (op_alloc): a step of a small
+	 * model runs dozens of ops, and a fresh calloc per buffer (an mmap for
+	 * the large ones, and its page faults) cost more than their compute.
+	 * Grown at the end of an op that needed more.
+	 */
+	uint8_t *arena;
+	size_t arena_cap;
 };
 
 #define OP_MAX_ALLOCS 16
@@ -27,8 +35,11 @@ struct op_ctx {
 	int status;		/* set by a failing access or check */
 	uint64_t fault_addr;
 	int fault_write;
-	void *allocs[OP_MAX_ALLOCS];
+	void *allocs[OP_MAX_ALLOCS];	/* beyond the arena */
 	unsigned int n_allocs;
+	size_t arena_used;
+	size_t arena_last;		/* offset of the last block, or SIZE_MAX */
+	size_t arena_need;		/* what this op asked for in all */
 };
 
 /* Zeroed scratch memory freed when the op ends; NULL when exhausted. */
