@@ -10,6 +10,10 @@ set -u
 prompt=$(cat /opt/inpu/bench/prompt.txt)
 rc=0
 while read -r name model tok steps; do
+	# A short warm-up run first: the first jobs of a process pay for page
+	# faults in the VM, which would land on whichever model runs first.
+	inpu run -m "/opt/inpu/bench/$model" -z "/opt/inpu/bench/$tok" -p "$prompt" \
+		-n 64 --quiet --ignore-eos >/dev/null 2>&1
 	for mode in throughput latency; do
 		extra=
 		[ "$mode" = latency ] && extra="--depth 1 --per-job 1"
