@@ -168,24 +168,24 @@ $(B)/fuzz/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(call engine_simd_flags,$*) -c -o $@ $<
 
-$(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c $(FUZZ_ENGINE_OBJS) $(ENGINE_HDRS) \
+$(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c tests/fuzz/fuzz_util.h $(FUZZ_ENGINE_OBJS) $(ENGINE_HDRS) \
 		$(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ENGINE_OBJS) -lm
 
-$(B)/fuzz/fuzz_qmodel: tests/fuzz/fuzz_qmodel.c $(FUZZ_QMODEL_SRCS) $(MODEL_HDRS) \
+$(B)/fuzz/fuzz_qmodel: tests/fuzz/fuzz_qmodel.c tests/fuzz/fuzz_util.h $(FUZZ_QMODEL_SRCS) $(MODEL_HDRS) \
 		$(FUZZ_ENGINE_OBJS) $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_QMODEL_SRCS) $(FUZZ_ENGINE_OBJS) \
 		-lcrypto -lm
 
-$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c userspace/model/checkpoint.c \
+$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c tests/fuzz/fuzz_util.h userspace/model/checkpoint.c \
 		userspace/model/forward_float.c userspace/model/file.c $(MODEL_HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< userspace/model/checkpoint.c \
 		userspace/model/forward_float.c userspace/model/file.c -lm
 
-$(B)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c userspace/model/tokenizer.c \
+$(B)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c tests/fuzz/fuzz_util.h userspace/model/tokenizer.c \
 		userspace/model/file.c $(MODEL_HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< userspace/model/tokenizer.c \

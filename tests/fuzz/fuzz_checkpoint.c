@@ -26,14 +26,7 @@
 
 #include "model.h"
 
-/* A broken promise: say which, then abort (libFuzzer saves the input). */
-#define CHECK(c) do { \
-		if (!(c)) { \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #c); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz_util.h"
 
 #define NAME		"fuzz.bin"
 /* The largest size the retry at the implied size tries. */

@@ -25,14 +25,7 @@
 #include "inpu_validate.h"
 #include "quant.h"
 
-/* A broken promise: say which, then abort (libFuzzer saves the input). */
-#define CHECK(c) do { \
-		if (!(c)) { \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #c); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz_util.h"
 
 #define NAME		"fuzz.inpu"
 #define WBASE		0x10000000ull

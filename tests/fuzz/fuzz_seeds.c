@@ -47,22 +47,6 @@ static void put(const char *name, const void *a, size_t alen, const void *b,
 
 /* ---- .inpu models and their step streams ------------------------------- */
 
-static void add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
-		       uint32_t k, int w4)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "%s.w", pfx);
-	inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED, n, k);
-	if (w4) {
-		snprintf(name, sizeof(name), "%s.gs", pfx);
-		inpu_qmodel_add(m, name, INPU_DT_UINT8, (k + 127) / 128 * 4,
-				(n + 63) / 64 * 64);
-	}
-	snprintf(name, sizeof(name), "%s.qp", pfx);
-	inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, n);
-}
-
 /* Every required tensor with random contents, valid parameters. */
 static struct inpu_qmodel *tiny_model(int w4)
 {
@@ -91,13 +75,13 @@ static struct inpu_qmodel *tiny_model(int w4)
 	inpu_qmodel_add(m, "embed", INPU_DT_INT16, c.vocab_size, c.dim);
 	inpu_qmodel_add(m, "rope", INPU_DT_INT16, c.seq_len, c.head_dim);
 	inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c.dim);
-	add_linear(m, "cls", c.vocab_size, c.dim, 0);
+	inpu_qmodel_add_linear(m, "cls", c.vocab_size, c.dim, 0);
 	inpu_qmodel_add(m, "l0.att.g", INPU_DT_INT32, 1, c.dim);
-	add_linear(m, "l0.qkv", c.dim + 2 * kv, c.dim, w4);
-	add_linear(m, "l0.wo", c.dim, c.dim, w4);
+	inpu_qmodel_add_linear(m, "l0.qkv", c.dim + 2 * kv, c.dim, w4);
+	inpu_qmodel_add_linear(m, "l0.wo", c.dim, c.dim, w4);
 	inpu_qmodel_add(m, "l0.ffn.g", INPU_DT_INT32, 1, c.dim);
-	add_linear(m, "l0.w13", 2 * c.hidden_dim, c.dim, w4);
-	add_linear(m, "l0.w2", c.dim, c.hidden_dim, w4);
+	inpu_qmodel_add_linear(m, "l0.w13", 2 * c.hidden_dim, c.dim, w4);
+	inpu_qmodel_add_linear(m, "l0.w2", c.dim, c.hidden_dim, w4);
 	for (uint64_t i = 0; i < m->data_size; i++)
 		m->data[i] = (uint8_t)rnd();
 	/* Requantization pairs: any multiplier, shifts in 0..62. */

@@ -24,14 +24,7 @@
 
 #include "model.h"
 
-/* A broken promise: say which, then abort (libFuzzer saves the input). */
-#define CHECK(c) do { \
-		if (!(c)) { \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #c); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz_util.h"
 
 #define NAME		"fuzz-tok.bin"
 #define TAIL		64	/* input bytes also encoded as text */

@@ -27,14 +27,7 @@
 #include "inpu_engine.h"
 #include "tables_gen.h"
 
-/* A broken promise: say which, then abort (libFuzzer saves the input). */
-#define CHECK(c) do { \
-		if (!(c)) { \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #c); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz_util.h"
 
 #define N_REG		4
 #define PREFIX		(N_REG * sizeof(struct inpu_region) + 4 * INPU_MAX_PARAMS)

@@ -5,21 +5,8 @@
 # usage: test_cli.sh PATH_TO_INPU   (prints TAP)
 set -u
 inpu=$1
-n=0 failed=0
-
-check() { # description, expected status, grep pattern for output, command...
-	local desc=$1 want=$2 pat=$3 out rc
-	shift 3
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = "$want" ] && grep -qE -- "$pat" <<<"$out"; then
-		echo "ok $n cli: $desc"
-	else
-		echo "not ok $n cli: $desc (status $rc, want $want; output: $out)"
-		failed=1
-	fi
-}
+TAP_NAME=cli
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 echo "1..18"

@@ -74,22 +74,6 @@ static void fill_g(struct inpu_qmodel *m, const char *name)
 		g[i] = (int32_t)(rnd() % 40000) - 20000;
 }
 
-static void add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
-		       uint32_t k, int w4)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "%s.w", pfx);
-	inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED, n, k);
-	if (w4) {
-		snprintf(name, sizeof(name), "%s.gs", pfx);
-		inpu_qmodel_add(m, name, INPU_DT_UINT8, (k + 127) / 128 * 4,
-				(n + 63) / 64 * 64);
-	}
-	snprintf(name, sizeof(name), "%s.qp", pfx);
-	inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, n);
-}
-
 static void fill_linear(struct inpu_qmodel *m, const char *pfx, int w4)
 {
 	char name[64];
@@ -125,20 +109,20 @@ static struct inpu_qmodel *synthetic(int w4)
 	inpu_qmodel_add(m, "embed", INPU_DT_INT16, c.vocab_size, c.dim);
 	inpu_qmodel_add(m, "rope", INPU_DT_INT16, c.seq_len, c.head_dim);
 	inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c.dim);
-	add_linear(m, "cls", c.vocab_size, c.dim, 0);
+	inpu_qmodel_add_linear(m, "cls", c.vocab_size, c.dim, 0);
 	for (uint32_t l = 0; l < c.n_layers; l++) {
 		snprintf(p, sizeof(p), "l%u.att.g", l);
 		inpu_qmodel_add(m, p, INPU_DT_INT32, 1, c.dim);
 		snprintf(p, sizeof(p), "l%u.qkv", l);
-		add_linear(m, p, c.dim + 2 * kv, c.dim, w4);
+		inpu_qmodel_add_linear(m, p, c.dim + 2 * kv, c.dim, w4);
 		snprintf(p, sizeof(p), "l%u.wo", l);
-		add_linear(m, p, c.dim, c.dim, w4);
+		inpu_qmodel_add_linear(m, p, c.dim, c.dim, w4);
 		snprintf(p, sizeof(p), "l%u.ffn.g", l);
 		inpu_qmodel_add(m, p, INPU_DT_INT32, 1, c.dim);
 		snprintf(p, sizeof(p), "l%u.w13", l);
-		add_linear(m, p, 2 * c.hidden_dim, c.dim, w4);
+		inpu_qmodel_add_linear(m, p, 2 * c.hidden_dim, c.dim, w4);
 		snprintf(p, sizeof(p), "l%u.w2", l);
-		add_linear(m, p, c.dim, c.hidden_dim, w4);
+		inpu_qmodel_add_linear(m, p, c.dim, c.hidden_dim, w4);
 	}
 	fill(m, "embed");
 	fill(m, "rope");

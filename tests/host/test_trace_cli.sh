@@ -7,21 +7,8 @@
 # usage: test_trace_cli.sh PATH_TO_INPU_TRACE   (prints TAP)
 set -u
 tool=$1
-n=0 failed=0
-
-check() { # description, expected status, grep pattern for output, command...
-	local desc=$1 want=$2 pat=$3 out rc
-	shift 3
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" = "$want" ] && grep -qE -- "$pat" <<<"$out"; then
-		echo "ok $n trace-cli: $desc"
-	else
-		echo "not ok $n trace-cli: $desc (status $rc, want $want; output: $(head -c 2000 <<<"$out"))"
-		failed=1
-	fi
-}
+TAP_NAME=trace-cli
+. "$(dirname "$0")/tap.sh"
 
 check "--help prints the usage" 0 '^usage: inpu-trace .*INTERVAL' "$tool" --help
 check "--help lists every option" 0 '--per-context' "$tool" -h

@@ -205,6 +205,28 @@ int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 	return 0;
 }
 
+/* A linear layer's tensors PFX.w, PFX.gs (W4 only), PFX.qp. */
+int inpu_qmodel_add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
+			   uint32_t k, int w4)
+{
+	char name[INPU_QM_NAME_LEN + 8];
+	int ret;
+
+	snprintf(name, sizeof(name), "%s.w", pfx);
+	ret = inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED,
+			      n, k);
+	if (!ret && w4) {
+		snprintf(name, sizeof(name), "%s.gs", pfx);
+		ret = inpu_qmodel_add(m, name, INPU_DT_UINT8, (k + 127) / 128 * 4,
+				      (n + 63) / 64 * 64);
+	}
+	if (!ret) {
+		snprintf(name, sizeof(name), "%s.qp", pfx);
+		ret = inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, n);
+	}
+	return ret;
+}
+
 void *inpu_qmodel_data(struct inpu_qmodel *m, const char *name)
 {
 	const struct inpu_qtensor *t = inpu_qmodel_find(m, name);

@@ -153,6 +153,9 @@ int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 		    uint32_t rows, uint32_t cols);
 /* The bytes of tensor @name in the data section, or NULL. */
 void *inpu_qmodel_data(struct inpu_qmodel *m, const char *name);
+/* A linear layer's tensors: PFX.w (n x k), PFX.gs (W4 group scales), PFX.qp. */
+int inpu_qmodel_add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
+			   uint32_t k, int w4);
 
 /*
  * Check that @m is complete and consistent: config limits, every tensor

@@ -972,29 +972,6 @@ static int norm_params(const float *gamma, int n, double s_out, int32_t *g,
 	return 0;
 }
 
-/* Declare a linear layer's tensors PFX.w, PFX.gs (W4), PFX.qp. */
-static int declare_linear(struct inpu_qmodel *m, const char *pfx, int n, int k,
-			  int w4)
-{
-	char name[INPU_QM_NAME_LEN];
-	int ret;
-
-	snprintf(name, sizeof(name), "%s.w", pfx);
-	ret = inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED,
-			      (uint32_t)n, (uint32_t)k);
-	if (!ret && w4) {
-		snprintf(name, sizeof(name), "%s.gs", pfx);
-		ret = inpu_qmodel_add(m, name, INPU_DT_UINT8,
-				      (uint32_t)((k + 127) / 128 * 4),
-				      (uint32_t)((n + 63) / 64 * 64));
-	}
-	if (!ret) {
-		snprintf(name, sizeof(name), "%s.qp", pfx);
-		ret = inpu_qmodel_add(m, name, INPU_DT_QPARAM, 1, (uint32_t)n);
-	}
-	return ret;
-}
-
 /*
  * Every tensor of the model, in the file's order (embedding, RoPE table,
  * final norm, classifier, then layer by layer): the data section is laid
@@ -1015,25 +992,25 @@ static int declare_tensors(struct inpu_qmodel *m,
 	if (!ret)
 		ret = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c->dim);
 	if (!ret)
-		ret = declare_linear(m, "cls", (int)c->vocab_size, d, w4_cls);
+		ret = inpu_qmodel_add_linear(m, "cls", (int)c->vocab_size, d, w4_cls);
 	for (uint32_t l = 0; l < c->n_layers && !ret; l++) {
 		snprintf(name, sizeof(name), "l%u.att.g", l);
 		ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.qkv", l);
 		if (!ret)
-			ret = declare_linear(m, name, d + 2 * kv, d, bits[l][0] == 4);
+			ret = inpu_qmodel_add_linear(m, name, d + 2 * kv, d, bits[l][0] == 4);
 		snprintf(name, sizeof(name), "l%u.wo", l);
 		if (!ret)
-			ret = declare_linear(m, name, d, d, bits[l][1] == 4);
+			ret = inpu_qmodel_add_linear(m, name, d, d, bits[l][1] == 4);
 		snprintf(name, sizeof(name), "l%u.ffn.g", l);
 		if (!ret)
 			ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.w13", l);
 		if (!ret)
-			ret = declare_linear(m, name, 2 * h, d, bits[l][2] == 4);
+			ret = inpu_qmodel_add_linear(m, name, 2 * h, d, bits[l][2] == 4);
 		snprintf(name, sizeof(name), "l%u.w2", l);
 		if (!ret)
-			ret = declare_linear(m, name, d, h, bits[l][3] == 4);
+			ret = inpu_qmodel_add_linear(m, name, d, h, bits[l][3] == 4);
 	}
 	return ret;
 }

@@ -467,11 +467,9 @@ static int open_file(struct file_state *f)
 static int final_check(void)
 {
 	struct drm_inpu_device_info info;
-	struct drm_inpu_bo_ref refs[2];
 	struct drm_inpu_wait res;
 	struct inpu_bo *in, *out;
 	struct inpu_dev *dev;
-	struct inpu_op op;
 	uint8_t *want;
 	uint32_t cb;
 	struct mm mm;
@@ -485,18 +483,7 @@ static int final_check(void)
 		ret = mm_init(&mm, 2, 96, 64, 1, INPU_DT_W8_TILED, INPU_DT_INT8, 1, 77);
 	if (ret)
 		return ret;
-	ret = inpu_bo_alloc(dev, mm.in_size, DRM_INPU_BO_DEVICE_READONLY, &in);
-	if (!ret)
-		ret = inpu_bo_alloc(dev, mm.out_size, 0, &out);
-	if (ret)
-		return ret;
-	mm_fill(&mm, inpu_bo_ptr(in));
-	mm_op(&mm, inpu_bo_dva(in), inpu_bo_dva(out), 0, &op);
-	refs[0].handle = inpu_bo_handle(in);
-	refs[0].flags = DRM_INPU_REF_READ;
-	refs[1].handle = inpu_bo_handle(out);
-	refs[1].flags = DRM_INPU_REF_WRITE;
-	ret = cmdbuf_one_op(dev, &op, 0, 0, 0, refs, 2, &cb, NULL);
+	ret = mm_cmdbuf(dev, &mm, &in, &out, &cb);
 	if (!ret)
 		ret = run_cmdbuf(dev, cb, NULL, 0, &res);
 	if (ret)

@@ -107,10 +107,8 @@ int main(int argc, char **argv)
 {
 	unsigned int n_nop = 2000, batch = 200, n_mm = 2000;
 	struct drm_inpu_device_info info;
-	struct drm_inpu_bo_ref refs[2];
 	struct drm_inpu_wait res;
 	struct inpu_bo *in, *out, *tiny;
-	struct inpu_op op;
 	struct inpu_dev *dev;
 	uint32_t nop_cb, mm_cb;
 	char caps[128], name[64];
@@ -153,15 +151,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The empty job: one NOP; a command buffer lists at least one BO. */
-	ret = inpu_bo_alloc(dev, 4096, 0, &tiny);
-	if (ret)
-		die("BO", ret);
-	memset(&op, 0, sizeof(op));
-	op.opcode = INPU_OP_NOP;
-	refs[0].handle = inpu_bo_handle(tiny);
-	refs[0].flags = DRM_INPU_REF_READ;
-	ret = cmdbuf_one_op(dev, &op, 0, 0, 0, refs, 1, &nop_cb, NULL);
+	ret = nop_cmdbuf(dev, &tiny, &nop_cb);
 	if (ret)
 		die("NOP command buffer", ret);
 
@@ -169,18 +159,7 @@ int main(int argc, char **argv)
 	ret = mm_init(&mm, 1, 768, 2048, 1, INPU_DT_W8_TILED, INPU_DT_INT8, 1, 7);
 	if (ret)
 		die("matmul data", ret);
-	ret = inpu_bo_alloc(dev, mm.in_size, DRM_INPU_BO_DEVICE_READONLY, &in);
-	if (!ret)
-		ret = inpu_bo_alloc(dev, mm.out_size, 0, &out);
-	if (ret)
-		die("matmul BOs", ret);
-	mm_fill(&mm, inpu_bo_ptr(in));
-	mm_op(&mm, inpu_bo_dva(in), inpu_bo_dva(out), 0, &op);
-	refs[0].handle = inpu_bo_handle(in);
-	refs[0].flags = DRM_INPU_REF_READ;
-	refs[1].handle = inpu_bo_handle(out);
-	refs[1].flags = DRM_INPU_REF_WRITE;
-	ret = cmdbuf_one_op(dev, &op, 0, 0, 0, refs, 2, &mm_cb, NULL);
+	ret = mm_cmdbuf(dev, &mm, &in, &out, &mm_cb);
 	if (ret)
 		die("matmul command buffer", ret);
 

@@ -497,4 +497,47 @@ static inline int cmdbuf_one_op(struct inpu_dev *dev, const struct inpu_op *op,
 	return ret < 0 ? ret : 0;
 }
 
+/* The empty job: one NOP, with a 4 KiB BO (a command buffer lists one). */
+static inline int nop_cmdbuf(struct inpu_dev *dev, struct inpu_bo **bo,
+			     uint32_t *cb)
+{
+	struct drm_inpu_bo_ref ref;
+	struct inpu_op op;
+	int ret = inpu_bo_alloc(dev, 4096, 0, bo);
+
+	if (ret)
+		return ret;
+	memset(&op, 0, sizeof(op));
+	op.opcode = INPU_OP_NOP;
+	ref.handle = inpu_bo_handle(*bo);
+	ref.flags = DRM_INPU_REF_READ;
+	return cmdbuf_one_op(dev, &op, 0, 0, 0, &ref, 1, cb, NULL);
+}
+
+/*
+ * @mm's input BO (filled, device read-only), output BO and a command
+ * buffer of its MATMUL (one position).
+ */
+static inline int mm_cmdbuf(struct inpu_dev *dev, const struct mm *mm,
+			    struct inpu_bo **in, struct inpu_bo **out,
+			    uint32_t *cb)
+{
+	struct drm_inpu_bo_ref refs[2];
+	struct inpu_op op;
+	int ret;
+
+	ret = inpu_bo_alloc(dev, mm->in_size, DRM_INPU_BO_DEVICE_READONLY, in);
+	if (!ret)
+		ret = inpu_bo_alloc(dev, mm->out_size, 0, out);
+	if (ret)
+		return ret;
+	mm_fill(mm, inpu_bo_ptr(*in));
+	mm_op(mm, inpu_bo_dva(*in), inpu_bo_dva(*out), 0, &op);
+	refs[0].handle = inpu_bo_handle(*in);
+	refs[0].flags = DRM_INPU_REF_READ;
+	refs[1].handle = inpu_bo_handle(*out);
+	refs[1].flags = DRM_INPU_REF_WRITE;
+	return cmdbuf_one_op(dev, &op, 0, 0, 0, refs, 2, cb, NULL);
+}
+
 #endif /* INPU_JOB_UTIL_H */

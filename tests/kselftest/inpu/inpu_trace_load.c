@@ -64,11 +64,9 @@ int main(int argc, char **argv)
 {
 	unsigned int n = 100, batch = 1, done = 0, i;
 	const char *go = NULL;
-	struct drm_inpu_bo_ref ref;
 	struct drm_inpu_wait res;
 	struct inpu_bo *bo;
 	struct inpu_dev *dev;
-	struct inpu_op op;
 	uint64_t id = 0, first;
 	uint32_t cb;
 	int ret, c, fault = 0;
@@ -101,14 +99,7 @@ int main(int argc, char **argv)
 	ret = inpu_dev_open(NULL, &dev);
 	if (ret)
 		die("open", ret);
-	ret = inpu_bo_alloc(dev, 4096, 0, &bo);
-	if (ret)
-		die("BO", ret);
-	memset(&op, 0, sizeof(op));
-	op.opcode = INPU_OP_NOP;
-	ref.handle = inpu_bo_handle(bo);
-	ref.flags = DRM_INPU_REF_READ;
-	ret = cmdbuf_one_op(dev, &op, 0, 0, 0, &ref, 1, &cb, NULL);
+	ret = nop_cmdbuf(dev, &bo, &cb);
 	if (ret)
 		die("NOP command buffer", ret);
 
