@@ -49,7 +49,10 @@ static ssize_t jobs_failed_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(jobs_failed);
 
-/* Wall time jobs spent on the device (doorbell to interrupt), in ns. */
+/*
+ * Wall time jobs spent on the device, in ns: from when the device began
+ * each (inpu_ring.c) to its completion interrupt.
+ */
 static ssize_t busy_time_ns_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
@@ -59,12 +62,23 @@ static ssize_t busy_time_ns_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(busy_time_ns);
 
+/* Device resets that recovered it from a hang or on request (debugfs). */
+static ssize_t recoveries_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct inpu_device *idev = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%d\n", atomic_read(&idev->recoveries));
+}
+static DEVICE_ATTR_RO(recoveries);
+
 static struct attribute *inpu_dev_attrs[] = {
 	&dev_attr_fw_version.attr,
 	&dev_attr_hw_version.attr,
 	&dev_attr_jobs_completed.attr,
 	&dev_attr_jobs_failed.attr,
 	&dev_attr_busy_time_ns.attr,
+	&dev_attr_recoveries.attr,
 	NULL,
 };
 

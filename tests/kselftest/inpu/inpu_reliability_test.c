@@ -98,6 +98,20 @@ static long long counter(const char *name)
 	return v;
 }
 
+/* The PCI device's sysfs "recoveries" attribute; -1 if missing. */
+static long long sysfs_recoveries(void)
+{
+	FILE *f = fopen("/sys/class/accel/accel0/device/recoveries", "r");
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 static int fault_inject(unsigned int kinds, unsigned int period,
 			unsigned int count, unsigned int slow_ms)
 {
@@ -281,6 +295,7 @@ TEST_F(rel, hang_then_recovery_then_good_job)
 	ASSERT_EQ(0, fault_inject(INPU_FI_HANG, 1, 1, 0));
 	EXPECT_EQ(DRM_INPU_JOB_TIMEOUT, work_run(&self->w, 0, &res));
 	EXPECT_EQ(r0 + 1, counter("recoveries"));
+	EXPECT_EQ(r0 + 1, sysfs_recoveries());
 	EXPECT_EQ(t0 + 1, counter("timeouts"));
 	/* The device works again, with its firmware tables. */
 	ASSERT_EQ(INPU_OK, work_run(&self->w, 1, &res));
