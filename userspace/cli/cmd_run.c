@@ -96,18 +96,17 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A positive decimal integer no larger than @max, or -1. */
-static long long parse_count(const char *s, long long max)
+/*
+ * A count option of 'inpu run' in 1..@max, or -1 after saying what is
+ * wrong with it.
+ */
+static long long count_opt(const char *opt, const char *arg, long long max)
 {
-	char *end;
-	long long v;
+	long long v = inpu_cli_parse_count(arg, max);
 
-	if (!*s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v <= 0 || v > max)
-		return -1;
+	if (v < 0)
+		fprintf(stderr, "%s run: --%s: '%s' is not an integer in 1..%lld\n",
+			prog, opt, arg, max);
 	return v;
 }
 
@@ -317,7 +316,7 @@ static int cmd_run(int argc, char **argv)
 			prompt = optarg;
 			break;
 		case 'n':
-			steps = parse_count(optarg, 1LL << 30);
+			steps = inpu_cli_parse_count(optarg, 1LL << 30);
 			if (steps < 0) {
 				fprintf(stderr, "%s run: --steps: '%s' is not a positive integer\n",
 					prog, optarg);
@@ -375,20 +374,14 @@ static int cmd_run(int argc, char **argv)
 			show_ids = 1;
 			break;
 		case 'K':
-			per_job = parse_count(optarg, INPU_QDEV_STEPS_PER_JOB);
-			if (per_job < 0) {
-				fprintf(stderr, "%s run: --per-job: '%s' is not an integer in 1..%d\n",
-					prog, optarg, INPU_QDEV_STEPS_PER_JOB);
+			per_job = count_opt("per-job", optarg, INPU_QDEV_STEPS_PER_JOB);
+			if (per_job < 0)
 				return 2;
-			}
 			break;
 		case 'D':
-			depth = parse_count(optarg, INPU_QDEV_MAX_QUEUE);
-			if (depth < 0) {
-				fprintf(stderr, "%s run: --depth: '%s' is not an integer in 1..%d\n",
-					prog, optarg, INPU_QDEV_MAX_QUEUE);
+			depth = count_opt("depth", optarg, INPU_QDEV_MAX_QUEUE);
+			if (depth < 0)
 				return 2;
-			}
 			break;
 		case 'j':
 			json = 1;
@@ -400,12 +393,9 @@ static int cmd_run(int argc, char **argv)
 			ignore_eos = 1;
 			break;
 		case 'B':
-			batch = parse_count(optarg, INPU_QGRAPH_MAX_ROWS);
-			if (batch < 1) {
-				fprintf(stderr, "%s run: --batch: '%s' is not an integer in 1..%d\n",
-					prog, optarg, INPU_QGRAPH_MAX_ROWS);
+			batch = count_opt("batch", optarg, INPU_QGRAPH_MAX_ROWS);
+			if (batch < 0)
 				return 2;
-			}
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -850,7 +840,7 @@ static int cmd_ppl_device(int argc, char **argv)
 			r.device = optarg;
 			break;
 		case 's':
-			max_stories = parse_count(optarg, 1LL << 40);
+			max_stories = inpu_cli_parse_count(optarg, 1LL << 40);
 			if (max_stories < 0) {
 				fprintf(stderr, "%s ppl: --max-stories: '%s' is not a positive integer\n",
 					prog, optarg);

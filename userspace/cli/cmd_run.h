@@ -13,6 +13,10 @@
  */
 int inpu_cli_run_hook(int argc, char **argv, int *rc);
 
+/* Shared by the CLI's files (inpu.c): a positive decimal integer no
+ * larger than @max, or -1. */
+long long inpu_cli_parse_count(const char *s, long long max);
+
 /* One line per command, for the top-level usage. */
 #define INPU_CLI_RUN_USAGE \
 	"  run       generate text with an .inpu model on the device (or the cpu)\n"

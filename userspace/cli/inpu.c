@@ -203,7 +203,7 @@ static void generate_usage(FILE *f)
 }
 
 /* A positive decimal integer no larger than @max, or -1. */
-static long long parse_count(const char *s, long long max)
+long long inpu_cli_parse_count(const char *s, long long max)
 {
 	char *end;
 	long long v;
@@ -418,7 +418,7 @@ static int cmd_ppl(int argc, char **argv)
 			backend = optarg;
 			break;
 		case 's':
-			max_stories = parse_count(optarg, 1LL << 40);
+			max_stories = inpu_cli_parse_count(optarg, 1LL << 40);
 			if (max_stories < 0) {
 				fprintf(stderr,
 					"%s ppl: --max-stories: '%s' is not a positive integer\n",
@@ -572,7 +572,7 @@ static int cmd_generate(int argc, char **argv)
 			prompt = optarg;
 			break;
 		case 'n':
-			steps = parse_count(optarg, 1LL << 30);
+			steps = inpu_cli_parse_count(optarg, 1LL << 30);
 			if (steps < 0) {
 				fprintf(stderr,
 					"%s generate: --steps: '%s' is not a positive integer\n",
@@ -877,7 +877,7 @@ static int cmd_quantize(int argc, char **argv)
 			break;
 		case 'n':
 		case 's':
-			v = parse_count(optarg, 1LL << 24);
+			v = inpu_cli_parse_count(optarg, 1LL << 24);
 			if (v < 0) {
 				fprintf(stderr, "%s quantize: %s: '%s' is not a positive integer\n",
 					prog, c == 'n' ? "--samples" : "--max-stories", optarg);
