@@ -354,22 +354,17 @@ int inpu_qdev_steps_per_job(const struct inpu_qdev *d)
 	return d->k;
 }
 
-int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n)
+/* Submit @cb with @n_params parameters as the job of positions pos .. pos + n - 1. */
+static int qdev_submit(struct inpu_qdev *d, uint32_t cb, const uint32_t *params,
+		       uint32_t n_params, int pos, int n)
 {
-	uint32_t params[INPU_MAX_PARAMS];
 	uint64_t job, t0;
 	int ret;
 
-	if (pos < 0 || (n != 1 && n != d->k) ||
-	    (uint64_t)pos + (uint64_t)n > d->m->cfg.seq_len)
-		return -EINVAL;
 	if (d->q_len == INPU_QDEV_MAX_QUEUE)
 		return -EBUSY;
-	for (int i = 0; i < n; i++)
-		params[i] = (uint32_t)(pos + i);
 	t0 = now_ns();
-	ret = inpu_submit_cmdbuf(d->dev, n > 1 ? d->cmdbuf_k : d->cmdbuf,
-				 params, (uint32_t)n, NULL, 0, 0, &job);
+	ret = inpu_submit_cmdbuf(d->dev, cb, params, n_params, NULL, 0, 0, &job);
 	d->t.submit_ns += now_ns() - t0;
 	if (ret) {
 		d->error = ret;
@@ -379,6 +374,19 @@ int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n)
 	d->q[(d->q_head + d->q_len) % INPU_QDEV_MAX_QUEUE] = (struct qjob){ job, pos, n };
 	d->q_len++;
 	return 0;
+}
+
+int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n)
+{
+	uint32_t params[INPU_MAX_PARAMS];
+
+	if (pos < 0 || (n != 1 && n != d->k) ||
+	    (uint64_t)pos + (uint64_t)n > d->m->cfg.seq_len)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		params[i] = (uint32_t)(pos + i);
+	return qdev_submit(d, n > 1 ? d->cmdbuf_k : d->cmdbuf, params,
+			   (uint32_t)n, pos, n);
 }
 
 int inpu_qdev_queue(struct inpu_qdev *d, int pos)
@@ -501,9 +509,7 @@ const int32_t *inpu_qdev_prefill(struct inpu_qdev *d, const int *tokens,
 				 int n, int pos)
 {
 	const struct inpu_qconfig *cfg = &d->m->cfg;
-	struct drm_inpu_wait res;
 	uint32_t cb, param;
-	uint64_t job, t0;
 	int ret;
 
 	d->error = 0;
@@ -524,29 +530,16 @@ const int32_t *inpu_qdev_prefill(struct inpu_qdev *d, const int *tokens,
 		}
 		memcpy(d->sptr + d->lay.ids + 4 * (uint64_t)i, &id, sizeof(id));
 	}
-	ret = prefill_cmdbuf(d, (uint32_t)n, &cb);
 	param = (uint32_t)pos;
-	t0 = now_ns();
-	if (!ret)
-		ret = inpu_submit_cmdbuf(d->dev, cb, &param, 1, NULL, 0, 0, &job);
-	d->t.submit_ns += now_ns() - t0;
-	if (!ret) {
-		t0 = now_ns();
-		ret = inpu_wait(d->dev, job, QDEV_WAIT_NS, &res);
-		d->t.wait_ns += now_ns() - t0;
-	}
+	ret = prefill_cmdbuf(d, (uint32_t)n, &cb);
 	if (ret) {
 		d->error = ret;
 		d->status = DRM_INPU_JOB_ABORTED;
 		return NULL;
 	}
-	d->status = (int)res.status;
-	d->cycles = res.cycles;
-	d->t.cycles += res.cycles;
-	d->t.jobs++;
-	if (d->status)
+	if (qdev_submit(d, cb, &param, 1, pos, n) ||
+	    inpu_qdev_retire_n(d, NULL, NULL))
 		return NULL;
-	d->last_pos = pos + n - 1;
 	return (const int32_t *)(d->sptr + d->lay.logits);
 }
 
