@@ -220,6 +220,10 @@ $(B)/model/%.o: userspace/model/%.c $(MODEL_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(MODEL_CFLAGS) -c -o $@ $<
 
+# Fine-tuning (qtune.c) is float loops over activations: -O3 vectorizes
+# them behind alias checks, which -O2's cheap cost model does not.
+$(B)/model/qtune.o $(B)/asan/model/qtune.o: MODEL_CFLAGS += -O3
+
 $(B)/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS))
 	$(AR) rcs $@ $^
 

@@ -111,27 +111,39 @@ TEST_F(cli, quantize_then_ppl_and_generate)
  * calibration file of two short stories (the start of the first two of
  * the calibration file) keeps it to a few seconds.
  */
-TEST_F(cli, quantize_w4a8_mixed)
+/* @calib (room for 32): a file with the starts of the first two stories. */
+static int small_calib(const char *src, char *calib)
 {
-	char calib[64], err[INPU_MODEL_ERRLEN], *text;
+	char err[INPU_MODEL_ERRLEN], *text;
 	const char *pos, *end, *st;
-	struct inpu_qmodel *m;
 	size_t len, l;
 	FILE *f;
 	int fd;
 
-	ASSERT_EQ(0, inpu_read_file(self->calib, &text, &len, err, sizeof(err)));
+	if (inpu_read_file(src, &text, &len, err, sizeof(err)))
+		return -1;
 	strcpy(calib, "/tmp/inpu-quant-calib.XXXXXX");
 	fd = mkstemp(calib);
-	ASSERT_LE(0, fd);
-	f = fdopen(fd, "w");
-	ASSERT_NE(NULL, f);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		free(text);
+		return -1;
+	}
 	pos = text;
 	end = text + len;
 	for (int i = 0; i < 2 && inpu_story_next(&pos, end, &st, &l); i++)
 		fprintf(f, "%.*s\n" INPU_STORY_SEP "\n", (int)(l < 100 ? l : 100), st);
 	fclose(f);
 	free(text);
+	return 0;
+}
+
+TEST_F(cli, quantize_w4a8_mixed)
+{
+	char calib[32], err[INPU_MODEL_ERRLEN];
+	struct inpu_qmodel *m;
+
+	ASSERT_EQ(0, small_calib(self->calib, calib));
 	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", calib, "-o",
 	    self->out, "--samples", "64", "--scheme", "w4a8", "--smooth", "off",
 	    "--gptq", "--avg-bits", "6", "--pow2");
@@ -140,6 +152,25 @@ TEST_F(cli, quantize_w4a8_mixed)
 	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
 	EXPECT_EQ((uint32_t)INPU_QS_W4A8, m->cfg.scheme);
 	EXPECT_EQ((uint32_t)(INPU_QF_POW2 | INPU_QF_GPTQ), m->cfg.flags);
+	inpu_qmodel_free(m);
+}
+
+/* Fine-tuning from the command line: the report line and the flag. */
+TEST_F(cli, quantize_w4a8_finetuned)
+{
+	char calib[32], err[INPU_MODEL_ERRLEN];
+	struct inpu_qmodel *m;
+
+	ASSERT_EQ(0, small_calib(self->calib, calib));
+	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", calib, "-o",
+	    self->out, "--samples", "64", "--scheme", "w4a8", "--smooth", "off",
+	    "--finetune", "2", "--ft-generate", "2", "--ft-lr", "3e-4", "--ft-batch", "2");
+	unlink(calib);
+	EXPECT_RUN(0, out, "fine-tuning:  2 passes, KL(float || rounded)");
+	EXPECT_RUN(0, err, "fine-tuning done");
+	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
+	EXPECT_EQ((uint32_t)INPU_QF_FINETUNE, m->cfg.flags);
+	EXPECT_NE(NULL, strstr(m->note, "fine-tuned"));
 	inpu_qmodel_free(m);
 }
 
@@ -157,6 +188,14 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_RUN(2, err, "--act-range");
 	QUANTIZE("--avg-bits", "5");
 	EXPECT_RUN(2, err, "--avg-bits needs --scheme w4a8");
+	QUANTIZE("--finetune", "0");
+	EXPECT_RUN(2, err, "--finetune: '0' is not an integer in 1..10000");
+	QUANTIZE("--ft-batch", "x");
+	EXPECT_RUN(2, err, "--ft-batch: 'x' is not an integer in 1..10000");
+	QUANTIZE("--ft-lr", "2");
+	EXPECT_RUN(2, err, "--ft-lr: '2' is not a number in 1e-07..1");
+	QUANTIZE("--ft-generate", "-1");
+	EXPECT_RUN(2, err, "--ft-generate: '-1' is not an integer in 1..1000000");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--compare", self->model);
 	EXPECT_RUN(2, err, "--compare needs --backend cpu");

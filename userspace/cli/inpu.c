@@ -683,6 +683,8 @@ static void quantize_usage(FILE *f)
 		"                    [--gptq [--act-order]] [--act-range mse|max|pNN.NN]\n"
 		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
+		"                    [--finetune EPOCHS [--ft-lr LR] [--ft-batch N]\n"
+		"                     [--ft-generate N] [--ft-act]]\n"
 		"\n"
 		"Quantize a llama2.c checkpoint into an integer-only .inpu model\n"
 		"(userspace/model/QUANT.md and FORMAT.md): calibration with the float\n"
@@ -716,6 +718,18 @@ static void quantize_usage(FILE *f)
 		"  -B, --avg-bits B        w4a8: mixed precision, 4 or 8 bits per linear layer\n"
 		"                          of the blocks by measured sensitivity, at most B\n"
 		"                          bits per weight on average (4 < B <= 8)\n"
+		"  -F, --finetune EPOCHS   quantization-aware fine-tuning before rounding:\n"
+		"                          the block weights and RMSNorm weights are tuned\n"
+		"                          so that the rounded model matches the float\n"
+		"                          model's next-token distributions on CALIB.txt\n"
+		"                          (distillation, EPOCHS passes), starting from\n"
+		"                          round-to-nearest or, with --gptq, GPTQ's rounding\n"
+		"      --ft-lr LR          fine-tuning peak learning rate (Adam, 5e-4)\n"
+		"      --ft-batch N        fine-tuning stories per step (4)\n"
+		"      --ft-generate N     fine-tuning also distils on N stories sampled\n"
+		"                          from the float model (data-free, as LLM-QAT)\n"
+		"      --ft-act            fine-tuning rounds the int8 activations too\n"
+		"                          (their ranges from a calibration pass first)\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -793,6 +807,11 @@ static int cmd_quantize(int argc, char **argv)
 		{ "max-stories", required_argument, NULL, 's' },
 		{ "w4-classifier", no_argument, NULL, 'W' },
 		{ "avg-bits", required_argument, NULL, 'B' },
+		{ "finetune", required_argument, NULL, 'F' },
+		{ "ft-lr", required_argument, NULL, 'L' },
+		{ "ft-batch", required_argument, NULL, 'b' },
+		{ "ft-act", no_argument, NULL, 'T' },
+		{ "ft-generate", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -812,7 +831,7 @@ static int cmd_quantize(int argc, char **argv)
 	inpu_quant_opts_default(&o);
 	memset(&pr, 0, sizeof(pr));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gARr:n:s:WB:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gARr:n:s:WB:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			model = optarg;
@@ -895,6 +914,35 @@ static int cmd_quantize(int argc, char **argv)
 			if (parse_real("--avg-bits", optarg, 4.0, 8.0, &o.avg_bits))
 				return 2;
 			break;
+		case 'F':
+		case 'b':
+			v = inpu_cli_parse_count(optarg, 10000);
+			if (v < 0) {
+				fprintf(stderr, "%s quantize: %s: '%s' is not an integer in 1..10000\n",
+					prog, c == 'F' ? "--finetune" : "--ft-batch", optarg);
+				return 2;
+			}
+			if (c == 'F')
+				o.ft_epochs = (int)v;
+			else
+				o.ft_batch = (int)v;
+			break;
+		case 'T':
+			o.ft_act = 1;
+			break;
+		case 'G':
+			v = inpu_cli_parse_count(optarg, 1000000);
+			if (v < 0) {
+				fprintf(stderr, "%s quantize: --ft-generate: '%s' is not an integer in 1..1000000\n",
+					prog, optarg);
+				return 2;
+			}
+			o.ft_generate = (uint32_t)v;
+			break;
+		case 'L':
+			if (parse_real("--ft-lr", optarg, 1e-7, 1.0, &o.ft_lr))
+				return 2;
+			break;
 		case 'h':
 			quantize_usage(stdout);
 			return 0;
@@ -962,6 +1010,9 @@ static int cmd_quantize(int argc, char **argv)
 	printf("residual:     int32 at 2^-%u (calibration max %.3f)\n",
 	       rep->resid_frac, rep->resid_max);
 	printf("logits:       int32 at 2^-%u\n", qm->cfg.logit_frac);
+	if (o.ft_epochs > 0)
+		printf("fine-tuning:  %d passes, KL(float || rounded) %.5f -> %.5f nats/token\n",
+		       o.ft_epochs, rep->ft_kl_first, rep->ft_kl_last);
 	printf("device image: %llu bytes in %u tensors\n",
 	       (unsigned long long)qm->data_size, qm->n_tensors);
 	printf("\nlinear layer  bits  alpha  in clip / max      SNR w (dB)  SNR w+a (dB)%s\n",

@@ -325,6 +325,30 @@ int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p)
 	return 0;
 }
 
+float *qprep_layer(struct qprep *p, int l, int li, int *n, int *k)
+{
+	size_t lu = (size_t)l, d = (size_t)p->dim, h = (size_t)p->hidden;
+
+	switch (li) {
+	case 0:
+		*n = p->nqkv;
+		*k = p->dim;
+		return p->wqkv + lu * (size_t)p->nqkv * d;
+	case 1:
+		*n = p->dim;
+		*k = p->dim;
+		return p->wo + lu * d * d;
+	case 2:
+		*n = 2 * p->hidden;
+		*k = p->dim;
+		return p->w13 + lu * 2 * h * d;
+	default:
+		*n = p->dim;
+		*k = p->hidden;
+		return p->w2 + lu * d * h;
+	}
+}
+
 /* ---- observers ------------------------------------------------------------ */
 
 static int site_width(const struct qprep *p, int s)
@@ -704,6 +728,103 @@ int qcalib_run(const struct qprep *p, const struct qtokens *tk,
 	c->tokens = t;
 	fstate_free(&s);
 	return 0;
+}
+
+int qtokens_copy(const struct qtokens *a, struct qtokens *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->story = calloc(a->n ? a->n : 1, sizeof(*b->story));
+	b->len = calloc(a->n ? a->n : 1, sizeof(*b->len));
+	if (!b->story || !b->len) {
+		qtokens_free(b);
+		return -ENOMEM;
+	}
+	for (; b->n < a->n; b->n++) {
+		size_t sz = (size_t)(a->len[b->n] > 0 ? a->len[b->n] : 1) * sizeof(int);
+
+		b->story[b->n] = malloc(sz);
+		if (!b->story[b->n]) {
+			qtokens_free(b);
+			return -ENOMEM;
+		}
+		memcpy(b->story[b->n], a->story[b->n], (size_t)a->len[b->n] * sizeof(int));
+		b->len[b->n] = a->len[b->n];
+	}
+	b->total = a->total;
+	return 0;
+}
+
+static uint64_t gen_next(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545f4914f6cdd1dull;
+}
+
+int qtokens_generate(const struct qprep *p, uint32_t n, int max_len, uint64_t seed,
+		     struct qtokens *tk,
+		     void (*progress)(void *, const char *, uint64_t, uint64_t),
+		     void *pctx)
+{
+	struct fstate s;
+	uint32_t n0 = tk->n;
+	int **ns = realloc(tk->story, (n0 + n) * sizeof(*ns)), *nl, ret = 0;
+
+	if (!ns)
+		return -ENOMEM;
+	tk->story = ns;
+	nl = realloc(tk->len, (n0 + n) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	tk->len = nl;
+	if (max_len > p->seq_len)
+		max_len = p->seq_len;
+	memset(&s, 0, sizeof(s));
+	ret = fstate_new(p, &s);
+	if (ret)
+		return ret;
+	if (!seed)
+		seed = 1;
+	for (uint32_t i = 0; i < n && !ret; i++) {
+		int *tok = malloc((size_t)max_len * sizeof(int)), len = 1;
+
+		if (!tok) {
+			ret = -ENOMEM;
+			break;
+		}
+		tok[0] = INPU_TOK_BOS;
+		while (len < max_len) {
+			double u = (double)(gen_next(&seed) >> 11) / 9007199254740992.0;
+			double mx = -INFINITY, sum = 0.0, acc = 0.0;
+			int next = p->vocab - 1;
+
+			forward(p, &s, NULL, tok[len - 1], len - 1, -1);
+			for (int v = 0; v < p->vocab; v++)
+				if (s.logits[v] > mx)
+					mx = s.logits[v];
+			for (int v = 0; v < p->vocab; v++)
+				sum += exp((double)s.logits[v] - mx);
+			for (int v = 0; v < p->vocab; v++) {
+				acc += exp((double)s.logits[v] - mx) / sum;
+				if (u < acc) {
+					next = v;
+					break;
+				}
+			}
+			if (next == INPU_TOK_BOS || next == INPU_TOK_EOS)
+				break;
+			tok[len++] = next;
+		}
+		tk->story[tk->n] = tok;
+		tk->len[tk->n] = len;
+		tk->total += len > 1 ? (uint64_t)(len - 1) : 0;
+		tk->n++;
+		if (progress)
+			progress(pctx, "sampling stories from the float model", i + 1, n);
+	}
+	fstate_free(&s);
+	return ret;
 }
 
 double qcalib_nll(const struct qprep *p, const struct qtokens *tk,

@@ -54,8 +54,9 @@ extern "C" {
 #define INPU_QF_SMOOTH		(1u << 1)	/* SmoothQuant scale migration */
 #define INPU_QF_GPTQ		(1u << 2)	/* GPTQ weight rounding */
 #define INPU_QF_ROTATE		(1u << 3)	/* rotated residual stream */
+#define INPU_QF_FINETUNE	(1u << 4)	/* quantization-aware fine-tuning */
 #define INPU_QF_ALL		(INPU_QF_POW2 | INPU_QF_SMOOTH | INPU_QF_GPTQ | \
-				 INPU_QF_ROTATE)
+				 INPU_QF_ROTATE | INPU_QF_FINETUNE)
 
 /* Model dimensions and the engine tables the parameters were derived for. */
 struct inpu_qconfig {
@@ -357,6 +358,15 @@ struct inpu_quant_opts {
 	uint32_t n_sample;	/* calibration tokens kept for searches */
 	uint32_t max_stories;	/* 0: every calibration story */
 	double gptq_damp;	/* fraction of mean diag(H), e.g. 0.01 */
+	int ft_epochs;		/* > 0: quantization-aware fine-tuning of the
+				 * block weights by distillation from the float
+				 * model, this many passes (not with gptq) */
+	int ft_batch;		/* stories per fine-tuning step */
+	double ft_lr;		/* fine-tuning peak learning rate (Adam) */
+	uint32_t ft_generate;	/* fine-tuning also distils on this many
+				 * stories sampled from the float model */
+	int ft_act;		/* fine-tuning also rounds the int8 activations
+				 * (ranges from a calibration pass before it) */
 	/* progress: stage name, done, total (may be NULL) */
 	void (*progress)(void *ctx, const char *stage, uint64_t done,
 			 uint64_t total);
@@ -384,6 +394,8 @@ struct inpu_quant_report {
 	struct inpu_quant_layer_report layer[INPU_QM_MAX_LAYERS * 4 + 1];
 	double resid_max;
 	uint32_t resid_frac;	/* residual = int32 / 2^resid_frac */
+	double ft_kl_first;	/* fine-tuning: mean KL(float || rounded) per */
+	double ft_kl_last;	/* token, first and last pass (nats) */
 };
 
 /*

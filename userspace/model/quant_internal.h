@@ -7,6 +7,7 @@
 #define INPU_QUANT_INTERNAL_H
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -38,6 +39,19 @@ struct qprep {
 int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p);
 int qprep_copy(const struct qprep *src, struct qprep *dst);
 void qprep_free(struct qprep *p);
+
+/*
+ * Linear layer @li (0 qkv, 1 wo, 2 w13, 3 w2) of block @l: its weights
+ * ([n][k], in place in @p).
+ */
+float *qprep_layer(struct qprep *p, int l, int li, int *n, int *k);
+
+/*
+ * @out := the weights @w ([n][k]) rounded exactly as the quantizer's
+ * round-to-nearest rounds them (int8 per channel, or int4 groups with
+ * integer group scales), back in float.
+ */
+int qfake_quant(const float *w, float *out, int n, int k, int w4, int pow2);
 
 /* Activation sites of a layer: the inputs of every quantization point. */
 enum {
@@ -97,6 +111,18 @@ int qtokens_from_text(const struct inpu_tokenizer *t, const char *text,
 		      struct qtokens *out);
 void qtokens_free(struct qtokens *q);
 
+int qtokens_copy(const struct qtokens *a, struct qtokens *b);
+
+/*
+ * Append @n stories sampled from the float model @p (BOS, then tokens
+ * drawn from its next-token distribution at temperature 1 until it
+ * predicts BOS or EOS, at most @max_len tokens).  Deterministic: @seed.
+ */
+int qtokens_generate(const struct qprep *p, uint32_t n, int max_len, uint64_t seed,
+		     struct qtokens *tk,
+		     void (*progress)(void *, const char *, uint64_t, uint64_t),
+		     void *pctx);
+
 /*
  * Run the prepared float model over every calibration story, recording
  * into @c the per-channel maxima of every site and, at every @stride-th
@@ -110,5 +136,69 @@ int qcalib_run(const struct qprep *p, const struct qtokens *tk,
 /* Mean NLL of the prepared model over the first @max_stories stories. */
 double qcalib_nll(const struct qprep *p, const struct qtokens *tk,
 		  uint32_t max_stories);
+
+/* Quantization-aware fine-tuning by distillation (qtune.c). */
+struct qtune_opts {
+	int epochs;		/* passes over the calibration stories */
+	int batch;		/* stories per step */
+	double lr;		/* Adam step of the linear weights (peak) */
+	double norm_lr;		/* ... of the RMSNorm weights */
+	double scale_lr;	/* ... of the log channel scales */
+	int w4, pow2;		/* the rounding of the block linear layers */
+	const uint8_t (*bits)[4];	/* or per layer (4 or 8), if not NULL */
+	const float *act_scale;	/* NULL, or int8 scales to round activations
+				 * at: [n_layers][S_PER_LAYER] (0: not at
+				 * that site) then the final norm's output */
+	void (*progress)(void *ctx, const char *stage, uint64_t done,
+			 uint64_t total);
+	void *progress_ctx;
+};
+
+/*
+ * The grid of every block linear layer: channel scales s ([n]) and group
+ * scales gs ([n][ceil(k / 32)], all 1 for int8 rows).  Weight (i, j) is
+ * qround(w, s[i], gs[i][j / 32], w4) * gs * s.
+ */
+struct qtune_scales {
+	uint8_t w4[INPU_QM_MAX_LAYERS][4];	/* 1: int4 groups, 0: int8 rows */
+	double *s[INPU_QM_MAX_LAYERS][4];
+	uint8_t *gs[INPU_QM_MAX_LAYERS][4];
+};
+
+void qtune_scales_free(struct qtune_scales *sc);
+
+/* The integer a weight rounds to on its grid (quant_rtn's rounding). */
+static inline int qround(double w, double s, int gs, int w4)
+{
+	long q = lround(w / (gs * s));
+	int lim = w4 ? 7 : 127;
+
+	return q > lim ? lim : q < (w4 ? -8 : -127) ? (w4 ? -8 : -127) : (int)q;
+}
+
+/*
+ * Tune the block linear layers, their channel scales and the RMSNorm
+ * weights of @p in place so that @p with its linear layers rounded on
+ * the grids of @sc reproduces @ref (or @p as it was if @ref is NULL)
+ * (KL of the next-token
+ * distributions over the stories of @tk).  The grids start as given in
+ * @sc (the latent weights on them), or if @sc is empty as the
+ * quantizer's round-to-nearest ones.  @sc ends as the trained grids
+ * (free with qtune_scales_free).  @kl_first, @kl_last: mean KL
+ * per token over the first and last epoch.
+ */
+int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk,
+	      const struct qtune_opts *o, struct qtune_scales *sc, double *kl_first,
+	      double *kl_last);
+
+/*
+ * One sequence: KL(@teacher || @student) summed over the @T positions of
+ * @tok into @kl, its gradient with respect to the student's trainable
+ * tensors added into @grad (made by qtune_grad_alloc; free with
+ * qprep_free).  For the tests: the student's weights are used as given.
+ */
+int qtune_loss_grad(const struct qprep *teacher, const struct qprep *student,
+		    const int *tok, int T, struct qprep *grad, double *kl);
+int qtune_grad_alloc(const struct qprep *p, struct qprep *g);
 
 #endif /* INPU_QUANT_INTERNAL_H */

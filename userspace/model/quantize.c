@@ -95,6 +95,8 @@ void inpu_quant_opts_default(struct inpu_quant_opts *o)
 	o->pct = 99.99;
 	o->n_sample = 4096;
 	o->gptq_damp = 0.01;
+	o->ft_batch = 4;
+	o->ft_lr = 5e-4;
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -321,6 +323,21 @@ static void quant_rtn(const float *w, struct qweight *qw, int pow2)
 				qw->q[(size_t)i * qw->k + j] =
 					(int8_t)clampi(lround(r[j] / s), -127, 127);
 	}
+}
+
+int qfake_quant(const float *w, float *out, int n, int k, int w4, int pow2)
+{
+	struct qweight qw;
+	int ret = qweight_alloc(&qw, n, k, w4);
+
+	if (ret)
+		return ret;
+	quant_rtn(w, &qw, pow2);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			out[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+	qweight_free(&qw);
+	return 0;
 }
 
 int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
@@ -714,6 +731,8 @@ struct qctx {
 	double sens[INPU_QM_MAX_LAYERS][4];	/* NLL increase at 4 bits */
 	double alpha_cls;
 	uint64_t stride;
+	struct qtune_scales tuned;	/* fine-tuned grids (tuned.s[0][0] set) */
+	int bits_chosen;		/* bits[][] set before fine-tuning */
 };
 
 static void progress(const struct qctx *q, const char *stage, uint64_t d,
@@ -870,14 +889,32 @@ static double site_scale16(const struct qcalib *c, int l, int s, int pow2)
 	return pow2 ? pow2_up(v) : v;
 }
 
-/* Quantize one linear layer's float weights into @qw (RTN or GPTQ). */
+/*
+ * Quantize one linear layer's float weights into @qw: on the grid that
+ * fine-tuning trained for it (layer @l, @li) if any, else RTN or GPTQ.
+ */
 static int quant_linear(struct qctx *q, const float *w, int n, int k,
-			const struct qsite *in, int w4, struct qweight *qw)
+			const struct qsite *in, int w4, int l, int li,
+			struct qweight *qw)
 {
 	int ret = qweight_alloc(qw, n, k, w4);
 
 	if (ret)
 		return ret;
+	if (l >= 0 && q->tuned.s[l][li] && q->tuned.w4[l][li] == w4) {
+		for (int i = 0; i < n; i++) {
+			qw->scale[i] = q->tuned.s[l][li][i];
+			for (int j = 0; j < k; j++) {
+				int g = q->tuned.gs[l][li][(size_t)i * qw->ng + j / INPU_W4_GROUP];
+
+				qw->q[(size_t)i * k + j] =
+					(int8_t)qround(w[(size_t)i * k + j], qw->scale[i], g, w4);
+			}
+		}
+		if (w4)
+			memcpy(qw->gs, q->tuned.gs[l][li], (size_t)n * qw->ng);
+		return 0;
+	}
 	if (q->o->gptq && in && in->hess) {
 		ret = quant_gptq(w, in->hess, q->o->gptq_damp, q->o->act_order,
 				 qw, q->o->pow2);
@@ -1054,29 +1091,6 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 }
 
 /* The float weights of linear layer @li (qkv, wo, w13, w2) of layer @l. */
-static float *layer_weights(struct qprep *p, int l, int li, int *n, int *k)
-{
-	size_t lu = (size_t)l, d = (size_t)p->dim, h = (size_t)p->hidden;
-
-	switch (li) {
-	case 0:
-		*n = p->nqkv;
-		*k = p->dim;
-		return p->wqkv + lu * (size_t)p->nqkv * d;
-	case 1:
-		*n = p->dim;
-		*k = p->dim;
-		return p->wo + lu * d * d;
-	case 2:
-		*n = 2 * p->hidden;
-		*k = p->dim;
-		return p->w13 + lu * 2 * h * d;
-	default:
-		*n = p->dim;
-		*k = p->hidden;
-		return p->w2 + lu * d * h;
-	}
-}
 
 static const int in_sites[4] = { S_XA, S_ATT, S_XF, S_H };
 
@@ -1097,6 +1111,9 @@ static int choose_bits(struct qctx *q)
 	double base, used = 0.0, total = 0.0;
 	struct qweight qw;
 
+	if (q->bits_chosen)
+		return 0;
+	q->bits_chosen = 1;
 	for (int l = 0; l < L; l++)
 		for (int li = 0; li < 4; li++) {
 			q->bits[l][li] = o->scheme == INPU_QS_W4A8 ? 4 : 8;
@@ -1111,12 +1128,12 @@ static int choose_bits(struct qctx *q)
 	for (int l = 0; l < L && !ret; l++) {
 		for (int li = 0; li < 4 && !ret; li++) {
 			int n, k;
-			float *w = layer_weights(&t, l, li, &n, &k);
-			const float *w0 = layer_weights(&q->p1, l, li, &n, &k);
+			float *w = qprep_layer(&t, l, li, &n, &k);
+			const float *w0 = qprep_layer(&q->p1, l, li, &n, &k);
 
 			progress(q, "sensitivity", (uint64_t)(l * 4 + li), (uint64_t)L * 8);
 			ret = quant_linear(q, w0, n, k, qsite_at(&q->c2, l, in_sites[li]),
-					   1, &qw);
+					   1, l, li, &qw);
 			if (ret)
 				break;
 			for (int i = 0; i < n; i++)
@@ -1131,8 +1148,8 @@ static int choose_bits(struct qctx *q)
 	for (int l = 0; l < L && !ret; l++) {
 		for (int li = 0; li < 4 && !ret; li++) {
 			int n, k;
-			float *w = layer_weights(&t, l, li, &n, &k);
-			const float *w0 = layer_weights(&q->p1, l, li, &n, &k);
+			float *w = qprep_layer(&t, l, li, &n, &k);
+			const float *w0 = qprep_layer(&q->p1, l, li, &n, &k);
 			float *save = malloc((size_t)n * k * sizeof(float));
 
 			progress(q, "sensitivity", (uint64_t)(L * 4 + l * 4 + li),
@@ -1163,7 +1180,7 @@ static int choose_bits(struct qctx *q)
 
 				if (q->bits[l][li] == 8)
 					continue;
-				layer_weights(&q->p1, l, li, &n, &k);
+				qprep_layer(&q->p1, l, li, &n, &k);
 				sz = (double)n * k;
 				if (used + 4.0 * sz > o->avg_bits * total)
 					continue;
@@ -1175,7 +1192,7 @@ static int choose_bits(struct qctx *q)
 			}
 		if (bl < 0)
 			break;
-		layer_weights(&q->p1, bl, bi, &n, &k);
+		qprep_layer(&q->p1, bl, bi, &n, &k);
 		q->bits[bl][bi] = 8;
 		used += 4.0 * n * k;
 	}
@@ -1213,7 +1230,8 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	cfg.seq_len = (uint32_t)p->seq_len;
 	cfg.scheme = (uint32_t)o->scheme;
 	cfg.flags = (pow2 ? INPU_QF_POW2 : 0) | (o->smooth ? INPU_QF_SMOOTH : 0) |
-		    (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0);
+		    (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0) |
+		    (o->ft_epochs > 0 ? INPU_QF_FINETUNE : 0);
 	cfg.fw_abi = INPU_FW_ABI_VERSION;
 	cfg.exp_len = tabs.t.exp_len;
 	cfg.exp_frac = tabs.t.exp_frac;
@@ -1241,13 +1259,14 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 		return -ENOMEM;
 	}
 	snprintf(m->note, sizeof(m->note),
-		 "inpu quantize: %s,%s smooth %s%s, act range %s%s",
+		 "inpu quantize: %s,%s smooth %s%s, act range %s%s%s",
 		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
 		 o->rotate ? " rotated," : "",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
 		 pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
 		 o->act_range == INPU_RANGE_PCT ? "pct" : "mse",
-		 o->gptq ? (o->act_order ? ", gptq act-order" : ", gptq") : ", rtn");
+		 o->gptq ? (o->act_order ? ", gptq act-order" : ", gptq") : ", rtn",
+		 o->ft_epochs > 0 ? ", fine-tuned" : "");
 
 	/* EMBED: int16 table at s_r 2^ek, mult 2^ek, shift 0 (exact) */
 	emax = vmax(p->emb, (size_t)p->vocab * d);
@@ -1286,7 +1305,7 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 		}
 		progress(q, "quantizing weights", 0, (uint64_t)p->n_layers + 1);
 		ret = quant_linear(q, p->wcls, p->vocab, d, qsite_at(&q->c2, -1, 0),
-				   w4 && o->w4_cls, &qw);
+				   w4 && o->w4_cls, -1, 0, &qw);
 		if (ret)
 			goto fail;
 		for (int i = 0; i < p->vocab; i++)
@@ -1392,7 +1411,7 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 				break;
 			}
 			ret = quant_linear(q, wts[li], ns[li], ks[li], in,
-					   q->bits[l][li] == 4, &qw);
+					   q->bits[l][li] == 4, l, li, &qw);
 			if (ret) {
 				inpu_model_seterr(err, errlen, "layer %d %s: weight quantization failed",
 						  l, nm[li]);
@@ -1434,6 +1453,146 @@ fail:
 	return ret;
 }
 
+/*
+ * Fine-tuning after GPTQ: every block layer of p1 rounded by GPTQ (its
+ * Hessians from a calibration pass now), the latent weights put on that
+ * rounding and its grid kept in q->tuned for fine-tuning to start from.
+ */
+static int gptq_start(struct qctx *q)
+{
+	int ret;
+
+	ret = qcalib_new(&q->p1, q->o->n_sample, 1, &q->c2);
+	if (!ret)
+		ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, q->o->progress,
+				 q->o->progress_ctx, "calibration for GPTQ");
+	for (int l = 0; l < q->p1.n_layers && !ret; l++)
+		for (int li = 0; li < 4 && !ret; li++) {
+			struct qweight qw;
+			int n, k, w4 = q->bits[l][li] == 4;
+			float *w = qprep_layer(&q->p1, l, li, &n, &k);
+
+			progress(q, "GPTQ", (uint64_t)(l * 4 + li), (uint64_t)q->p1.n_layers * 4);
+			ret = quant_linear(q, w, n, k, qsite_at(&q->c2, l, in_sites[li]),
+					   w4, -1, 0, &qw);
+			if (ret)
+				break;
+			q->tuned.s[l][li] = malloc((size_t)n * sizeof(double));
+			q->tuned.gs[l][li] = malloc((size_t)n * qw.ng);
+			if (!q->tuned.s[l][li] || !q->tuned.gs[l][li]) {
+				qweight_free(&qw);
+				ret = -ENOMEM;
+				break;
+			}
+			q->tuned.w4[l][li] = (uint8_t)w4;
+			memcpy(q->tuned.s[l][li], qw.scale, (size_t)n * sizeof(double));
+			if (w4)
+				memcpy(q->tuned.gs[l][li], qw.gs, (size_t)n * qw.ng);
+			else
+				memset(q->tuned.gs[l][li], 1, (size_t)n * qw.ng);
+			for (int i = 0; i < n; i++)
+				for (int j = 0; j < k; j++)
+					w[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+			qweight_free(&qw);
+		}
+	qcalib_free(&q->c2);
+	return ret;
+}
+
+/* Int8 scales of every activation site of p1 (calibrated now), for --ft-act. */
+static float *ft_act_scales(struct qctx *q, int *ret)
+{
+	const struct inpu_quant_opts *o = q->o;
+	static const int s8[] = { S_XA, S_Q, S_K, S_V, S_ATT, S_XF, S_H };
+	float *as = calloc((size_t)q->p1.n_layers * S_PER_LAYER + 1, sizeof(float));
+
+	*ret = as ? qcalib_new(&q->p1, o->n_sample, 0, &q->c2) : -ENOMEM;
+	if (!*ret)
+		*ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, o->progress,
+				  o->progress_ctx, "calibration for fine-tuning");
+	for (int l = 0; l < q->p1.n_layers && !*ret; l++)
+		for (size_t i = 0; i < sizeof(s8) / sizeof(s8[0]); i++)
+			as[l * S_PER_LAYER + s8[i]] = (float)site_scale8(&q->c2, l, s8[i], o);
+	if (!*ret)
+		as[q->p1.n_layers * S_PER_LAYER] = (float)site_scale8(&q->c2, -1, 0, o);
+	qcalib_free(&q->c2);
+	if (*ret) {
+		free(as);
+		return NULL;
+	}
+	return as;
+}
+
+/*
+ * --finetune: the bits of every layer first (mixed precision needs a
+ * calibration pass), the training stories (calibration, plus sampled
+ * ones), the starting grids (round-to-nearest, or GPTQ), then qtune.c.
+ * p1 ends as the tuned float model and q->tuned as its grids.
+ */
+static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
+		    size_t errlen)
+{
+	const struct inpu_quant_opts *o = q->o;
+	struct qtune_opts to = {
+		.epochs = o->ft_epochs, .batch = o->ft_batch, .lr = o->ft_lr,
+		.norm_lr = 0.1 * o->ft_lr, .scale_lr = 4.0 * o->ft_lr,
+		.w4 = o->scheme == INPU_QS_W4A8, .pow2 = o->pow2, .bits = q->bits,
+		.progress = o->progress, .progress_ctx = o->progress_ctx,
+	};
+	struct qprep ref;
+	struct qtokens ftk;
+	float *as = NULL;
+	double k0, k1;
+	int ret = 0;
+
+	memset(&ref, 0, sizeof(ref));
+	memset(&ftk, 0, sizeof(ftk));
+	if (o->avg_bits > 4.0) {
+		ret = qcalib_new(&q->p1, o->n_sample, o->gptq, &q->c2);
+		if (!ret)
+			ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, o->progress,
+					 o->progress_ctx, "calibration for mixed precision");
+	}
+	if (!ret) {
+		ret = choose_bits(q);
+		if (ret) {
+			inpu_model_seterr(err, errlen, "mixed precision: %s", strerror(-ret));
+			qcalib_free(&q->c2);
+			return ret;
+		}
+	}
+	qcalib_free(&q->c2);
+	if (!ret && o->ft_act) {
+		as = ft_act_scales(q, &ret);
+		to.act_scale = as;
+	}
+	if (!ret && o->ft_generate) {
+		ret = qtokens_copy(&q->tk, &ftk);
+		if (!ret)
+			ret = qtokens_generate(&q->p1, o->ft_generate, q->p1.seq_len,
+					       0x5eedf00dull, &ftk, o->progress,
+					       o->progress_ctx);
+	}
+	if (!ret && o->gptq) {
+		ret = qprep_copy(&q->p1, &ref);
+		if (!ret)
+			ret = gptq_start(q);
+	}
+	if (!ret)
+		ret = qtune_run(&q->p1, o->gptq ? &ref : NULL, o->ft_generate ? &ftk : &q->tk,
+				&to, &q->tuned, &k0, &k1);
+	if (!ret && rep) {
+		rep->ft_kl_first = k0;
+		rep->ft_kl_last = k1;
+	}
+	if (ret)
+		inpu_model_seterr(err, errlen, "fine-tuning: %s", strerror(-ret));
+	qprep_free(&ref);
+	qtokens_free(&ftk);
+	free(as);
+	return ret;
+}
+
 int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t,
 		  const char *calib, size_t calib_len,
 		  const struct inpu_quant_opts *opts, struct inpu_qmodel **out,
@@ -1447,6 +1606,11 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 	q.o = opts;
 	if (opts->scheme != INPU_QS_W8A8 && opts->scheme != INPU_QS_W4A8) {
 		inpu_model_seterr(err, errlen, "unknown scheme %d", opts->scheme);
+		return -EINVAL;
+	}
+	if (opts->ft_epochs > 0 && (opts->ft_batch <= 0 || !(opts->ft_lr > 0.0))) {
+		inpu_model_seterr(err, errlen,
+				  "fine-tuning needs a batch > 0 and a learning rate > 0");
 		return -EINVAL;
 	}
 	if (model->cfg.n_layers > INPU_QM_MAX_LAYERS) {
@@ -1497,6 +1661,11 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		q.alpha_cls = -1.0;
 	}
 	qcalib_free(&q.c1);
+	if (opts->ft_epochs > 0) {
+		ret = finetune(&q, rep, err, errlen);
+		if (ret)
+			goto out;
+	}
 	/* pass 2: the smoothed model (every range, GPTQ, the report) */
 	ret = qcalib_new(&q.p1, opts->n_sample, opts->gptq, &q.c2);
 	if (!ret)
@@ -1524,5 +1693,6 @@ out:
 	qprep_free(&q.p0);
 	qprep_free(&q.p1);
 	qtokens_free(&q.tk);
+	qtune_scales_free(&q.tuned);
 	return ret;
 }
