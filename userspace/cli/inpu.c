@@ -724,7 +724,7 @@ static void quantize_usage(FILE *f)
 		"                          model's next-token distributions on CALIB.txt\n"
 		"                          (distillation, EPOCHS passes), starting from\n"
 		"                          round-to-nearest or, with --gptq, GPTQ's rounding\n"
-		"      --ft-lr LR          fine-tuning peak learning rate (Adam, 5e-4)\n"
+		"      --ft-lr LR          fine-tuning peak learning rate (Adam, 2.5e-4)\n"
 		"      --ft-batch N        fine-tuning stories per step (4)\n"
 		"      --ft-generate N     fine-tuning also distils on N stories sampled\n"
 		"                          from the float model (data-free, as LLM-QAT)\n"

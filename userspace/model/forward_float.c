@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "model_internal.h"
 
 struct inpu_float_state {
 	const struct inpu_model *m;
@@ -131,27 +132,11 @@ static void softmax(float *x, int n)
 		x[i] /= sum;
 }
 
-static float dot(const float *a, const float *b, int n)
-{
-	float acc[8] = { 0 };
-	float sum;
-	int i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		for (int k = 0; k < 8; k++)
-			acc[k] += a[i + k] * b[i + k];
-	sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-	      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-	for (; i < n; i++)
-		sum += a[i] * b[i];
-	return sum;
-}
-
 /* xout[d] = W[d][n] @ x[n] */
 static void matmul(float *xout, const float *x, const float *w, int n, int d)
 {
 	for (int i = 0; i < d; i++)
-		xout[i] = dot(w + (size_t)i * (size_t)n, x, n);
+		xout[i] = inpu_dot8(w + (size_t)i * (size_t)n, x, n);
 }
 
 /*

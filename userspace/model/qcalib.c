@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_internal.h"
 #include "quant_internal.h"
 
 static float *fdup(const float *src, size_t n)
@@ -77,15 +78,6 @@ int qprep_copy(const struct qprep *s, struct qprep *p)
 	return 0;
 }
 
-/* xorshift64*: a fixed, portable stream of random signs. */
-static uint64_t rot_next(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 0x2545f4914f6cdd1dull;
-}
-
 /*
  * An orthogonal n x n matrix (row-major, double): for n a power of two
  * the normalised Sylvester Hadamard matrix with random row signs
@@ -101,7 +93,7 @@ static double *orthogonal(int n, uint64_t seed)
 		return NULL;
 	if (!(n & (n - 1))) {
 		for (int i = 0; i < n; i++) {
-			double sg = rot_next(&st) >> 63 ? -1.0 : 1.0;
+			double sg = qrand_next(&st) >> 63 ? -1.0 : 1.0;
 
 			for (int j = 0; j < n; j++)
 				q[(size_t)i * n + j] = sg * (__builtin_popcount((unsigned)(i & j)) & 1 ?
@@ -113,7 +105,7 @@ static double *orthogonal(int n, uint64_t seed)
 		double *r = q + (size_t)i * n, nr = 0.0;
 
 		for (int j = 0; j < n; j++)
-			r[j] = rot_next(&st) >> 63 ? -1.0 : 1.0;
+			r[j] = qrand_next(&st) >> 63 ? -1.0 : 1.0;
 		for (int k = 0; k < i; k++) {
 			const double *o = q + (size_t)k * n;
 			double d = 0.0;
@@ -565,20 +557,8 @@ static void rmsnorm(float *o, const float *x, const float *w, int n)
 
 static void matvec(float *out, const float *x, const float *w, int n, int d)
 {
-	for (int i = 0; i < d; i++) {
-		const float *r = w + (size_t)i * (size_t)n;
-		float acc[8] = { 0 }, sum;
-		int k = 0;
-
-		for (; k + 8 <= n; k += 8)
-			for (int j = 0; j < 8; j++)
-				acc[j] += r[k + j] * x[k + j];
-		sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-		      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-		for (; k < n; k++)
-			sum += r[k] * x[k];
-		out[i] = sum;
-	}
+	for (int i = 0; i < d; i++)
+		out[i] = inpu_dot8(w + (size_t)i * (size_t)n, x, n);
 }
 
 static void absmax_into(double *m, const float *v, int n)
@@ -754,14 +734,6 @@ int qtokens_copy(const struct qtokens *a, struct qtokens *b)
 	return 0;
 }
 
-static uint64_t gen_next(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 0x2545f4914f6cdd1dull;
-}
-
 int qtokens_generate(const struct qprep *p, uint32_t n, int max_len, uint64_t seed,
 		     struct qtokens *tk,
 		     void (*progress)(void *, const char *, uint64_t, uint64_t),
@@ -795,7 +767,7 @@ int qtokens_generate(const struct qprep *p, uint32_t n, int max_len, uint64_t se
 		}
 		tok[0] = INPU_TOK_BOS;
 		while (len < max_len) {
-			double u = (double)(gen_next(&seed) >> 11) / 9007199254740992.0;
+			double u = (double)(qrand_next(&seed) >> 11) / 9007199254740992.0;
 			double mx = -INFINITY, sum = 0.0, acc = 0.0;
 			int next = p->vocab - 1;
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_internal.h"
 #include "quant_internal.h"
 
 /* The tensors training changes. */
@@ -147,30 +148,12 @@ static int tws_new(const struct qprep *p, int S, struct tws *w)
 
 /* ---- building blocks (row-major, T rows) ------------------------------------------ */
 
-/*
- * y[t][i] = x[t] . w[i]   (w: n x k).  Eight partial sums so that the
- * compiler can vectorize the dot products (it may not reorder one sum).
- */
+/* y[t][i] = x[t] . w[i]   (w: n x k) */
 static void mm_nt(float *y, const float *x, const float *w, int T, int k, int n)
 {
-	for (int t = 0; t < T; t++) {
-		const float *xt = x + (size_t)t * k;
-
-		for (int i = 0; i < n; i++) {
-			const float *wi = w + (size_t)i * k;
-			float acc[8] = { 0 }, sum;
-			int j = 0;
-
-			for (; j + 8 <= k; j += 8)
-				for (int u = 0; u < 8; u++)
-					acc[u] += xt[j + u] * wi[j + u];
-			sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-			      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-			for (; j < k; j++)
-				sum += xt[j] * wi[j];
-			y[(size_t)t * n + i] = sum;
-		}
-	}
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < n; i++)
+			y[(size_t)t * n + i] = inpu_dot8(x + (size_t)t * k, w + (size_t)i * k, k);
 }
 
 /* dx[t] = sum_i dy[t][i] w[i]   (overwrites dx) */
@@ -260,22 +243,6 @@ static void rope(const struct qprep *p, float *qkv, int T, float dir)
 	}
 }
 
-/* Eight partial sums: a dot product the compiler can vectorize. */
-static float dot8(const float *a, const float *b, int n)
-{
-	float acc[8] = { 0 }, sum;
-	int j = 0;
-
-	for (; j + 8 <= n; j += 8)
-		for (int u = 0; u < 8; u++)
-			acc[u] += a[j + u] * b[j + u];
-	sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-	      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-	for (; j < n; j++)
-		sum += a[j] * b[j];
-	return sum;
-}
-
 /*
  * Keys or values of kv head @kh transposed into @dst[hs][T]: the loops
  * over positions then run along contiguous memory.
@@ -320,7 +287,7 @@ static void attn_fwd(const struct qprep *p, const float *qkv, float *out,
 			for (int u = 0; u <= t; u++)
 				pr[u] *= sum;
 			for (int i = 0; i < hs; i++)
-				o[i] = dot8(pr, vt + (size_t)i * T, t + 1);
+				o[i] = inpu_dot8(pr, vt + (size_t)i * T, t + 1);
 		}
 	}
 }
@@ -360,13 +327,13 @@ static void attn_bwd(const struct qprep *p, const float *qkv, const float *prob,
 					dv[u] += pr[u] * dot[i];
 				}
 			}
-			sum = dot8(pr, dp, t + 1);
+			sum = inpu_dot8(pr, dp, t + 1);
 			for (int u = 0; u <= t; u++)
 				dp[u] = pr[u] * (dp[u] - sum);
 			for (int i = 0; i < hs; i++) {
 				float *dk = dkt + (size_t)i * T;
 
-				dq[i] = dot8(dp, kt + (size_t)i * T, t + 1);
+				dq[i] = inpu_dot8(dp, kt + (size_t)i * T, t + 1);
 				for (int u = 0; u <= t; u++)
 					dk[u] += dp[u] * q[i];
 			}
@@ -749,14 +716,6 @@ static void adam(float *x, const float *g, float *m, float *v, size_t n, double 
 	}
 }
 
-static uint64_t shuf_next(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 0x2545f4914f6cdd1dull;
-}
-
 static void tlin_free(struct tlin (*tl)[4])
 {
 	for (int l = 0; l < INPU_QM_MAX_LAYERS; l++)
@@ -844,7 +803,7 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 		uint64_t ntok = 0;
 
 		for (uint32_t i = tk->n - 1; i > 0; i--) {
-			uint32_t j = (uint32_t)(shuf_next(&seed) % (i + 1));
+			uint32_t j = (uint32_t)(qrand_next(&seed) % (i + 1));
 			uint32_t t = order[i];
 
 			order[i] = order[j];

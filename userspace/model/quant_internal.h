@@ -53,6 +53,15 @@ float *qprep_layer(struct qprep *p, int l, int li, int *n, int *k);
  */
 int qfake_quant(const float *w, float *out, int n, int k, int w4, int pow2);
 
+/* xorshift64*: a fixed, portable stream (rotations, sampling, story order). */
+static inline uint64_t qrand_next(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545f4914f6cdd1dull;
+}
+
 /* Activation sites of a layer: the inputs of every quantization point. */
 enum {
 	S_XA,		/* attention RMSNorm output (qkv input), int8 */

@@ -96,7 +96,7 @@ void inpu_quant_opts_default(struct inpu_quant_opts *o)
 	o->n_sample = 4096;
 	o->gptq_damp = 0.01;
 	o->ft_batch = 4;
-	o->ft_lr = 5e-4;
+	o->ft_lr = 2.5e-4;
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
