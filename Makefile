@@ -345,8 +345,8 @@ kselftest: $(B)/lib/libinpu.a engine
 # stories260K quantized at build time (build outputs, never committed) from
 # the shared folder (scripts/env.sh inpu_shared): W8A8 with the quantizer's
 # default options (about 30 s on one core), W4A8 with 8 passes of
-# fine-tuning too (about 4 minutes; +4.1% perplexity against +12.7%
-# without, userspace/model/README.md).  They are remade when the
+# fine-tuning too (about 2.5 minutes on 2 cores; +4.5% perplexity against
+# +12.7% without, userspace/model/README.md).  They are remade when the
 # quantizer changes, not when only the CLI does.
 MODEL_NAMES := stories260K-w8a8.inpu stories260K-w4a8.inpu
 MODELS := $(addprefix $(B)/models/,$(MODEL_NAMES)) $(B)/models/tok512.bin

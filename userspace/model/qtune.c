@@ -19,8 +19,10 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model_internal.h"
 #include "quant_internal.h"
@@ -749,25 +751,114 @@ static int tlin_new(const struct qprep *p, const struct qtune_scales *sc,
 	return 0;
 }
 
+#define QT_MAX_THREADS 8
+
+/*
+ * One step's stories on one thread: each story's gradient goes into its
+ * own buffer and the caller sums them in story order, so the result does
+ * not depend on the number of threads.
+ */
+struct qjob {
+	const struct qprep *teacher, *st;
+	const struct qtokens *tk;
+	const uint32_t *order;
+	const float *act;
+	uint32_t b0, be;
+	float scale;		/* 1 / tokens of the step */
+	struct tws *w;		/* this thread's workspace */
+	struct qprep *g;	/* [be - b0] gradients */
+	double *kl;		/* [be - b0] */
+	int tid, nt;
+};
+
+static void *story_grads(void *arg)
+{
+	struct qjob *j = arg;
+
+	for (uint32_t b = j->b0 + (uint32_t)j->tid; b < j->be; b += (uint32_t)j->nt) {
+		struct qprep *g = &j->g[b - j->b0];
+		const int *tok = j->tk->story[j->order[b]];
+		int T = j->tk->len[j->order[b]] - 1, V = j->st->vocab;
+
+		for (int i = 0; i < P_N; i++)
+			memset(*pslot(g, i), 0, psize(j->st, i) * sizeof(float));
+		j->kl[b - j->b0] = 0.0;
+		if (T <= 0)
+			continue;
+		seq_forward(j->teacher, tok, T, j->w, NULL);
+		softmax_rows(j->w->pt, j->w->logits, T, V);
+		seq_forward(j->st, tok, T, j->w, j->act);
+		j->kl[b - j->b0] = kl_grad(j->w, T, V, j->scale);
+		seq_backward(j->st, j->w, j->w->logits, T, g);
+	}
+	return NULL;
+}
+
+/* The step's gradients (stories b0..be) into g[0], their KL summed. */
+static double step_grads(struct qjob *proto, struct tws *ws, int nt)
+{
+	struct qjob job[QT_MAX_THREADS];
+	pthread_t th[QT_MAX_THREADS];
+	int started[QT_MAX_THREADS] = { 0 };
+	uint32_t nb = proto->be - proto->b0;
+	double kl = 0.0;
+
+	if ((uint32_t)nt > nb)
+		nt = (int)nb;
+	for (int t = 0; t < nt; t++) {
+		job[t] = *proto;
+		job[t].tid = t;
+		job[t].nt = nt;
+		job[t].w = &ws[t];
+	}
+	for (int t = 1; t < nt; t++)
+		started[t] = !pthread_create(&th[t], NULL, story_grads, &job[t]);
+	/* a thread that could not start: its stories run here */
+	story_grads(&job[0]);
+	for (int t = 1; t < nt; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		else
+			story_grads(&job[t]);
+	}
+	for (uint32_t b = 1; b < nb; b++)
+		for (int i = 0; i < P_N; i++) {
+			float *d = *pslot(&proto->g[0], i);
+			const float *a = *pslot(&proto->g[b], i);
+
+			for (size_t x = 0; x < psize(proto->st, i); x++)
+				d[x] += a[x];
+		}
+	for (uint32_t b = 0; b < nb; b++)
+		kl += proto->kl[b];
+	return kl;
+}
+
 int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk,
 	      const struct qtune_opts *o, struct qtune_scales *sc, double *kl_first,
 	      double *kl_last)
 {
 	static struct tlin tl[INPU_QM_MAX_LAYERS][4];
-	struct qprep teacher, st, g, m, v;
-	struct tws w;
+	struct qprep teacher, st, m, v, *g = NULL;
+	struct tws w[QT_MAX_THREADS];
+	struct qjob job;
 	uint32_t *order = NULL;
-	int S = 1, ret, step = 0, steps, batch = o->batch > 0 ? o->batch : 1;
+	int S = 1, ret, step = 0, steps, batch = o->batch > 0 ? o->batch : 1, nt;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	double c1 = 1.0, c2 = 1.0;
+	double c1 = 1.0, c2 = 1.0, *kls = NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(&teacher, 0, sizeof(teacher));
 	memset(&st, 0, sizeof(st));
-	memset(&g, 0, sizeof(g));
 	memset(&m, 0, sizeof(m));
 	memset(&v, 0, sizeof(v));
-	memset(&w, 0, sizeof(w));
+	memset(w, 0, sizeof(w));
 	memset(tl, 0, sizeof(tl));
+	if (o->threads > 0)
+		ncpu = o->threads;
+	nt = ncpu < 1 ? 1 : ncpu > QT_MAX_THREADS ? QT_MAX_THREADS : (int)ncpu;
+	if (nt > batch)
+		nt = batch;
 	*kl_first = *kl_last = 0.0;
 	if (!sc->s[0][0]) {
 		ret = scales_init(p, o, sc);
@@ -786,14 +877,19 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 		ret = qprep_copy(ref ? ref : p, &teacher);
 	if (!ret)
 		ret = qprep_copy(p, &st);
-	if (!ret)
-		ret = qtune_grad_alloc(p, &g);
+	if (!ret) {
+		g = calloc((size_t)batch, sizeof(*g));
+		kls = calloc((size_t)batch, sizeof(*kls));
+		ret = g && kls ? 0 : -ENOMEM;
+	}
+	for (int b = 0; b < batch && !ret; b++)
+		ret = qtune_grad_alloc(p, &g[b]);
 	if (!ret)
 		ret = qtune_grad_alloc(p, &m);
 	if (!ret)
 		ret = qtune_grad_alloc(p, &v);
-	if (!ret)
-		ret = tws_new(p, S, &w);
+	for (int t = 0; t < nt && !ret; t++)
+		ret = tws_new(p, S, &w[t]);
 	if (ret)
 		goto out;
 	for (uint32_t i = 0; i < tk->n; i++)
@@ -815,28 +911,20 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 			double cosw = 0.5 * (1.0 + cos(3.14159265358979323846 * step / steps));
 
 			fake_quantize(p, &st, sc, tl);
-			for (int i = 0; i < P_N; i++)
-				memset(*pslot(&g, i), 0, psize(p, i) * sizeof(float));
 			for (uint32_t b = b0; b < be; b++)
 				btok += (uint64_t)(tk->len[order[b]] - 1);
-			for (uint32_t b = b0; b < be; b++) {
-				const int *tok = tk->story[order[b]];
-				int T = tk->len[order[b]] - 1;
-
-				if (T <= 0)
-					continue;
-				seq_forward(&teacher, tok, T, &w, NULL);
-				softmax_rows(w.pt, w.logits, T, p->vocab);
-				seq_forward(&st, tok, T, &w, o->act_scale);
-				kl += kl_grad(&w, T, p->vocab, 1.0f / (float)btok);
-				seq_backward(&st, &w, w.logits, T, &g);
-			}
+			job = (struct qjob){
+				.teacher = &teacher, .st = &st, .tk = tk, .order = order,
+				.act = o->act_scale, .b0 = b0, .be = be,
+				.scale = 1.0f / (float)(btok ? btok : 1), .g = g, .kl = kls,
+			};
+			kl += step_grads(&job, w, nt);
 			ntok += btok;
-			ste(p, &g, sc, tl);
+			ste(p, &g[0], sc, tl);
 			c1 *= 0.9;
 			c2 *= 0.999;
 			for (int i = 0; i < P_N; i++)
-				adam(*pslot(p, i), *pslot(&g, i), *pslot(&m, i), *pslot(&v, i),
+				adam(*pslot(p, i), *pslot(&g[0], i), *pslot(&m, i), *pslot(&v, i),
 				     psize(p, i), cosw * (i >= P_GATT ? o->norm_lr : o->lr),
 				     1.0 - c1, 1.0 - c2);
 			for (int l = 0; l < p->n_layers && !o->pow2; l++)
@@ -861,11 +949,15 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 	/* the grid the last step trained is the one the quantizer uses */
 	fake_quantize(p, &st, sc, tl);
 out:
-	tws_free(&w);
+	for (int t = 0; t < QT_MAX_THREADS; t++)
+		tws_free(&w[t]);
+	for (int b = 0; g && b < batch; b++)
+		qprep_free(&g[b]);
+	free(g);
+	free(kls);
 	tlin_free(tl);
 	qprep_free(&teacher);
 	qprep_free(&st);
-	qprep_free(&g);
 	qprep_free(&m);
 	qprep_free(&v);
 	free(order);

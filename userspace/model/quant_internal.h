@@ -153,6 +153,7 @@ struct qtune_opts {
 	double lr;		/* Adam step of the linear weights (peak) */
 	double norm_lr;		/* ... of the RMSNorm weights */
 	double scale_lr;	/* ... of the log channel scales */
+	int threads;		/* 0: one per CPU (at most 8); same result */
 	int w4, pow2;		/* the rounding of the block linear layers */
 	const uint8_t (*bits)[4];	/* or per layer (4 or 8), if not NULL */
 	const float *act_scale;	/* NULL, or int8 scales to round activations
