@@ -153,8 +153,8 @@ TEST(gradient_matches_finite_differences)
 }
 
 /*
- * KL(float || rounded) of the model over its stories: rounded by RTN, or
- * on the grids @sc.
+ * KL(float || rounded) of the model over its stories: rounded on the
+ * grids @sc, or if @sc is NULL on the quantizer's round-to-nearest grids.
  */
 static double rounded_kl(const struct qprep *ref, const struct qprep *lat,
 			 const struct qtune_scales *sc, const struct qtokens *tk)
@@ -167,24 +167,24 @@ static double rounded_kl(const struct qprep *ref, const struct qprep *lat,
 		return -1.0;
 	for (int l = 0; l < lat->n_layers; l++)
 		for (int li = 0; li < 4; li++) {
-			int rn, rk;
+			int rn, rk, ng;
 			float *src = qprep_layer((struct qprep *)lat, l, li, &rn, &rk);
-
 			float *dst = qprep_layer(&st, l, li, &rn, &rk);
-			int ng = (rk + 31) / 32;
+			double s[96];
+			uint8_t gs[96 * 2];
+			int8_t q[96 * 40];
 
-			if (!sc) {
-				if (qfake_quant(src, dst, rn, rk, 1, 0))
-					return -1.0;
-				continue;
-			}
+			ng = (rk + 31) / 32;
+			if (!sc && inpu_quant_matrix(src, (uint32_t)rn, (uint32_t)rk, 1, 0, q,
+						     gs, s))
+				return -1.0;
 			for (int i = 0; i < rn; i++)
 				for (int j = 0; j < rk; j++) {
-					int g = sc->gs[l][li][i * ng + j / 32];
+					double si = sc ? sc->s[l][li][i] : s[i];
+					int g = sc ? sc->gs[l][li][i * ng + j / 32] : gs[i * ng + j / 32];
 
-					dst[i * rk + j] = (float)(qround(src[i * rk + j],
-									 sc->s[l][li][i], g, 1) *
-								  (g * sc->s[l][li][i]));
+					dst[i * rk + j] = (float)(qround(src[i * rk + j], si, g, 1) *
+								  (g * si));
 				}
 		}
 	for (uint32_t i = 0; i < tk->n; i++) {

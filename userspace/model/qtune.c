@@ -7,7 +7,7 @@
  * instead tuned so that the model *with its weights rounded* reproduces
  * the float model's next-token distributions on the calibration text:
  * the loss is KL(float || quantized) summed over every position, the
- * rounding is the quantizer's own (quant_rtn through qfake_quant) in the
+ * rounding is the quantizer's own (qround on its round-to-nearest grid) in the
  * forward pass and the identity in the backward pass (straight-through
  * estimator), the optimizer Adam with a cosine learning-rate decay.
  *
@@ -546,6 +546,25 @@ static double kl_grad(struct tws *w, int T, int V, float scale)
 	return kl;
 }
 
+/*
+ * One story: KL(teacher || student) summed over its @T positions is
+ * returned, its gradient times @scale added into @g.  @act: as
+ * seq_forward's @as (the student only).
+ */
+static double story_grad(const struct qprep *teacher, const struct qprep *student,
+			 const int *tok, int T, const float *act, float scale,
+			 struct tws *w, struct qprep *g)
+{
+	double kl;
+
+	seq_forward(teacher, tok, T, w, NULL);
+	softmax_rows(w->pt, w->logits, T, teacher->vocab);
+	seq_forward(student, tok, T, w, act);
+	kl = kl_grad(w, T, student->vocab, scale);
+	seq_backward(student, w, w->logits, T, g);
+	return kl;
+}
+
 int qtune_loss_grad(const struct qprep *teacher, const struct qprep *student,
 		    const int *tok, int T, struct qprep *grad, double *kl)
 {
@@ -554,11 +573,7 @@ int qtune_loss_grad(const struct qprep *teacher, const struct qprep *student,
 
 	if (ret)
 		return ret;
-	seq_forward(teacher, tok, T, &w, NULL);
-	softmax_rows(w.pt, w.logits, T, teacher->vocab);
-	seq_forward(student, tok, T, &w, NULL);
-	*kl = kl_grad(&w, T, student->vocab, 1.0f);
-	seq_backward(student, &w, w.logits, T, grad);
+	*kl = story_grad(teacher, student, tok, T, NULL, 1.0f, &w, grad);
 	tws_free(&w);
 	return 0;
 }
@@ -720,7 +735,7 @@ static void adam(float *x, const float *g, float *m, float *v, size_t n, double 
 
 static void tlin_free(struct tlin (*tl)[4])
 {
-	for (int l = 0; l < INPU_QM_MAX_LAYERS; l++)
+	for (int l = 0; tl && l < INPU_QM_MAX_LAYERS; l++)
 		for (int li = 0; li < 4; li++) {
 			free(tl[l][li].s0);
 			free(tl[l][li].th);
@@ -778,18 +793,15 @@ static void *story_grads(void *arg)
 	for (uint32_t b = j->b0 + (uint32_t)j->tid; b < j->be; b += (uint32_t)j->nt) {
 		struct qprep *g = &j->g[b - j->b0];
 		const int *tok = j->tk->story[j->order[b]];
-		int T = j->tk->len[j->order[b]] - 1, V = j->st->vocab;
+		int T = j->tk->len[j->order[b]] - 1;
 
 		for (int i = 0; i < P_N; i++)
 			memset(*pslot(g, i), 0, psize(j->st, i) * sizeof(float));
 		j->kl[b - j->b0] = 0.0;
 		if (T <= 0)
 			continue;
-		seq_forward(j->teacher, tok, T, j->w, NULL);
-		softmax_rows(j->w->pt, j->w->logits, T, V);
-		seq_forward(j->st, tok, T, j->w, j->act);
-		j->kl[b - j->b0] = kl_grad(j->w, T, V, j->scale);
-		seq_backward(j->st, j->w, j->w->logits, T, g);
+		j->kl[b - j->b0] = story_grad(j->teacher, j->st, tok, T, j->act, j->scale,
+					      j->w, g);
 	}
 	return NULL;
 }
@@ -838,7 +850,7 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 	      const struct qtune_opts *o, struct qtune_scales *sc, double *kl_first,
 	      double *kl_last)
 {
-	static struct tlin tl[INPU_QM_MAX_LAYERS][4];
+	struct tlin (*tl)[4] = NULL;
 	struct qprep teacher, st, m, v, *g = NULL;
 	struct tws w[QT_MAX_THREADS];
 	struct qjob job;
@@ -853,7 +865,6 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 	memset(&m, 0, sizeof(m));
 	memset(&v, 0, sizeof(v));
 	memset(w, 0, sizeof(w));
-	memset(tl, 0, sizeof(tl));
 	if (o->threads > 0)
 		ncpu = o->threads;
 	nt = ncpu < 1 ? 1 : ncpu > QT_MAX_THREADS ? QT_MAX_THREADS : (int)ncpu;
@@ -872,7 +883,8 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 		return 0;
 	steps = o->epochs * (int)((tk->n + (uint32_t)batch - 1) / (uint32_t)batch);
 	order = malloc(tk->n * sizeof(*order));
-	ret = order ? tlin_new(p, sc, tl) : -ENOMEM;
+	tl = calloc(INPU_QM_MAX_LAYERS, sizeof(*tl));
+	ret = order && tl ? tlin_new(p, sc, tl) : -ENOMEM;
 	if (!ret)
 		ret = qprep_copy(ref ? ref : p, &teacher);
 	if (!ret)
@@ -956,6 +968,7 @@ out:
 	free(g);
 	free(kls);
 	tlin_free(tl);
+	free(tl);
 	qprep_free(&teacher);
 	qprep_free(&st);
 	qprep_free(&m);

@@ -46,13 +46,6 @@ void qprep_free(struct qprep *p);
  */
 float *qprep_layer(struct qprep *p, int l, int li, int *n, int *k);
 
-/*
- * @out := the weights @w ([n][k]) rounded exactly as the quantizer's
- * round-to-nearest rounds them (int8 per channel, or int4 groups with
- * integer group scales), back in float.
- */
-int qfake_quant(const float *w, float *out, int n, int k, int w4, int pow2);
-
 /* xorshift64*: a fixed, portable stream (rotations, sampling, story order). */
 static inline uint64_t qrand_next(uint64_t *st)
 {

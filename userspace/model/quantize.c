@@ -300,6 +300,26 @@ static int w4_group_scale(const float *v, int n, double s, int search)
 	return best;
 }
 
+/* Every weight rounded on the grid already in @qw (scale, gs): qround. */
+static void round_on_grid(const float *w, struct qweight *qw)
+{
+	for (int i = 0; i < qw->n; i++)
+		for (int j = 0; j < qw->k; j++) {
+			int gs = qw->w4 ? qw->gs[(size_t)i * qw->ng + j / INPU_W4_GROUP] : 1;
+
+			qw->q[(size_t)i * qw->k + j] =
+				(int8_t)qround(w[(size_t)i * qw->k + j], qw->scale[i], gs, qw->w4);
+		}
+}
+
+/* The float values of every weight of @qw into @out ([n][k]). */
+static void dequant(const struct qweight *qw, float *out)
+{
+	for (int i = 0; i < qw->n; i++)
+		for (int j = 0; j < qw->k; j++)
+			out[(size_t)i * qw->k + j] = (float)qw_real(qw, i, j);
+}
+
 /* Round-to-nearest: int8 per channel, or int4 with integer group scales. */
 static void quant_rtn(const float *w, struct qweight *qw, int pow2)
 {
@@ -311,33 +331,11 @@ static void quant_rtn(const float *w, struct qweight *qw, int pow2)
 		for (int g = 0; g < qw->ng && qw->w4; g++) {
 			int j0 = g * INPU_W4_GROUP;
 			int n = qw->k - j0 < INPU_W4_GROUP ? qw->k - j0 : INPU_W4_GROUP;
-			int gs = w4_group_scale(r + j0, n, s, 1);
 
-			qw->gs[(size_t)i * qw->ng + g] = (uint8_t)gs;
-			for (int j = j0; j < j0 + n; j++)
-				qw->q[(size_t)i * qw->k + j] =
-					(int8_t)clampi(lround(r[j] / (gs * s)), -8, 7);
+			qw->gs[(size_t)i * qw->ng + g] = (uint8_t)w4_group_scale(r + j0, n, s, 1);
 		}
-		if (!qw->w4)
-			for (int j = 0; j < qw->k; j++)
-				qw->q[(size_t)i * qw->k + j] =
-					(int8_t)clampi(lround(r[j] / s), -127, 127);
 	}
-}
-
-int qfake_quant(const float *w, float *out, int n, int k, int w4, int pow2)
-{
-	struct qweight qw;
-	int ret = qweight_alloc(&qw, n, k, w4);
-
-	if (ret)
-		return ret;
-	quant_rtn(w, &qw, pow2);
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < k; j++)
-			out[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
-	qweight_free(&qw);
-	return 0;
+	round_on_grid(w, qw);
 }
 
 int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
@@ -616,9 +614,7 @@ static double linear_error(const float *x, uint32_t t, const float *w, int n,
 		for (int j = 0; j < k; j++)
 			ws[(size_t)i * k + j] = (float)(w[(size_t)i * k + j] * sig[j]);
 	quant_rtn(ws, &qw, o->pow2);
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < k; j++)
-			wq[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+	dequant(&qw, wq);
 	qweight_free(&qw);
 	for (uint32_t r = 0; r < t; r++) {
 		const float *xr = xs + (size_t)r * k;
@@ -902,17 +898,10 @@ static int quant_linear(struct qctx *q, const float *w, int n, int k,
 	if (ret)
 		return ret;
 	if (l >= 0 && q->tuned.s[l][li] && q->tuned.w4[l][li] == w4) {
-		for (int i = 0; i < n; i++) {
-			qw->scale[i] = q->tuned.s[l][li][i];
-			for (int j = 0; j < k; j++) {
-				int g = q->tuned.gs[l][li][(size_t)i * qw->ng + j / INPU_W4_GROUP];
-
-				qw->q[(size_t)i * k + j] =
-					(int8_t)qround(w[(size_t)i * k + j], qw->scale[i], g, w4);
-			}
-		}
+		memcpy(qw->scale, q->tuned.s[l][li], (size_t)n * sizeof(double));
 		if (w4)
 			memcpy(qw->gs, q->tuned.gs[l][li], (size_t)n * qw->ng);
+		round_on_grid(w, qw);
 		return 0;
 	}
 	if (q->o->gptq && in && in->hess) {
@@ -1136,9 +1125,7 @@ static int choose_bits(struct qctx *q)
 					   1, l, li, &qw);
 			if (ret)
 				break;
-			for (int i = 0; i < n; i++)
-				for (int j = 0; j < k; j++)
-					w[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+			dequant(&qw, w);
 			qweight_free(&qw);
 			total += (double)n * k;
 		}
@@ -1490,9 +1477,7 @@ static int gptq_start(struct qctx *q)
 				memcpy(q->tuned.gs[l][li], qw.gs, (size_t)n * qw.ng);
 			else
 				memset(q->tuned.gs[l][li], 1, (size_t)n * qw.ng);
-			for (int i = 0; i < n; i++)
-				for (int j = 0; j < k; j++)
-					w[(size_t)i * k + j] = (float)qw_real(&qw, i, j);
+			dequant(&qw, w);
 			qweight_free(&qw);
 		}
 	qcalib_free(&q->c2);
@@ -1553,13 +1538,10 @@ static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
 			ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, o->progress,
 					 o->progress_ctx, "calibration for mixed precision");
 	}
-	if (!ret) {
-		ret = choose_bits(q);
-		if (ret) {
-			inpu_model_seterr(err, errlen, "mixed precision: %s", strerror(-ret));
-			qcalib_free(&q->c2);
-			return ret;
-		}
+	if (!ret && (ret = choose_bits(q))) {
+		inpu_model_seterr(err, errlen, "mixed precision: %s", strerror(-ret));
+		qcalib_free(&q->c2);
+		return ret;
 	}
 	qcalib_free(&q->c2);
 	if (!ret && o->ft_act) {
