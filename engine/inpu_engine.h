@@ -129,6 +129,20 @@ void inpu_op_cost(const struct inpu_machine *m, const struct inpu_op *op,
 uint64_t inpu_weight_bytes(uint8_t dtype, uint32_t n, uint32_t k);
 /* Bytes of the W4 group-scale tensor: (Kpad / 32) x Npad. */
 uint64_t inpu_w4_gscale_bytes(uint32_t n, uint32_t k);
+/*
+ * Bytes of a W4 per-group tensor (scales or zero points) for groups of
+ * @group (32 or 16) inputs: (Kpad / group) x Npad; 0 for another size.
+ */
+uint64_t inpu_w4_group_bytes(uint32_t n, uint32_t k, uint32_t group);
+/*
+ * Per-group bytes v[N][K/group rounded up] (row-major; scales, or zero
+ * points as int8) to and from the group-major device tensor (padding 0).
+ * Another group size than 32 or 16 does nothing.
+ */
+void inpu_pack_w4_groups(const uint8_t *v, uint32_t n, uint32_t k,
+			 uint32_t group, uint8_t *out);
+void inpu_unpack_w4_groups(const uint8_t *packed, uint32_t n, uint32_t k,
+			   uint32_t group, uint8_t *v);
 
 /* Pack row-major int8 w[N][K] into the W8 layout (out: inpu_weight_bytes). */
 void inpu_pack_w8(const int8_t *w, uint32_t n, uint32_t k, uint8_t *out);
@@ -136,6 +150,8 @@ void inpu_unpack_w8(const uint8_t *packed, uint32_t n, uint32_t k, int8_t *w);
 /*
  * Pack row-major int4 values q[N][K] (each in -8..7, one per int8) and
  * group scales s[N][K/32 rounded up] (row-major) into the W4 layout.
+ * With @s (@gscale) NULL only the weights are (un)packed (for groups of
+ * another size: inpu_pack_w4_groups).
  */
 void inpu_pack_w4(const int8_t *q, const uint8_t *s, uint32_t n, uint32_t k,
 		  uint8_t *out, uint8_t *gscale_out);

@@ -10,7 +10,10 @@
  *  tiles:  n_tiles pointers to the 4096-byte tiles of the block, in k order
  *  x:      m_rows rows of int8 activations, row r at x + r * x_stride,
  *          zero-padded to n_tiles * tile_k inputs
- *  gs:     W4 only: group scales of this block, [n_tiles * 4][64]
+ *  group:  W4 only: inputs per group, 32 or 16 (128 / group groups a tile)
+ *  gs:     W4 only: group scales of this block, [n_tiles * 128 / group][64]
+ *  gz:     W4 only: zero points, same shape as gs, or NULL (all zero):
+ *          the weight is (q - gz) * gs
  *  acc:    out: [m_rows][64] int32 sums, wrapping modulo 2^32
  */
 #ifndef INPU_KERNELS_H
@@ -23,7 +26,8 @@ typedef void (*inpu_w8_block_fn)(const uint8_t *const *tiles,
 				 uint32_t m_rows, uint32_t x_stride,
 				 int32_t *acc);
 typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
-				 uint32_t n_tiles, const uint8_t *gs,
+				 uint32_t n_tiles, uint32_t group,
+				 const uint8_t *gs, const int8_t *gz,
 				 const int8_t *x, uint32_t m_rows,
 				 uint32_t x_stride, int32_t *acc);
 
@@ -47,8 +51,9 @@ void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc);
 void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
-			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
-			  uint32_t x_stride, int32_t *acc);
+			  uint32_t group, const uint8_t *gs, const int8_t *gz,
+			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
+			  int32_t *acc);
 int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n);
 void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v,
 			 uint32_t n);

@@ -27,10 +27,44 @@ uint64_t inpu_weight_bytes(uint8_t dtype, uint32_t n, uint32_t k)
 	return inpu_tiled_bytes(dtype, n, k);
 }
 
+uint64_t inpu_w4_group_bytes(uint32_t n, uint32_t k, uint32_t group)
+{
+	if (group != INPU_W4_GROUP && group != INPU_W4_GROUP_SMALL)
+		return 0;
+	return (uint64_t)div_up(k, INPU_W4_TILE_K) * (INPU_W4_TILE_K / group) *
+	       div_up(n, INPU_TILE_N) * INPU_TILE_N;
+}
+
 uint64_t inpu_w4_gscale_bytes(uint32_t n, uint32_t k)
 {
-	return (uint64_t)div_up(k, INPU_W4_TILE_K) * (INPU_W4_TILE_K / INPU_W4_GROUP) *
-	       div_up(n, INPU_TILE_N) * INPU_TILE_N;
+	return inpu_w4_group_bytes(n, k, INPU_W4_GROUP);
+}
+
+void inpu_pack_w4_groups(const uint8_t *v, uint32_t n, uint32_t k,
+			 uint32_t group, uint8_t *out)
+{
+	uint32_t npad = div_up(n, INPU_TILE_N) * INPU_TILE_N, groups, i, j;
+
+	if (!inpu_w4_group_bytes(n, k, group))
+		return;		/* not a group size: nothing to write */
+	groups = div_up(k, group);
+	memset(out, 0, inpu_w4_group_bytes(n, k, group));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < groups; j++)
+			out[(size_t)j * npad + i] = v[(size_t)i * groups + j];
+}
+
+void inpu_unpack_w4_groups(const uint8_t *packed, uint32_t n, uint32_t k,
+			   uint32_t group, uint8_t *v)
+{
+	uint32_t npad = div_up(n, INPU_TILE_N) * INPU_TILE_N, groups, i, j;
+
+	if (!inpu_w4_group_bytes(n, k, group))
+		return;
+	groups = div_up(k, group);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < groups; j++)
+			v[(size_t)i * groups + j] = packed[(size_t)j * npad + i];
 }
 
 static size_t w8_offset(uint32_t k_tiles, uint32_t n, uint32_t k)
@@ -77,13 +111,10 @@ static size_t w4_offset(uint32_t k_tiles, uint32_t n, uint32_t k, int *high)
 void inpu_pack_w4(const int8_t *q, const uint8_t *s, uint32_t n, uint32_t k,
 		  uint8_t *out, uint8_t *gscale_out)
 {
-	uint32_t k_tiles = div_up(k, INPU_W4_TILE_K);
-	uint32_t groups = div_up(k, INPU_W4_GROUP);
-	uint32_t npad = div_up(n, INPU_TILE_N) * INPU_TILE_N, i, j;
+	uint32_t k_tiles = div_up(k, INPU_W4_TILE_K), i, j;
 	int high;
 
 	memset(out, 0x88, inpu_weight_bytes(INPU_DT_W4_TILED, n, k));
-	memset(gscale_out, 0, inpu_w4_gscale_bytes(n, k));
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < k; j++) {
 			size_t off = w4_offset(k_tiles, i, j, &high);
@@ -92,17 +123,15 @@ void inpu_pack_w4(const int8_t *q, const uint8_t *s, uint32_t n, uint32_t k,
 			out[off] = high ? (uint8_t)((out[off] & 0x0f) | nib << 4) :
 					  (uint8_t)((out[off] & 0xf0) | nib);
 		}
-		for (j = 0; j < groups; j++)
-			gscale_out[(size_t)j * npad + i] = s[(size_t)i * groups + j];
 	}
+	if (gscale_out)
+		inpu_pack_w4_groups(s, n, k, INPU_W4_GROUP, gscale_out);
 }
 
 void inpu_unpack_w4(const uint8_t *packed, const uint8_t *gscale, uint32_t n,
 		    uint32_t k, int8_t *q, uint8_t *s)
 {
-	uint32_t k_tiles = div_up(k, INPU_W4_TILE_K);
-	uint32_t groups = div_up(k, INPU_W4_GROUP);
-	uint32_t npad = div_up(n, INPU_TILE_N) * INPU_TILE_N, i, j;
+	uint32_t k_tiles = div_up(k, INPU_W4_TILE_K), i, j;
 	int high;
 
 	for (i = 0; i < n; i++) {
@@ -112,7 +141,7 @@ void inpu_unpack_w4(const uint8_t *packed, const uint8_t *gscale, uint32_t n,
 
 			q[(size_t)i * k + j] = (int8_t)(nib - 8);
 		}
-		for (j = 0; j < groups; j++)
-			s[(size_t)i * groups + j] = gscale[(size_t)j * npad + i];
 	}
+	if (s)
+		inpu_unpack_w4_groups(gscale, n, k, INPU_W4_GROUP, s);
 }

@@ -26,7 +26,9 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 	const uint8_t **tiles;
 	struct inpu_qparam *qp;
 	int8_t *xraw, *xpad;
-	uint8_t *tilebuf, *gs = NULL, *gsb = NULL;
+	uint8_t *tilebuf, *gs = NULL, *gsb = NULL, *gz = NULL, *gzb = NULL;
+	uint32_t group = o->group ? o->group : INPU_W4_GROUP;
+	uint32_t ngroups = kt * (INPU_W4_TILE_K / group);
 	int32_t *bias = NULL, *acc;
 	int64_t *out;
 	/* Zeroed buffers sized for M, not ROW_CHUNK: M = 1 is the common case. */
@@ -51,8 +53,14 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 	}
 	if (w4) {
 		gs = op_alloc(c, (size_t)o->gscale.rows * o->gscale.cols);
-		gsb = op_alloc(c, (size_t)kt * 4 * INPU_TILE_N);
+		gsb = op_alloc(c, (size_t)ngroups * INPU_TILE_N);
 		if (!gs || !gsb || read_rows(c, &o->gscale, 0, o->gscale.rows, gs))
+			return -1;
+	}
+	if (w4 && o->gzero.dtype != INPU_DT_NONE) {
+		gz = op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);
+		gzb = op_alloc(c, (size_t)ngroups * INPU_TILE_N);
+		if (!gz || !gzb || read_rows(c, &o->gzero, 0, o->gzero.rows, gz))
 			return -1;
 	}
 
@@ -79,11 +87,18 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 				tiles[kb] = p;
 			}
 			if (w4) {
-				for (g = 0; g < kt * 4; g++)
-					memcpy(gsb + (size_t)g * INPU_TILE_N,
-					       gs + (size_t)g * npad + nb * INPU_TILE_N,
+				for (g = 0; g < ngroups; g++) {
+					size_t from = (size_t)g * npad + nb * INPU_TILE_N;
+
+					memcpy(gsb + (size_t)g * INPU_TILE_N, gs + from,
 					       INPU_TILE_N);
-				c->e->k.w4_block(tiles, kt, gsb, xpad, mr, kpad, acc);
+					if (gz)
+						memcpy(gzb + (size_t)g * INPU_TILE_N,
+						       gz + from, INPU_TILE_N);
+				}
+				c->e->k.w4_block(tiles, kt, group, gsb,
+						 (const int8_t *)gzb, xpad, mr, kpad,
+						 acc);
 			} else {
 				c->e->k.w8_block(tiles, kt, xpad, mr, kpad, acc);
 			}

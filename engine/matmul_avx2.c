@@ -202,42 +202,61 @@ static void w8_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
 }
 
 /*
- * corr[g] = 8 * sum(x) over group g of a W4 tile, broadcast: nibbles are
- * stored as q + 8.  vpsadbw adds unsigned bytes 8 at a time, so flip bit
- * 7 (x + 128) and take 32 * 128 off each group again.
+ * sum(x) over each group of a W4 tile (per_tile groups of @group inputs).
+ * vpsadbw adds unsigned bytes 8 at a time, so flip bit 7 (x + 128) and
+ * take group * 128 off each group again.
  */
-INLINE void w4_corr(const int8_t *xt, __m256i *corr)
+INLINE void w4_xsum(const int8_t *xt, uint32_t group, int32_t *xsum)
 {
 	const __m256i flip = _mm256_set1_epi8((char)0x80);
 	uint64_t q[16];
-	int g;
+	uint32_t g, i, per8 = group / 8;
 
 	UNROLL
 	for (g = 0; g < 4; g++)
 		st256(q + 4 * g, _mm256_sad_epu8(_mm256_xor_si256(
 			ld256(xt + g * 32), flip), _mm256_setzero_si256()));
-	UNROLL
-	for (g = 0; g < 4; g++)
-		corr[g] = _mm256_set1_epi32(8 * ((int32_t)(q[4 * g] + q[4 * g + 1] +
-						       q[4 * g + 2] + q[4 * g + 3]) -
-						 32 * 128));
+	for (g = 0; g < 128 / group; g++) {
+		int32_t v = 0;
+
+		for (i = 0; i < per8; i++)
+			v += (int32_t)q[g * per8 + i];
+		xsum[g] = v - (int32_t)group * 128;
+	}
 }
 
 /*
- * One group (4 k steps) of 8 channels for one row: the int16 partial,
- * widened, less 8 * sum(x), times the channels' scales.  That difference
- * is the scalar kernel's exact group sum s (|s| <= 32 * 8 * 128), and
- * vpmulld keeps the low 32 bits of s * scale: its (uint32_t)s * scale.
+ * The group's correction for 8 channels: the nibbles are stored as
+ * q + 8 and the weight is q - z, so each sum(nib * x) is (8 + z) * sum(x)
+ * too large (z = 0 without zero points).
  */
-INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, __m256i corr,
-			const uint8_t *scale)
+INLINE __m256i w4_corr(int32_t xsum, const int8_t *z)
+{
+	__m256i zz;
+
+	if (!z)
+		return _mm256_set1_epi32(8 * xsum);
+	zz = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)z));
+	return _mm256_mullo_epi32(_mm256_add_epi32(zz, _mm256_set1_epi32(8)),
+				  _mm256_set1_epi32(xsum));
+}
+
+/*
+ * One group (@steps k steps of 8 inputs) of 8 channels for one row: the
+ * int16 partial, widened, less the correction, times the channels'
+ * scales.  That difference is the scalar kernel's exact group sum s
+ * (|s| <= 32 * 135 * 128), and vpmulld keeps the low 32 bits of
+ * s * scale: its (uint32_t)s * scale.
+ */
+INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, int steps,
+			__m256i corr, const uint8_t *scale)
 {
 	const __m256i m = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi16(1);
 	__m256i p = _mm256_setzero_si256(), s;
 	int j;
 
 	UNROLL
-	for (j = 0; j < 4; j++) {
+	for (j = 0; j < steps; j++) {
 		__m256i v = ld256(tg + j * 256);
 		__m256i lo = _mm256_and_si256(v, m);
 		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
@@ -255,12 +274,15 @@ INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, __m256i corr,
  * One row, the 64 channels' sums carried over all tiles.  The signed
  * operands are the activation words themselves: for k step ko the low
  * nibbles pair with x[8ko .. 8ko + 3] and the high ones with the next
- * four, so a group's 8 operands are its 8 words broadcast in order.
+ * four, so a group's operands are its words broadcast in order.
  */
-static void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
-		    const uint8_t *gs, const int8_t *x, int32_t *acc)
+INLINE void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
+		    const int group, const uint8_t *gs, const int8_t *gz,
+		    const int8_t *x, int32_t *acc)
 {
-	__m256i a[8], corr[4];
+	const int per_tile = 128 / group, steps = group / 8;
+	__m256i a[8];
+	int32_t xsum[8];
 	uint32_t t;
 	int g, c, j;
 
@@ -271,19 +293,22 @@ static void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
 		const uint8_t *tile = tiles[t];
 		const int8_t *xt = x + (uint64_t)t * 128;
 
-		w4_corr(xt, corr);
-		for (g = 0; g < 4; g++) {
+		w4_xsum(xt, group, xsum);
+		for (g = 0; g < per_tile; g++) {
+			size_t gi = ((size_t)t * per_tile + g) * 64;
 			__m256i xg[8];
 
 			UNROLL
-			for (j = 0; j < 8; j++)
-				xg[j] = _mm256_set1_epi32(ld32(xt + g * 32 + j * 4));
-			prefetch_1k(tiles, t, n_tiles, g * 1024);
+			for (j = 0; j < 2 * steps; j++)
+				xg[j] = _mm256_set1_epi32(ld32(xt + g * group + j * 4));
+			if (!(g * group % 32))
+				prefetch_1k(tiles, t, n_tiles, g * group * 32);
 			UNROLL
 			for (c = 0; c < 8; c++)
 				a[c] = _mm256_add_epi32(a[c], w4_group(
-					tile + g * 1024 + c * 32, xg, corr[g],
-					gs + (t * 4 + g) * 64 + c * 8));
+					tile + g * steps * 256 + c * 32, xg, steps,
+					w4_corr(xsum[g], gz ? gz + gi + c * 8 : NULL),
+					gs + gi + c * 8));
 		}
 	}
 	UNROLL
@@ -292,13 +317,21 @@ static void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
 }
 
 static void w4_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
-			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
-			  uint32_t x_stride, int32_t *acc)
+			  uint32_t group, const uint8_t *gs, const int8_t *gz,
+			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
+			  int32_t *acc)
 {
 	uint32_t m;
 
-	for (m = 0; m < m_rows; m++)
-		w4_row1(tiles, n_tiles, gs, x + (uint64_t)m * x_stride, acc + m * 64);
+	/* Constant group sizes, so each variant's loops unroll. */
+	for (m = 0; m < m_rows; m++) {
+		if (group == 16)
+			w4_row1(tiles, n_tiles, 16, gs, gz,
+				x + (uint64_t)m * x_stride, acc + m * 64);
+		else
+			w4_row1(tiles, n_tiles, 32, gs, gz,
+				x + (uint64_t)m * x_stride, acc + m * 64);
+	}
 }
 
 /*

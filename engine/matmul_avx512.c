@@ -189,31 +189,49 @@ static void w8_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
 }
 
 /*
- * 8 * sum(x) for each of the four 32-input groups of a W4 tile: the
- * nibbles are stored as q + 8, so each group's sum(nib * x) is 8 * sum(x)
- * too large.  vpsadbw leaves one sum of 8 bytes per qword.
+ * sum(x) for each group of @group inputs of a W4 tile.  vpsadbw leaves
+ * one sum of 8 bytes (flipped to unsigned: x + 128) per qword.
  */
-INLINE void group_corr(const int8_t *xt, int32_t out[4])
+INLINE void group_xsum(const int8_t *xt, int group, int32_t *out)
 {
 	const __m512i flip = _mm512_set1_epi8((char)0x80);
 	uint64_t q[16];
-	int g;
+	int g, i, per8 = group / 8;
 
 	_mm512_storeu_si512(q, _mm512_sad_epu8(_mm512_xor_si512(
 		_mm512_loadu_si512(xt), flip), _mm512_setzero_si512()));
 	_mm512_storeu_si512(q + 8, _mm512_sad_epu8(_mm512_xor_si512(
 		_mm512_loadu_si512(xt + 64), flip), _mm512_setzero_si512()));
-	UNROLL
-	for (g = 0; g < 4; g++)
-		out[g] = 8 * ((int32_t)(q[4 * g] + q[4 * g + 1] + q[4 * g + 2] +
-					q[4 * g + 3]) - 32 * 128);
+	for (g = 0; g < 128 / group; g++) {
+		int32_t v = 0;
+
+		for (i = 0; i < per8; i++)
+			v += (int32_t)q[g * per8 + i];
+		out[g] = v - group * 128;
+	}
 }
 
 /*
- * W4, rows r0 .. r0 + R - 1 (R <= 2).  Per group of 32 inputs each
- * channel's partial sum gets its own int32 scale, so the partials are
- * separate accumulators that start at -8 * sum(x) and are folded into
- * the result with vpmulld after four k steps.
+ * The start of a group accumulator of 16 channels: the nibbles are
+ * stored as q + 8 and the weight is q - z, so each sum(nib * x) is
+ * (8 + z) * sum(x) too large (z = 0 without zero points).
+ */
+INLINE __m512i group_start(int32_t xsum, const int8_t *z)
+{
+	__m512i zz;
+
+	if (!z)
+		return _mm512_set1_epi32(-8 * xsum);
+	zz = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)z));
+	return _mm512_mullo_epi32(_mm512_add_epi32(zz, _mm512_set1_epi32(8)),
+				  _mm512_set1_epi32(-xsum));
+}
+
+/*
+ * W4, rows r0 .. r0 + R - 1 (R <= 2), groups of G inputs (G / 8 k steps).
+ * Per group each channel's partial sum gets its own int32 scale, so the
+ * partials are separate accumulators that start at -(8 + z) * sum(x) and
+ * are folded into the result with vpmulld after the group's k steps.
  *
  * The high nibbles are not shifted down: vpdpbusd on (v & 0xf0) gives
  * exactly 16 times the sum for the nibble values (each product is still
@@ -221,19 +239,20 @@ INLINE void group_corr(const int8_t *xt, int32_t out[4])
  * 16 products a lane), so one arithmetic shift per group divides it back
  * exactly, instead of one shift per weight vector.
  *
- * The group partial is at most 32 * 15 * 128 in magnitude, so it is the
+ * The group partial is at most 32 * 135 * 128 in magnitude, so it is the
  * exact sum the scalar kernel forms; vpmulld keeps the low 32 bits of the
  * product, which is the scalar (uint32_t)s * scale.
  */
 INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
-		    const uint8_t *gs, const int8_t *x, uint32_t x_stride,
-		    int32_t *acc, const int R)
+		    const uint8_t *gs, const int8_t *gz, const int8_t *x,
+		    uint32_t x_stride, int32_t *acc, const int R, const int G)
 {
 	const __m512i lo_mask = _mm512_set1_epi8(0x0f);
 	const __m512i hi_mask = _mm512_set1_epi8((char)0xf0);
+	const int per_tile = 128 / G, steps = G / 8;
 	__m512i a[2][4];
-	uint32_t t, g, ko;
-	int r, c;
+	uint32_t t;
+	int r, c, g, ko;
 
 	UNROLL
 	for (r = 0; r < R; r++)
@@ -243,27 +262,30 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 
 	for (t = 0; t < n_tiles; t++) {
 		const uint8_t *tile = tiles[t];
-		int32_t corr[2][4];
+		int32_t xsum[2][8];
 
 		UNROLL
 		for (r = 0; r < R; r++)
-			group_corr(x + (uint64_t)r * x_stride + (uint64_t)t * 128,
-				   corr[r]);
+			group_xsum(x + (uint64_t)r * x_stride + (uint64_t)t * 128,
+				   G, xsum[r]);
 
-		for (g = 0; g < 4; g++) {
+		for (g = 0; g < per_tile; g++) {
+			size_t gi = ((size_t)t * per_tile + g) * 64;
 			__m512i lo[2][4], hi[2][4];
 
 			UNROLL
 			for (r = 0; r < R; r++) {
 				UNROLL
 				for (c = 0; c < 4; c++) {
-					lo[r][c] = _mm512_set1_epi32(-corr[r][g]);
+					lo[r][c] = group_start(xsum[r][g], gz ?
+						gz + gi + c * 16 : NULL);
 					hi[r][c] = _mm512_setzero_si512();
 				}
 			}
-			prefetch_next(tiles, t, n_tiles, g * 1024, 16);
+			if (!(g * G % 32))
+				prefetch_next(tiles, t, n_tiles, g * G * 32, 16);
 			UNROLL
-			for (ko = g * 4; ko < g * 4 + 4; ko++) {
+			for (ko = g * steps; ko < (g + 1) * steps; ko++) {
 				__m512i xl[2], xh[2];
 
 				UNROLL
@@ -293,8 +315,7 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 			UNROLL
 			for (c = 0; c < 4; c++) {
 				__m512i s = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-					(const __m128i *)(gs + (t * 4 + g) * 64 +
-							  c * 16)));
+					(const __m128i *)(gs + gi + c * 16)));
 
 				UNROLL
 				for (r = 0; r < R; r++) {
@@ -315,8 +336,21 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 			_mm512_storeu_si512(acc + r * 64 + c * 16, a[r][c]);
 }
 
+/* Constant row counts and group sizes, so each variant's loops unroll. */
+INLINE void w4_rows_g(const uint8_t *const *tiles, uint32_t n_tiles,
+		      uint32_t group, const uint8_t *gs, const int8_t *gz,
+		      const int8_t *x, uint32_t x_stride, int32_t *acc,
+		      const int R)
+{
+	if (group == 16)
+		w4_rows(tiles, n_tiles, gs, gz, x, x_stride, acc, R, 16);
+	else
+		w4_rows(tiles, n_tiles, gs, gz, x, x_stride, acc, R, 32);
+}
+
 static void w4_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
-			    const uint8_t *gs, const int8_t *x,
+			    uint32_t group, const uint8_t *gs,
+			    const int8_t *gz, const int8_t *x,
 			    uint32_t m_rows, uint32_t x_stride, int32_t *acc)
 {
 	uint32_t m = 0;
@@ -326,11 +360,11 @@ static void w4_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
 	 * independent vpdpbusd chains per group (4 vectors x lo/hi).
 	 */
 	for (; m + 2 <= m_rows; m += 2)
-		w4_rows(tiles, n_tiles, gs, x + (uint64_t)m * x_stride, x_stride,
-			acc + m * 64, 2);
+		w4_rows_g(tiles, n_tiles, group, gs, gz,
+			  x + (uint64_t)m * x_stride, x_stride, acc + m * 64, 2);
 	if (m < m_rows)
-		w4_rows(tiles, n_tiles, gs, x + (uint64_t)m * x_stride, x_stride,
-			acc + m * 64, 1);
+		w4_rows_g(tiles, n_tiles, group, gs, gz,
+			  x + (uint64_t)m * x_stride, x_stride, acc + m * 64, 1);
 }
 
 int inpu_have_avx512_kernels(void)

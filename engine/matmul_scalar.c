@@ -3,6 +3,8 @@
  * Portable kernels (the matmul blocks and the attention's vector
  * products): the definition the SIMD kernels match.
  */
+#include <stddef.h>
+
 #include "kernels.h"
 #include "int_math.h"
 
@@ -37,9 +39,11 @@ void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 }
 
 void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
-			  const uint8_t *gs, const int8_t *x, uint32_t m_rows,
-			  uint32_t x_stride, int32_t *acc)
+			  uint32_t group, const uint8_t *gs, const int8_t *gz,
+			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
+			  int32_t *acc)
 {
+	uint32_t per_tile = 128 / group, steps = group / 8;
 	uint32_t m, t, g, ko, n, j;
 
 	for (m = 0; m < m_rows; m++) {
@@ -51,20 +55,21 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 		for (t = 0; t < n_tiles; t++) {
 			const uint8_t *tile = tiles[t];
 
-			/* Four groups of 32 inputs per tile, 4 x 8 inputs each. */
-			for (g = 0; g < 4; g++) {
-				const uint8_t *scale = gs + (t * 4 + g) * 64;
+			/* A group is group / 8 k steps of 8 inputs. */
+			for (g = 0; g < per_tile; g++) {
+				const uint8_t *scale = gs + (t * per_tile + g) * 64;
+				const int8_t *zero = gz ? gz + (t * per_tile + g) * 64 : NULL;
 
 				for (n = 0; n < 64; n++) {
-					int32_t s = 0;
+					int32_t z = zero ? zero[n] : 0, s = 0;
 
-					for (ko = g * 4; ko < g * 4 + 4; ko++) {
+					for (ko = g * steps; ko < (g + 1) * steps; ko++) {
 						const uint8_t *w = tile + ko * 256 + n * 4;
 						const int8_t *xk = xr + t * 128 + ko * 8;
 
 						for (j = 0; j < 4; j++) {
-							s += ((w[j] & 0xf) - 8) * xk[j];
-							s += ((w[j] >> 4) - 8) * xk[4 + j];
+							s += ((w[j] & 0xf) - 8 - z) * xk[j];
+							s += ((w[j] >> 4) - 8 - z) * xk[4 + j];
 						}
 					}
 					a[n] = wadd32(a[n], (int32_t)((uint32_t)s * scale[n]));

@@ -28,18 +28,19 @@ struct slot_rule {
 struct op_rule {
 	unsigned int n_slots;
 	unsigned int imm_bytes;	/* bytes of immediates after the tensors */
-	struct slot_rule slot[6];
+	struct slot_rule slot[7];
 };
 
 static const struct op_rule op_rules[INPU_OP_COUNT] = {
 	[INPU_OP_NOP] = { 0, 0, { } },
-	[INPU_OP_MATMUL] = { 6, 0, {
+	[INPU_OP_MATMUL] = { 7, 8, {
 		{ DT(INT8), A_R },
 		{ DT(W8_TILED) | DT(W4_TILED), A_R },
 		{ DT(NONE) | DT(UINT8), A_R },
 		{ DT(NONE) | DT(INT32), A_R },
 		{ DT(QPARAM), A_R },
-		{ DT_I8_16_32, A_W } } },
+		{ DT_I8_16_32, A_W },
+		{ DT(NONE) | DT(INT8), A_R } } },
 	[INPU_OP_RMSNORM] = { 3, 8, {
 		{ DT(INT16) | DT(INT32), A_R },
 		{ DT(INT32), A_R },
@@ -253,14 +254,25 @@ static int check_matmul(const struct inpu_op_matmul *o)
 		return INPU_ERR_SHAPE;
 	if (o->bias.dtype != INPU_DT_NONE && !shape_is(&o->bias, 1, n))
 		return INPU_ERR_SHAPE;
+	if (o->reserved)
+		return INPU_ERR_RESERVED;
 	if (o->w.dtype == INPU_DT_W4_TILED) {
+		__u32 g = o->group ? o->group : INPU_W4_GROUP;
+		__u32 rows = round_up(k, INPU_W4_TILE_K) / g;
+
+		if (g != INPU_W4_GROUP && g != INPU_W4_GROUP_SMALL)
+			return INPU_ERR_IMM;
 		if (o->gscale.dtype != INPU_DT_UINT8 ||
-		    !shape_is(&o->gscale,
-			      round_up(k, INPU_W4_TILE_K) / INPU_W4_GROUP,
-			      round_up(n, INPU_TILE_N)))
+		    !shape_is(&o->gscale, rows, round_up(n, INPU_TILE_N)))
 			return INPU_ERR_SHAPE;
-	} else if (o->gscale.dtype != INPU_DT_NONE) {
+		if (o->gzero.dtype != INPU_DT_NONE &&
+		    !shape_is(&o->gzero, rows, round_up(n, INPU_TILE_N)))
+			return INPU_ERR_SHAPE;
+	} else if (o->gscale.dtype != INPU_DT_NONE ||
+		   o->gzero.dtype != INPU_DT_NONE) {
 		return INPU_ERR_DTYPE;
+	} else if (o->group) {
+		return INPU_ERR_IMM;
 	}
 	return INPU_OK;
 }
@@ -381,13 +393,13 @@ static int check_fwht(const struct inpu_op_fwht *o)
 	return INPU_OK;
 }
 
-/* MATMUL writes y while it still reads x and w: they must not overlap. */
-static int check_matmul_overlap(__u64 span[6][2], int *slot)
+/* MATMUL writes y (slot 5) while it still reads every other operand. */
+static int check_matmul_overlap(__u64 span[7][2], int *slot)
 {
 	unsigned int i;
 
-	for (i = 0; i < 5; i++) {
-		if (span[i][0] < span[5][1] && span[5][0] < span[i][1]) {
+	for (i = 0; i < 7; i++) {
+		if (i != 5 && span[i][0] < span[5][1] && span[5][0] < span[i][1]) {
 			*slot = 5;
 			return INPU_ERR_RANGE;
 		}
@@ -397,7 +409,7 @@ static int check_matmul_overlap(__u64 span[6][2], int *slot)
 
 static int check_op(const struct vctx *v, const struct inpu_op *op, int *slot)
 {
-	__u64 span[6][2];
+	__u64 span[7][2];
 	const struct op_rule *rule;
 	const struct inpu_tensor *t;
 	unsigned int i, used;

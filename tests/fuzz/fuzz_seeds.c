@@ -4,9 +4,9 @@
  * files in git): fuzz_seeds TARGET DIR, TARGET one of validate, qmodel,
  * checkpoint, tokenizer.  Small valid inputs, so that the fuzzers start
  * past the format checks: tiny .inpu models made by the real writer, their
- * step streams (qgraph.c) plus a stream with the ops the graph does not
- * use, a v0 and a v1 llama2.c checkpoint and a tokenizer.  tests/check.sh
- * adds the shared stories260K.bin and tok512.bin.
+ * step streams (qgraph.c) plus a stream with the ops and MATMUL forms the
+ * graph does not use, a v0 and a v1 llama2.c checkpoint and a tokenizer.
+ * tests/check.sh adds the shared stories260K.bin and tok512.bin.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -77,11 +77,15 @@ static struct inpu_qmodel *tiny_model(int w4)
 	inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c.dim);
 	inpu_qmodel_add_linear(m, "cls", c.vocab_size, c.dim, 0);
 	inpu_qmodel_add(m, "l0.att.g", INPU_DT_INT32, 1, c.dim);
-	inpu_qmodel_add_linear(m, "l0.qkv", c.dim + 2 * kv, c.dim, w4);
-	inpu_qmodel_add_linear(m, "l0.wo", c.dim, c.dim, w4);
+	inpu_qmodel_add_linear_fmt(m, "l0.qkv", c.dim + 2 * kv, c.dim, !!w4,
+				   w4 == 2 ? 16 : 32, w4 == 2);
+	inpu_qmodel_add_linear_fmt(m, "l0.wo", c.dim, c.dim, !!w4,
+				   w4 == 2 ? 16 : 32, w4 == 2);
 	inpu_qmodel_add(m, "l0.ffn.g", INPU_DT_INT32, 1, c.dim);
-	inpu_qmodel_add_linear(m, "l0.w13", 2 * c.hidden_dim, c.dim, w4);
-	inpu_qmodel_add_linear(m, "l0.w2", c.dim, c.hidden_dim, w4);
+	inpu_qmodel_add_linear_fmt(m, "l0.w13", 2 * c.hidden_dim, c.dim, !!w4,
+				   w4 == 2 ? 16 : 32, w4 == 2);
+	inpu_qmodel_add_linear_fmt(m, "l0.w2", c.dim, c.hidden_dim, !!w4,
+				   w4 == 2 ? 16 : 32, w4 == 2);
 	for (uint64_t i = 0; i < m->data_size; i++)
 		m->data[i] = (uint8_t)rnd();
 	/* Requantization pairs: any multiplier, shifts in 0..62. */
@@ -114,7 +118,8 @@ static void qmodel_seeds(int streams)
 {
 	char err[INPU_MODEL_ERRLEN];
 
-	for (int w4 = 0; w4 < 2; w4++) {
+	/* int8, int4 in groups of 32, int4 in groups of 16 with zero points */
+	for (int w4 = 0; w4 < 3; w4++) {
 		struct inpu_qmodel *m = tiny_model(w4);
 		struct inpu_qlayout lay;
 		struct vprefix pre;
@@ -127,7 +132,8 @@ static void qmodel_seeds(int streams)
 				fprintf(stderr, "fuzz_seeds: %s\n", err);
 				exit(1);
 			}
-			put(w4 ? "w4a8.inpu" : "w8a8.inpu", buf, len, NULL, 0);
+			put(w4 == 2 ? "w4a8-g16z.inpu" : w4 ? "w4a8.inpu" : "w8a8.inpu",
+			    buf, len, NULL, 0);
 			free(buf);
 		} else {
 			if (inpu_qgraph_layout(m, 0x10000000, 0x20000000, &lay) ||
@@ -141,7 +147,8 @@ static void qmodel_seeds(int streams)
 			pre.reg[1] = (struct inpu_region){ lay.sbase, lay.ssize,
 				INPU_REGION_READ | INPU_REGION_WRITE, 0 };
 			pre.params[0] = 2;	/* the position */
-			put(w4 ? "step-w4a8" : "step-w8a8", &pre, sizeof(pre), s, len);
+			put(w4 == 2 ? "step-w4a8-g16z" : w4 ? "step-w4a8" : "step-w8a8",
+			    &pre, sizeof(pre), s, len);
 			free(s);
 		}
 		inpu_qmodel_free(m);
@@ -158,21 +165,27 @@ static struct inpu_tensor ten(uint64_t addr, uint8_t dt, uint32_t rows,
 	return t;
 }
 
-/* The ops and dtypes the step stream does not use; a dynamic operand. */
+/*
+ * The ops and dtypes the step stream does not use; a dynamic operand; a W4
+ * MATMUL with groups of 16 and zero points (the tiny models have groups of
+ * 32 and no zero points).
+ */
 static void misc_stream(void)
 {
 	static struct {
 		struct vprefix pre;
 		struct inpu_stream_header hdr;
-		struct inpu_op op[8];
+		struct inpu_op op[9];
 	} s;
 	const uint64_t ro = 0x100000, rw = 0x200000, wo = 0x300000;
+	const uint64_t wt = 0x400000;	/* weights: a page, then the rest */
 	struct inpu_op *o = s.op;
 
 	s.pre.reg[0] = (struct inpu_region){ ro, 0x1000, INPU_REGION_READ, 0 };
 	s.pre.reg[1] = (struct inpu_region){ rw, 0x1000,
 		INPU_REGION_READ | INPU_REGION_WRITE, 0 };
 	s.pre.reg[2] = (struct inpu_region){ wo, 0x1000, INPU_REGION_WRITE, 0 };
+	s.pre.reg[3] = (struct inpu_region){ wt, 0x2000, INPU_REGION_READ, 0 };
 	s.pre.params[0] = 3;
 	s.hdr.magic = INPU_STREAM_MAGIC;
 	s.hdr.version = INPU_STREAM_VERSION;
@@ -218,6 +231,15 @@ static void misc_stream(void)
 	o->u.argmax.x = ten(rw + 0x500, INPU_DT_INT8, 2, 8);
 	o->u.argmax.x.stride = 16;
 	o->u.argmax.y = ten(wo + 0x200, INPU_DT_INT32, 1, 2);
+	(++o)->opcode = INPU_OP_MATMUL;	/* N 8, K 40: Kpad 128 / 16, Npad 64 */
+	o->u.matmul.x = ten(wt + 0x1460, INPU_DT_INT8, 2, 40);
+	o->u.matmul.w = ten(wt, INPU_DT_W4_TILED, 8, 40);	/* stride 0 */
+	o->u.matmul.gscale = ten(wt + 0x1000, INPU_DT_UINT8, 8, 64);
+	o->u.matmul.bias = ten(wt + 0x1440, INPU_DT_INT32, 1, 8);
+	o->u.matmul.qp = ten(wt + 0x1400, INPU_DT_QPARAM, 1, 8);
+	o->u.matmul.y = ten(wo + 0x300, INPU_DT_INT16, 2, 8);
+	o->u.matmul.gzero = ten(wt + 0x1200, INPU_DT_INT8, 8, 64);
+	o->u.matmul.group = INPU_W4_GROUP_SMALL;
 	(++o)->opcode = INPU_OP_NOP;
 	s.hdr.n_ops = (uint32_t)(o - s.op) + 1;
 	put("misc", &s, sizeof(s), NULL, 0);

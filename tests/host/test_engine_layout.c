@@ -312,4 +312,162 @@ TEST(w4_positions_by_hand)
 	EXPECT_EQ(0x88, p[2 * 4096 + 1280]);
 }
 
+TEST(group_bytes_by_hand)
+{
+	/*
+	 * (Kpad / G) x Npad, Kpad = K rounded up to 128, Npad = N to 64.
+	 * 172 x 172: Kpad 256, Npad 192: G 32 8 x 192 = 1536, G 16 3072.
+	 * N 70, K 172: Npad 128: G 32 8 x 128 = 1024, G 16 2048.
+	 * 1 x 1: Kpad 128, Npad 64: G 32 256, G 16 512.
+	 * N 172, K 460: Kpad 512: G 32 16 x 192 = 3072, G 16 6144.
+	 * N 460, K 172: Npad 512: G 32 8 x 512 = 4096, G 16 8192.
+	 */
+	EXPECT_EQ(1536, inpu_w4_group_bytes(172, 172, 32));
+	EXPECT_EQ(3072, inpu_w4_group_bytes(172, 172, 16));
+	EXPECT_EQ(1024, inpu_w4_group_bytes(70, 172, 32));
+	EXPECT_EQ(2048, inpu_w4_group_bytes(70, 172, 16));
+	EXPECT_EQ(256, inpu_w4_group_bytes(1, 1, 32));
+	EXPECT_EQ(512, inpu_w4_group_bytes(1, 1, 16));
+	EXPECT_EQ(3072, inpu_w4_group_bytes(172, 460, 32));
+	EXPECT_EQ(6144, inpu_w4_group_bytes(172, 460, 16));
+	EXPECT_EQ(4096, inpu_w4_group_bytes(460, 172, 32));
+	EXPECT_EQ(8192, inpu_w4_group_bytes(460, 172, 16));
+	/* Only the two group sizes of the ISA (the op's 0 is not a size). */
+	EXPECT_EQ(0, inpu_w4_group_bytes(172, 172, 0));
+	EXPECT_EQ(0, inpu_w4_group_bytes(172, 172, 8));
+	EXPECT_EQ(0, inpu_w4_group_bytes(172, 172, 24));
+	EXPECT_EQ(0, inpu_w4_group_bytes(172, 172, 64));
+	EXPECT_EQ(0, inpu_w4_group_bytes(172, 172, 128));
+	EXPECT_EQ(0, inpu_w4_group_bytes(172, 172, 0xffffffffu));
+}
+
+TEST(group_bytes_match_the_formula)
+{
+	unsigned int a, b;
+
+	for (a = 0; a < N_SHAPES; a++) {
+		for (b = 0; b < N_SHAPES; b++) {
+			uint32_t n = shapes[a], k = shapes[b];
+			uint64_t g32 = (uint64_t)up(k, 128) / 32 * up(n, 64);
+
+			EXPECT_EQ(g32, inpu_w4_group_bytes(n, k, 32));
+			EXPECT_EQ(2 * g32, inpu_w4_group_bytes(n, k, 16));
+			EXPECT_EQ(inpu_w4_gscale_bytes(n, k),
+				  inpu_w4_group_bytes(n, k, 32));
+		}
+	}
+}
+
+/*
+ * Per-group tensors of both sizes, every byte: v[n][g] is at g * Npad + n
+ * (section 4, group-major); the padding groups and channels are 0.
+ */
+TEST(w4_groups_roundtrip_and_every_byte)
+{
+	static const uint32_t sizes[] = { 16, 32 };
+	unsigned int a, b, gi, bad;
+
+	for (gi = 0; gi < 2; gi++) {
+		for (a = 0; a < N_SHAPES; a++) {
+			for (b = 0; b < N_SHAPES; b++) {
+				uint32_t n = shapes[a], k = shapes[b], g_in = sizes[gi];
+				uint32_t groups = up(k, g_in) / g_in, npad = up(n, 64);
+				uint64_t bytes = (uint64_t)up(k, 128) / g_in * npad, i;
+				size_t nv = (size_t)n * groups;
+				uint8_t *v = malloc(nv), *back = malloc(nv);
+				uint8_t *p = malloc(bytes);
+
+				ASSERT_NE(NULL, v);
+				ASSERT_NE(NULL, back);
+				ASSERT_NE(NULL, p);
+				ASSERT_EQ(bytes, inpu_w4_group_bytes(n, k, g_in));
+				/* Nonzero, so that a missed byte shows. */
+				for (i = 0; i < nv; i++)
+					v[i] = (uint8_t)(1 + rng() % 255);
+				memset(p, 0x5a, bytes);
+				inpu_pack_w4_groups(v, n, k, g_in, p);
+				bad = 0;
+				for (i = 0; i < bytes; i++) {
+					uint32_t g = i / npad, ch = i % npad;
+					uint8_t want = g < groups && ch < n ?
+						       v[(size_t)ch * groups + g] : 0;
+
+					if (p[i] != want && bad++ < 5)
+						TH_LOG("G %u %ux%u [%u][%u]: %u, want %u",
+						       g_in, n, k, g, ch, p[i], want);
+				}
+				EXPECT_EQ(0, bad);
+				memset(back, 0, nv);
+				inpu_unpack_w4_groups(p, n, k, g_in, back);
+				EXPECT_EQ(0, memcmp(v, back, nv));
+				free(v);
+				free(back);
+				free(p);
+			}
+		}
+	}
+}
+
+TEST(w4_g16_positions_by_hand)
+{
+	/*
+	 * N 70, K 172, G 16: ceil(172 / 16) = 11 groups, Kpad 256 -> 16
+	 * rows, Npad 128: [16][128] = 2048 bytes.  v[n][g] at 128 g + n.
+	 */
+	enum { N = 70, K = 172, G = 11 };
+	static uint8_t v[N * G], p[16 * 128], back[N * G];
+	int8_t z;
+
+	memset(v, 3, sizeof(v));
+	v[0 * G + 0] = 200;		/* [0][0] -> 0 */
+	v[69 * G + 10] = 0x80;		/* zero point -128 -> 10*128 + 69 = 1349 */
+	v[5 * G + 1] = 0x7f;		/* 127 -> 128 + 5 = 133 */
+	memset(p, 0x5a, sizeof(p));
+	inpu_pack_w4_groups(v, N, K, 16, p);
+	EXPECT_EQ(200, p[0]);
+	EXPECT_EQ(0x80, p[1349]);
+	EXPECT_EQ(0x7f, p[133]);
+	memcpy(&z, &p[1349], 1);
+	EXPECT_EQ(-128, z);
+	/* Channel 70 (padding), group 11 (inputs 176.., padding), row 15. */
+	EXPECT_EQ(0, p[70]);
+	EXPECT_EQ(0, p[127]);
+	EXPECT_EQ(0, p[11 * 128 + 0]);
+	EXPECT_EQ(0, p[15 * 128 + 69]);
+	EXPECT_EQ(3, p[10 * 128 + 68]);
+	inpu_unpack_w4_groups(p, N, K, 16, back);
+	EXPECT_EQ(0, memcmp(v, back, sizeof(v)));
+}
+
+/* Weights alone (scales NULL): the same bytes as with the scales. */
+TEST(w4_pack_without_scales)
+{
+	enum { N = 70, K = 172, G32 = 6 };
+	static int8_t q[N * K], qb[N * K];
+	static uint8_t s[N * G32], p1[2 * 2 * 4096], p2[2 * 2 * 4096];
+	static uint8_t gs[8 * 128], gs2[8 * 128], sb[N * G32];
+	unsigned int i;
+
+	ASSERT_EQ(sizeof(p1), inpu_weight_bytes(INPU_DT_W4_TILED, N, K));
+	ASSERT_EQ(sizeof(gs), inpu_w4_gscale_bytes(N, K));
+	for (i = 0; i < N * K; i++)
+		q[i] = (int8_t)(rng() % 16) - 8;
+	for (i = 0; i < N * G32; i++)
+		s[i] = (uint8_t)rng();
+	memset(p1, 0x5a, sizeof(p1));
+	memset(p2, 0xa5, sizeof(p2));
+	memset(gs2, 0x5a, sizeof(gs2));
+	inpu_pack_w4(q, s, N, K, p1, gs);
+	inpu_pack_w4(q, NULL, N, K, p2, NULL);
+	EXPECT_EQ(0, memcmp(p1, p2, sizeof(p1)));
+	/* The scales of inpu_pack_w4 are the groups of 32 of the new API. */
+	inpu_pack_w4_groups(s, N, K, 32, gs2);
+	EXPECT_EQ(0, memcmp(gs, gs2, sizeof(gs)));
+	memset(qb, 0x11, sizeof(qb));
+	inpu_unpack_w4(p2, NULL, N, K, qb, NULL);
+	EXPECT_EQ(0, memcmp(q, qb, sizeof(q)));
+	inpu_unpack_w4(p1, gs, N, K, qb, sb);
+	EXPECT_EQ(0, memcmp(s, sb, sizeof(s)));
+}
+
 TEST_HARNESS_MAIN

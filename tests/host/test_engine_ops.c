@@ -9,10 +9,13 @@
  *    attention, silu * up, Hadamard transform), within an error bound
  *    derived for each op in the comment of its reference;
  *  - SAMPLE also against an integer model written from section 3.10 and
- *    statistically against the real (nucleus) distribution.
+ *    statistically against the real (nucleus) distribution;
+ *  - W4 MATMUL with groups of 16 and zero points exactly against an
+ *    integer model written from section 3.1.
  * MATMUL runs at every kernel level this CPU has (scalar, AVX2, ...).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,11 +246,49 @@ struct mm_case {
 	uint32_t xpad, ypad;		/* extra elements per row */
 };
 
-/* Lay out one MATMUL in fresh memory, run it at @level, read y back. */
-static int mm_run(struct env *v, const struct mm_case *c, int level,
-		  int64_t *y)
+/*
+ * The W4 extensions of section 3.1, for mm_run_ext: groups of @group
+ * inputs (the op's field: 0 means 32) and zero points (NULL: gzero NONE).
+ * @s and @z are [n][ceil(k / G)], row-major; they replace mm_case.s.
+ */
+struct mm_ext {
+	uint32_t group;
+	const uint8_t *s;
+	const int8_t *z;
+};
+
+/*
+ * A per-group tensor (UINT8 scales or INT8 zero points) [Kpad/G][Npad],
+ * filled from v[n][ceil(k / G)] by the section 4 formula (group-major,
+ * padding 0) rather than by engine/layout.c; rows padded by @pad bytes.
+ */
+static struct inpu_tensor group_tensor(struct env *v, uint8_t dt,
+				       const void *vals, uint32_t n, uint32_t k,
+				       uint32_t g_in, uint32_t pad)
 {
-	struct inpu_tensor x, w, gs, bias, qp, yt;
+	uint32_t groups = (k + g_in - 1) / g_in, npad = (n + 63) / 64 * 64;
+	uint32_t rows = (k + 127) / 128 * (128 / g_in), g, j;
+	struct inpu_tensor t = talloc(v, dt, rows, npad, pad);
+
+	for (g = 0; g < rows; g++) {
+		for (j = 0; j < npad; j++) {
+			int64_t e = 0;
+
+			if (g < groups && j < n)
+				e = dt == INPU_DT_INT8 ?
+				    ((const int8_t *)vals)[(size_t)j * groups + g] :
+				    ((const uint8_t *)vals)[(size_t)j * groups + g];
+			tset(v, &t, g, j, e);
+		}
+	}
+	return t;
+}
+
+/* Lay out one MATMUL in fresh memory, run it at @level, read y back. */
+static int mm_run_ext(struct env *v, const struct mm_case *c,
+		      const struct mm_ext *ext, int level, int64_t *y)
+{
+	struct inpu_tensor x, w, gs, gz, bias, qp, yt;
 	struct inpu_op *op;
 	uint32_t i, j;
 	int ret;
@@ -258,8 +299,22 @@ static int mm_run(struct env *v, const struct mm_case *c, int level,
 		for (j = 0; j < c->k; j++)
 			tset(v, &x, i, j, c->x[(size_t)i * c->k + j]);
 	memset(&gs, 0, sizeof(gs));
+	memset(&gz, 0, sizeof(gz));
 	memset(&bias, 0, sizeof(bias));
-	if (c->w4) {
+	if (c->w4 && ext) {
+		uint32_t g_in = ext->group ? ext->group : 32;
+
+		w = tensor(flat_alloc(&v->m, inpu_weight_bytes(INPU_DT_W4_TILED,
+							       c->n, c->k)),
+			   INPU_DT_W4_TILED, c->n, c->k);
+		inpu_pack_w4(c->w, NULL, c->n, c->k, flat_ptr(&v->m, w.addr),
+			     NULL);
+		gs = group_tensor(v, INPU_DT_UINT8, ext->s, c->n, c->k, g_in,
+				  c->xpad);
+		if (ext->z)
+			gz = group_tensor(v, INPU_DT_INT8, ext->z, c->n, c->k,
+					  g_in, c->ypad);
+	} else if (c->w4) {
 		uint32_t rows = (c->k + 127) / 128 * 4, cols = (c->n + 63) / 64 * 64;
 
 		w = tensor(flat_alloc(&v->m, inpu_weight_bytes(INPU_DT_W4_TILED,
@@ -290,6 +345,8 @@ static int mm_run(struct env *v, const struct mm_case *c, int level,
 	op->u.matmul.bias = bias;
 	op->u.matmul.qp = qp;
 	op->u.matmul.y = yt;
+	op->u.matmul.gzero = gz;
+	op->u.matmul.group = ext ? ext->group : 0;
 	ret = run_level(v, level, NULL);
 	if (ret)
 		return ret;
@@ -302,6 +359,12 @@ static int mm_run(struct env *v, const struct mm_case *c, int level,
 				return -1000;
 	}
 	return 0;
+}
+
+static int mm_run(struct env *v, const struct mm_case *c, int level,
+		  int64_t *y)
+{
+	return mm_run_ext(v, c, NULL, level, y);
 }
 
 static int n_levels(void)
@@ -583,6 +646,439 @@ TEST_F(ops, matmul_vs_float)
 		free(bias);
 		free(qp);
 		free(y);
+	}
+	EXPECT_EQ(0, fails);
+}
+
+/* ---- MATMUL: W4 groups of 16 and zero points (section 3.1) --------------- */
+
+/* v mod 2^32 as a signed 32-bit value. */
+static int64_t wrap32(int64_t v)
+{
+	uint64_t u = (uint64_t)v & 0xffffffffu;
+
+	return u >= 0x80000000u ? (int64_t)u - 0x100000000ll : (int64_t)u;
+}
+
+/*
+ * y = sat(requant(acc, mult, shift)) read literally from section 3: the
+ * shift clamped into 0..62, floor((v + 2^(s-1)) / 2^s) by division.
+ * |acc * mult| <= 2^62: no overflow in 64 bits.
+ */
+static int64_t ref_requant(int64_t acc, const struct inpu_qparam *qp,
+			   uint8_t dt)
+{
+	int32_t s = qp->shift < 0 ? 0 : qp->shift > 62 ? 62 : qp->shift;
+	int64_t v = acc * qp->mult, d, q;
+
+	if (s) {
+		d = (int64_t)1 << s;
+		v += d / 2;
+		q = v / d;
+		if (v % d < 0)
+			q--;
+		v = q;
+	}
+	return (int64_t)satd((double)v, dt);
+}
+
+/*
+ * The W4 formula of section 3.1 with plain loops in 64-bit integers:
+ * acc = sum_g gs[g][n] * sum_{k in g} x[m][k] * (q[n][k] - z[g][n]),
+ * then + bias, each mod 2^32.  Group g holds inputs G g .. G g + G - 1.
+ */
+static void ref_w4(const struct mm_case *c, const struct mm_ext *e,
+		   int64_t *y)
+{
+	uint32_t g_in = e->group ? e->group : 32;
+	uint32_t groups = (c->k + g_in - 1) / g_in, m, n, g, kk;
+
+	for (m = 0; m < c->m; m++) {
+		for (n = 0; n < c->n; n++) {
+			int64_t acc = 0;
+
+			for (g = 0; g < groups; g++) {
+				int64_t inner = 0;
+				int64_t z = e->z ? e->z[(size_t)n * groups + g] : 0;
+
+				for (kk = g * g_in; kk < (g + 1) * g_in && kk < c->k;
+				     kk++)
+					inner += (int64_t)c->x[(size_t)m * c->k + kk] *
+						 (c->w[(size_t)n * c->k + kk] - z);
+				acc = wrap32(acc + inner *
+					     e->s[(size_t)n * groups + g]);
+			}
+			if (c->bias)
+				acc = wrap32(acc + c->bias[n]);
+			y[(size_t)m * c->n + n] = ref_requant(acc, &c->qp[n], c->ydt);
+		}
+	}
+}
+
+TEST_F(ops, matmul_w4_g16_zero_points_by_hand)
+{
+	/*
+	 * K = 40, G = 16: group 0 = inputs 0..15, 1 = 16..31, 2 = 32..39
+	 * (partial); Kpad 128 -> gscale and gzero [8][64], groups 3..7 pad.
+	 * x[k] = k - 20: S0 = 120 - 320 = -200, S1 = 376 - 320 = 56,
+	 * S2 = 284 - 160 = 124 (S0 + S1 = -144, the group of 32 below).
+	 *  ch0: q = 1, z = 0, 0, 0, gs = 1, 2, 3:
+	 *       -200 + 2 * 56 + 3 * 124 = 284 (with or without gzero)
+	 *  ch1: q = 0, z = -128, 127, 5, gs = 1, 1, 2:
+	 *       128 * -200 - 127 * 56 + 2 * (-5 * 124)
+	 *       = -25600 - 7112 - 1240 = -33952;  without gzero 0
+	 *  ch2: q = 7 (k < 16), -8; z = -128, 127, -8; gs = 255, 255, 200:
+	 *       255 * 135 * -200 + 255 * -135 * 56 + 200 * 0 * 124
+	 *       = -6885000 - 1927800 = -8812800;
+	 *       without gzero 255 * 7 * -200 + 255 * -8 * 56 + 200 * -8 * 124
+	 *       = -357000 - 114240 - 198400 = -669640
+	 * Then bias 16, -40, 800 and qp {1, 4} to INT16: 300 / 16 = 18.75
+	 * -> 19; -33992 / 16 = -2124.5 -> -2124 (tie up); -8812000 / 16 =
+	 * -550750 -> -32768.
+	 */
+	static int8_t x[40], q[120];
+	static const uint8_t s[9] = { 1, 2, 3, 1, 1, 2, 255, 255, 200 };
+	static const int8_t z[9] = { 0, 0, 0, -128, 127, 5, -128, 127, -8 };
+	static const int32_t bias[3] = { 16, -40, 800 };
+	static const struct inpu_qparam qp0[3] = { { 1, 0 }, { 1, 0 }, { 1, 0 } };
+	static const struct inpu_qparam qp4[3] = { { 1, 4 }, { 1, 4 }, { 1, 4 } };
+	static const int64_t want_z[3] = { 284, -33952, -8812800 };
+	static const int64_t want_nz[3] = { 284, 0, -669640 };
+	static const int64_t want_b[3] = { 19, -2124, -32768 };
+	struct mm_case c = { 1, 1, 40, 3, x, q, NULL, NULL, qp0, INPU_DT_INT32,
+			     0, 0 };
+	struct mm_ext e = { 16, s, z }, enz = { 16, s, NULL };
+	int64_t y[3], r[3];
+	int k, lvl;
+
+	for (k = 0; k < 40; k++) {
+		x[k] = (int8_t)(k - 20);
+		q[k] = 1;
+		q[40 + k] = 0;
+		q[80 + k] = k < 16 ? 7 : -8;
+	}
+	/* The reference agrees with the hand computation. */
+	ref_w4(&c, &e, r);
+	EXPECT_EQ(0, memcmp(r, want_z, sizeof(r)));
+	ref_w4(&c, &enz, r);
+	EXPECT_EQ(0, memcmp(r, want_nz, sizeof(r)));
+	for (lvl = 0; lvl < n_levels(); lvl++) {
+		c.qp = qp0;
+		c.bias = NULL;
+		c.ydt = INPU_DT_INT32;
+		ASSERT_EQ(0, mm_run_ext(&self->v, &c, &e, lvl, y));
+		EXPECT_EQ(0, memcmp(y, want_z, sizeof(y))) {
+			TH_LOG("level %d: %lld %lld %lld", lvl, (long long)y[0],
+			       (long long)y[1], (long long)y[2]);
+		}
+		ASSERT_EQ(0, mm_run_ext(&self->v, &c, &enz, lvl, y));
+		EXPECT_EQ(0, memcmp(y, want_nz, sizeof(y))) {
+			TH_LOG("level %d no gzero: %lld %lld %lld", lvl,
+			       (long long)y[0], (long long)y[1], (long long)y[2]);
+		}
+		c.qp = qp4;
+		c.bias = bias;
+		c.ydt = INPU_DT_INT16;
+		c.xpad = 5;
+		c.ypad = 3;
+		ASSERT_EQ(0, mm_run_ext(&self->v, &c, &e, lvl, y));
+		EXPECT_EQ(0, memcmp(y, want_b, sizeof(y))) {
+			TH_LOG("level %d bias: %lld %lld %lld", lvl,
+			       (long long)y[0], (long long)y[1], (long long)y[2]);
+		}
+		c.xpad = 0;
+		c.ypad = 0;
+	}
+}
+
+TEST_F(ops, matmul_w4_zero_points_by_hand)
+{
+	/*
+	 * K = 40, groups of 32 (group field 0 and 32 alike): S0 = sum of
+	 * x[0..31] = -144, S1 = sum of x[32..39] = 124, x[k] = k - 20.
+	 *  ch0: q = 1, -2; z = -128, 127; gs = 1, 2:
+	 *       129 * -144 + 2 * -129 * 124 = -18576 - 31992 = -50568
+	 *  ch1: q = 7, -8; z = 7, -1; gs = 255, 3: 0 + 3 * -7 * 124 = -2604
+	 *  ch2: q = 3; z = 0, 0; gs = 10, 0: 10 * 3 * -144 = -4320
+	 * Without gzero: -144 - 496 = -640, 255 * 7 * -144 + 3 * -8 * 124
+	 * = -260016, -4320: the values of the layout before zero points.
+	 */
+	static int8_t x[40], q[120];
+	static const uint8_t s[6] = { 1, 2, 255, 3, 10, 0 };
+	static const int8_t z[6] = { -128, 127, 7, -1, 0, 0 };
+	static const struct inpu_qparam qp[3] = { { 1, 0 }, { 1, 0 }, { 1, 0 } };
+	static const int64_t want_z[3] = { -50568, -2604, -4320 };
+	static const int64_t want_nz[3] = { -640, -260016, -4320 };
+	struct mm_case c = { 1, 1, 40, 3, x, q, s, NULL, qp, INPU_DT_INT32, 0, 0 };
+	int64_t y[3], r[3];
+	uint32_t group;
+	int k, lvl;
+
+	for (k = 0; k < 40; k++) {
+		x[k] = (int8_t)(k - 20);
+		q[k] = k < 32 ? 1 : -2;
+		q[40 + k] = k < 32 ? 7 : -8;
+		q[80 + k] = 3;
+	}
+	for (group = 0; group <= 32; group += 32) {
+		struct mm_ext e = { group, s, z }, enz = { group, s, NULL };
+
+		ref_w4(&c, &e, r);
+		EXPECT_EQ(0, memcmp(r, want_z, sizeof(r)));
+		for (lvl = 0; lvl < n_levels(); lvl++) {
+			ASSERT_EQ(0, mm_run_ext(&self->v, &c, &e, lvl, y));
+			EXPECT_EQ(0, memcmp(y, want_z, sizeof(y))) {
+				TH_LOG("group %u level %d: %lld %lld %lld", group,
+				       lvl, (long long)y[0], (long long)y[1],
+				       (long long)y[2]);
+			}
+			ASSERT_EQ(0, mm_run_ext(&self->v, &c, &enz, lvl, y));
+			EXPECT_EQ(0, memcmp(y, want_nz, sizeof(y)));
+			/* The old path (inpu_pack_w4, no fields) agrees. */
+			ASSERT_EQ(0, mm_run(&self->v, &c, lvl, y));
+			EXPECT_EQ(0, memcmp(y, want_nz, sizeof(y)));
+		}
+	}
+}
+
+TEST_F(ops, matmul_w4_g16_zero_points_accumulator_wraps)
+{
+	/*
+	 * K = 8448 = 66 tiles = 528 groups of 16; x = -128, q = -8, z = 127,
+	 * gs = 255.  One group: 16 * -128 * (-8 - 127) = 276480, * 255 =
+	 * 70502400; 528 groups: 37225267200 = 8 * 2^32 + 2865528832, and
+	 * 2865528832 - 2^32 = -1429438464 (qp {1, 0}, INT32).
+	 */
+	enum { K = 8448, G = K / 16 };
+	static int8_t x[K], q[K], z[G];
+	static uint8_t s[G];
+	static const struct inpu_qparam qp[1] = { { 1, 0 } };
+	struct mm_case c = { 1, 1, K, 1, x, q, NULL, NULL, qp, INPU_DT_INT32,
+			     0, 0 };
+	struct mm_ext e = { 16, s, z };
+	int64_t y[1];
+	int lvl;
+
+	memset(x, -128, sizeof(x));
+	memset(q, -8, sizeof(q));
+	memset(z, 127, sizeof(z));
+	memset(s, 255, sizeof(s));
+	ref_w4(&c, &e, y);
+	EXPECT_EQ(-1429438464, y[0]);
+	for (lvl = 0; lvl < n_levels(); lvl++) {
+		ASSERT_EQ(0, mm_run_ext(&self->v, &c, &e, lvl, y));
+		EXPECT_EQ(-1429438464, y[0]);
+	}
+}
+
+/* Random W4 values: uniform, or only the extremes of each range. */
+static void w4_fill(int8_t *x, size_t nx, int8_t *q, size_t nq, uint8_t *s,
+		    int8_t *z, size_t ng, int extreme)
+{
+	size_t i;
+
+	for (i = 0; i < nx; i++)
+		x[i] = (int8_t)(extreme ? (rng() & 1 ? 127 : -128) : rnd(-128, 127));
+	for (i = 0; i < nq; i++)
+		q[i] = (int8_t)(extreme ? (rng() & 1 ? 7 : -8) : rnd(-8, 7));
+	for (i = 0; i < ng; i++) {
+		s[i] = (uint8_t)(extreme ? (rng() & 1 ? 255 : 0) : rnd(0, 255));
+		z[i] = (int8_t)(extreme ? (rng() & 1 ? 127 : -128) : rnd(-128, 127));
+	}
+}
+
+/*
+ * Every combination of group field (0, 16, 32) and zero points (none,
+ * random, the extremes -128 / 127 with extreme x, q and scales, all 0)
+ * over shapes with partial groups, tiles and channel blocks (K 172 and
+ * N 70 are padded to 256 and 128), with and without bias, to every
+ * output type, at every kernel level: exactly the integer reference.
+ */
+TEST_F(ops, matmul_w4_groups_zero_points_vs_reference)
+{
+	static const uint32_t shapes[][3] = {	/* M, K, N */
+		{ 1, 172, 70 }, { 3, 172, 172 }, { 2, 40, 8 }, { 17, 300, 130 },
+		{ 5, 129, 65 }, { 1, 16, 1 }, { 4, 460, 64 }, { 20, 17, 3 },
+		{ 1, 1, 1 },
+	};
+	static const uint32_t group_fields[] = { 0, 16, 32 };
+	unsigned int si, gi, zm, fails = 0, runs = 0;
+	int lvl;
+
+	rng_seed(7);
+	for (si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+		uint32_t m = shapes[si][0], k = shapes[si][1], n = shapes[si][2];
+		uint32_t ng = n * ((k + 15) / 16), i;
+		int8_t *x = malloc((size_t)m * k), *w = malloc((size_t)n * k);
+		int8_t *z = malloc(ng);
+		uint8_t *s = malloc(ng);
+		int32_t *bias = malloc((size_t)n * 4);
+		struct inpu_qparam *qp = malloc((size_t)n * sizeof(*qp));
+		int64_t *y = malloc((size_t)m * n * 8);
+		int64_t *want = malloc((size_t)m * n * 8);
+
+		ASSERT_NE(NULL, x);
+		ASSERT_NE(NULL, w);
+		ASSERT_NE(NULL, z);
+		ASSERT_NE(NULL, s);
+		ASSERT_NE(NULL, bias);
+		ASSERT_NE(NULL, qp);
+		ASSERT_NE(NULL, y);
+		ASSERT_NE(NULL, want);
+		for (gi = 0; gi < 3; gi++) {
+			for (zm = 0; zm < 4; zm++) {
+				unsigned int t = (si + gi + zm) % 3, b = (si + zm) % 2;
+				/* Typical |acc|: sqrt(K) * 74 * std(q - z) * 147. */
+				double typ = sqrt((double)k) * 74.0 *
+					     (zm == 1 || zm == 2 ? 75.0 : 4.6) * 147;
+				double target = t == 0 ? 60 : t == 1 ? 12000 : 3e6;
+				int base = (int)lround(log2(typ * 24576 / target));
+				struct mm_ext e = { group_fields[gi], s,
+						    zm ? z : NULL };
+				struct mm_case c = { 1, m, k, n, x, w, NULL,
+						     b ? bias : NULL, qp,
+						     out_types[t], si % 3,
+						     (si + 1) % 2 * 7 };
+
+				w4_fill(x, (size_t)m * k, w, (size_t)n * k, s, z,
+					ng, zm == 2);
+				if (zm == 3)
+					memset(z, 0, ng);
+				for (i = 0; i < n; i++) {
+					bias[i] = (int32_t)rnd(-(int64_t)typ,
+							       (int64_t)typ);
+					qp[i].mult = (int32_t)rnd(16384, 32767);
+					qp[i].shift = base + (int32_t)rnd(-1, 1);
+					/* INT32 without bias: acc itself. */
+					if (t == 2 && !b) {
+						qp[i].mult = 1;
+						qp[i].shift = 0;
+					}
+				}
+				ref_w4(&c, &e, want);
+				for (lvl = 0; lvl < n_levels(); lvl++) {
+					ASSERT_EQ(0, mm_run_ext(&self->v, &c, &e,
+								lvl, y));
+					runs++;
+					for (i = 0; i < m * n; i++) {
+						if (y[i] == want[i])
+							continue;
+						if (fails++ < 8)
+							TH_LOG("M %u K %u N %u group %u z %u "
+							       "level %d [%u]: %lld, want %lld",
+							       m, k, n, e.group, zm, lvl,
+							       i, (long long)y[i],
+							       (long long)want[i]);
+					}
+				}
+			}
+		}
+		free(x);
+		free(w);
+		free(z);
+		free(s);
+		free(bias);
+		free(qp);
+		free(y);
+		free(want);
+	}
+	EXPECT_EQ(9 * 3 * 4 * n_levels(), runs);
+	EXPECT_EQ(0, fails);
+}
+
+/*
+ * Streams written before the extension (gzero NONE, group 0, the bytes
+ * past y zero) keep their result: the group-of-32 formula without zero
+ * points.  So do the explicit group 32, an all-zero gzero, and groups of
+ * 16 whose two halves carry the scale of their group of 32.
+ */
+TEST_F(ops, matmul_w4_old_streams_unchanged)
+{
+	static const uint32_t shapes[][3] = {	/* M, K, N */
+		{ 1, 172, 70 }, { 3, 460, 172 }, { 2, 33, 1 }, { 16, 256, 64 },
+	};
+	unsigned int si, fails = 0;
+	int lvl, vi;
+
+	rng_seed(11);
+	for (si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+		uint32_t m = shapes[si][0], k = shapes[si][1], n = shapes[si][2];
+		uint32_t g32 = (k + 31) / 32, g16 = (k + 15) / 16, i, j;
+		int8_t *x = malloc((size_t)m * k), *w = malloc((size_t)n * k);
+		uint8_t *s = malloc((size_t)n * g32), *s16 = malloc((size_t)n * g16);
+		int8_t *zero = calloc((size_t)n * g32, 1);
+		int32_t *bias = malloc((size_t)n * 4);
+		struct inpu_qparam *qp = malloc((size_t)n * sizeof(*qp));
+		int64_t *y = malloc((size_t)m * n * 8);
+		int64_t *want = malloc((size_t)m * n * 8);
+		struct mm_ext old = { 0, s, NULL };
+		struct mm_case c = { 1, m, k, n, x, w, s, bias, qp, INPU_DT_INT32,
+				     1, 2 };
+		const uint8_t *body;
+
+		ASSERT_NE(NULL, x);
+		ASSERT_NE(NULL, w);
+		ASSERT_NE(NULL, s);
+		ASSERT_NE(NULL, s16);
+		ASSERT_NE(NULL, zero);
+		ASSERT_NE(NULL, bias);
+		ASSERT_NE(NULL, qp);
+		ASSERT_NE(NULL, y);
+		ASSERT_NE(NULL, want);
+		for (i = 0; i < m * k; i++)
+			x[i] = (int8_t)rnd(-128, 127);
+		for (i = 0; i < n * k; i++)
+			w[i] = (int8_t)rnd(-8, 7);
+		for (i = 0; i < n * g32; i++)
+			s[i] = (uint8_t)rnd(0, 255);
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < g16; j++)
+				s16[(size_t)i * g16 + j] = s[(size_t)i * g32 + j / 2];
+			bias[i] = (int32_t)rnd(-1000000, 1000000);
+			qp[i].mult = (int32_t)rnd(1, 3) * (rng() & 1 ? -1 : 1);
+			qp[i].shift = (int32_t)rnd(0, 2);
+		}
+		ref_w4(&c, &old, want);
+		for (lvl = 0; lvl < n_levels(); lvl++) {
+			for (vi = 0; vi < 4; vi++) {
+				struct mm_ext e32 = { 32, s, NULL };
+				struct mm_ext ez = { 0, s, zero };
+				struct mm_ext e16 = { 16, s16, NULL };
+
+				if (vi == 0) {
+					ASSERT_EQ(0, mm_run(&self->v, &c, lvl, y));
+					/* Byte for byte an old stream. */
+					body = self->v.s.ops[0].u.raw;
+					for (i = offsetof(struct inpu_op_matmul, gzero);
+					     i < sizeof(self->v.s.ops[0].u.raw); i++)
+						EXPECT_EQ(0, body[i]);
+				} else {
+					ASSERT_EQ(0, mm_run_ext(&self->v, &c,
+							vi == 1 ? &e32 :
+							vi == 2 ? &ez : &e16,
+							lvl, y));
+				}
+				for (i = 0; i < m * n; i++) {
+					if (y[i] == want[i])
+						continue;
+					if (fails++ < 8)
+						TH_LOG("M %u K %u N %u variant %d "
+						       "level %d [%u]: %lld, want %lld",
+						       m, k, n, vi, lvl, i,
+						       (long long)y[i],
+						       (long long)want[i]);
+				}
+			}
+		}
+		free(x);
+		free(w);
+		free(s);
+		free(s16);
+		free(zero);
+		free(bias);
+		free(qp);
+		free(y);
+		free(want);
 	}
 	EXPECT_EQ(0, fails);
 }

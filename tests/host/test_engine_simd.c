@@ -564,10 +564,16 @@ TEST_F(engines, wrapping_sums)
 
 /* ---- the block kernels called directly -------------------------------- */
 
+/* @w4 of block_check: bit 0 W4, bit 1 groups of 16, bit 2 zero points. */
+#define BK_W4		1
+#define BK_G16		2
+#define BK_ZERO		4
+
 /*
  * One direct call of both kernels of @k against the scalar ones.  Tiles
  * and activations sit in exactly sized heap blocks (ASan sees any read
- * past them), @skew bytes off alignment.
+ * past them), @skew bytes off alignment.  Zero points are random, or
+ * with a fixed weight fill the extremes -128 and 127 in turn.
  */
 static int block_check(struct __test_metadata *_metadata,
 		       const struct inpu_kernels *k, const char *name,
@@ -579,7 +585,9 @@ static int block_check(struct __test_metadata *_metadata,
 	uint8_t *pool = malloc((size_t)n_tiles * 4096 + skew);
 	const uint8_t **tiles = malloc(n_tiles * sizeof(*tiles));
 	int8_t *xbuf = malloc(xbytes + skew), *x = xbuf + skew;
-	uint8_t *gs = malloc((size_t)n_tiles * 4 * 64);
+	uint32_t group = w4 & BK_G16 ? 16 : 32, ng = n_tiles * (128 / group);
+	uint8_t *gs = malloc((size_t)ng * 64);
+	int8_t *gz = w4 & BK_ZERO ? malloc((size_t)ng * 64) : NULL;
 	int32_t *ref = malloc((size_t)m_rows * 64 * 4);
 	int32_t *got = malloc((size_t)m_rows * 64 * 4);
 	long d;
@@ -589,8 +597,10 @@ static int block_check(struct __test_metadata *_metadata,
 		pool[skew + i] = fill_w < 0 ? rand_tile_byte() : (uint8_t)fill_w;
 	for (i = 0; i < xbytes; i++)
 		x[i] = fill_x < -128 ? rand_i8() : (int8_t)fill_x;
-	for (i = 0; i < n_tiles * 4 * 64; i++)
+	for (i = 0; i < ng * 64; i++)
 		gs[i] = fill_w < 0 ? rand_scale() : 255;
+	for (i = 0; gz && i < ng * 64; i++)
+		gz[i] = fill_w < 0 ? (int8_t)rnd(256) : i & 1 ? 127 : -128;
 	/* Tiles in any order: the kernels must follow the pointers. */
 	for (i = 0; i < n_tiles; i++)
 		tiles[i] = pool + skew + (size_t)((i * 7 + 3) % n_tiles) * 4096;
@@ -598,16 +608,18 @@ static int block_check(struct __test_metadata *_metadata,
 	memset(got, 0x5a, (size_t)m_rows * 64 * 4);
 
 	if (w4) {
-		inpu_w4_block_scalar(tiles, n_tiles, gs, x, m_rows, x_stride, ref);
-		k->w4_block(tiles, n_tiles, gs, x, m_rows, x_stride, got);
+		inpu_w4_block_scalar(tiles, n_tiles, group, gs, gz, x, m_rows,
+				     x_stride, ref);
+		k->w4_block(tiles, n_tiles, group, gs, gz, x, m_rows, x_stride,
+			    got);
 	} else {
 		inpu_w8_block_scalar(tiles, n_tiles, x, m_rows, x_stride, ref);
 		k->w8_block(tiles, n_tiles, x, m_rows, x_stride, got);
 	}
 	d = first_diff(ref, got, (size_t)m_rows * 64);
 	EXPECT_EQ(-1, d) {
-		TH_LOG("%s %s tiles=%u rows=%u stride=%u skew=%u fill=%d/%d: acc[%ld] %d != %d",
-		       name, w4 ? "W4" : "W8", n_tiles, m_rows, x_stride, skew,
+		TH_LOG("%s %s group=%u zero=%d tiles=%u rows=%u stride=%u skew=%u fill=%d/%d: acc[%ld] %d != %d",
+		       name, w4 ? "W4" : "W8", group, !!gz, n_tiles, m_rows, x_stride, skew,
 		       fill_w, fill_x, d, got[d], ref[d]);
 	}
 	ok = d < 0;
@@ -615,6 +627,7 @@ static int block_check(struct __test_metadata *_metadata,
 	free(tiles);
 	free(xbuf);
 	free(gs);
+	free(gz);
 	free(ref);
 	free(got);
 	return ok;
@@ -636,8 +649,10 @@ TEST(block_kernels_random)
 		}
 		inpu_kernels_select(l, &k);
 		rng_seed(64 + l);
-		for (it = 0; it < 400; it++) {
-			int w4 = it & 1;
+		for (it = 0; it < 800; it++) {
+			/* W8, then W4 with each group size, with and without zero points. */
+			int w4 = it & 1 ? BK_W4 | (it & 2 ? BK_G16 : 0) |
+					  (it & 4 ? BK_ZERO : 0) : 0;
 			uint32_t tile_k = w4 ? INPU_W4_TILE_K : INPU_W8_TILE_K;
 			uint32_t n_tiles = 1 + rnd(it % 50 ? 12 : 70);
 			uint32_t m_rows = 1 + rnd(16);
@@ -725,7 +740,7 @@ TEST(block_kernels_extremes)
 			continue;
 		}
 		inpu_kernels_select(l, &k);
-		for (w4 = 0; w4 < 2; w4++)
+		for (w4 = 0; w4 < 8; w4 += w4 ? 2 : 1)
 			for (a = 0; a < sizeof(wfill) / sizeof(wfill[0]); a++)
 				for (b = 0; b < sizeof(xfill) / sizeof(xfill[0]); b++)
 					if (!block_check(_metadata, &k,
@@ -741,8 +756,8 @@ TEST(scalar_block_by_hand)
 {
 	uint8_t *tile = malloc(4096);
 	const uint8_t *tiles[1] = { tile };
-	int8_t x[128];
-	uint8_t gs[4 * 64];
+	int8_t x[128], gz[8 * 64];
+	uint8_t gs[8 * 64];
 	int32_t acc[64];
 	int i;
 
@@ -762,9 +777,22 @@ TEST(scalar_block_by_hand)
 	memset(x, 1, sizeof(x));
 	for (i = 0; i < 4 * 64; i++)
 		gs[i] = (uint8_t)(i / 64 + 1);
-	inpu_w4_block_scalar(tiles, 1, gs, x, 1, 128, acc);
+	inpu_w4_block_scalar(tiles, 1, 32, gs, NULL, x, 1, 128, acc);
 	EXPECT_EQ(7 * 32 * 10, acc[0]);
 	EXPECT_EQ(7 * 32 * 10, acc[63]);
+
+	/*
+	 * Groups of 16 with zero points: scales g + 1 (1..8), zero point
+	 * -g - 1 in channel 0 and 7 in channel 1 (weight q - z: 8 + g, 0).
+	 */
+	for (i = 0; i < 8 * 64; i++) {
+		gs[i] = (uint8_t)(i / 64 + 1);
+		gz[i] = (int8_t)(i % 64 == 1 ? 7 : -(int)(i / 64) - 1);
+	}
+	inpu_w4_block_scalar(tiles, 1, 16, gs, gz, x, 1, 128, acc);
+	/* sum over g < 8 of 16 * (g + 1) * (8 + g) = 16 * 456 */
+	EXPECT_EQ(16 * 456, acc[0]);
+	EXPECT_EQ(0, acc[1]);
 	free(tile);
 }
 

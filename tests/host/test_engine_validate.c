@@ -102,7 +102,10 @@ static struct inpu_tensor wt(FIXTURE_DATA(val) *self, uint8_t dt, uint32_t n,
 	return tensor(flat_alloc(&self->m, inpu_weight_bytes(dt, n, k)), dt, n, k);
 }
 
-/* A valid op of each kind (variant 1 of MATMUL: W4). */
+/*
+ * A valid op of each kind (variant 1 of MATMUL: W4; variant 2: W4 with
+ * groups of 16 and zero points).
+ */
 static void make_op(FIXTURE_DATA(val) *self, unsigned int opcode, int variant,
 		    struct inpu_op *op)
 {
@@ -110,7 +113,15 @@ static void make_op(FIXTURE_DATA(val) *self, unsigned int opcode, int variant,
 	op->opcode = opcode;
 	switch (opcode) {
 	case INPU_OP_MATMUL:
-		if (variant) {
+		if (variant == 2) {
+			/* Kpad 128 / 16 -> 8 groups; N 8 -> Npad 64 */
+			op->u.matmul.x = ft(self, INPU_DT_INT8, 2, 40);
+			op->u.matmul.w = wt(self, INPU_DT_W4_TILED, 8, 40);
+			op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 8, 64);
+			op->u.matmul.gzero = ft(self, INPU_DT_INT8, 8, 64);
+			op->u.matmul.group = 16;
+			op->u.matmul.y = ft(self, INPU_DT_INT8, 2, 8);
+		} else if (variant) {
 			/* K 40 -> Kpad 128 -> 4 groups; N 8 -> Npad 64 */
 			op->u.matmul.x = ft(self, INPU_DT_INT8, 2, 40);
 			op->u.matmul.w = wt(self, INPU_DT_W4_TILED, 8, 40);
@@ -240,6 +251,8 @@ TEST_F(val, accepts_valid_multi_op_stream_and_it_runs)
 	}
 	op = stream_add(&self->s, INPU_OP_MATMUL);
 	make_op(self, INPU_OP_MATMUL, 1, op);
+	op = stream_add(&self->s, INPU_OP_MATMUL);
+	make_op(self, INPU_OP_MATMUL, 2, op);
 	/* A COPY into a 16-row cache at row params[0] (0..12, 2 rows). */
 	op = stream_add(&self->s, INPU_OP_COPY);
 	make_op(self, INPU_OP_COPY, 0, op);
@@ -253,7 +266,7 @@ TEST_F(val, accepts_valid_multi_op_stream_and_it_runs)
 	op->u.attention.pos = 0;
 	op->u.attention.pos_param = 1;
 	EXPECT_ACCEPT();
-	EXPECT_EQ(N_OPS + 3, self->s.hdr.n_ops);
+	EXPECT_EQ(N_OPS + 4, self->s.hdr.n_ops);
 
 	ASSERT_EQ(0, inpu_tables_default(&ts));
 	e = inpu_engine_new(INPU_ISA_SCALAR, NULL);
@@ -261,7 +274,7 @@ TEST_F(val, accepts_valid_multi_op_stream_and_it_runs)
 	inpu_engine_run(e, &ts.t, &flat_ops, &self->m, &self->s,
 			stream_len(&self->s), params, &res);
 	EXPECT_EQ(0, res.status);
-	EXPECT_EQ(N_OPS + 3, res.ops_done);
+	EXPECT_EQ(N_OPS + 4, res.ops_done);
 	inpu_engine_free(e);
 	inpu_tables_release(&ts);
 }
@@ -405,7 +418,7 @@ static unsigned int op_struct_end(unsigned int opcode)
 {
 	switch (opcode) {
 	case INPU_OP_MATMUL:
-		return offsetof(struct inpu_op_matmul, y) + 32;
+		return offsetof(struct inpu_op_matmul, reserved) + 4;
 	case INPU_OP_RMSNORM:
 		return offsetof(struct inpu_op_rmsnorm, shift) + 4;
 	case INPU_OP_ROPE:
@@ -434,8 +447,11 @@ TEST_F(val, bytes_past_the_op_struct)
 {
 	unsigned int i, end, pos;
 
-	/* By hand: MATMUL 6 tensors = 192; ATTENTION 4 * 32 + 28 = 156. */
-	EXPECT_EQ(192, op_struct_end(INPU_OP_MATMUL));
+	/*
+	 * By hand: MATMUL 7 tensors + group + reserved = 224 + 8 = 232;
+	 * ATTENTION 4 * 32 + 28 = 156.
+	 */
+	EXPECT_EQ(232, op_struct_end(INPU_OP_MATMUL));
 	EXPECT_EQ(156, op_struct_end(INPU_OP_ATTENTION));
 	EXPECT_EQ(80, op_struct_end(INPU_OP_FWHT));
 	for (i = 0; i < N_OPS; i++) {
@@ -508,6 +524,10 @@ TEST_F(val, tensor_reserved_and_none_slots)
 	op = start(self, INPU_OP_MATMUL, 1);
 	op->u.matmul.bias.stride = 4;
 	EXPECT_REJECT(INPU_ERR_RESERVED, 1, 3);
+	op = start(self, INPU_OP_MATMUL, 1);
+	EXPECT_EQ(INPU_DT_NONE, op->u.matmul.gzero.dtype);
+	op->u.matmul.gzero.cols = 64;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, 6);
 	/* The bias is optional: W8 without bias is valid. */
 	op = start(self, INPU_OP_MATMUL, 0);
 	memset(&op->u.matmul.bias, 0, sizeof(op->u.matmul.bias));
@@ -1188,6 +1208,203 @@ TEST_F(val, bad_immediates)
 				 op->u.fwht.y = ft(self, INPU_DT_INT16, 2, 12); });
 #undef BAD_IMM
 #undef GOOD_IMM
+}
+
+/* ---- MATMUL: W4 groups of 16 and zero points -------------------------------- */
+
+TEST_F(val, matmul_w4_groups_and_zero_points_accepted)
+{
+	struct inpu_op *op;
+
+	/* G 16 with zero points [8][64] (Kpad 128 / 16, Npad 64). */
+	op = start(self, INPU_OP_MATMUL, 2);
+	EXPECT_ACCEPT();
+	/* ... without them (NONE: all zero). */
+	memset(&op->u.matmul.gzero, 0, sizeof(op->u.matmul.gzero));
+	EXPECT_ACCEPT();
+	/* ... strided, in a read-only buffer, behind a parameter. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero = ft(self, INPU_DT_INT8, 8, 100);
+	op->u.matmul.gzero.cols = 64;
+	EXPECT_ACCEPT();
+	op->u.matmul.gzero = tensor(RO_BASE, INPU_DT_INT8, 8, 64);
+	EXPECT_ACCEPT();
+	stream_param(&self->s, 0, 3);
+	op->u.matmul.gzero.dyn_param = 1;
+	op->u.matmul.gzero.dyn_mul = 512;
+	EXPECT_ACCEPT();
+	/* G 32, the field 0 or 32, with zero points [4][64] or without. */
+	op = start(self, INPU_OP_MATMUL, 1);
+	op->u.matmul.group = 32;
+	EXPECT_ACCEPT();
+	op->u.matmul.gzero = ft(self, INPU_DT_INT8, 4, 64);
+	EXPECT_ACCEPT();
+	op->u.matmul.group = 0;
+	EXPECT_ACCEPT();
+	/* Padding: K 172 -> Kpad 256, N 70 -> Npad 128; G 16: [16][128]. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.x = ft(self, INPU_DT_INT8, 2, 172);
+	op->u.matmul.w = wt(self, INPU_DT_W4_TILED, 70, 172);
+	op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 16, 128);
+	op->u.matmul.gzero = ft(self, INPU_DT_INT8, 16, 128);
+	op->u.matmul.qp = ft(self, INPU_DT_QPARAM, 1, 70);
+	op->u.matmul.y = ft(self, INPU_DT_INT32, 2, 70);
+	EXPECT_ACCEPT();
+	/* ... G 32: [8][128] both. */
+	op->u.matmul.group = 32;
+	EXPECT_REJECT(INPU_ERR_SHAPE, 1, -1);
+	op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 8, 128);
+	op->u.matmul.gzero = ft(self, INPU_DT_INT8, 8, 128);
+	EXPECT_ACCEPT();
+}
+
+TEST_F(val, matmul_w4_group_immediate)
+{
+	/* Only 16 and 32 (and 0 for 32); checked before the shapes. */
+	static const uint32_t bad[] = { 1, 8, 15, 24, 31, 33, 48, 64, 128,
+					0x80000010u, 0xffffffffu };
+	struct inpu_op *op;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		op = start(self, INPU_OP_MATMUL, 2);
+		op->u.matmul.group = bad[i];
+		EXPECT_REJECT(INPU_ERR_IMM, 1, -1);
+		op = start(self, INPU_OP_MATMUL, 1);
+		op->u.matmul.group = bad[i];
+		EXPECT_REJECT(INPU_ERR_IMM, 1, -1);
+	}
+	/* W8 has no groups: 0 only, even for the W4 values. */
+	op = start(self, INPU_OP_MATMUL, 0);
+	op->u.matmul.group = 16;
+	EXPECT_REJECT(INPU_ERR_IMM, 1, -1);
+	op->u.matmul.group = 32;
+	EXPECT_REJECT(INPU_ERR_IMM, 1, -1);
+	op->u.matmul.group = 1;
+	EXPECT_REJECT(INPU_ERR_IMM, 1, -1);
+	op->u.matmul.group = 0;
+	EXPECT_ACCEPT();
+	/* The word after it is reserved, for W4 and W8. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.reserved = 1;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
+	op->u.matmul.reserved = 0x80000000u;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
+	op = start(self, INPU_OP_MATMUL, 0);
+	op->u.matmul.reserved = 1;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
+}
+
+TEST_F(val, matmul_w4_group_tensor_shapes)
+{
+	struct inpu_op *op;
+
+#define BAD_SHAPE(var, stmt) do { \
+	op = start(self, INPU_OP_MATMUL, var); \
+	stmt; \
+	EXPECT_REJECT(INPU_ERR_SHAPE, 1, -1); \
+} while (0)
+	/* G 16: gscale [8][64]; the G 32 shape, one row off, cols N. */
+	BAD_SHAPE(2, op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 4, 64));
+	BAD_SHAPE(2, op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 7, 64));
+	BAD_SHAPE(2, op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 9, 64));
+	BAD_SHAPE(2, op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 8, 8));
+	BAD_SHAPE(2, op->u.matmul.gscale = ft(self, INPU_DT_UINT8, 8, 128));
+	/* The G 16 shape with the group field 0 (= 32). */
+	BAD_SHAPE(2, op->u.matmul.group = 0);
+	/* Zero points have the shape of the scales. */
+	BAD_SHAPE(2, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 4, 64));
+	BAD_SHAPE(2, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 9, 64));
+	BAD_SHAPE(2, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 1, 64));
+	BAD_SHAPE(2, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 8, 8));
+	BAD_SHAPE(2, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 8, 65));
+	BAD_SHAPE(1, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 8, 64));
+	BAD_SHAPE(1, op->u.matmul.gzero = ft(self, INPU_DT_INT8, 3, 64));
+	/* Zero points without scales: a W4 matmul needs its scales. */
+	BAD_SHAPE(2, memset(&op->u.matmul.gscale, 0, sizeof(op->u.matmul.gscale)));
+#undef BAD_SHAPE
+	/* Zero dimensions are the tensor's own error, at slot 6. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.rows = 0;
+	EXPECT_REJECT(INPU_ERR_SHAPE, 1, 6);
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.cols = (1u << 24) + 1;
+	EXPECT_REJECT(INPU_ERR_SHAPE, 1, 6);
+}
+
+TEST_F(val, matmul_gzero_slot_rules)
+{
+	static const uint8_t bad[] = { INPU_DT_UINT8, INPU_DT_INT16, INPU_DT_INT32,
+				       INPU_DT_UINT64, INPU_DT_QPARAM,
+				       INPU_DT_W8_TILED, INPU_DT_W4_TILED,
+				       INPU_DT_COUNT, 0xff };
+	struct inpu_op *op;
+	unsigned int i;
+
+	/* INT8 or NONE only: any other type is the slot's error. */
+	for (i = 0; i < sizeof(bad); i++) {
+		op = start(self, INPU_OP_MATMUL, 2);
+		retype(self, &op->u.matmul.gzero, bad[i]);
+		EXPECT_REJECT(INPU_ERR_DTYPE, 1, 6);
+		op = start(self, INPU_OP_MATMUL, 0);
+		op->u.matmul.gzero = ft(self, INPU_DT_INT8, 1, 64);
+		retype(self, &op->u.matmul.gzero, bad[i]);
+		EXPECT_REJECT(INPU_ERR_DTYPE, 1, 6);
+	}
+	/* W8 takes no zero points (as no scales): DTYPE of the op. */
+	op = start(self, INPU_OP_MATMUL, 0);
+	op->u.matmul.gzero = ft(self, INPU_DT_INT8, 1, 64);
+	EXPECT_REJECT(INPU_ERR_DTYPE, 1, -1);
+	op->u.matmul.gzero = ft(self, INPU_DT_INT8, 4, 64);
+	EXPECT_REJECT(INPU_ERR_DTYPE, 1, -1);
+	op->u.matmul.group = 16;
+	EXPECT_REJECT(INPU_ERR_DTYPE, 1, -1);
+	/* The tensor fields, as for every slot. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.reserved0 = 1;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, 6);
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.reserved1 = 1;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, 6);
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.stride = 63;
+	EXPECT_REJECT(INPU_ERR_STRIDE, 1, 6);
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.dyn_mul = 64;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, 6);
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.dyn_param = 1;
+	EXPECT_REJECT(INPU_ERR_PARAM, 1, 6);
+	/* Read, never written: a write-only buffer or no buffer fails. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.gzero.addr = WO_BASE;
+	EXPECT_REJECT(INPU_ERR_ACCESS, 1, 6);
+	op->u.matmul.gzero.addr = self->m.base + self->m.size - 511;
+	EXPECT_REJECT(INPU_ERR_RANGE, 1, 6);
+	op->u.matmul.gzero.addr = self->m.base + self->m.size - 512;
+	EXPECT_ACCEPT();
+}
+
+TEST_F(val, matmul_output_must_not_overlap_zero_points)
+{
+	struct inpu_op *op;
+
+	/* gzero [8][64] = 512 bytes; y INT8 [2][8] = 16 bytes. */
+	op = start(self, INPU_OP_MATMUL, 2);
+	op->u.matmul.y.addr = op->u.matmul.gzero.addr;
+	EXPECT_REJECT(INPU_ERR_RANGE, 1, 5);
+	op->u.matmul.y.addr = op->u.matmul.gzero.addr + 511;
+	EXPECT_REJECT(INPU_ERR_RANGE, 1, 5);
+	op->u.matmul.y.addr = op->u.matmul.gzero.addr - 15;
+	EXPECT_REJECT(INPU_ERR_RANGE, 1, 5);
+	/* Adjacent on either side. */
+	op->u.matmul.y.addr = op->u.matmul.gzero.addr + 512;
+	EXPECT_ACCEPT();
+	op->u.matmul.y.addr = op->u.matmul.gzero.addr - 16;
+	EXPECT_ACCEPT();
+	/* The G 16 scales too. */
+	op->u.matmul.y.addr = op->u.matmul.gscale.addr + 500;
+	EXPECT_REJECT(INPU_ERR_RANGE, 1, 5);
 }
 
 /* ---- run time ------------------------------------------------------------- */

@@ -164,13 +164,20 @@ TEST_F(cli, quantize_w4a8_finetuned)
 	ASSERT_EQ(0, small_calib(self->calib, calib));
 	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", calib, "-o",
 	    self->out, "--samples", "64", "--scheme", "w4a8", "--smooth", "off",
-	    "--finetune", "2", "--ft-generate", "2", "--ft-lr", "3e-4", "--ft-batch", "2");
+	    "--finetune", "2", "--ft-generate", "2", "--ft-lr", "3e-4", "--ft-batch", "2",
+	    "--w4-group", "16", "--w4-zero");
 	unlink(calib);
 	EXPECT_RUN(0, out, "fine-tuning:  2 passes, KL(float || rounded)");
 	EXPECT_RUN(0, err, "fine-tuning done");
 	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
 	EXPECT_EQ((uint32_t)INPU_QF_FINETUNE, m->cfg.flags);
 	EXPECT_NE(NULL, strstr(m->note, "fine-tuned"));
+	EXPECT_NE(NULL, strstr(m->note, "w4a8 g16 zero points"));
+	/* groups of 16 (Kpad 128: 8 rows) with zero points; the classifier int8 */
+	ASSERT_NE(NULL, inpu_qmodel_find(m, "l0.w13.gz"));
+	EXPECT_EQ(8u, inpu_qmodel_find(m, "l0.w13.gz")->rows);
+	EXPECT_EQ(8u, inpu_qmodel_find(m, "l0.w13.gs")->rows);
+	EXPECT_EQ(NULL, inpu_qmodel_find(m, "cls.gz"));
 	inpu_qmodel_free(m);
 }
 
@@ -196,6 +203,10 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_RUN(2, err, "--ft-lr: '2' is not a number in 1e-07..1");
 	QUANTIZE("--ft-generate", "-1");
 	EXPECT_RUN(2, err, "--ft-generate: '-1' is not an integer in 1..1000000");
+	QUANTIZE("--scheme", "w4a8", "--w4-group", "8");
+	EXPECT_RUN(2, err, "--w4-group: '8' is not 16 or 32");
+	QUANTIZE("--w4-zero");
+	EXPECT_RUN(2, err, "--w4-group/--w4-zero/--w4-sym need --scheme w4a8");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--compare", self->model);
 	EXPECT_RUN(2, err, "--compare needs --backend cpu");

@@ -84,11 +84,19 @@ static void fill_linear(struct inpu_qmodel *m, const char *pfx, int w4)
 		snprintf(name, sizeof(name), "%s.gs", pfx);
 		fill(m, name);
 	}
+	if (w4 == 2) {
+		snprintf(name, sizeof(name), "%s.gz", pfx);
+		fill(m, name);
+	}
 	snprintf(name, sizeof(name), "%s.qp", pfx);
 	fill_qp(m, name);
 }
 
-/* A small model: every required tensor, random contents, valid params. */
+/*
+ * A small model: every required tensor, random contents, valid params.
+ * @w4: 0 int8 weights, 1 int4 in groups of 32, 2 int4 in groups of 16
+ * with zero points.
+ */
 static struct inpu_qmodel *synthetic(int w4)
 {
 	struct inpu_qconfig c = {
@@ -114,15 +122,19 @@ static struct inpu_qmodel *synthetic(int w4)
 		snprintf(p, sizeof(p), "l%u.att.g", l);
 		inpu_qmodel_add(m, p, INPU_DT_INT32, 1, c.dim);
 		snprintf(p, sizeof(p), "l%u.qkv", l);
-		inpu_qmodel_add_linear(m, p, c.dim + 2 * kv, c.dim, w4);
+		inpu_qmodel_add_linear_fmt(m, p, c.dim + 2 * kv, c.dim, !!w4,
+					   w4 == 2 ? 16 : 32, w4 == 2);
 		snprintf(p, sizeof(p), "l%u.wo", l);
-		inpu_qmodel_add_linear(m, p, c.dim, c.dim, w4);
+		inpu_qmodel_add_linear_fmt(m, p, c.dim, c.dim, !!w4,
+					   w4 == 2 ? 16 : 32, w4 == 2);
 		snprintf(p, sizeof(p), "l%u.ffn.g", l);
 		inpu_qmodel_add(m, p, INPU_DT_INT32, 1, c.dim);
 		snprintf(p, sizeof(p), "l%u.w13", l);
-		inpu_qmodel_add_linear(m, p, 2 * c.hidden_dim, c.dim, w4);
+		inpu_qmodel_add_linear_fmt(m, p, 2 * c.hidden_dim, c.dim, !!w4,
+					   w4 == 2 ? 16 : 32, w4 == 2);
 		snprintf(p, sizeof(p), "l%u.w2", l);
-		inpu_qmodel_add_linear(m, p, c.dim, c.hidden_dim, w4);
+		inpu_qmodel_add_linear_fmt(m, p, c.dim, c.hidden_dim, !!w4,
+					   w4 == 2 ? 16 : 32, w4 == 2);
 	}
 	fill(m, "embed");
 	fill(m, "rope");
@@ -159,7 +171,8 @@ static struct inpu_qmodel *synthetic(int w4)
 	m->glob.embed_shift = 0;
 	m->glob.final_eps = 77;
 	m->glob.final_shift = 21;
-	snprintf(m->note, sizeof(m->note), "synthetic test model %s", w4 ? "w4" : "w8");
+	snprintf(m->note, sizeof(m->note), "synthetic test model %s",
+		 w4 == 2 ? "w4 g16 zero points" : w4 ? "w4" : "w8");
 	return m;
 }
 
@@ -493,13 +506,99 @@ TEST(writer_refuses_incomplete_models)
 }
 
 /*
+ * Groups of 16 and zero points: the file keeps them (same bytes after a
+ * round trip), the step stream's W4 MATMULs carry them, and the reader
+ * refuses zero points on int8 weights and per-group tensors whose shapes
+ * disagree.
+ */
+TEST(zero_points_and_small_groups)
+{
+	struct inpu_qmodel *m = synthetic(2), *back = NULL, *bad;
+	const struct inpu_stream_header *h;
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_qcpu *c;
+	uint8_t *b, *b2;
+	size_t l, l2, slen;
+	int n4 = 0;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, inpu_qmodel_check(m, err, sizeof(err))) {
+		TH_LOG("%s", err);
+	}
+	EXPECT_EQ(INPU_DT_INT8, inpu_qmodel_find(m, "l0.w2.gz")->dtype);
+	EXPECT_EQ(128u / 16, inpu_qmodel_find(m, "l0.w2.gz")->rows);
+	ASSERT_EQ(0, inpu_qmodel_serialize(m, &b, &l, err, sizeof(err)));
+	ASSERT_EQ(0, inpu_qmodel_parse(b, l, "g16.inpu", &back, err, sizeof(err))) {
+		TH_LOG("%s", err);
+	}
+	ASSERT_EQ(0, inpu_qmodel_serialize(back, &b2, &l2, err, sizeof(err)));
+	EXPECT_EQ(l, l2);
+	EXPECT_EQ(0, memcmp(b, b2, l));
+	free(b2);
+	inpu_qmodel_free(back);
+
+	ASSERT_EQ(0, inpu_qcpu_new(m, -1, &c, err, sizeof(err))) {
+		TH_LOG("%s", err);
+	}
+	h = inpu_qcpu_stream(c, &slen);
+	ASSERT_NE(NULL, h);
+	for (uint32_t i = 0; i < h->n_ops; i++) {
+		const struct inpu_op *op = (const struct inpu_op *)(h + 1) + i;
+
+		if (op->opcode != INPU_OP_MATMUL || op->u.matmul.w.dtype != INPU_DT_W4_TILED)
+			continue;
+		n4++;
+		EXPECT_EQ(16u, op->u.matmul.group);
+		EXPECT_EQ(INPU_DT_INT8, op->u.matmul.gzero.dtype);
+		EXPECT_EQ(op->u.matmul.gscale.rows, op->u.matmul.gzero.rows);
+	}
+	EXPECT_EQ(4 * (int)m->cfg.n_layers, n4);
+	inpu_qcpu_free(c);
+	free(b);
+	inpu_qmodel_free(m);
+
+	/* Zero points on int8 weights. */
+	bad = synthetic(0);
+	ASSERT_NE(NULL, bad);
+	ASSERT_EQ(0, inpu_qmodel_add(bad, "l1.wo.gz", INPU_DT_INT8, 4, 64));
+	EXPECT_EQ(-EINVAL, inpu_qmodel_check(bad, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "zero points for W8 weights")) {
+		TH_LOG("%s", err);
+	}
+	inpu_qmodel_free(bad);
+	/* Zero points in groups of 16 next to group scales in groups of 32. */
+	bad = synthetic(1);
+	ASSERT_NE(NULL, bad);
+	ASSERT_EQ(0, inpu_qmodel_add(bad, "l1.wo.gz", INPU_DT_INT8, 8, 64));
+	EXPECT_EQ(-EINVAL, inpu_qmodel_check(bad, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "l1.wo.gz")) {
+		TH_LOG("%s", err);
+	}
+	inpu_qmodel_free(bad);
+	/* Zero points of another dtype. */
+	bad = synthetic(1);
+	ASSERT_NE(NULL, bad);
+	ASSERT_EQ(0, inpu_qmodel_add(bad, "l0.w13.gz", INPU_DT_UINT8, 4, 64));
+	EXPECT_EQ(-EINVAL, inpu_qmodel_check(bad, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "l0.w13.gz")) {
+		TH_LOG("%s", err);
+	}
+	inpu_qmodel_free(bad);
+	/* Groups of 8 are not a format. */
+	bad = synthetic(0);
+	ASSERT_NE(NULL, bad);
+	EXPECT_EQ(-EINVAL, inpu_qmodel_add_linear_fmt(bad, "x", 64, 64, 1, 8, 0));
+	inpu_qmodel_free(bad);
+}
+
+/*
  * The synthetic models (W8 and W4) build a step stream that validates
  * against a read-only weights region and a read-write state region, and
  * the engine runs it: logits at the planned place, ARGMAX of them.
  */
 TEST(synthetic_models_run)
 {
-	for (int w4 = 0; w4 <= 1; w4++) {
+	for (int w4 = 0; w4 <= 2; w4++) {
 		struct inpu_qmodel *m = synthetic(w4);
 		char err[INPU_MODEL_ERRLEN];
 		struct inpu_qcpu *c;

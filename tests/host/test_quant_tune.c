@@ -154,10 +154,12 @@ TEST(gradient_matches_finite_differences)
 
 /*
  * KL(float || rounded) of the model over its stories: rounded on the
- * grids @sc, or if @sc is NULL on the quantizer's round-to-nearest grids.
+ * grids @sc, or if @sc is NULL on the quantizer's round-to-nearest grids
+ * (int4 in groups of @group, with zero points if @zero).
  */
 static double rounded_kl(const struct qprep *ref, const struct qprep *lat,
-			 const struct qtune_scales *sc, const struct qtokens *tk)
+			 const struct qtune_scales *sc, const struct qtokens *tk,
+			 int group, int zero)
 {
 	struct qprep st;
 	double sum = 0.0, kl;
@@ -171,20 +173,24 @@ static double rounded_kl(const struct qprep *ref, const struct qprep *lat,
 			float *src = qprep_layer((struct qprep *)lat, l, li, &rn, &rk);
 			float *dst = qprep_layer(&st, l, li, &rn, &rk);
 			double s[96];
-			uint8_t gs[96 * 2];
-			int8_t q[96 * 40];
+			uint8_t gs[96 * 3];
+			int8_t q[96 * 40], z[96 * 3];
 
-			ng = (rk + 31) / 32;
-			if (!sc && inpu_quant_matrix(src, (uint32_t)rn, (uint32_t)rk, 1, 0, q,
-						     gs, s))
+			ng = (rk + group - 1) / group;
+			memset(z, 0, sizeof(z));
+			if (!sc && inpu_quant_matrix_ex(src, (uint32_t)rn, (uint32_t)rk, 1, 0,
+							group, zero ? z : NULL, q, gs, s))
 				return -1.0;
 			for (int i = 0; i < rn; i++)
 				for (int j = 0; j < rk; j++) {
 					double si = sc ? sc->s[l][li][i] : s[i];
-					int g = sc ? sc->gs[l][li][i * ng + j / 32] : gs[i * ng + j / 32];
+					int g = sc ? sc->gs[l][li][i * ng + j / group] :
+						     gs[i * ng + j / group];
+					int zz = sc ? sc->z[l][li][i * ng + j / group] :
+						      z[i * ng + j / group];
 
-					dst[i * rk + j] = (float)(qround(src[i * rk + j], si, g, 1) *
-								  (g * si));
+					dst[i * rk + j] = (float)((qround(src[i * rk + j], si, g, zz,
+									  1) - zz) * (g * si));
 				}
 		}
 	for (uint32_t i = 0; i < tk->n; i++) {
@@ -198,6 +204,22 @@ static double rounded_kl(const struct qprep *ref, const struct qprep *lat,
 	return sum / (double)n;
 }
 
+/* Eight random stories of 10..17 tokens. */
+static void stories(const struct qprep *ref, struct qtokens *tk)
+{
+	memset(tk, 0, sizeof(*tk));
+	tk->n = 8;
+	tk->story = calloc(tk->n, sizeof(*tk->story));
+	tk->len = calloc(tk->n, sizeof(*tk->len));
+	for (uint32_t i = 0; i < tk->n; i++) {
+		tk->len[i] = 10 + (int)i;
+		tk->story[i] = malloc((size_t)tk->len[i] * sizeof(int));
+		for (int j = 0; j < tk->len[i]; j++)
+			tk->story[i][j] = (int)(urand() * ref->vocab);
+		tk->total += (uint64_t)(tk->len[i] - 1);
+	}
+}
+
 TEST(tuning_brings_the_rounded_model_closer)
 {
 	struct qtune_opts o = { .epochs = 30, .batch = 3, .lr = 2e-3,
@@ -209,23 +231,12 @@ TEST(tuning_brings_the_rounded_model_closer)
 
 	small_model(&ref);
 	ASSERT_EQ(0, qprep_copy(&ref, &lat));
-	memset(&tk, 0, sizeof(tk));
-	tk.n = 8;
-	tk.story = calloc(tk.n, sizeof(*tk.story));
-	tk.len = calloc(tk.n, sizeof(*tk.len));
-	ASSERT_NE(NULL, tk.story);
-	for (uint32_t i = 0; i < tk.n; i++) {
-		tk.len[i] = 10 + (int)i;
-		tk.story[i] = malloc((size_t)tk.len[i] * sizeof(int));
-		ASSERT_NE(NULL, tk.story[i]);
-		for (int j = 0; j < tk.len[i]; j++)
-			tk.story[i][j] = (int)(urand() * ref.vocab);
-		tk.total += (uint64_t)(tk.len[i] - 1);
-	}
-	before = rounded_kl(&ref, &lat, NULL, &tk);
+	stories(&ref, &tk);
+	ASSERT_NE(NULL, tk.story[tk.n - 1]);
+	before = rounded_kl(&ref, &lat, NULL, &tk, 32, 0);
 	ASSERT_GT(before, 0.0);
 	ASSERT_EQ(0, qtune_run(&lat, NULL, &tk, &o, &sc, &k0, &k1));
-	after = rounded_kl(&ref, &lat, &sc, &tk);
+	after = rounded_kl(&ref, &lat, &sc, &tk, 32, 0);
 	TH_LOG("KL(float || rounded) per token: %.5f before, %.5f after "
 	       "(first pass %.5f, last %.5f)", before, after, k0, k1);
 	ASSERT_GT(after, 0.0);
@@ -248,6 +259,55 @@ TEST(tuning_brings_the_rounded_model_closer)
 	/* the embedding and the classifier are not trained */
 	EXPECT_EQ(0, memcmp(ref.emb, lat.emb, (size_t)ref.vocab * ref.dim * sizeof(float)));
 	EXPECT_EQ(0, memcmp(ref.wcls, lat.wcls, (size_t)ref.vocab * ref.dim * sizeof(float)));
+	qtune_scales_free(&sc);
+	qtokens_free(&tk);
+	qprep_free(&lat);
+	qprep_free(&ref);
+}
+
+/*
+ * The same with int4 groups of 16 and zero points: the grids keep the
+ * round-to-nearest zero points (in -8..7), which already round closer
+ * than symmetric groups of 32, and tuning halves the KL again.
+ */
+TEST(tuning_with_zero_points_and_small_groups)
+{
+	struct qtune_opts o = { .epochs = 30, .batch = 3, .lr = 2e-3,
+				.norm_lr = 2e-4, .scale_lr = 4e-3, .w4 = 1, .threads = 2,
+				.group = 16, .zero = 1 };
+	struct qtune_scales sc;
+	struct qprep ref, lat;
+	struct qtokens tk;
+	double sym, before, after, k0, k1;
+	int8_t q[96 * 40], z[96 * 3];
+	uint8_t gs[96 * 3];
+	double s[96];
+	const float *w;
+	int n, k;
+
+	small_model(&ref);
+	ASSERT_EQ(0, qprep_copy(&ref, &lat));
+	stories(&ref, &tk);
+	ASSERT_NE(NULL, tk.story[tk.n - 1]);
+	sym = rounded_kl(&ref, &lat, NULL, &tk, 32, 0);
+	before = rounded_kl(&ref, &lat, NULL, &tk, 16, 1);
+	ASSERT_GT(before, 0.0);
+	EXPECT_LT(before, sym);
+	ASSERT_EQ(0, qtune_run(&lat, NULL, &tk, &o, &sc, &k0, &k1));
+	after = rounded_kl(&ref, &lat, &sc, &tk, 16, 1);
+	TH_LOG("KL per token: symmetric groups of 32 %.5f; groups of 16 with zero points %.5f before, %.5f after tuning",
+	       sym, before, after);
+	EXPECT_EQ(16, sc.group);
+	EXPECT_LT(after, 0.5 * before);
+	/* the zero points are the round-to-nearest ones of the float weights */
+	w = qprep_layer(&ref, 1, 2, &n, &k);
+	ASSERT_EQ(0, inpu_quant_matrix_ex(w, (uint32_t)n, (uint32_t)k, 1, 0, 16, z, q, gs,
+					  s));
+	EXPECT_EQ(0, memcmp(z, sc.z[1][2], (size_t)n * ((k + 15) / 16)));
+	for (int i = 0; i < n * ((k + 15) / 16); i++) {
+		ASSERT_GE(z[i], -8);
+		ASSERT_LE(z[i], 7);
+	}
 	qtune_scales_free(&sc);
 	qtokens_free(&tk);
 	qprep_free(&lat);

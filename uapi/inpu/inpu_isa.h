@@ -68,13 +68,15 @@ static inline unsigned int inpu_dtype_size(unsigned int dtype)
  * exactly one 4 KiB page, so no tile straddles a page.
  *  W8: tile of 64 output channels x 64 inputs, N and K padded to 64.
  *  W4: tile of 64 output channels x 128 inputs, N padded to 64, K to 128;
- *      group scales every INPU_W4_GROUP inputs.
+ *      a group scale (and optionally a zero point) every INPU_W4_GROUP
+ *      inputs, or every INPU_W4_GROUP_SMALL inputs when the op says so.
  */
 #define INPU_TILE_BYTES		4096
 #define INPU_TILE_N		64
 #define INPU_W8_TILE_K		64
 #define INPU_W4_TILE_K		128
 #define INPU_W4_GROUP		32
+#define INPU_W4_GROUP_SMALL	16
 
 /*
  * An operand: a 2-D tensor of @rows x @cols elements of @dtype, row r at
@@ -136,14 +138,23 @@ enum inpu_opcode {
 	INPU_OP_COUNT
 };
 
-/* y[M][N] = requant(x[M][K] . W[N][K]^T + bias[N]) */
+/*
+ * y[M][N] = requant(x[M][K] . W[N][K]^T + bias[N]).  W4 groups have
+ * @group inputs (0 means INPU_W4_GROUP; INPU_W4_GROUP_SMALL allowed) and
+ * optional zero points: the weight is (q - gzero) * gscale.  Streams
+ * written before the zero points and the small groups existed leave
+ * these fields zero and keep their meaning.
+ */
 struct inpu_op_matmul {
 	struct inpu_tensor x;		/* INT8 [M][K] */
 	struct inpu_tensor w;		/* W8_TILED or W4_TILED, rows N, cols K */
-	struct inpu_tensor gscale;	/* W4: UINT8 [Kpad/32][Npad]; W8: NONE */
+	struct inpu_tensor gscale;	/* W4: UINT8 [Kpad/G][Npad]; W8: NONE */
 	struct inpu_tensor bias;	/* INT32 [1][N], or NONE */
 	struct inpu_tensor qp;		/* QPARAM [1][N] */
 	struct inpu_tensor y;		/* INT8/INT16/INT32 [M][N] */
+	struct inpu_tensor gzero;	/* W4: INT8 [Kpad/G][Npad] or NONE; W8: NONE */
+	__u32 group;			/* W4: 0 (= 32), 16 or 32; W8: 0 */
+	__u32 reserved;
 };
 
 /* Root-mean-square normalisation of each row. */

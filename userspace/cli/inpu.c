@@ -683,6 +683,7 @@ static void quantize_usage(FILE *f)
 		"                    [--gptq [--act-order]] [--act-range mse|max|pNN.NN]\n"
 		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
+		"                    [--w4-group 16|32] [--w4-zero|--w4-sym]\n"
 		"                    [--finetune EPOCHS [--ft-lr LR] [--ft-batch N]\n"
 		"                     [--ft-generate N] [--ft-act]]\n"
 		"\n"
@@ -700,7 +701,8 @@ static void quantize_usage(FILE *f)
 		"  -c, --calib PATH        calibration text\n"
 		"  -o, --output PATH       the .inpu model to write\n"
 		"  -S, --scheme NAME       w8a8 (default) or w4a8 (int4 weights in groups of\n"
-		"                          32 with integer group scales; classifier int8)\n"
+		"                          16 with integer group scales and zero points;\n"
+		"                          classifier int8)\n"
 		"  -a, --smooth ALPHA      SmoothQuant migration strength 0..1 at every site,\n"
 		"                          'auto' (default: searched per site) or 'off'\n"
 		"  -2, --pow2              power-of-two scales only: every rescale a shift\n"
@@ -715,6 +717,10 @@ static void quantize_usage(FILE *f)
 		"  -n, --samples N         calibration tokens kept for the searches (4096)\n"
 		"  -s, --max-stories N     only the first N calibration stories\n"
 		"  -W, --w4-classifier     w4a8: the classifier in 4 bits too\n"
+		"      --w4-group N        int4 weights: inputs per group scale, 16 (default)\n"
+		"                          or 32\n"
+		"      --w4-zero           int4 weights: a zero point per group (asymmetric\n"
+		"                          groups, default); --w4-sym: symmetric groups\n"
 		"  -B, --avg-bits B        w4a8: mixed precision, 4 or 8 bits per linear layer\n"
 		"                          of the blocks by measured sensitivity, at most B\n"
 		"                          bits per weight on average (4 < B <= 8)\n"
@@ -812,6 +818,9 @@ static int cmd_quantize(int argc, char **argv)
 		{ "ft-batch", required_argument, NULL, 'b' },
 		{ "ft-act", no_argument, NULL, 'T' },
 		{ "ft-generate", required_argument, NULL, 'G' },
+		{ "w4-group", required_argument, NULL, 'P' },
+		{ "w4-zero", no_argument, NULL, 'Z' },
+		{ "w4-sym", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -826,7 +835,7 @@ static int cmd_quantize(int argc, char **argv)
 	char *text = NULL;
 	size_t len;
 	long long v;
-	int c, ret = 1;
+	int c, ret = 1, w4_fmt_set = 0;
 
 	inpu_quant_opts_default(&o);
 	memset(&pr, 0, sizeof(pr));
@@ -910,6 +919,20 @@ static int cmd_quantize(int argc, char **argv)
 		case 'W':
 			o.w4_cls = 1;
 			break;
+		case 'P':
+			if (strcmp(optarg, "16") && strcmp(optarg, "32")) {
+				fprintf(stderr, "%s quantize: --w4-group: '%s' is not 16 or 32\n",
+					prog, optarg);
+				return 2;
+			}
+			o.w4_group = atoi(optarg);
+			w4_fmt_set = 1;
+			break;
+		case 'Z':
+		case 'Y':
+			o.w4_zero = c == 'Z';
+			w4_fmt_set = 1;
+			break;
 		case 'B':
 			if (parse_real("--avg-bits", optarg, 4.0, 8.0, &o.avg_bits))
 				return 2;
@@ -958,6 +981,11 @@ static int cmd_quantize(int argc, char **argv)
 	}
 	if (o.avg_bits > 0 && o.scheme != INPU_QS_W4A8) {
 		fprintf(stderr, "%s quantize: --avg-bits needs --scheme w4a8\n", prog);
+		return 2;
+	}
+	if (w4_fmt_set && o.scheme != INPU_QS_W4A8) {
+		fprintf(stderr, "%s quantize: --w4-group/--w4-zero/--w4-sym need --scheme w4a8\n",
+			prog);
 		return 2;
 	}
 	if (!model || !tok || !calib || !outp) {

@@ -209,15 +209,30 @@ int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 int inpu_qmodel_add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
 			   uint32_t k, int w4)
 {
+	return inpu_qmodel_add_linear_fmt(m, pfx, n, k, w4, INPU_W4_GROUP, 0);
+}
+
+int inpu_qmodel_add_linear_fmt(struct inpu_qmodel *m, const char *pfx,
+			       uint32_t n, uint32_t k, int w4, int group,
+			       int zero)
+{
 	char name[INPU_QM_NAME_LEN + 8];
+	uint32_t rows = (k + 127) / 128 * (128 / (uint32_t)group);
 	int ret;
 
+	if (w4 && group != INPU_W4_GROUP && group != INPU_W4_GROUP_SMALL)
+		return -EINVAL;
 	snprintf(name, sizeof(name), "%s.w", pfx);
 	ret = inpu_qmodel_add(m, name, w4 ? INPU_DT_W4_TILED : INPU_DT_W8_TILED,
 			      n, k);
 	if (!ret && w4) {
 		snprintf(name, sizeof(name), "%s.gs", pfx);
-		ret = inpu_qmodel_add(m, name, INPU_DT_UINT8, (k + 127) / 128 * 4,
+		ret = inpu_qmodel_add(m, name, INPU_DT_UINT8, rows,
+				      (n + 63) / 64 * 64);
+	}
+	if (!ret && w4 && zero) {
+		snprintf(name, sizeof(name), "%s.gz", pfx);
+		ret = inpu_qmodel_add(m, name, INPU_DT_INT8, rows,
 				      (n + 63) / 64 * 64);
 	}
 	if (!ret) {
@@ -335,11 +350,15 @@ static int need(const struct inpu_qmodel *m, const char *name, uint8_t dt,
 	return 0;
 }
 
-/* A linear layer: weights (W8 or W4), group scales iff W4, qparams. */
+/*
+ * A linear layer: weights (W8 or W4), group scales iff W4 (groups of 32
+ * or 16 inputs, told by their rows), zero points only with W4 and then
+ * in the group scales' shape, qparams.
+ */
 static int need_linear(const struct inpu_qmodel *m, const char *pfx,
 		       uint32_t n, uint32_t k, char *err, size_t errlen)
 {
-	const struct inpu_qtensor *w, *gs;
+	const struct inpu_qtensor *w, *gs, *gz;
 	char name[INPU_QM_NAME_LEN + 8];
 	uint32_t kpad = (k + 127) / 128 * 128, npad = (n + 63) / 64 * 64;
 	const struct inpu_qparam *qp;
@@ -353,14 +372,33 @@ static int need_linear(const struct inpu_qmodel *m, const char *pfx,
 	snprintf(name, sizeof(name), "%s.gs", pfx);
 	gs = inpu_qmodel_find(m, name);
 	if (w->dtype == INPU_DT_W4_TILED) {
-		ret = need(m, name, INPU_DT_UINT8, INPU_DT_UINT8, kpad / 32,
+		/* Groups of 16 when the rows say so; else the rows must be Kpad / 32. */
+		uint32_t rows = gs && gs->rows == kpad / INPU_W4_GROUP_SMALL ?
+				gs->rows : kpad / INPU_W4_GROUP;
+
+		ret = need(m, name, INPU_DT_UINT8, INPU_DT_UINT8, rows,
 			   npad, err, errlen, NULL);
 		if (ret)
 			return ret;
+		snprintf(name, sizeof(name), "%s.gz", pfx);
+		if (inpu_qmodel_find(m, name)) {
+			ret = need(m, name, INPU_DT_INT8, INPU_DT_INT8, rows, npad,
+				   err, errlen, NULL);
+			if (ret)
+				return ret;
+		}
 	} else if (gs) {
 		inpu_model_seterr(err, errlen,
 				  "tensor %s: group scales for W8 weights", name);
 		return -EINVAL;
+	} else {
+		snprintf(name, sizeof(name), "%s.gz", pfx);
+		gz = inpu_qmodel_find(m, name);
+		if (gz) {
+			inpu_model_seterr(err, errlen,
+					  "tensor %s: zero points for W8 weights", name);
+			return -EINVAL;
+		}
 	}
 	snprintf(name, sizeof(name), "%s.qp", pfx);
 	ret = need(m, name, INPU_DT_QPARAM, INPU_DT_QPARAM, 1, n, err, errlen,

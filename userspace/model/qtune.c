@@ -603,6 +603,7 @@ void qtune_scales_free(struct qtune_scales *sc)
 		for (int li = 0; li < 4; li++) {
 			free(sc->s[l][li]);
 			free(sc->gs[l][li]);
+			free(sc->z[l][li]);
 		}
 	memset(sc, 0, sizeof(*sc));
 }
@@ -614,24 +615,27 @@ static int scales_init(const struct qprep *p, const struct qtune_opts *o,
 	int8_t *q = NULL;
 
 	memset(sc, 0, sizeof(*sc));
+	sc->group = o->group ? o->group : INPU_W4_GROUP;
 	for (int l = 0; l < p->n_layers; l++)
 		for (int li = 0; li < 4; li++) {
 			int n, k, ng, ret, w4 = o->bits ? o->bits[l][li] == 4 : o->w4;
 
 			const float *w = qprep_layer((struct qprep *)p, l, li, &n, &k);
 
-			ng = (k + INPU_W4_GROUP - 1) / INPU_W4_GROUP;
+			ng = (k + sc->group - 1) / sc->group;
 			q = malloc((size_t)n * k);
 			sc->s[l][li] = malloc((size_t)n * sizeof(double));
 			sc->gs[l][li] = malloc((size_t)n * ng);
-			if (!q || !sc->s[l][li] || !sc->gs[l][li]) {
+			sc->z[l][li] = calloc((size_t)n * ng, 1);
+			if (!q || !sc->s[l][li] || !sc->gs[l][li] || !sc->z[l][li]) {
 				free(q);
 				qtune_scales_free(sc);
 				return -ENOMEM;
 			}
 			sc->w4[l][li] = (uint8_t)w4;
-			ret = inpu_quant_matrix(w, (uint32_t)n, (uint32_t)k, w4, o->pow2, q,
-						sc->gs[l][li], sc->s[l][li]);
+			ret = inpu_quant_matrix_ex(w, (uint32_t)n, (uint32_t)k, w4, o->pow2,
+						   sc->group, w4 && o->zero ? sc->z[l][li] : NULL,
+						   q, sc->gs[l][li], sc->s[l][li]);
 			free(q);
 			if (ret) {
 				qtune_scales_free(sc);
@@ -661,17 +665,18 @@ static void fake_quantize(const struct qprep *lat, struct qprep *st,
 			int n, k;
 			const float *src = qprep_layer((struct qprep *)lat, l, li, &n, &k);
 			float *dst = qprep_layer(st, l, li, &n, &k);
-			int ng = (k + INPU_W4_GROUP - 1) / INPU_W4_GROUP;
+			int grp = sc->group, ng = (k + grp - 1) / grp;
 
 			for (int i = 0; i < n; i++) {
 				double s = tl[l][li].s0[i] * exp((double)tl[l][li].th[i]);
 
 				sc->s[l][li][i] = s;
 				for (int j = 0; j < k; j++) {
-					int g = sc->gs[l][li][(size_t)i * ng + j / INPU_W4_GROUP];
+					int g = sc->gs[l][li][(size_t)i * ng + j / grp];
+					int z = sc->z[l][li][(size_t)i * ng + j / grp];
 					size_t o = (size_t)i * k + j;
 
-					dst[o] = (float)(qround(src[o], s, g, sc->w4[l][li]) *
+					dst[o] = (float)((qround(src[o], s, g, z, sc->w4[l][li]) - z) *
 							 (g * s));
 				}
 			}
@@ -694,26 +699,28 @@ static void ste(const struct qprep *lat, struct qprep *g, const struct qtune_sca
 			int n, k, lo = sc->w4[l][li] ? -8 : -127, hi = sc->w4[l][li] ? 7 : 127;
 			const float *w = qprep_layer((struct qprep *)lat, l, li, &n, &k);
 			float *gw = qprep_layer(g, l, li, &n, &k);
-			int ng = (k + INPU_W4_GROUP - 1) / INPU_W4_GROUP;
+			int grp = sc->group, ng = (k + grp - 1) / grp;
 
 			for (int i = 0; i < n; i++) {
 				double s = sc->s[l][li][i], gsum = 0.0;
 
 				for (int gi = 0; gi < ng; gi++) {
 					int gg = sc->gs[l][li][(size_t)i * ng + gi];
-					int j1 = (gi + 1) * INPU_W4_GROUP < k ? (gi + 1) * INPU_W4_GROUP : k;
+					int z = sc->z[l][li][(size_t)i * ng + gi];
+					int j1 = (gi + 1) * grp < k ? (gi + 1) * grp : k;
 					double gsg = 0.0;
 
-					for (int j = gi * INPU_W4_GROUP; j < j1; j++) {
+					/* The grid's real steps are q - z for q in lo..hi. */
+					for (int j = gi * grp; j < j1; j++) {
 						size_t o = (size_t)i * k + j;
 						double v = w[o] / (gg * s);
-						long q = lround(v);
+						long q = lround(v) + z;
 
 						if (q < lo || q > hi) {
-							gsg += gw[o] * (q < lo ? lo : hi);
+							gsg += gw[o] * ((q < lo ? lo : hi) - z);
 							gw[o] = 0.0f;
 						} else {
-							gsg += gw[o] * ((double)q - v);
+							gsg += gw[o] * ((double)(q - z) - v);
 						}
 					}
 					gsum += gsg * gg * s;

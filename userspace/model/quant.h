@@ -154,7 +154,14 @@ int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 		    uint32_t rows, uint32_t cols);
 /* The bytes of tensor @name in the data section, or NULL. */
 void *inpu_qmodel_data(struct inpu_qmodel *m, const char *name);
-/* A linear layer's tensors: PFX.w (n x k), PFX.gs (W4 group scales), PFX.qp. */
+/*
+ * A linear layer's tensors: PFX.w (n x k), PFX.gs (W4 group scales, groups
+ * of @group inputs), PFX.gz (W4 zero points, with @zero), PFX.qp.
+ * inpu_qmodel_add_linear: groups of 32, no zero points.
+ */
+int inpu_qmodel_add_linear_fmt(struct inpu_qmodel *m, const char *pfx,
+			       uint32_t n, uint32_t k, int w4, int group,
+			       int zero);
 int inpu_qmodel_add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
 			   uint32_t k, int w4);
 
@@ -334,6 +341,14 @@ double inpu_requant_real(int32_t mult, int32_t shift);
  */
 int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
 		      int pow2, int8_t *q, uint8_t *gs, double *scale);
+/*
+ * The same with groups of @group (32 or 16) inputs and, with @z
+ * non-NULL, a zero point per group z[n][groups] in -8..7: the real
+ * weight is (q - z) * gs * scale.
+ */
+int inpu_quant_matrix_ex(const float *w, uint32_t n, uint32_t k, int w4,
+			 int pow2, int group, int8_t *z, int8_t *q, uint8_t *gs,
+			 double *scale);
 
 enum inpu_act_range {
 	INPU_RANGE_MAX = 0,	/* max |x| over the calibration tokens */
@@ -352,6 +367,8 @@ struct inpu_quant_opts {
 	int act_range;		/* enum inpu_act_range */
 	double pct;		/* percentile for INPU_RANGE_PCT, e.g. 99.99 */
 	int w4_cls;		/* W4A8: quantize the classifier to 4 bits too */
+	int w4_group;		/* W4: inputs per group scale, 32 or 16 */
+	int w4_zero;		/* W4: a zero point per group (asymmetric) */
 	double avg_bits;	/* W4A8: > 4 mixes 4 and 8 bits per linear layer
 				 * of the blocks, by sensitivity, within this
 				 * average number of bits per weight */

@@ -148,6 +148,7 @@ struct qtune_opts {
 	double scale_lr;	/* ... of the log channel scales */
 	int threads;		/* 0: one per CPU (at most 8); same result */
 	int w4, pow2;		/* the rounding of the block linear layers */
+	int group, zero;	/* W4: inputs per group, zero points */
 	const uint8_t (*bits)[4];	/* or per layer (4 or 8), if not NULL */
 	const float *act_scale;	/* NULL, or int8 scales to round activations
 				 * at: [n_layers][S_PER_LAYER] (0: not at
@@ -158,22 +159,29 @@ struct qtune_opts {
 };
 
 /*
- * The grid of every block linear layer: channel scales s ([n]) and group
- * scales gs ([n][ceil(k / 32)], all 1 for int8 rows).  Weight (i, j) is
- * qround(w, s[i], gs[i][j / 32], w4) * gs * s.
+ * The grid of every block linear layer: channel scales s ([n]), group
+ * scales gs and zero points z ([n][ceil(k / group)]; 1 and 0 for int8
+ * rows, z all 0 without zero points).  Weight (i, j) is
+ * (qround(w, s[i], gs, z, w4) - z) * gs * s with gs, z those of group
+ * j / group.
  */
 struct qtune_scales {
 	uint8_t w4[INPU_QM_MAX_LAYERS][4];	/* 1: int4 groups, 0: int8 rows */
+	int group;				/* inputs per group (all layers) */
 	double *s[INPU_QM_MAX_LAYERS][4];
 	uint8_t *gs[INPU_QM_MAX_LAYERS][4];
+	int8_t *z[INPU_QM_MAX_LAYERS][4];
 };
 
 void qtune_scales_free(struct qtune_scales *sc);
 
-/* The integer a weight rounds to on its grid (quant_rtn's rounding). */
-static inline int qround(double w, double s, int gs, int w4)
+/*
+ * The integer a weight rounds to on its grid (quant_rtn's rounding): the
+ * stored q, whose real value is (q - z) * gs * s.
+ */
+static inline int qround(double w, double s, int gs, int z, int w4)
 {
-	long q = lround(w / (gs * s));
+	long q = lround(w / (gs * s)) + z;
 	int lim = w4 ? 7 : 127;
 
 	return q > lim ? lim : q < (w4 ? -8 : -127) ? (w4 ? -8 : -127) : (int)q;

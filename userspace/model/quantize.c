@@ -97,6 +97,9 @@ void inpu_quant_opts_default(struct inpu_quant_opts *o)
 	o->gptq_damp = 0.01;
 	o->ft_batch = 4;
 	o->ft_lr = 2.5e-4;
+	/* Measured best for W4A8 (README.md): groups of 16 with zero points. */
+	o->w4_group = INPU_W4_GROUP_SMALL;
+	o->w4_zero = 1;
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -213,47 +216,75 @@ struct qweight {
 	int n, k, w4;
 	int8_t *q;		/* [n][k]: int8, or int4 values -8..7 */
 	uint8_t *gs;		/* W4: [n][ng] group scales 1..255 */
-	int ng;			/* groups per row (k / 32 rounded up) */
+	int8_t *z;		/* W4 with zero points: [n][ng] in -8..7, else NULL */
+	int grp;		/* W4: inputs per group (32 or 16) */
+	int ng;			/* groups per row (k / grp rounded up) */
 	double *scale;		/* [n] channel scale */
 };
+
+/* The W4 format the options ask for: group size, zero points. */
+struct w4fmt {
+	int group, zero;
+};
+
+static struct w4fmt opts_fmt(const struct inpu_quant_opts *o)
+{
+	struct w4fmt f = { o->w4_group ? o->w4_group : INPU_W4_GROUP, o->w4_zero };
+
+	return f;
+}
 
 static void qweight_free(struct qweight *w)
 {
 	free(w->q);
 	free(w->gs);
+	free(w->z);
 	free(w->scale);
 	memset(w, 0, sizeof(*w));
 }
 
-static int qweight_alloc(struct qweight *w, int n, int k, int w4)
+static int qweight_alloc(struct qweight *w, int n, int k, int w4, struct w4fmt f)
 {
 	memset(w, 0, sizeof(*w));
 	w->n = n;
 	w->k = k;
 	w->w4 = w4;
-	w->ng = (k + INPU_W4_GROUP - 1) / INPU_W4_GROUP;
+	w->grp = f.group;	/* int8 rows too: the tuned grids' shapes */
+	w->ng = (k + w->grp - 1) / w->grp;
 	w->q = calloc((size_t)n * (size_t)k, 1);
 	w->scale = calloc((size_t)n, sizeof(double));
 	w->gs = w4 ? calloc((size_t)n * (size_t)w->ng, 1) : NULL;
-	if (!w->q || !w->scale || (w4 && !w->gs)) {
+	w->z = w4 && f.zero ? calloc((size_t)n * (size_t)w->ng, 1) : NULL;
+	if (!w->q || !w->scale || (w4 && !w->gs) || (w4 && f.zero && !w->z)) {
 		qweight_free(w);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
+/* Group scale and zero point of weight (i, j) (1 and 0 for int8 rows). */
+static int qw_gs(const struct qweight *w, int i, int j)
+{
+	return w->w4 ? w->gs[(size_t)i * w->ng + j / w->grp] : 1;
+}
+
+static int qw_z(const struct qweight *w, int i, int j)
+{
+	return w->z ? w->z[(size_t)i * w->ng + j / w->grp] : 0;
+}
+
 /* The real value of weight (i, j). */
 static double qw_real(const struct qweight *w, int i, int j)
 {
-	double v = w->q[(size_t)i * w->k + j] * w->scale[i];
-
-	if (w->w4)
-		v *= w->gs[(size_t)i * w->ng + j / INPU_W4_GROUP];
-	return v;
+	return (w->q[(size_t)i * w->k + j] - qw_z(w, i, j)) * w->scale[i] *
+	       qw_gs(w, i, j);
 }
 
-/* Channel scale of row @r: int8 per-channel, or the unit of the W4 group scales. */
-static double row_scale(const float *r, int k, int w4, int pow2)
+/*
+ * Channel scale of row @r: int8 per-channel, or the unit of the W4 group
+ * scales (the largest group step is 255 units).
+ */
+static double row_scale(const float *r, int k, int w4, int pow2, struct w4fmt f)
 {
 	double s;
 
@@ -262,10 +293,15 @@ static double row_scale(const float *r, int k, int w4, int pow2)
 	} else {
 		double dmax = 0.0;
 
-		for (int g = 0; g < k; g += INPU_W4_GROUP) {
-			int e = g + INPU_W4_GROUP < k ? g + INPU_W4_GROUP : k;
-			double d = vmax(r + g, (size_t)(e - g)) / 7.0;
+		for (int g = 0; g < k; g += f.group) {
+			int e = g + f.group < k ? g + f.group : k;
+			double d, lo = 0.0, hi = 0.0;
 
+			for (int j = g; j < e; j++) {
+				lo = r[j] < lo ? r[j] : lo;
+				hi = r[j] > hi ? r[j] : hi;
+			}
+			d = f.zero ? (hi - lo) / 15.0 : (hi > -lo ? hi : -lo) / 7.0;
 			if (d > dmax)
 				dmax = d;
 		}
@@ -276,40 +312,70 @@ static double row_scale(const float *r, int k, int w4, int pow2)
 	return pow2 ? pow2_up(s) : s;
 }
 
-/* Group scale for the values @v[0..n) of one W4 group (RTN clip search). */
-static int w4_group_scale(const float *v, int n, double s, int search)
+/*
+ * Group scale (and with @z a zero point) for the values @v[0..n) of one
+ * W4 group: the clip of the range (with @search) with the least squared
+ * error.  Symmetric groups take q in -7..7 around 0 (and -8 when it is
+ * nearer); with zero points the range [min(v, 0), max(v, 0)] is cut into
+ * 15 steps and the zero point puts its low end at -8.
+ */
+static int w4_group_fit(const float *v, int n, double s, int search, int8_t *z)
 {
-	double amax = vmax(v, (size_t)n), be = DBL_MAX;
-	int best = 1;
+	double lo = 0.0, hi = 0.0, be = DBL_MAX;
+	int best = 1, bz = 0;
 
-	for (int k = 0; k < (search ? 8 : 1); k++) {
-		double r = 1.0 - 0.05 * k;
-		int g = clampi(lround(amax * r / 7.0 / s), 1, 255);
-		double d = g * s, e = 0.0;
+	for (int j = 0; j < n; j++) {
+		lo = v[j] < lo ? v[j] : lo;
+		hi = v[j] > hi ? v[j] : hi;
+	}
+	for (int k = 0; k < (search ? (z ? 16 : 8) : 1); k++) {
+		double r = 1.0 - (z ? 0.025 : 0.05) * k, e = 0.0, d;
+		int g, zz = 0;
 
+		if (z) {
+			g = clampi(lround((hi - lo) * r / 15.0 / s), 1, 255);
+			zz = clampi(lround(-lo * r / (g * s)) - 8, -8, 7);
+		} else {
+			g = clampi(lround((hi > -lo ? hi : -lo) * r / 7.0 / s), 1, 255);
+		}
+		d = g * s;
 		for (int j = 0; j < n; j++) {
-			double q = clampi(lround(v[j] / d), -8, 7) * d - v[j];
+			double q = (qround(v[j], s, g, zz, 1) - zz) * d - v[j];
 
 			e += q * q;
 		}
 		if (e < be) {
 			be = e;
 			best = g;
+			bz = zz;
 		}
 	}
+	if (z)
+		*z = (int8_t)bz;
 	return best;
 }
 
-/* Every weight rounded on the grid already in @qw (scale, gs): qround. */
+/* The group scales (and zero points) of row @i of @qw from its float values @r. */
+static void fit_groups(const float *r, struct qweight *qw, int i)
+{
+	for (int g = 0; g < qw->ng && qw->w4; g++) {
+		int j0 = g * qw->grp;
+		int n = qw->k - j0 < qw->grp ? qw->k - j0 : qw->grp;
+		size_t o = (size_t)i * qw->ng + g;
+
+		qw->gs[o] = (uint8_t)w4_group_fit(r + j0, n, qw->scale[i], 1,
+						  qw->z ? qw->z + o : NULL);
+	}
+}
+
+/* Every weight rounded on the grid already in @qw (scale, gs, z): qround. */
 static void round_on_grid(const float *w, struct qweight *qw)
 {
 	for (int i = 0; i < qw->n; i++)
-		for (int j = 0; j < qw->k; j++) {
-			int gs = qw->w4 ? qw->gs[(size_t)i * qw->ng + j / INPU_W4_GROUP] : 1;
-
+		for (int j = 0; j < qw->k; j++)
 			qw->q[(size_t)i * qw->k + j] =
-				(int8_t)qround(w[(size_t)i * qw->k + j], qw->scale[i], gs, qw->w4);
-		}
+				(int8_t)qround(w[(size_t)i * qw->k + j], qw->scale[i],
+					       qw_gs(qw, i, j), qw_z(qw, i, j), qw->w4);
 }
 
 /* The float values of every weight of @qw into @out ([n][k]). */
@@ -323,31 +389,30 @@ static void dequant(const struct qweight *qw, float *out)
 /* Round-to-nearest: int8 per channel, or int4 with integer group scales. */
 static void quant_rtn(const float *w, struct qweight *qw, int pow2)
 {
+	struct w4fmt f = { qw->grp, qw->z != NULL };
+
 	for (int i = 0; i < qw->n; i++) {
 		const float *r = w + (size_t)i * qw->k;
-		double s = row_scale(r, qw->k, qw->w4, pow2);
 
-		qw->scale[i] = s;
-		for (int g = 0; g < qw->ng && qw->w4; g++) {
-			int j0 = g * INPU_W4_GROUP;
-			int n = qw->k - j0 < INPU_W4_GROUP ? qw->k - j0 : INPU_W4_GROUP;
-
-			qw->gs[(size_t)i * qw->ng + g] = (uint8_t)w4_group_scale(r + j0, n, s, 1);
-		}
+		qw->scale[i] = row_scale(r, qw->k, qw->w4, pow2, f);
+		fit_groups(r, qw, i);
 	}
 	round_on_grid(w, qw);
 }
 
-int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
-		      int pow2, int8_t *q, uint8_t *gs, double *scale)
+int inpu_quant_matrix_ex(const float *w, uint32_t n, uint32_t k, int w4,
+			 int pow2, int group, int8_t *z, int8_t *q, uint8_t *gs,
+			 double *scale)
 {
+	struct w4fmt f = { group ? group : INPU_W4_GROUP, z != NULL };
 	struct qweight qw;
 	int ret;
 
 	if (!n || !k || n > INPU_QM_MAX_DIM * 8 || k > INPU_QM_MAX_DIM * 8 ||
-	    (w4 && !gs))
+	    (w4 && !gs) || (!w4 && z) ||
+	    (f.group != INPU_W4_GROUP && f.group != INPU_W4_GROUP_SMALL))
 		return -EINVAL;
-	ret = qweight_alloc(&qw, (int)n, (int)k, w4);
+	ret = qweight_alloc(&qw, (int)n, (int)k, w4, f);
 	if (ret)
 		return ret;
 	quant_rtn(w, &qw, pow2);
@@ -355,8 +420,17 @@ int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
 	memcpy(scale, qw.scale, n * sizeof(double));
 	if (w4)
 		memcpy(gs, qw.gs, (size_t)n * (size_t)qw.ng);
+	if (z)
+		memcpy(z, qw.z, (size_t)n * (size_t)qw.ng);
 	qweight_free(&qw);
 	return 0;
+}
+
+int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
+		      int pow2, int8_t *q, uint8_t *gs, double *scale)
+{
+	return inpu_quant_matrix_ex(w, n, k, w4, pow2, INPU_W4_GROUP, NULL, q, gs,
+				    scale);
 }
 
 /* In-place Cholesky L L^T = A (lower); 0 or -1 if not positive definite. */
@@ -452,7 +526,8 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 	double *u = calloc((size_t)k * k, sizeof(double));
 	double *wd = malloc((size_t)n * k * sizeof(double));
 	int *perm = malloc((size_t)k * sizeof(int));
-	float *grp = malloc(INPU_W4_GROUP * sizeof(float));
+	float *grp = malloc((size_t)qw->grp * sizeof(float));
+	struct w4fmt f = { qw->grp, qw->z != NULL };
 	double mean = 0.0;
 
 	if (!h || !u || !wd || !perm || !grp)
@@ -511,40 +586,38 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 	for (int r = 0; r < n; r++) {
 		const float *wr = w + (size_t)r * k;
 
-		qw->scale[r] = row_scale(wr, k, qw->w4, pow2);
-		for (int g = 0; g < qw->ng && qw->w4 && act_order; g++) {
-			int j0 = g * INPU_W4_GROUP;
-			int m = k - j0 < INPU_W4_GROUP ? k - j0 : INPU_W4_GROUP;
-
-			qw->gs[(size_t)r * qw->ng + g] =
-				(uint8_t)w4_group_scale(wr + j0, m, qw->scale[r], 1);
-		}
+		qw->scale[r] = row_scale(wr, k, qw->w4, pow2, f);
+		if (act_order)
+			fit_groups(wr, qw, r);
 	}
 	for (int i = 0; i < k; i++) {
 		double uii = u[(size_t)i * k + i];
-		int col = perm[i], g = col / INPU_W4_GROUP;
+		int col = perm[i], g = col / qw->grp;
 
 		for (int r = 0; r < n; r++) {
 			double *wr = wd + (size_t)r * k, s = qw->scale[r], d, e;
-			int q;
+			int q, z = 0;
 
 			if (qw->w4) {
-				if (!act_order && col % INPU_W4_GROUP == 0) {
-					int m = k - col < INPU_W4_GROUP ? k - col : INPU_W4_GROUP;
+				size_t o = (size_t)r * qw->ng + g;
+
+				if (!act_order && col % qw->grp == 0) {
+					int m = k - col < qw->grp ? k - col : qw->grp;
 
 					for (int j = 0; j < m; j++)
 						grp[j] = (float)wr[i + j];
-					qw->gs[(size_t)r * qw->ng + g] =
-						(uint8_t)w4_group_scale(grp, m, s, 1);
+					qw->gs[o] = (uint8_t)w4_group_fit(grp, m, s, 1,
+									  qw->z ? qw->z + o : NULL);
 				}
-				d = s * qw->gs[(size_t)r * qw->ng + g];
-				q = clampi(lround(wr[i] / d), -8, 7);
+				d = s * qw->gs[o];
+				z = qw->z ? qw->z[o] : 0;
+				q = qround(wr[i], s, qw->gs[o], z, 1);
 			} else {
 				d = s;
-				q = clampi(lround(wr[i] / d), -127, 127);
+				q = qround(wr[i], s, 1, 0, 0);
 			}
 			qw->q[(size_t)r * k + col] = (int8_t)q;
-			e = (wr[i] - q * d) / uii;
+			e = (wr[i] - (q - z) * d) / uii;
 			for (int j = i + 1; j < k; j++)
 				wr[j] -= e * u[(size_t)i * k + j];
 		}
@@ -600,7 +673,7 @@ static double linear_error(const float *x, uint32_t t, const float *w, int n,
 	double s, err = 0.0;
 
 	if (!xs || !ws || !wq || !num || !den ||
-	    qweight_alloc(&qw, n, k, w4)) {
+	    qweight_alloc(&qw, n, k, w4, opts_fmt(o))) {
 		err = DBL_MAX;
 		goto out;
 	}
@@ -893,7 +966,7 @@ static int quant_linear(struct qctx *q, const float *w, int n, int k,
 			const struct qsite *in, int w4, int l, int li,
 			struct qweight *qw)
 {
-	int ret = qweight_alloc(qw, n, k, w4);
+	int ret = qweight_alloc(qw, n, k, w4, opts_fmt(q->o));
 
 	if (ret)
 		return ret;
@@ -901,6 +974,8 @@ static int quant_linear(struct qctx *q, const float *w, int n, int k,
 		memcpy(qw->scale, q->tuned.s[l][li], (size_t)n * sizeof(double));
 		if (w4)
 			memcpy(qw->gs, q->tuned.gs[l][li], (size_t)n * qw->ng);
+		if (qw->z)
+			memcpy(qw->z, q->tuned.z[l][li], (size_t)n * qw->ng);
 		round_on_grid(w, qw);
 		return 0;
 	}
@@ -1004,7 +1079,7 @@ static int norm_params(const float *gamma, int n, double s_out, int32_t *g,
  * out once, before anything is written into it.
  */
 static int declare_tensors(struct inpu_qmodel *m,
-			   uint8_t (*bits)[4], int w4_cls)
+			   uint8_t (*bits)[4], int w4_cls, struct w4fmt f)
 {
 	const struct inpu_qconfig *c = &m->cfg;
 	int d = (int)c->dim, h = (int)c->hidden_dim;
@@ -1018,25 +1093,30 @@ static int declare_tensors(struct inpu_qmodel *m,
 	if (!ret)
 		ret = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c->dim);
 	if (!ret)
-		ret = inpu_qmodel_add_linear(m, "cls", (int)c->vocab_size, d, w4_cls);
+		ret = inpu_qmodel_add_linear_fmt(m, "cls", (int)c->vocab_size, d, w4_cls,
+							 f.group, f.zero);
 	for (uint32_t l = 0; l < c->n_layers && !ret; l++) {
 		snprintf(name, sizeof(name), "l%u.att.g", l);
 		ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.qkv", l);
 		if (!ret)
-			ret = inpu_qmodel_add_linear(m, name, d + 2 * kv, d, bits[l][0] == 4);
+			ret = inpu_qmodel_add_linear_fmt(m, name, d + 2 * kv, d, bits[l][0] == 4,
+							 f.group, f.zero);
 		snprintf(name, sizeof(name), "l%u.wo", l);
 		if (!ret)
-			ret = inpu_qmodel_add_linear(m, name, d, d, bits[l][1] == 4);
+			ret = inpu_qmodel_add_linear_fmt(m, name, d, d, bits[l][1] == 4,
+							 f.group, f.zero);
 		snprintf(name, sizeof(name), "l%u.ffn.g", l);
 		if (!ret)
 			ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.w13", l);
 		if (!ret)
-			ret = inpu_qmodel_add_linear(m, name, 2 * h, d, bits[l][2] == 4);
+			ret = inpu_qmodel_add_linear_fmt(m, name, 2 * h, d, bits[l][2] == 4,
+							 f.group, f.zero);
 		snprintf(name, sizeof(name), "l%u.w2", l);
 		if (!ret)
-			ret = inpu_qmodel_add_linear(m, name, d, h, bits[l][3] == 4);
+			ret = inpu_qmodel_add_linear_fmt(m, name, d, h, bits[l][3] == 4,
+							 f.group, f.zero);
 	}
 	return ret;
 }
@@ -1048,7 +1128,7 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 {
 	char name[INPU_QM_NAME_LEN];
 	struct inpu_qparam *qp;
-	uint8_t *w, *gs = NULL;
+	uint8_t *w, *gs = NULL, *gz = NULL;
 	int ret;
 
 	snprintf(name, sizeof(name), "%s.w", pfx);
@@ -1057,15 +1137,24 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 		snprintf(name, sizeof(name), "%s.gs", pfx);
 		gs = inpu_qmodel_data(m, name);
 	}
+	if (qw->z) {
+		snprintf(name, sizeof(name), "%s.gz", pfx);
+		gz = inpu_qmodel_data(m, name);
+	}
 	snprintf(name, sizeof(name), "%s.qp", pfx);
 	qp = inpu_qmodel_data(m, name);
-	if (!w || !qp || (qw->w4 && !gs)) {
+	if (!w || !qp || (qw->w4 && !gs) || (qw->z && !gz)) {
 		inpu_model_seterr(err, errlen, "%s: tensors not declared", pfx);
 		return -EINVAL;
 	}
-	if (qw->w4)
-		inpu_pack_w4(qw->q, qw->gs, (uint32_t)qw->n, (uint32_t)qw->k, w, gs);
-	else
+	if (qw->w4) {
+		inpu_pack_w4(qw->q, NULL, (uint32_t)qw->n, (uint32_t)qw->k, w, NULL);
+		inpu_pack_w4_groups(qw->gs, (uint32_t)qw->n, (uint32_t)qw->k,
+				    (uint32_t)qw->grp, gs);
+		if (gz)
+			inpu_pack_w4_groups((const uint8_t *)qw->z, (uint32_t)qw->n,
+					    (uint32_t)qw->k, (uint32_t)qw->grp, gz);
+	} else
 		inpu_pack_w8(qw->q, (uint32_t)qw->n, (uint32_t)qw->k, w);
 	for (int i = 0; i < qw->n; i++) {
 		struct inpu_qparam p;
@@ -1246,8 +1335,10 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 		return -ENOMEM;
 	}
 	snprintf(m->note, sizeof(m->note),
-		 "inpu quantize: %s,%s smooth %s%s, act range %s%s%s",
+		 "inpu quantize: %s%s%s,%s smooth %s%s, act range %s%s%s",
 		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
+		 w4 ? (opts_fmt(o).group == INPU_W4_GROUP_SMALL ? " g16" : " g32") : "",
+		 w4 && o->w4_zero ? " zero points" : "",
 		 o->rotate ? " rotated," : "",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
 		 pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
@@ -1260,7 +1351,7 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	for (ek = 0; ek < 30 && emax / ldexp(s_r, ek) > 32767.0; ek++)
 		;
 	s_e = ldexp(s_r, ek);
-	ret = declare_tensors(m, q->bits, w4 && o->w4_cls);
+	ret = declare_tensors(m, q->bits, w4 && o->w4_cls, opts_fmt(o));
 	if (ret) {
 		inpu_model_seterr(err, errlen, "cannot lay out the tensors: %s",
 				  strerror(-ret));
@@ -1466,17 +1557,21 @@ static int gptq_start(struct qctx *q)
 				break;
 			q->tuned.s[l][li] = malloc((size_t)n * sizeof(double));
 			q->tuned.gs[l][li] = malloc((size_t)n * qw.ng);
-			if (!q->tuned.s[l][li] || !q->tuned.gs[l][li]) {
+			q->tuned.z[l][li] = calloc((size_t)n * qw.ng, 1);
+			if (!q->tuned.s[l][li] || !q->tuned.gs[l][li] || !q->tuned.z[l][li]) {
 				qweight_free(&qw);
 				ret = -ENOMEM;
 				break;
 			}
 			q->tuned.w4[l][li] = (uint8_t)w4;
+			q->tuned.group = opts_fmt(q->o).group;
 			memcpy(q->tuned.s[l][li], qw.scale, (size_t)n * sizeof(double));
 			if (w4)
 				memcpy(q->tuned.gs[l][li], qw.gs, (size_t)n * qw.ng);
 			else
 				memset(q->tuned.gs[l][li], 1, (size_t)n * qw.ng);
+			if (qw.z)
+				memcpy(q->tuned.z[l][li], qw.z, (size_t)n * qw.ng);
 			dequant(&qw, w);
 			qweight_free(&qw);
 		}
@@ -1522,6 +1617,7 @@ static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
 		.epochs = o->ft_epochs, .batch = o->ft_batch, .lr = o->ft_lr,
 		.norm_lr = 0.1 * o->ft_lr, .scale_lr = 4.0 * o->ft_lr,
 		.w4 = o->scheme == INPU_QS_W4A8, .pow2 = o->pow2, .bits = q->bits,
+		.group = opts_fmt(o).group, .zero = o->w4_zero,
 		.progress = o->progress, .progress_ctx = o->progress_ctx,
 	};
 	struct qprep ref;
