@@ -2,8 +2,10 @@
 /*
  * Engine matmul benchmark: G MAC/s of the whole MATMUL op (inpu_engine_run
  * over a flat host memory with map(), so weight tiles are read in place),
- * scalar against the best SIMD level of this CPU, one thread, for W8 and
- * W4 weights.  MACs = M * K * N of the op's real shape (no padding).
+ * scalar against the best SIMD level of this CPU, one thread, for W8, W4
+ * (groups of 32, symmetric) and W4gz (groups of 16 with zero points, the
+ * W4A8 models' default) weights.  MACs = M * K * N of the op's real shape
+ * (no padding).
  *
  * The SIMD numbers are also given as a share of this core's measured peak
  * of a dependency-free vpdpbusd stream (64 MACs an instruction), the
@@ -176,12 +178,13 @@ static uint64_t rng(void)
 
 /*
  * One flat memory holding x [16][K], W8 and W4 weights of N x K, the W4
- * scales, qp and y [16][N] (INT32, so requantization stays cheap and the
- * kernels dominate).  Streams for M rows read the first M rows of x.
+ * scales (groups of 32; groups of 16 with zero points), qp and y [16][N]
+ * (INT32, so requantization stays cheap and the kernels dominate).
+ * Streams for M rows read the first M rows of x.
  */
 struct shape_mem {
 	struct flat_mem mem;
-	struct inpu_tensor x, w8, w4, gs, qp, y;
+	struct inpu_tensor x, w8, w4, gs, gs16, gz16, qp, y;
 };
 
 static int shape_setup(struct shape_mem *sm, uint32_t k, uint32_t n)
@@ -189,14 +192,16 @@ static int shape_setup(struct shape_mem *sm, uint32_t k, uint32_t n)
 	uint64_t w8b = inpu_weight_bytes(INPU_DT_W8_TILED, n, k);
 	uint64_t w4b = inpu_weight_bytes(INPU_DT_W4_TILED, n, k);
 	uint64_t gsb = inpu_w4_gscale_bytes(n, k);
-	uint32_t groups = (k + 31) / 32, i;
+	uint64_t g16b = inpu_w4_group_bytes(n, k, 16);
+	uint32_t groups = (k + 15) / 16, i;
 	int8_t *w = malloc((size_t)n * k);
 	uint8_t *s = malloc((size_t)n * groups);
 	struct inpu_qparam *qp;
 	uint64_t j;
 
 	if (!w || !s || flat_init(&sm->mem, 16ull * k + w8b + w4b + gsb +
-				  (uint64_t)n * 8 + 16ull * n * 4 + 8 * 4096))
+				  2 * g16b + (uint64_t)n * 8 + 16ull * n * 4 +
+				  10 * 4096))
 		return -1;
 	for (j = 0; j < (uint64_t)n * k; j++)
 		w[j] = (int8_t)rng();
@@ -215,6 +220,14 @@ static int shape_setup(struct shape_mem *sm, uint32_t k, uint32_t n)
 			(k + 127) / 128 * 4, (n + 63) / 64 * 64);
 	inpu_pack_w4(w, s, n, k, flat_ptr(&sm->mem, sm->w4.addr),
 		     flat_ptr(&sm->mem, sm->gs.addr));
+	sm->gs16 = tensor(flat_alloc(&sm->mem, g16b), INPU_DT_UINT8,
+			  (k + 127) / 128 * 8, (n + 63) / 64 * 64);
+	inpu_pack_w4_groups(s, n, k, 16, flat_ptr(&sm->mem, sm->gs16.addr));
+	for (j = 0; j < (uint64_t)n * groups; j++)
+		s[j] = (uint8_t)(rng() % 16 - 8);	/* zero points -8..7 */
+	sm->gz16 = tensor(flat_alloc(&sm->mem, g16b), INPU_DT_INT8,
+			  (k + 127) / 128 * 8, (n + 63) / 64 * 64);
+	inpu_pack_w4_groups(s, n, k, 16, flat_ptr(&sm->mem, sm->gz16.addr));
 	sm->qp = flat_tensor(&sm->mem, INPU_DT_QPARAM, 1, n);
 	qp = flat_ptr(&sm->mem, sm->qp.addr);
 	for (i = 0; i < n; i++) {
@@ -242,8 +255,13 @@ static void make_stream(struct stream *st, const struct shape_mem *sm,
 	o->x = sm->x;
 	o->x.rows = m;
 	o->w = w4 ? sm->w4 : sm->w8;
-	if (w4)
+	if (w4 == 1)
 		o->gscale = sm->gs;
+	if (w4 == 2) {
+		o->gscale = sm->gs16;
+		o->gzero = sm->gz16;
+		o->group = 16;
+	}
 	o->qp = sm->qp;
 	o->y = sm->y;
 	o->y.rows = m;
@@ -314,7 +332,7 @@ int main(void)
 			return 1;
 		}
 		snprintf(name, sizeof(name), "%ux%u", shapes[si].k, shapes[si].n);
-		for (w4 = 0; w4 < 2; w4++) {
+		for (w4 = 0; w4 < 3; w4++) {
 			for (ri = 0; ri < sizeof(rows) / sizeof(rows[0]); ri++) {
 				double macs = (double)rows[ri] * shapes[si].k *
 					      shapes[si].n;
@@ -325,7 +343,8 @@ int main(void)
 				vs = best_rate(run_op, &r, macs) * 1e-9;
 				r.e = simd;
 				vv = best_rate(run_op, &r, macs) * 1e-9;
-				printf("%-4s %-10s %3u %9.2f %9.2f", w4 ? "W4" : "W8",
+				printf("%-4s %-10s %3u %9.2f %9.2f",
+				       w4 == 2 ? "W4gz" : w4 ? "W4" : "W8",
 				       name, rows[ri], vs, vv);
 				print_pct(vv, vnni_peak);
 				print_pct(vv, mubs_peak);

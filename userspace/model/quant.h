@@ -130,7 +130,9 @@ struct inpu_qmodel {
  *   l%u.ffn.g  INT32  [1][dim]
  *   l%u.w13.w  W8/W4  [2 hidden][dim]       (+ .gs), l%u.w13.qp
  *   l%u.w2.w   W8/W4  [dim][hidden]         (+ .gs), l%u.w2.qp
- * W4 group scales ".gs" are UINT8 [Kpad/32][Npad] (ISA.md section 4).
+ * W4 group scales ".gs" are UINT8 [Kpad/G][Npad] for groups of G = 32 or
+ * 16 inputs, optional W4 zero points ".gz" INT8 of the same shape
+ * (ISA.md section 4).
  */
 
 struct inpu_qmodel *inpu_qmodel_alloc(const struct inpu_qconfig *cfg);
