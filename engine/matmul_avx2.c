@@ -236,9 +236,14 @@ INLINE __m256i w4_corr(int32_t xsum, const int8_t *z)
 
 	if (!z)
 		return _mm256_set1_epi32(8 * xsum);
+	/*
+	 * 8 + z (-120..135) and sum(x) (|.| <= 4096) both fit int16: one
+	 * vpmaddwd of (8 + z, 0) by (sum, 0) is their exact product, at
+	 * half the cost of vpmulld.
+	 */
 	zz = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)z));
-	return _mm256_mullo_epi32(_mm256_add_epi32(zz, _mm256_set1_epi32(8)),
-				  _mm256_set1_epi32(xsum));
+	return _mm256_madd_epi16(_mm256_add_epi32(zz, _mm256_set1_epi32(8)),
+				 _mm256_set1_epi32(xsum & 0xffff));
 }
 
 /*
