@@ -153,14 +153,12 @@ static void matmul(struct gb *g, const struct inpu_qmodel *m,
 	if (wten(m, lay, name, &op->u.matmul.w))
 		g->ret = -EINVAL;
 	if (op->u.matmul.w.dtype == INPU_DT_W4_TILED) {
-		uint32_t kpad = (op->u.matmul.w.cols + INPU_W4_TILE_K - 1) /
-				INPU_W4_TILE_K * INPU_W4_TILE_K;
-
 		snprintf(name, sizeof(name), "%s.gs", pfx);
 		if (wten(m, lay, name, &op->u.matmul.gscale))
 			g->ret = -EINVAL;
-		/* The reader allows Kpad / 32 or Kpad / 16 rows of scales. */
-		if (op->u.matmul.gscale.rows == kpad / INPU_W4_GROUP_SMALL)
+		/* Groups of 32 stay group 0, as streams had them before. */
+		if (inpu_qmodel_w4_group(op->u.matmul.w.cols,
+					 op->u.matmul.gscale.rows) == INPU_W4_GROUP_SMALL)
 			op->u.matmul.group = INPU_W4_GROUP_SMALL;
 		snprintf(name, sizeof(name), "%s.gz", pfx);
 		if (inpu_qmodel_find(m, name) &&

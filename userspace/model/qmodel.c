@@ -350,6 +350,12 @@ static int need(const struct inpu_qmodel *m, const char *name, uint8_t dt,
 	return 0;
 }
 
+uint32_t inpu_qmodel_w4_group(uint32_t k, uint32_t gs_rows)
+{
+	return gs_rows == (k + 127) / 128 * 128 / INPU_W4_GROUP_SMALL ?
+	       INPU_W4_GROUP_SMALL : INPU_W4_GROUP;
+}
+
 /*
  * A linear layer: weights (W8 or W4), group scales iff W4 (groups of 32
  * or 16 inputs, told by their rows), zero points only with W4 and then
@@ -358,7 +364,7 @@ static int need(const struct inpu_qmodel *m, const char *name, uint8_t dt,
 static int need_linear(const struct inpu_qmodel *m, const char *pfx,
 		       uint32_t n, uint32_t k, char *err, size_t errlen)
 {
-	const struct inpu_qtensor *w, *gs, *gz;
+	const struct inpu_qtensor *w, *gs;
 	char name[INPU_QM_NAME_LEN + 8];
 	uint32_t kpad = (k + 127) / 128 * 128, npad = (n + 63) / 64 * 64;
 	const struct inpu_qparam *qp;
@@ -373,8 +379,7 @@ static int need_linear(const struct inpu_qmodel *m, const char *pfx,
 	gs = inpu_qmodel_find(m, name);
 	if (w->dtype == INPU_DT_W4_TILED) {
 		/* Groups of 16 when the rows say so; else the rows must be Kpad / 32. */
-		uint32_t rows = gs && gs->rows == kpad / INPU_W4_GROUP_SMALL ?
-				gs->rows : kpad / INPU_W4_GROUP;
+		uint32_t rows = kpad / inpu_qmodel_w4_group(k, gs ? gs->rows : 0);
 
 		ret = need(m, name, INPU_DT_UINT8, INPU_DT_UINT8, rows,
 			   npad, err, errlen, NULL);
@@ -393,8 +398,7 @@ static int need_linear(const struct inpu_qmodel *m, const char *pfx,
 		return -EINVAL;
 	} else {
 		snprintf(name, sizeof(name), "%s.gz", pfx);
-		gz = inpu_qmodel_find(m, name);
-		if (gz) {
+		if (inpu_qmodel_find(m, name)) {
 			inpu_model_seterr(err, errlen,
 					  "tensor %s: zero points for W8 weights", name);
 			return -EINVAL;

@@ -164,6 +164,12 @@ void *inpu_qmodel_data(struct inpu_qmodel *m, const char *name);
 int inpu_qmodel_add_linear_fmt(struct inpu_qmodel *m, const char *pfx,
 			       uint32_t n, uint32_t k, int w4, int group,
 			       int zero);
+/*
+ * The group size of a W4 layer of @k inputs whose group scales have
+ * @gs_rows rows: 16 if that is Kpad / 16, else 32 (the reader checks the
+ * rows against it).
+ */
+uint32_t inpu_qmodel_w4_group(uint32_t k, uint32_t gs_rows);
 int inpu_qmodel_add_linear(struct inpu_qmodel *m, const char *pfx, uint32_t n,
 			   uint32_t k, int w4);
 

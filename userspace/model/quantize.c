@@ -284,24 +284,25 @@ static double qw_real(const struct qweight *w, int i, int j)
  * Channel scale of row @r: int8 per-channel, or the unit of the W4 group
  * scales (the largest group step is 255 units).
  */
-static double row_scale(const float *r, int k, int w4, int pow2, struct w4fmt f)
+static double row_scale(const float *r, const struct qweight *qw, int pow2)
 {
+	int k = qw->k;
 	double s;
 
-	if (!w4) {
+	if (!qw->w4) {
 		s = vmax(r, (size_t)k) / 127.0;
 	} else {
 		double dmax = 0.0;
 
-		for (int g = 0; g < k; g += f.group) {
-			int e = g + f.group < k ? g + f.group : k;
+		for (int g = 0; g < k; g += qw->grp) {
+			int e = g + qw->grp < k ? g + qw->grp : k;
 			double d, lo = 0.0, hi = 0.0;
 
 			for (int j = g; j < e; j++) {
 				lo = r[j] < lo ? r[j] : lo;
 				hi = r[j] > hi ? r[j] : hi;
 			}
-			d = f.zero ? (hi - lo) / 15.0 : (hi > -lo ? hi : -lo) / 7.0;
+			d = qw->z ? (hi - lo) / 15.0 : (hi > -lo ? hi : -lo) / 7.0;
 			if (d > dmax)
 				dmax = d;
 		}
@@ -389,12 +390,10 @@ static void dequant(const struct qweight *qw, float *out)
 /* Round-to-nearest: int8 per channel, or int4 with integer group scales. */
 static void quant_rtn(const float *w, struct qweight *qw, int pow2)
 {
-	struct w4fmt f = { qw->grp, qw->z != NULL };
-
 	for (int i = 0; i < qw->n; i++) {
 		const float *r = w + (size_t)i * qw->k;
 
-		qw->scale[i] = row_scale(r, qw->k, qw->w4, pow2, f);
+		qw->scale[i] = row_scale(r, qw, pow2);
 		fit_groups(r, qw, i);
 	}
 	round_on_grid(w, qw);
@@ -527,7 +526,6 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 	double *wd = malloc((size_t)n * k * sizeof(double));
 	int *perm = malloc((size_t)k * sizeof(int));
 	float *grp = malloc((size_t)qw->grp * sizeof(float));
-	struct w4fmt f = { qw->grp, qw->z != NULL };
 	double mean = 0.0;
 
 	if (!h || !u || !wd || !perm || !grp)
@@ -586,7 +584,7 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 	for (int r = 0; r < n; r++) {
 		const float *wr = w + (size_t)r * k;
 
-		qw->scale[r] = row_scale(wr, k, qw->w4, pow2, f);
+		qw->scale[r] = row_scale(wr, qw, pow2);
 		if (act_order)
 			fit_groups(wr, qw, r);
 	}
@@ -1544,6 +1542,7 @@ static int gptq_start(struct qctx *q)
 	if (!ret)
 		ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, q->o->progress,
 				 q->o->progress_ctx, "calibration for GPTQ");
+	q->tuned.group = opts_fmt(q->o).group;	/* the grids' shapes below */
 	for (int l = 0; l < q->p1.n_layers && !ret; l++)
 		for (int li = 0; li < 4 && !ret; li++) {
 			struct qweight qw;
@@ -1564,7 +1563,6 @@ static int gptq_start(struct qctx *q)
 				break;
 			}
 			q->tuned.w4[l][li] = (uint8_t)w4;
-			q->tuned.group = opts_fmt(q->o).group;
 			memcpy(q->tuned.s[l][li], qw.scale, (size_t)n * sizeof(double));
 			if (w4)
 				memcpy(q->tuned.gs[l][li], qw.gs, (size_t)n * qw.ng);
