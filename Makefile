@@ -64,6 +64,8 @@ help:
 	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
 	@echo "make bench      model decode/prefill tok/s and latency: VM device, host cpu, cycle model, llama.cpp"
 	@echo "make bench-trace    jobs/s with and without inpu-trace attached, in the VM"
+	@echo "make soak       100,000 jobs, 4 processes, every device fault, kills and recoveries, in the VM"
+	@echo "make check-debug    kselftests, race tests and a short soak on a KASAN/lockdep/kmemleak kernel"
 	@echo "make trace      build/bin/inpu-trace, the eBPF job-latency tool"
 	@echo "make clean      remove build outputs (the cache stays: $(INPU_CACHE))"
 
@@ -378,19 +380,21 @@ qemu:
 # In the guest: /opt/inpu/{bin,kselftest,models,data}; models/ holds the
 # quantized stories260K and tok512.bin, data/ the dev text (for inpu ppl).
 $(B)/vm/initramfs.cpio: module userspace trace kselftest firmware models tests/vm/init \
-		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh tests/vm/trace-overhead.sh FORCE
+		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh tests/vm/trace-overhead.sh \
+		tests/vm/soak.sh FORCE
 	rm -rf $(B)/vm/root $(B)/vm/firmware
 	mkdir -p $(B)/vm/root/bin $(B)/vm/root/kselftest $(B)/vm/root/models \
 		$(B)/vm/root/data $(B)/vm/firmware
 	cp inpu.ko $(B)/vm/root/
 	cp $(B)/bin/inpu $(B)/bin/inpu-trace $(B)/bench/inpu_job_bench $(B)/bench/inpu_trace_load \
 		$(B)/bench/inpu_reliability_test $(B)/bench/inpu_ioctl_fuzz \
+		$(B)/bench/inpu_hostile_test $(B)/bench/inpu_soak \
 		$(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp $(MODELS) $(B)/vm/root/models/
 	shared=$$(. scripts/env.sh && inpu_shared) && \
 		cp "$$shared/data/tinystories-dev.txt" $(B)/vm/root/data/
-	cp tests/vm/guest-check.sh tests/vm/trace-overhead.sh $(B)/vm/root/
+	cp tests/vm/guest-check.sh tests/vm/trace-overhead.sh tests/vm/soak.sh $(B)/vm/root/
 	cp $(B)/firmware/inpu-fw.bin $(B)/vm/firmware/
 	bash tests/vm/mkinitramfs.sh $(KVER) $(B)/vm/root $@ $(B)/vm/firmware
 
@@ -419,6 +423,23 @@ $(B)/bench/synth_model: tests/bench/synth_model.c
 bench-trace: initramfs qemu
 	bash tests/vm/run-vm.sh -t 900 $(B)/vm/initramfs.cpio 'sh /opt/inpu/trace-overhead.sh'
 
+# ---- soak and the debug kernel -------------------------------------------
+# 100,000 jobs from 4 processes, every device fault, kills, closes and
+# forced recoveries (tests/kselftest/inpu/inpu_soak.c); not in make check.
+SOAK_ARGS ?= -j 100000 -p 4
+soak: initramfs qemu
+	bash tests/vm/run-vm.sh -t 3600 -q fault-inject=on $(B)/vm/initramfs.cpio \
+		'sh /opt/inpu/soak.sh $(SOAK_ARGS)'
+
+# The kselftests, the race tests and a short soak on a KASAN, lockdep,
+# fault-injection, DMA-API-debug and kmemleak kernel built from Debian's
+# linux-source-6.12 (scripts/build-debug-kernel.sh, cached).
+check-debug: deps
+	@$(MAKE) --no-print-directory check-debug-run
+
+check-debug-run: initramfs qemu
+	@bash tests/vm/check-debug.sh
+
 # ---- the two README commands ---------------------------------------------
 check: deps
 	@$(MAKE) --no-print-directory check-run
@@ -444,4 +465,4 @@ clean:
 
 FORCE:
 .PHONY: help deps all module userspace trace engine firmware fuzz bench bench-run bench-engine bench-vm bench-trace host-tests kselftest qemu initramfs models \
-	vm-shell check check-run demo demo-run clean FORCE
+	vm-shell check check-run demo demo-run clean FORCE soak check-debug check-debug-run

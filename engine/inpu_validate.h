@@ -48,6 +48,14 @@ int inpu_validate_stream(const void *stream, size_t len,
 			 const struct inpu_region *regions,
 			 unsigned int n_regions, struct inpu_verror *err);
 
+/*
+ * Upper bound of the work of a stream that passed inpu_validate_stream(),
+ * at the largest values its parameters may take: multiply-accumulates of
+ * MATMUL and ATTENTION plus elements touched (ISA.md, "Work bound"),
+ * saturating at 2^64 - 1.  The driver refuses streams above its budget.
+ */
+__u64 inpu_stream_work(const void *stream);
+
 /* Short name of an enum inpu_status value, e.g. "bad dtype". */
 const char *inpu_status_name(int status);
 

@@ -97,6 +97,7 @@ static const char *const status_names[INPU_ERR_COUNT] = {
 	[INPU_ERR_INDEX] = "index out of range",
 	[INPU_ERR_TABLES] = "bad firmware tables",
 	[INPU_ERR_NOMEM] = "engine out of memory",
+	[INPU_ERR_BUDGET] = "job exceeds the work budget",
 };
 
 const char *inpu_status_name(int status)
@@ -510,4 +511,86 @@ int inpu_validate_stream(const void *stream, size_t len,
 			return fail(err, ret, i, slot);
 	}
 	return fail(err, INPU_OK, 0, -1);
+}
+
+/* ---- work bound (ISA.md, "Work bound") ------------------------------- */
+
+static __u64 sat_add(__u64 a, __u64 b)
+{
+	return a + b < a ? ~0ull : a + b;
+}
+
+static __u64 sat_mul(__u64 a, __u64 b)
+{
+	return a && b > ~0ull / a ? ~0ull : a * b;
+}
+
+static __u32 ilog2_ceil(__u64 v)
+{
+	__u32 l = 0;
+
+	while (l < 63 && ((__u64)1 << l) < v)
+		l++;
+	return l;
+}
+
+/* Elements of every operand of @op, the bound of an element-wise op. */
+static __u64 op_elems(const struct inpu_op *op)
+{
+	const struct inpu_tensor *t = (const struct inpu_tensor *)op->u.raw;
+	unsigned int i, n = inpu_op_slots(op->opcode);
+	__u64 e = 0;
+
+	for (i = 0; i < n; i++)
+		e = sat_add(e, sat_mul(t[i].rows, t[i].cols));
+	return e;
+}
+
+static __u64 attention_work(const struct inpu_stream_header *hdr,
+			    const struct inpu_op_attention *o)
+{
+	__u64 pos = o->pos_param ? hdr->params[o->pos_param - 1].max : o->pos;
+	__u64 rows = o->q.rows;
+	/* Keys each query row attends to, summed over the rows (causal). */
+	__u64 keys = sat_add(sat_mul(rows, pos), rows * (rows + 1) / 2);
+	/* A dot product and an accumulation per key and head dimension,
+	 * and the softmax's exp and sum per key.
+	 */
+	__u64 per_key = sat_add(sat_mul(2, o->head_dim), 2);
+
+	return sat_mul(sat_mul(keys, o->n_heads), per_key);
+}
+
+static __u64 op_work(const struct inpu_stream_header *hdr,
+		     const struct inpu_op *op)
+{
+	switch (op->opcode) {
+	case INPU_OP_MATMUL:
+		return sat_add(sat_mul(sat_mul(op->u.matmul.x.rows,
+					       op->u.matmul.x.cols),
+				       op->u.matmul.w.rows),
+			       op_elems(op));
+	case INPU_OP_ATTENTION:
+		return sat_add(attention_work(hdr, &op->u.attention),
+			       op_elems(op));
+	case INPU_OP_SAMPLE:
+		return sat_mul(op->u.sample.x.cols,
+			       2 + ilog2_ceil(op->u.sample.x.cols));
+	case INPU_OP_FWHT:
+		return sat_mul(op_elems(op), 1 + ilog2_ceil(op->u.fwht.block));
+	default:
+		return op_elems(op);
+	}
+}
+
+__u64 inpu_stream_work(const void *stream)
+{
+	const struct inpu_stream_header *hdr = stream;
+	const struct inpu_op *ops = (const struct inpu_op *)(hdr + 1);
+	__u64 work = 0;
+	unsigned int i;
+
+	for (i = 0; i < hdr->n_ops; i++)
+		work = sat_add(work, sat_add(op_work(hdr, &ops[i]), 1));
+	return work;
 }

@@ -91,6 +91,12 @@ static int inpu_debugfs_reliability(struct seq_file *m, void *unused)
 	seq_printf(m, "bo_bytes %lld\n", atomic64_read(&idev->bo_bytes));
 	seq_printf(m, "pinned_pages %lld\n",
 		   atomic64_read(&idev->pinned_pages));
+	seq_printf(m, "jobs_alive %lld\n", atomic64_read(&idev->jobs_alive));
+	seq_printf(m, "fences_alive %lld\n",
+		   atomic64_read(&idev->fences_alive));
+	seq_printf(m, "cmdbufs_alive %lld\n",
+		   atomic64_read(&idev->cmdbufs_alive));
+	seq_printf(m, "contexts %d\n", atomic_read(&idev->contexts));
 	if (idev->capabilities & INPU_CAP_FAULT_INJECT)
 		seq_printf(m, "faults_injected %u\n",
 			   inpu_rd32(idev, INPU_REG_FI_INJECTED));

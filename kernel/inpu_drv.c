@@ -64,6 +64,10 @@ static int inpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return PTR_ERR(idev);
 	idev->pdev = pdev;
 	pci_set_drvdata(pdev, idev);
+	mutex_init(&idev->files_lock);
+	INIT_LIST_HEAD(&idev->files);
+	init_rwsem(&idev->teardown_sem);
+	inpu_recovery_init(idev);
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
@@ -123,11 +127,22 @@ static void inpu_remove(struct pci_dev *pdev)
 	struct inpu_device *idev = pci_get_drvdata(pdev);
 
 	/* Open files keep the drm_device alive; unplug makes their ioctls
-	 * fail with -ENODEV instead of touching a device that is gone.
+	 * fail with -ENODEV instead of touching a device that is gone, and
+	 * waits for those already inside.
 	 */
 	drm_dev_unplug(&idev->drm);
+	mutex_lock(&idev->files_lock);
+	WRITE_ONCE(idev->unplugged, true);
+	mutex_unlock(&idev->files_lock);
+	/* Every job ends: those on the device, then every file's queue. */
+	inpu_ring_abort_all(idev);
+	inpu_files_teardown(idev);
 	inpu_ring_fini(idev);
 	inpu_hw_fini(idev);
+	/* What the device could reach goes while the device is still ours:
+	 * page tables, contexts, the BOs' DMA mappings.
+	 */
+	inpu_vms_teardown(idev);
 	inpu_mmu_fini(idev);
 }
 

@@ -49,22 +49,14 @@ static int inpu_fw_check(struct inpu_device *idev, const struct firmware *fw)
 	return ret ? -EINVAL : 0;
 }
 
-static int inpu_fw_boot(struct inpu_device *idev, const void *data,
-			size_t size)
+/* Boot the image in idev->fw_dma_buf (@size bytes). */
+static int inpu_fw_boot(struct inpu_device *idev, size_t size)
 {
-	struct device *dev = &idev->pdev->dev;
 	u32 status, error, offset;
-	dma_addr_t dma;
-	void *buf;
 	int ret = 0;
 
-	buf = dma_alloc_coherent(dev, size, &dma, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, data, size);
-
-	inpu_wr32(idev, INPU_REG_FW_ADDR_LO, lower_32_bits(dma));
-	inpu_wr32(idev, INPU_REG_FW_ADDR_HI, upper_32_bits(dma));
+	inpu_wr32(idev, INPU_REG_FW_ADDR_LO, lower_32_bits(idev->fw_dma));
+	inpu_wr32(idev, INPU_REG_FW_ADDR_HI, upper_32_bits(idev->fw_dma));
 	inpu_wr32(idev, INPU_REG_FW_SIZE, size);
 	inpu_wr32(idev, INPU_REG_FW_CTRL, INPU_FW_CTRL_BOOT);
 	status = inpu_rd32(idev, INPU_REG_FW_STATUS);
@@ -86,8 +78,26 @@ static int inpu_fw_boot(struct inpu_device *idev, const void *data,
 		idev->fw_features = inpu_rd32(idev, INPU_REG_FW_FEATURES_LO) |
 				    (u64)inpu_rd32(idev, INPU_REG_FW_FEATURES_HI) << 32;
 	}
-	dma_free_coherent(dev, size, buf, dma);
 	return ret;
+}
+
+/*
+ * Keep the image, and a DMA buffer the device boots it from, for the life
+ * of the device: a recovery boots it again while fences wait, where it
+ * must not allocate.
+ */
+static int inpu_fw_keep(struct inpu_device *idev, const struct firmware *fw)
+{
+	struct device *dev = &idev->pdev->dev;
+
+	idev->fw_image = devm_kmemdup(dev, fw->data, fw->size, GFP_KERNEL);
+	idev->fw_dma_buf = dmam_alloc_coherent(dev, fw->size, &idev->fw_dma,
+					       GFP_KERNEL);
+	if (!idev->fw_image || !idev->fw_dma_buf)
+		return -ENOMEM;
+	idev->fw_image_size = fw->size;
+	memcpy(idev->fw_dma_buf, fw->data, fw->size);
+	return 0;
 }
 
 int inpu_fw_load(struct inpu_device *idev)
@@ -113,16 +123,11 @@ int inpu_fw_load(struct inpu_device *idev)
 			firmware, fw->size);
 		ret = -EINVAL;
 	}
-	if (!ret)
-		ret = inpu_fw_boot(idev, fw->data, fw->size);
 	/* Kept for recovery: a reset unloads the device's tables. */
-	if (!ret) {
-		idev->fw_image = devm_kmemdup(&idev->pdev->dev, fw->data,
-					      fw->size, GFP_KERNEL);
-		idev->fw_image_size = fw->size;
-		if (!idev->fw_image)
-			ret = -ENOMEM;
-	}
+	if (!ret)
+		ret = inpu_fw_keep(idev, fw);
+	if (!ret)
+		ret = inpu_fw_boot(idev, fw->size);
 	if (!ret)
 		drm_info(&idev->drm, "firmware %s version %u.%u.%u booted\n",
 			 firmware, INPU_HW_VERSION_MAJOR(idev->fw_version),
@@ -132,10 +137,14 @@ int inpu_fw_load(struct inpu_device *idev)
 	return ret;
 }
 
-/* After a reset: the image that booted at probe, already checked. */
+/*
+ * After a reset: the image that booted at probe, already checked, copied
+ * again in case the device wrote into its buffer.
+ */
 int inpu_fw_reboot(struct inpu_device *idev)
 {
 	if (!idev->fw_image)
 		return -ENOENT;
-	return inpu_fw_boot(idev, idev->fw_image, idev->fw_image_size);
+	memcpy(idev->fw_dma_buf, idev->fw_image, idev->fw_image_size);
+	return inpu_fw_boot(idev, idev->fw_image_size);
 }

@@ -6,8 +6,10 @@
  * happens only after the last handle is closed and the last job using it
  * has finished.
  */
+#include <linux/dma-mapping.h>
 #include <linux/slab.h>
 
+#include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_print.h>
@@ -21,7 +23,7 @@ static void inpu_bo_free(struct drm_gem_object *obj)
 	struct inpu_device *idev = to_inpu_device(obj->dev);
 
 	if (bo->vm) {
-		inpu_vm_unmap(bo->vm, &bo->node, obj->size);
+		inpu_vm_unmap_bo(bo->vm, bo);
 		inpu_vm_put(bo->vm);
 		atomic64_sub(obj->size >> PAGE_SHIFT, &idev->pinned_pages);
 	}
@@ -42,10 +44,30 @@ static const struct drm_gem_object_funcs inpu_bo_funcs = {
 	.vm_ops = &drm_gem_shmem_vm_ops,
 };
 
+/*
+ * Device remove: unmap the pages from the device (they stay pinned until
+ * the BO is freed, for the CPU mappings userspace may still hold).  The
+ * caller holds the BO's address space lock.
+ */
+void inpu_bo_release_dma(struct inpu_bo *bo)
+{
+	struct drm_gem_shmem_object *shmem = &bo->base;
+
+	dma_resv_lock(shmem->base.resv, NULL);
+	if (shmem->sgt) {
+		dma_unmap_sgtable(shmem->base.dev->dev, shmem->sgt,
+				  DMA_BIDIRECTIONAL, 0);
+		sg_free_table(shmem->sgt);
+		kfree(shmem->sgt);
+		shmem->sgt = NULL;
+	}
+	dma_resv_unlock(shmem->base.resv);
+}
+
 struct drm_gem_object *inpu_gem_create_object(struct drm_device *drm,
 					      size_t size)
 {
-	struct inpu_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	struct inpu_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL_ACCOUNT);
 
 	if (!bo)
 		return ERR_PTR(-ENOMEM);
@@ -63,7 +85,7 @@ int inpu_bo_create_ioctl(struct drm_device *drm, void *data,
 	struct drm_gem_shmem_object *shmem;
 	struct sg_table *sgt;
 	struct inpu_bo *bo;
-	int ret;
+	int ret, idx;
 
 	if (!ifile)
 		return -ENODEV;
@@ -71,10 +93,15 @@ int inpu_bo_create_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 	if (!args->size || args->size > DRM_INPU_BO_MAX_SIZE)
 		return -EINVAL;
+	/* Page tables and DMA mappings need the device. */
+	if (!drm_dev_enter(drm, &idx))
+		return -ENODEV;
 
 	shmem = drm_gem_shmem_create(drm, PAGE_ALIGN(args->size));
-	if (IS_ERR(shmem))
-		return PTR_ERR(shmem);
+	if (IS_ERR(shmem)) {
+		ret = PTR_ERR(shmem);
+		goto out_exit;
+	}
 	bo = to_inpu_bo(&shmem->base);
 	bo->flags = args->flags;
 	atomic64_inc(&idev->bo_count);
@@ -83,24 +110,22 @@ int inpu_bo_create_ioctl(struct drm_device *drm, void *data,
 	sgt = drm_gem_shmem_get_pages_sgt(shmem);
 	if (IS_ERR(sgt)) {
 		ret = PTR_ERR(sgt);
-		goto err_put;
+		goto out_put;
 	}
-	ret = inpu_vm_map(ifile->vm, &bo->node, shmem->base.size, sgt,
-			  !(bo->flags & DRM_INPU_BO_DEVICE_READONLY));
+	ret = inpu_vm_map_bo(ifile->vm, bo, sgt);
 	if (ret)
-		goto err_put;
+		goto out_put;
 	bo->vm = inpu_vm_get(ifile->vm);
 	atomic64_add(shmem->base.size >> PAGE_SHIFT, &idev->pinned_pages);
 
 	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
-	if (ret)
-		goto err_put;
-	args->dva = bo->node.start;
+	if (!ret)
+		args->dva = bo->node.start;
+out_put:
+	/* On success the handle holds the BO. */
 	drm_gem_object_put(&shmem->base);
-	return 0;
-
-err_put:
-	drm_gem_object_put(&shmem->base);
+out_exit:
+	drm_dev_exit(idx);
 	return ret;
 }
 

@@ -8,6 +8,7 @@
  * buffer keeps that validated copy, so a decode loop submits it again and
  * again with only a new parameter block, which costs a range check.
  */
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -30,6 +31,40 @@ module_param(unsafe_skip_validation, bool, 0600);
 MODULE_PARM_DESC(unsafe_skip_validation,
 		 "TESTING ONLY: skip the per-buffer range checks of command streams, leaving isolation to the device MMU");
 
+/* Limits on what one client can make the kernel and the device do. */
+static unsigned int max_job_gwork = 64;
+module_param(max_job_gwork, uint, 0644);
+MODULE_PARM_DESC(max_job_gwork,
+		 "largest work bound of one job, in 10^9 units of engine/ISA.md's work bound (default 64; 0 = no limit); larger jobs fail with -E2BIG");
+
+static unsigned int max_cmdbufs = 1024;
+module_param(max_cmdbufs, uint, 0644);
+MODULE_PARM_DESC(max_cmdbufs,
+		 "command buffers one file may hold (default 1024); more fail with -ENOSPC");
+
+static unsigned int max_stream_mib = 64;
+module_param(max_stream_mib, uint, 0644);
+MODULE_PARM_DESC(max_stream_mib,
+		 "MiB of validated command streams one file may hold, in command buffers and queued jobs (default 64); more fail with -ENOSPC");
+
+static unsigned int max_jobs_queued = 1024;
+module_param(max_jobs_queued, uint, 0644);
+MODULE_PARM_DESC(max_jobs_queued,
+		 "jobs one file may have submitted and not yet retired (default 1024); more fail with -EBUSY");
+
+static unsigned int debug_lookup_delay_us;
+module_param(debug_lookup_delay_us, uint, 0600);
+MODULE_PARM_DESC(debug_lookup_delay_us,
+		 "TESTING ONLY: sleep this long between finding an object by handle and taking a reference, so that race tests hit that window");
+
+static void inpu_debug_lookup_delay(void)
+{
+	unsigned int us = READ_ONCE(debug_lookup_delay_us);
+
+	if (us)
+		fsleep(us);
+}
+
 /* ---- command buffers ------------------------------------------------ */
 
 static void inpu_cmdbuf_release(struct kref *ref)
@@ -39,9 +74,17 @@ static void inpu_cmdbuf_release(struct kref *ref)
 
 	for (i = 0; i < cb->n_bos; i++)
 		drm_gem_object_put(cb->bos[i]);
+	/* cb->len is set before the allocation, so a failed build frees
+	 * with the size it allocated.
+	 */
 	if (cb->stream)
 		dma_free_coherent(&cb->idev->pdev->dev, cb->len, cb->stream,
 				  cb->stream_dma);
+	if (cb->vm) {
+		atomic64_sub(cb->len, &cb->vm->stream_bytes);
+		inpu_vm_put(cb->vm);
+	}
+	atomic64_dec(&cb->idev->cmdbufs_alive);
 	kfree(cb->bos);
 	kfree(cb->bo_flags);
 	kfree(cb);
@@ -59,6 +102,106 @@ static int inpu_status_errno(int status)
 }
 
 /*
+ * A command buffer of @len stream bytes, charged to @vm: -ENOSPC beyond
+ * the file's stream memory limit.
+ */
+static struct inpu_cmdbuf *inpu_cmdbuf_alloc(struct inpu_device *idev,
+					     struct inpu_vm *vm, u32 len,
+					     u32 n_bos)
+{
+	u64 limit = (u64)READ_ONCE(max_stream_mib) << 20;
+	struct inpu_cmdbuf *cb;
+
+	cb = kzalloc(sizeof(*cb), GFP_KERNEL_ACCOUNT);
+	if (!cb)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&cb->ref);
+	cb->idev = idev;
+	atomic64_inc(&idev->cmdbufs_alive);
+	cb->len = len;
+	cb->vm = inpu_vm_get(vm);
+	if (atomic64_add_return(len, &vm->stream_bytes) > limit) {
+		inpu_cmdbuf_put(cb);
+		return ERR_PTR(-ENOSPC);
+	}
+	cb->bos = kcalloc(n_bos, sizeof(*cb->bos), GFP_KERNEL_ACCOUNT);
+	cb->bo_flags = kcalloc(n_bos, sizeof(*cb->bo_flags), GFP_KERNEL_ACCOUNT);
+	cb->stream = dma_alloc_coherent(&idev->pdev->dev, len, &cb->stream_dma,
+					GFP_KERNEL_ACCOUNT);
+	if (!cb->bos || !cb->bo_flags || !cb->stream) {
+		inpu_cmdbuf_put(cb);
+		return ERR_PTR(-ENOMEM);
+	}
+	return cb;
+}
+
+/*
+ * Look up the BOs of @refs into @cb and describe them as validator
+ * regions.  A BO listed twice is refused here: its reservation could not
+ * be locked twice at submit.
+ */
+static int inpu_cmdbuf_bind_bos(struct drm_file *file, struct inpu_cmdbuf *cb,
+				const struct drm_inpu_bo_ref *refs, u32 n_bos,
+				struct inpu_region *regions)
+{
+	u32 i, j;
+	int ret;
+
+	ret = inpu_bo_lookup_refs(file, refs, n_bos, cb->bos);
+	if (ret)
+		return ret;
+	cb->n_bos = n_bos;
+	for (i = 0; i < n_bos; i++) {
+		struct inpu_bo *bo = to_inpu_bo(cb->bos[i]);
+
+		for (j = 0; j < i; j++)
+			if (cb->bos[j] == cb->bos[i])
+				return -EINVAL;
+		cb->bo_flags[i] = refs[i].flags;
+		regions[i].start = bo->node.start;
+		regions[i].len = bo->base.base.size;
+		regions[i].flags =
+			(refs[i].flags & DRM_INPU_REF_READ ? INPU_REGION_READ : 0) |
+			(refs[i].flags & DRM_INPU_REF_WRITE ? INPU_REGION_WRITE : 0);
+	}
+	return 0;
+}
+
+/* Validate the kernel's copy (userspace cannot change it any more). */
+static int inpu_cmdbuf_validate(struct inpu_cmdbuf *cb,
+				const struct inpu_region *regions,
+				struct drm_inpu_verror *verr)
+{
+	static const struct inpu_region all = {
+		.start = 0, .len = 1ull << INPU_DVA_BITS,
+		.flags = INPU_REGION_READ | INPU_REGION_WRITE,
+	};
+	u64 budget = (u64)READ_ONCE(max_job_gwork) * 1000000000ull;
+	struct inpu_verror err;
+	int ret;
+
+	if (unsafe_skip_validation)
+		ret = inpu_validate_stream(cb->stream, cb->len, &all, 1, &err);
+	else
+		ret = inpu_validate_stream(cb->stream, cb->len, regions,
+					   cb->n_bos, &err);
+	if (ret) {
+		verr->status = err.status;
+		verr->op = err.op;
+		verr->slot = err.slot;
+		return inpu_status_errno(err.status);
+	}
+	/* A valid stream can still occupy the device for minutes. */
+	if (budget && inpu_stream_work(cb->stream) > budget) {
+		verr->status = INPU_ERR_BUDGET;
+		verr->op = ~0u;
+		verr->slot = -1;
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/*
  * Build a command buffer from @len bytes at @src (kernel memory), used by
  * the job's BOs @refs.  Validation failures fill @verr.
  */
@@ -68,74 +211,32 @@ inpu_cmdbuf_build(struct drm_file *file, const void *src, u32 len,
 		  struct drm_inpu_verror *verr)
 {
 	struct inpu_file *ifile = file->driver_priv;
-	struct inpu_device *idev = ifile->idev;
 	const struct inpu_stream_header *hdr;
-	struct inpu_region *regions = NULL;
-	struct inpu_verror err;
+	struct inpu_region *regions;
 	struct inpu_cmdbuf *cb;
-	u32 i;
 	int ret;
 
-	cb = kzalloc(sizeof(*cb), GFP_KERNEL);
-	if (!cb)
-		return ERR_PTR(-ENOMEM);
-	kref_init(&cb->ref);
-	cb->idev = idev;
-	cb->bos = kcalloc(n_bos, sizeof(*cb->bos), GFP_KERNEL);
-	cb->bo_flags = kcalloc(n_bos, sizeof(*cb->bo_flags), GFP_KERNEL);
+	cb = inpu_cmdbuf_alloc(ifile->idev, ifile->vm, len, n_bos);
+	if (IS_ERR(cb))
+		return cb;
 	regions = kcalloc(n_bos, sizeof(*regions), GFP_KERNEL);
-	cb->stream = dma_alloc_coherent(&idev->pdev->dev, len, &cb->stream_dma,
-					GFP_KERNEL);
-	if (!cb->bos || !cb->bo_flags || !regions || !cb->stream) {
-		ret = -ENOMEM;
-		goto err;
+	if (!regions) {
+		inpu_cmdbuf_put(cb);
+		return ERR_PTR(-ENOMEM);
 	}
-	cb->len = len;
 	memcpy(cb->stream, src, len);
-
-	ret = inpu_bo_lookup_refs(file, refs, n_bos, cb->bos);
-	if (ret)
-		goto err;
-	cb->n_bos = n_bos;
-	for (i = 0; i < n_bos; i++) {
-		struct inpu_bo *bo = to_inpu_bo(cb->bos[i]);
-
-		cb->bo_flags[i] = refs[i].flags;
-		regions[i].start = bo->node.start;
-		regions[i].len = bo->base.base.size;
-		regions[i].flags =
-			(refs[i].flags & DRM_INPU_REF_READ ? INPU_REGION_READ : 0) |
-			(refs[i].flags & DRM_INPU_REF_WRITE ? INPU_REGION_WRITE : 0);
-	}
-
-	/* Validate the kernel's copy: userspace cannot change it any more. */
-	if (unsafe_skip_validation) {
-		struct inpu_region all = {
-			.start = 0, .len = 1ull << INPU_DVA_BITS,
-			.flags = INPU_REGION_READ | INPU_REGION_WRITE,
-		};
-
-		ret = inpu_validate_stream(cb->stream, len, &all, 1, &err);
-	} else {
-		ret = inpu_validate_stream(cb->stream, len, regions, n_bos, &err);
-	}
+	ret = inpu_cmdbuf_bind_bos(file, cb, refs, n_bos, regions);
+	if (!ret)
+		ret = inpu_cmdbuf_validate(cb, regions, verr);
+	kfree(regions);
 	if (ret) {
-		verr->status = err.status;
-		verr->op = err.op;
-		verr->slot = err.slot;
-		ret = inpu_status_errno(err.status);
-		goto err;
+		inpu_cmdbuf_put(cb);
+		return ERR_PTR(ret);
 	}
 	hdr = cb->stream;
 	cb->n_params = hdr->n_params;
 	memcpy(cb->params, hdr->params, sizeof(cb->params));
-	kfree(regions);
 	return cb;
-
-err:
-	kfree(regions);
-	inpu_cmdbuf_put(cb);
-	return ERR_PTR(ret);
 }
 
 static int inpu_copy_refs(u64 uptr, u32 n, struct drm_inpu_bo_ref **refs)
@@ -154,8 +255,8 @@ int inpu_cmdbuf_create_ioctl(struct drm_device *drm, void *data,
 	struct drm_inpu_bo_ref *refs;
 	struct inpu_cmdbuf *cb;
 	void *stream;
+	int ret, idx;
 	u32 id;
-	int ret;
 
 	if (!ifile)
 		return -ENODEV;
@@ -164,28 +265,46 @@ int inpu_cmdbuf_create_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 	if (!args->stream_len || args->stream_len > DRM_INPU_MAX_STREAM_BYTES)
 		return -EINVAL;
+	if (atomic_inc_return(&ifile->vm->n_cmdbufs) > READ_ONCE(max_cmdbufs)) {
+		atomic_dec(&ifile->vm->n_cmdbufs);
+		return -ENOSPC;
+	}
+	/* The stream goes to DMA memory of the device. */
+	if (!drm_dev_enter(drm, &idx)) {
+		atomic_dec(&ifile->vm->n_cmdbufs);
+		return -ENODEV;
+	}
 	ret = inpu_copy_refs(args->bos, args->n_bos, &refs);
 	if (ret)
-		return ret;
+		goto out;
 	stream = vmemdup_user(u64_to_user_ptr(args->stream), args->stream_len);
 	if (IS_ERR(stream)) {
 		kfree(refs);
-		return PTR_ERR(stream);
+		ret = PTR_ERR(stream);
+		goto out;
 	}
 	cb = inpu_cmdbuf_build(file, stream, args->stream_len, refs,
 			       args->n_bos, &args->verr);
 	kvfree(stream);
 	kfree(refs);
-	if (IS_ERR(cb))
-		return PTR_ERR(cb);
-
-	ret = xa_alloc(&ifile->cmdbufs, &id, cb, xa_limit_31b, GFP_KERNEL);
-	if (ret) {
-		inpu_cmdbuf_put(cb);
-		return ret;
+	if (IS_ERR(cb)) {
+		ret = PTR_ERR(cb);
+		goto out;
 	}
-	args->handle = id;
-	return 0;
+
+	mutex_lock(&ifile->lock);
+	ret = xa_alloc(&ifile->cmdbufs, &id, cb, xa_limit_31b,
+		       GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&ifile->lock);
+	if (ret)
+		inpu_cmdbuf_put(cb);
+	else
+		args->handle = id;
+out:
+	if (ret)
+		atomic_dec(&ifile->vm->n_cmdbufs);
+	drm_dev_exit(idx);
+	return ret;
 }
 
 int inpu_cmdbuf_destroy_ioctl(struct drm_device *drm, void *data,
@@ -199,9 +318,15 @@ int inpu_cmdbuf_destroy_ioctl(struct drm_device *drm, void *data,
 		return -ENODEV;
 	if (args->pad)
 		return -EINVAL;
+	/* Under the lock that SUBMIT's lookup holds while it takes its
+	 * reference, so the lookup never sees a buffer being freed.
+	 */
+	mutex_lock(&ifile->lock);
 	cb = xa_erase(&ifile->cmdbufs, args->handle);
+	mutex_unlock(&ifile->lock);
 	if (!cb)
 		return -ENOENT;
+	atomic_dec(&ifile->vm->n_cmdbufs);
 	inpu_cmdbuf_put(cb);
 	return 0;
 }
@@ -271,8 +396,9 @@ static int inpu_submit_get_cmdbuf(struct drm_file *file,
 			return -EINVAL;
 		mutex_lock(&ifile->lock);
 		cb = xa_load(&ifile->cmdbufs, args->cmdbuf);
-		if (cb)
-			kref_get(&cb->ref);
+		inpu_debug_lookup_delay();
+		if (cb && !kref_get_unless_zero(&cb->ref))
+			cb = NULL;
 		mutex_unlock(&ifile->lock);
 		if (!cb)
 			return -ENOENT;
@@ -319,8 +445,9 @@ static int inpu_result_store(struct inpu_file *ifile, u64 job_id,
 	struct inpu_result *old;
 	int ret;
 
+	lockdep_assert_held(&ifile->lock);
 	kref_get(&r->ref);
-	ret = xa_err(xa_store(&ifile->results, job_id, r, GFP_KERNEL));
+	ret = xa_err(xa_store(&ifile->results, job_id, r, GFP_KERNEL_ACCOUNT));
 	if (ret) {
 		inpu_result_put(r);
 		return ret;
@@ -352,17 +479,175 @@ static int inpu_job_add_deps(struct inpu_job *job, struct drm_file *file,
 	return 0;
 }
 
+/* The parameters of @args against @cb's declarations. */
+static int inpu_submit_check_params(const struct inpu_cmdbuf *cb,
+				    struct drm_inpu_submit *args)
+{
+	u32 i;
+
+	if (args->n_params != cb->n_params)
+		return -EINVAL;
+	for (i = 0; i < cb->n_params; i++) {
+		if (args->params[i] < cb->params[i].min ||
+		    args->params[i] > cb->params[i].max) {
+			args->verr.status = INPU_ERR_PARAM;
+			args->verr.op = ~0u;
+			args->verr.slot = -1;
+			return -ERANGE;
+		}
+	}
+	for (i = cb->n_params; i < INPU_MAX_PARAMS; i++)
+		if (args->params[i])
+			return -EINVAL;
+	return 0;
+}
+
+static void inpu_job_free_unarmed(struct inpu_job *job)
+{
+	struct inpu_device *idev = job->vm->idev;
+
+	if (job->hw_fence_mem)
+		atomic64_dec(&idev->fences_alive);
+	atomic64_dec(&idev->jobs_alive);
+	atomic_dec(&job->vm->jobs_queued);
+	kfree(job->hw_fence_mem);
+	inpu_result_put(job->result);
+	inpu_vm_put(job->vm);
+	kfree(job);
+}
+
+/*
+ * A job for @cb (whose reference it takes over on success), with
+ * everything it will need later allocated now: the fence signalling path
+ * (run_job, completion, recovery) must not allocate.
+ */
+static struct inpu_job *inpu_job_alloc(struct inpu_file *ifile,
+				       struct inpu_cmdbuf *cb,
+				       const struct drm_inpu_submit *args)
+{
+	struct inpu_job *job;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
+	if (!job)
+		return ERR_PTR(-ENOMEM);
+	atomic64_inc(&ifile->idev->jobs_alive);
+	job->vm = inpu_vm_get(ifile->vm);
+	if (atomic_inc_return(&job->vm->jobs_queued) >
+	    READ_ONCE(max_jobs_queued)) {
+		inpu_job_free_unarmed(job);
+		return ERR_PTR(-EBUSY);
+	}
+	job->result = kzalloc(sizeof(*job->result), GFP_KERNEL_ACCOUNT);
+	job->hw_fence_mem = kzalloc(sizeof(*job->hw_fence_mem),
+				    GFP_KERNEL_ACCOUNT);
+	if (job->hw_fence_mem) {
+		job->hw_fence_mem->idev = ifile->idev;
+		atomic64_inc(&ifile->idev->fences_alive);
+	}
+	if (!job->result || !job->hw_fence_mem) {
+		inpu_job_free_unarmed(job);
+		return ERR_PTR(-ENOMEM);
+	}
+	kref_init(&job->result->ref);
+	job->result->status = DRM_INPU_JOB_PENDING;
+	job->idev = ifile->idev;
+	job->cmdbuf = cb;
+	job->n_params = args->n_params;
+	memcpy(job->params, args->params, sizeof(job->params));
+	return job;
+}
+
+/*
+ * Arm and queue @job under the file lock: its id, its result (stored
+ * before arming, the last step that can fail), the fences on its BOs.
+ */
+static int inpu_job_push(struct inpu_file *ifile, struct inpu_job *job,
+			 struct drm_syncobj *out_sync,
+			 struct drm_inpu_submit *args)
+{
+	struct inpu_cmdbuf *cb = job->cmdbuf;
+	u32 i;
+	int ret;
+
+	mutex_lock(&ifile->lock);
+	job->job_id = ++ifile->next_job_id;
+	ret = inpu_result_store(ifile, job->job_id, job->result);
+	if (ret) {
+		ifile->next_job_id--;
+		mutex_unlock(&ifile->lock);
+		return ret;
+	}
+	drm_sched_job_arm(&job->base);
+	job->result->done = dma_fence_get(&job->base.s_fence->finished);
+	args->job_id = job->job_id;
+	for (i = 0; i < cb->n_bos; i++) {
+		drm_gem_object_get(cb->bos[i]);
+		dma_resv_add_fence(cb->bos[i]->resv, job->result->done,
+				   cb->bo_flags[i] & DRM_INPU_REF_WRITE ?
+				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+	}
+	if (out_sync)
+		drm_syncobj_replace_fence(out_sync, job->result->done);
+	trace_inpu_job_submit(job->job_id, ifile->vm->ctx,
+			      task_tgid_nr(current), cb->len, cb->n_bos,
+			      job->n_params);
+	drm_sched_entity_push_job(&job->base);
+	mutex_unlock(&ifile->lock);
+	return 0;
+}
+
+/* Dependencies, reservations and the push of an initialised @job. */
+static int inpu_job_queue(struct inpu_file *ifile, struct inpu_job *job,
+			  struct drm_file *file, struct drm_syncobj *out_sync,
+			  struct drm_inpu_submit *args)
+{
+	struct inpu_cmdbuf *cb = job->cmdbuf;
+	struct ww_acquire_ctx ticket;
+	u32 i;
+	int ret;
+
+	ret = inpu_job_add_deps(job, file, args);
+	if (ret)
+		return ret;
+	ret = drm_gem_lock_reservations(cb->bos, cb->n_bos, &ticket);
+	if (ret)
+		return ret;
+	for (i = 0; i < cb->n_bos; i++) {
+		bool write = cb->bo_flags[i] & DRM_INPU_REF_WRITE;
+
+		ret = dma_resv_reserve_fences(cb->bos[i]->resv, 1);
+		if (!ret)
+			ret = drm_sched_job_add_implicit_dependencies(&job->base,
+								      cb->bos[i],
+								      write);
+		if (ret)
+			goto out_unlock;
+	}
+	ret = inpu_job_push(ifile, job, out_sync, args);
+out_unlock:
+	drm_gem_unlock_reservations(cb->bos, cb->n_bos, &ticket);
+	return ret;
+}
+
+static int inpu_job_init_sched(struct inpu_file *ifile, struct inpu_job *job,
+			       struct drm_file *file)
+{
+#ifdef INPU_HAVE_SCHED_CLIENT_ID
+	return drm_sched_job_init(&job->base, &ifile->entity, 1, NULL,
+				  file->client_id);
+#else
+	return drm_sched_job_init(&job->base, &ifile->entity, 1, NULL);
+#endif
+}
+
 int inpu_submit_ioctl(struct drm_device *drm, void *data,
 		      struct drm_file *file)
 {
-	struct inpu_device *idev = to_inpu_device(drm);
 	struct inpu_file *ifile = file->driver_priv;
 	struct drm_inpu_submit *args = data;
 	struct drm_syncobj *out_sync = NULL;
-	struct ww_acquire_ctx ticket;
 	struct inpu_cmdbuf *cb = NULL;
 	struct inpu_job *job;
-	u32 i;
 	int ret, idx;
 
 	if (!ifile)
@@ -380,121 +665,36 @@ int inpu_submit_ioctl(struct drm_device *drm, void *data,
 	ret = inpu_submit_get_cmdbuf(file, args, &cb);
 	if (ret)
 		goto out_exit;
-	if (args->n_params != cb->n_params) {
-		ret = -EINVAL;
+	ret = inpu_submit_check_params(cb, args);
+	if (!ret && args->out_syncobj) {
+		out_sync = drm_syncobj_find(file, args->out_syncobj);
+		if (!out_sync)
+			ret = -ENOENT;
+	}
+	if (ret)
+		goto out_cb;
+
+	job = inpu_job_alloc(ifile, cb, args);
+	if (IS_ERR(job)) {
+		ret = PTR_ERR(job);
 		goto out_cb;
 	}
-	for (i = 0; i < cb->n_params; i++) {
-		if (args->params[i] < cb->params[i].min ||
-		    args->params[i] > cb->params[i].max) {
-			args->verr.status = INPU_ERR_PARAM;
-			args->verr.op = ~0u;
-			args->verr.slot = -1;
-			ret = -ERANGE;
-			goto out_cb;
-		}
-	}
-	for (i = cb->n_params; i < INPU_MAX_PARAMS; i++) {
-		if (args->params[i]) {
-			ret = -EINVAL;
-			goto out_cb;
-		}
-	}
-	if (args->out_syncobj) {
-		out_sync = drm_syncobj_find(file, args->out_syncobj);
-		if (!out_sync) {
-			ret = -ENOENT;
-			goto out_cb;
-		}
-	}
-
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
-	if (!job) {
-		ret = -ENOMEM;
-		goto out_sync;
-	}
-	job->result = kzalloc(sizeof(*job->result), GFP_KERNEL);
-	if (!job->result) {
-		kfree(job);
-		ret = -ENOMEM;
-		goto out_sync;
-	}
-	kref_init(&job->result->ref);
-	job->result->status = DRM_INPU_JOB_PENDING;
-	job->idev = idev;
-	job->vm = inpu_vm_get(ifile->vm);
-	job->cmdbuf = cb;
-	job->n_params = args->n_params;
-	memcpy(job->params, args->params, sizeof(job->params));
-
-#ifdef INPU_HAVE_SCHED_CLIENT_ID
-	ret = drm_sched_job_init(&job->base, &ifile->entity, 1, NULL,
-				 file->client_id);
-#else
-	ret = drm_sched_job_init(&job->base, &ifile->entity, 1, NULL);
-#endif
-	if (ret)
-		goto out_free_job;
-	ret = inpu_job_add_deps(job, file, args);
-	if (ret)
-		goto out_cleanup;
-
-	ret = drm_gem_lock_reservations(cb->bos, cb->n_bos, &ticket);
-	if (ret)
-		goto out_cleanup;
-	for (i = 0; i < cb->n_bos; i++) {
-		bool write = cb->bo_flags[i] & DRM_INPU_REF_WRITE;
-
-		ret = dma_resv_reserve_fences(cb->bos[i]->resv, 1);
-		if (!ret)
-			ret = drm_sched_job_add_implicit_dependencies(&job->base,
-								      cb->bos[i],
-								      write);
-		if (ret)
-			goto out_unlock;
-	}
-
-	mutex_lock(&ifile->lock);
-	job->job_id = ++ifile->next_job_id;
-	drm_sched_job_arm(&job->base);
-	job->result->done = dma_fence_get(&job->base.s_fence->finished);
-	ret = inpu_result_store(ifile, job->job_id, job->result);
+	ret = inpu_job_init_sched(ifile, job, file);
 	if (ret) {
-		/* Armed jobs must run; it will simply not be waitable. */
-		drm_warn(drm, "cannot record result of job %llu\n", job->job_id);
+		inpu_job_free_unarmed(job);
+		goto out_cb;
 	}
-	args->job_id = job->job_id;
-	for (i = 0; i < cb->n_bos; i++) {
-		drm_gem_object_get(cb->bos[i]);
-		dma_resv_add_fence(cb->bos[i]->resv, job->result->done,
-				   cb->bo_flags[i] & DRM_INPU_REF_WRITE ?
-				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+	ret = inpu_job_queue(ifile, job, file, out_sync, args);
+	if (ret) {
+		drm_sched_job_cleanup(&job->base);
+		inpu_job_free_unarmed(job);
+		goto out_cb;
 	}
-	if (out_sync)
-		drm_syncobj_replace_fence(out_sync, job->result->done);
-	trace_inpu_job_submit(job->job_id, ifile->vm->ctx,
-			      task_tgid_nr(current), cb->len, cb->n_bos,
-			      job->n_params);
-	drm_sched_entity_push_job(&job->base);
-	mutex_unlock(&ifile->lock);
-	drm_gem_unlock_reservations(cb->bos, cb->n_bos, &ticket);
-	ret = 0;
-	goto out_sync;
-
-out_unlock:
-	drm_gem_unlock_reservations(cb->bos, cb->n_bos, &ticket);
-out_cleanup:
-	drm_sched_job_cleanup(&job->base);
-out_free_job:
-	inpu_result_put(job->result);
-	inpu_vm_put(job->vm);
-	kfree(job);
-out_sync:
+	/* The job owns the command buffer reference now. */
+	cb = NULL;
+out_cb:
 	if (out_sync)
 		drm_syncobj_put(out_sync);
-	if (!ret)
-		goto out_exit;
-out_cb:
 	inpu_cmdbuf_put(cb);
 out_exit:
 	drm_dev_exit(idx);
@@ -534,8 +734,9 @@ int inpu_wait_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 		return inpu_wait_bo(file, args);
 	mutex_lock(&ifile->lock);
 	r = xa_load(&ifile->results, args->job_id);
-	if (r)
-		kref_get(&r->ref);
+	inpu_debug_lookup_delay();
+	if (r && !kref_get_unless_zero(&r->ref))
+		r = NULL;
 	mutex_unlock(&ifile->lock);
 	if (!r)
 		return -ENOENT;
@@ -547,7 +748,11 @@ int inpu_wait_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 		return left;
 	}
 	args->status = left ? READ_ONCE(r->status) : DRM_INPU_JOB_PENDING;
-	if (left && r->done->error && !args->status)
+	/* Ended without reaching the device (the scheduler skipped it, or
+	 * the device went away): not pending any more.
+	 */
+	if (left && (args->status == DRM_INPU_JOB_PENDING ||
+		     (r->done->error && !args->status)))
 		args->status = DRM_INPU_JOB_ABORTED;
 	args->ops_done = r->ops_done;
 	args->fault_op = r->fault_op;
@@ -572,7 +777,7 @@ int inpu_file_open(struct inpu_device *idev, struct drm_file *file)
 		file->driver_priv = NULL;
 		return 0;
 	}
-	ifile = kzalloc(sizeof(*ifile), GFP_KERNEL);
+	ifile = kzalloc(sizeof(*ifile), GFP_KERNEL_ACCOUNT);
 	if (!ifile)
 		return -ENOMEM;
 	ifile->idev = idev;
@@ -584,10 +789,22 @@ int inpu_file_open(struct inpu_device *idev, struct drm_file *file)
 		ret = PTR_ERR(ifile->vm);
 		goto err_free;
 	}
+	/* A process banned for hanging the device stays banned. */
+	if (inpu_tgid_banned(idev, ifile->vm->tgid))
+		ifile->vm->banned = true;
 	ret = drm_sched_entity_init(&ifile->entity, DRM_SCHED_PRIORITY_NORMAL,
 				    &sched, 1, NULL);
 	if (ret)
 		goto err_vm;
+	mutex_lock(&idev->files_lock);
+	if (idev->unplugged) {
+		mutex_unlock(&idev->files_lock);
+		drm_sched_entity_destroy(&ifile->entity);
+		ret = -ENODEV;
+		goto err_vm;
+	}
+	list_add_tail(&ifile->link, &idev->files);
+	mutex_unlock(&idev->files_lock);
 	file->driver_priv = ifile;
 	return 0;
 
@@ -599,19 +816,45 @@ err_free:
 	return ret;
 }
 
+/* Drop every command buffer the file holds by handle. */
+static void inpu_file_drop_cmdbufs(struct inpu_file *ifile)
+{
+	struct inpu_cmdbuf *cb;
+	unsigned long id;
+
+	mutex_lock(&ifile->lock);
+	xa_for_each(&ifile->cmdbufs, id, cb) {
+		xa_erase(&ifile->cmdbufs, id);
+		atomic_dec(&ifile->vm->n_cmdbufs);
+		inpu_cmdbuf_put(cb);
+	}
+	mutex_unlock(&ifile->lock);
+}
+
 void inpu_file_close(struct drm_file *file)
 {
 	struct inpu_file *ifile = file->driver_priv;
-	struct inpu_cmdbuf *cb;
+	struct inpu_device *idev;
 	struct inpu_result *r;
 	unsigned long id;
+	bool torn_down;
 
 	if (!ifile)
 		return;
-	/* Waits for this file's queued jobs to be handed to the device. */
-	drm_sched_entity_destroy(&ifile->entity);
-	xa_for_each(&ifile->cmdbufs, id, cb)
-		inpu_cmdbuf_put(cb);
+	idev = ifile->idev;
+	/* Remove waits for closes in progress before the scheduler goes. */
+	down_read(&idev->teardown_sem);
+	mutex_lock(&idev->files_lock);
+	list_del(&ifile->link);
+	torn_down = ifile->torn_down;
+	mutex_unlock(&idev->files_lock);
+	/* Waits for this file's queued jobs to be handed to the device;
+	 * after remove the entity is gone with the scheduler.
+	 */
+	if (!torn_down)
+		drm_sched_entity_destroy(&ifile->entity);
+	up_read(&idev->teardown_sem);
+	inpu_file_drop_cmdbufs(ifile);
 	xa_destroy(&ifile->cmdbufs);
 	xa_for_each(&ifile->results, id, r)
 		inpu_result_put(r);
@@ -620,4 +863,25 @@ void inpu_file_close(struct drm_file *file)
 	inpu_vm_put(ifile->vm);
 	mutex_destroy(&ifile->lock);
 	kfree(ifile);
+}
+
+/*
+ * Device remove, with the device unplugged and its ring aborted: end every
+ * file's queue (run_job fails them now) and drop the command buffers, whose
+ * streams are DMA memory of the device.  The files stay open; every ioctl
+ * that needs the device fails with -ENODEV.
+ */
+void inpu_files_teardown(struct inpu_device *idev)
+{
+	struct inpu_file *ifile;
+
+	down_write(&idev->teardown_sem);
+	mutex_lock(&idev->files_lock);
+	list_for_each_entry(ifile, &idev->files, link) {
+		drm_sched_entity_destroy(&ifile->entity);
+		ifile->torn_down = true;
+		inpu_file_drop_cmdbufs(ifile);
+	}
+	mutex_unlock(&idev->files_lock);
+	up_write(&idev->teardown_sem);
 }

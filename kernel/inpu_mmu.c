@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include <drm/drm_print.h>
+#include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
 
@@ -34,6 +35,8 @@ int inpu_mmu_init(struct inpu_device *idev)
 	if (!idev->ctx_table)
 		return -ENOMEM;
 	ida_init(&idev->ctx_ida);
+	mutex_init(&idev->vms_lock);
+	INIT_LIST_HEAD(&idev->vms);
 	inpu_mmu_hw_init(idev);
 	return 0;
 }
@@ -52,12 +55,12 @@ void inpu_mmu_fini(struct inpu_device *idev)
 
 static struct inpu_pt *inpu_pt_alloc(struct inpu_device *idev)
 {
-	struct inpu_pt *pt = kzalloc(sizeof(*pt), GFP_KERNEL);
+	struct inpu_pt *pt = kzalloc(sizeof(*pt), GFP_KERNEL_ACCOUNT);
 
 	if (!pt)
 		return NULL;
 	pt->cpu = dma_alloc_coherent(&idev->pdev->dev, INPU_PAGE_SIZE, &pt->dma,
-				     GFP_KERNEL);
+				     GFP_KERNEL_ACCOUNT);
 	if (!pt->cpu) {
 		kfree(pt);
 		return NULL;
@@ -83,33 +86,56 @@ struct inpu_vm *inpu_vm_create(struct inpu_device *idev)
 	struct inpu_vm *vm;
 	int ctx;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
+	INIT_LIST_HEAD(&vm->bos);
 	vm->idev = idev;
+	vm->tgid = task_tgid_nr(current);
 	drm_mm_init(&vm->mm, INPU_VA_START, INPU_VA_END - INPU_VA_START);
 
 	vm->root = inpu_pt_alloc(idev);
-	if (!vm->root)
+	if (!vm->root) {
+		ctx = -ENOMEM;
 		goto err_free;
+	}
+	mutex_lock(&idev->vms_lock);
 	/* Context 0 is never handed out: an all-zero descriptor faults. */
-	ctx = ida_alloc_range(&idev->ctx_ida, 1, INPU_MAX_CONTEXTS - 1,
+	ctx = idev->unplugged ? -ENODEV :
+	      ida_alloc_range(&idev->ctx_ida, 1, INPU_MAX_CONTEXTS - 1,
 			      GFP_KERNEL);
+	if (ctx >= 0) {
+		vm->ctx = ctx;
+		WRITE_ONCE(idev->ctx_table[ctx], vm->root->dma | INPU_PTE_VALID);
+		list_add_tail(&vm->link, &idev->vms);
+		atomic_inc(&idev->contexts);
+	}
+	mutex_unlock(&idev->vms_lock);
 	if (ctx < 0) {
 		inpu_pt_free(idev, vm->root, INPU_PT_LEVELS - 1);
-		kfree(vm);
-		return ERR_PTR(ctx == -ENOSPC ? -EBUSY : ctx);
+		goto err_free;
 	}
-	vm->ctx = ctx;
-	WRITE_ONCE(idev->ctx_table[ctx], vm->root->dma | INPU_PTE_VALID);
 	return vm;
 
 err_free:
 	drm_mm_takedown(&vm->mm);
+	mutex_destroy(&vm->lock);
 	kfree(vm);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(ctx == -ENOSPC ? -EBUSY : ctx);
+}
+
+/* Give the context and the page tables back; under vms_lock. */
+static void inpu_vm_free_hw(struct inpu_vm *vm)
+{
+	struct inpu_device *idev = vm->idev;
+
+	lockdep_assert_held(&idev->vms_lock);
+	WRITE_ONCE(idev->ctx_table[vm->ctx], 0);
+	ida_free(&idev->ctx_ida, vm->ctx);
+	inpu_pt_free(idev, vm->root, INPU_PT_LEVELS - 1);
+	vm->root = NULL;
 }
 
 static void inpu_vm_release(struct kref *ref)
@@ -117,9 +143,13 @@ static void inpu_vm_release(struct kref *ref)
 	struct inpu_vm *vm = container_of(ref, struct inpu_vm, ref);
 	struct inpu_device *idev = vm->idev;
 
-	WRITE_ONCE(idev->ctx_table[vm->ctx], 0);
-	ida_free(&idev->ctx_ida, vm->ctx);
-	inpu_pt_free(idev, vm->root, INPU_PT_LEVELS - 1);
+	mutex_lock(&idev->vms_lock);
+	list_del(&vm->link);
+	atomic_dec(&idev->contexts);
+	/* After remove, the context table is gone with the device. */
+	if (!vm->dead)
+		inpu_vm_free_hw(vm);
+	mutex_unlock(&idev->vms_lock);
 	drm_mm_takedown(&vm->mm);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
@@ -135,6 +165,29 @@ struct inpu_vm *inpu_vm_get(struct inpu_vm *vm)
 {
 	kref_get(&vm->ref);
 	return vm;
+}
+
+/*
+ * Device remove: free every address space's page tables and context and
+ * the DMA mappings of its BOs, while the device is still there to unmap
+ * them.  The BOs and address spaces themselves live on until their last
+ * user lets go; they then only give their address ranges back.
+ */
+void inpu_vms_teardown(struct inpu_device *idev)
+{
+	struct inpu_vm *vm;
+	struct inpu_bo *bo;
+
+	mutex_lock(&idev->vms_lock);
+	list_for_each_entry(vm, &idev->vms, link) {
+		mutex_lock(&vm->lock);
+		list_for_each_entry(bo, &vm->bos, vm_link)
+			inpu_bo_release_dma(bo);
+		inpu_vm_free_hw(vm);
+		vm->dead = true;
+		mutex_unlock(&vm->lock);
+	}
+	mutex_unlock(&idev->vms_lock);
 }
 
 /* The level-0 table holding @dva's entry, allocated on demand. */
@@ -172,20 +225,26 @@ static void inpu_vm_clear(struct inpu_vm *vm, u64 dva, u64 size)
 }
 
 /*
- * Reserve a DVA range for @size bytes plus one unmapped guard page (so
- * running off the end of a buffer faults instead of reaching the next one)
- * and map the DMA pages of @sgt there.
+ * Reserve a DVA range for @bo plus one unmapped guard page (so running off
+ * the end of a buffer faults instead of reaching the next one) and map the
+ * DMA pages of @sgt there.
  */
-int inpu_vm_map(struct inpu_vm *vm, struct drm_mm_node *node, u64 size,
-		struct sg_table *sgt, bool writable)
+int inpu_vm_map_bo(struct inpu_vm *vm, struct inpu_bo *bo,
+		   struct sg_table *sgt)
 {
+	u64 size = bo->base.base.size;
 	u64 flags = INPU_PTE_VALID | INPU_PTE_READ |
-		    (writable ? INPU_PTE_WRITE : 0);
+		    (bo->flags & DRM_INPU_BO_DEVICE_READONLY ? 0 : INPU_PTE_WRITE);
+	struct drm_mm_node *node = &bo->node;
 	struct sg_dma_page_iter iter;
 	u64 dva, off = 0;
 	int ret;
 
 	mutex_lock(&vm->lock);
+	if (vm->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
 	ret = drm_mm_insert_node_generic(&vm->mm, node, size + INPU_PAGE_SIZE,
 					 INPU_PAGE_SIZE, 0, DRM_MM_INSERT_BEST);
 	if (ret)
@@ -208,18 +267,23 @@ int inpu_vm_map(struct inpu_vm *vm, struct drm_mm_node *node, u64 size,
 		off += INPU_PAGE_SIZE;
 	}
 	vm->mapped_bytes += size;
+	list_add_tail(&bo->vm_link, &vm->bos);
 out:
 	mutex_unlock(&vm->lock);
 	return ret;
 }
 
-void inpu_vm_unmap(struct inpu_vm *vm, struct drm_mm_node *node, u64 size)
+void inpu_vm_unmap_bo(struct inpu_vm *vm, struct inpu_bo *bo)
 {
+	u64 size = bo->base.base.size;
+
 	mutex_lock(&vm->lock);
-	if (drm_mm_node_allocated(node)) {
-		inpu_vm_clear(vm, node->start, size);
-		drm_mm_remove_node(node);
+	if (drm_mm_node_allocated(&bo->node)) {
+		if (!vm->dead)
+			inpu_vm_clear(vm, bo->node.start, size);
+		drm_mm_remove_node(&bo->node);
 		vm->mapped_bytes -= size;
+		list_del(&bo->vm_link);
 	}
 	mutex_unlock(&vm->lock);
 }

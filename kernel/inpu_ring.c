@@ -37,9 +37,18 @@ static const char *inpu_fence_timeline_name(struct dma_fence *fence)
 	return "inpu-ring";
 }
 
+static void inpu_fence_release(struct dma_fence *fence)
+{
+	struct inpu_fence *f = container_of(fence, struct inpu_fence, base);
+
+	atomic64_dec(&f->idev->fences_alive);
+	dma_fence_free(fence);
+}
+
 static const struct dma_fence_ops inpu_fence_ops = {
 	.get_driver_name = inpu_fence_driver_name,
 	.get_timeline_name = inpu_fence_timeline_name,
+	.release = inpu_fence_release,
 };
 
 static void inpu_job_started(struct inpu_job *job, u32 slot, u32 queued)
@@ -85,13 +94,18 @@ static struct dma_fence *inpu_run_job(struct drm_sched_job *sched_job)
 	struct dma_fence *fence;
 	unsigned long flags;
 
-	if (sched_job->s_fence->finished.error)
-		return NULL;
+	/* Skipped (a dependency failed, its file went away) or the device
+	 * was removed: the job ends here, and WAIT says so.
+	 */
+	if (sched_job->s_fence->finished.error || READ_ONCE(idev->unplugged)) {
+		WRITE_ONCE(job->result->status, DRM_INPU_JOB_ABORTED);
+		return sched_job->s_fence->finished.error ? NULL :
+							     ERR_PTR(-ENODEV);
+	}
 
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	if (!fence)
-		return ERR_PTR(-ENOMEM);
-
+	/* Allocated at submit: no allocation while fences wait. */
+	fence = &job->hw_fence_mem->base;
+	job->hw_fence_mem = NULL;
 	spin_lock_irqsave(&idev->ring_lock, flags);
 	dma_fence_init(fence, &inpu_fence_ops, &idev->fence_lock,
 		       idev->fence_context, ++idev->fence_seqno);
@@ -111,18 +125,25 @@ static void inpu_free_job(struct drm_sched_job *sched_job)
 	struct inpu_job *job = to_inpu_job(sched_job);
 	u32 i;
 
-	/* Never handed to the device (a dependency failed, or the file was
-	 * closed first): the job still ends, for whoever traces it.
+	/* Never handed to the device (a dependency failed, the file was
+	 * closed first, the device went away): the job still ends, for
+	 * whoever traces it.
 	 */
 	if (!job->hw_fence)
 		trace_inpu_job_done(job->job_id, job->vm->ctx,
 				    DRM_INPU_JOB_ABORTED, 0, 0, 0);
 	drm_sched_job_cleanup(sched_job);
 	dma_fence_put(job->hw_fence);
+	if (job->hw_fence_mem) {
+		atomic64_dec(&job->idev->fences_alive);
+		kfree(job->hw_fence_mem);
+	}
+	atomic64_dec(&job->idev->jobs_alive);
 	for (i = 0; i < job->cmdbuf->n_bos; i++)
 		drm_gem_object_put(job->cmdbuf->bos[i]);
 	inpu_cmdbuf_put(job->cmdbuf);
 	inpu_result_put(job->result);
+	atomic_dec(&job->vm->jobs_queued);
 	inpu_vm_put(job->vm);
 	kfree(job);
 }
@@ -155,7 +176,6 @@ int inpu_ring_init(struct inpu_device *idev)
 	}
 	spin_lock_init(&idev->ring_lock);
 	spin_lock_init(&idev->fence_lock);
-	mutex_init(&idev->recovery_lock);
 	idev->fence_context = dma_fence_context_alloc(1);
 	idev->ring = dmam_alloc_coherent(dev, INPU_RING_SIZE * sizeof(*idev->ring),
 					 &idev->ring_dma, GFP_KERNEL);
@@ -196,6 +216,12 @@ void inpu_ring_fini(struct inpu_device *idev)
 {
 	if (!idev->sched_ready)
 		return;
+	/*
+	 * Every job has ended (inpu_ring_abort_all, inpu_files_teardown);
+	 * drm_sched_stop() frees those the free worker has not freed yet,
+	 * which drm_sched_fini() would leave behind.
+	 */
+	drm_sched_stop(&idev->sched, NULL);
 	drm_sched_fini(&idev->sched);
 	idev->sched_ready = false;
 	inpu_wr32(idev, INPU_REG_RING_CTRL, 0);
@@ -244,4 +270,37 @@ unsigned int inpu_ring_irq(struct inpu_device *idev)
 	}
 	spin_unlock_irqrestore(&idev->ring_lock, flags);
 	return retired;
+}
+
+/*
+ * Device remove: stop the device and end every job on the ring with
+ * DRM_INPU_JOB_ABORTED (fence error -ENODEV).  run_job queues nothing
+ * more once idev->unplugged is set.
+ */
+void inpu_ring_abort_all(struct inpu_device *idev)
+{
+	unsigned long flags;
+	unsigned int n = 0, i;
+
+	if (!idev->sched_ready)
+		return;
+	mutex_lock(&idev->recovery_lock);
+	inpu_ring_irq(idev);
+	spin_lock_irqsave(&idev->ring_lock, flags);
+	idev->recovering = true;
+	for (; idev->ring_done != idev->ring_tail; idev->ring_done++) {
+		u32 slot = idev->ring_done % INPU_RING_SIZE;
+
+		if (idev->slots[slot])
+			idev->recover_jobs[n++] = idev->slots[slot];
+		idev->slots[slot] = NULL;
+	}
+	spin_unlock_irqrestore(&idev->ring_lock, flags);
+	/* The device abandons the job it runs and writes nothing more. */
+	inpu_wr32(idev, INPU_REG_RING_CTRL, 0);
+	inpu_hw_reset(idev, INPU_RESET_RECOVERY);
+	for (i = 0; i < n; i++)
+		inpu_job_end(idev->recover_jobs[i], DRM_INPU_JOB_ABORTED,
+			     -ENODEV);
+	mutex_unlock(&idev->recovery_lock);
 }

@@ -170,6 +170,7 @@ extern const struct inpu_mem_ops inpu_mmu_mem_ops;
 
 /* inpu_fault.c: fault injection */
 uint32_t inpu_fault_pick_locked(INPUState *s);
+void inpu_fault_stall(INPUState *s, uint32_t gen, uint32_t ms);
 bool inpu_fault_read(INPUState *s, hwaddr addr, uint64_t *val);
 bool inpu_fault_write(INPUState *s, hwaddr addr, uint64_t val);
 void inpu_fault_reset(INPUState *s);

@@ -20,6 +20,10 @@
 #include "inpu.h"
 #include "inpu/inpu_regs.h"
 
+/* The number of fault kinds: the bits of INPU_FI_ALL. */
+#define INPU_FI_KINDS   6
+QEMU_BUILD_BUG_ON(INPU_FI_ALL != (1u << INPU_FI_KINDS) - 1);
+
 /* Called by the worker with s->lock held, once per job it takes. */
 uint32_t inpu_fault_pick_locked(INPUState *s)
 {
@@ -33,8 +37,8 @@ uint32_t inpu_fault_pick_locked(INPUState *s)
         return 0;
     }
     /* The next selected kind after the last one injected. */
-    for (unsigned int i = 0; i < 5; i++) {
-        uint32_t bit = 1u << ((s->fi_last + 1 + i) % 5);
+    for (unsigned int i = 0; i < INPU_FI_KINDS; i++) {
+        uint32_t bit = 1u << ((s->fi_last + 1 + i) % INPU_FI_KINDS);
 
         if (kinds & bit) {
             s->fi_last = ctz32(bit);
@@ -44,6 +48,18 @@ uint32_t inpu_fault_pick_locked(INPUState *s)
         }
     }
     return 0;
+}
+
+/*
+ * An injected stall: @ms with no progress (PROGRESS stays still, so the
+ * driver may declare the job hung), then the job runs normally.  Stops
+ * early when a reset abandons the job.
+ */
+void inpu_fault_stall(INPUState *s, uint32_t gen, uint32_t ms)
+{
+    for (uint32_t i = 0; i < ms && qatomic_read(&s->gen) == gen; i++) {
+        g_usleep(1000);
+    }
 }
 
 bool inpu_fault_read(INPUState *s, hwaddr addr, uint64_t *val)

@@ -200,6 +200,8 @@ static void *inpu_ring_worker(void *opaque)
 
         if (fault == INPU_FI_SLOW) {
             inpu_ring_slow(s, job.gen, slow_ms);
+        } else if (fault == INPU_FI_STALL) {
+            inpu_fault_stall(s, job.gen, slow_ms);
         }
         have_desc = inpu_dma(s, job.gen, job.ring_base +
                              (uint64_t)(job.pos & (job.ring_size - 1)) *

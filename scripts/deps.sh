@@ -45,6 +45,8 @@ pkgs=(
 	build-essential pkg-config dpkg-dev xz-utils ca-certificates
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	pahole kmod cpio busybox-static
+	# the debug kernel of make check-debug
+	flex bison bc libelf-dev
 	libdrm-dev libssl-dev
 	clang libclang-rt-14-dev
 	seabios qemu-system-data

@@ -505,6 +505,19 @@ TEST(writer_refuses_incomplete_models)
 	inpu_qmodel_free(m);
 }
 
+/* A config with no heads is refused before anything divides by it. */
+TEST(check_refuses_zero_heads)
+{
+	struct inpu_qmodel *m = synthetic(0);
+	char err[INPU_MODEL_ERRLEN] = "";
+
+	ASSERT_NE(NULL, m);
+	m->cfg.n_heads = 0;
+	EXPECT_EQ(-EINVAL, inpu_qmodel_check(m, err, sizeof(err)));
+	EXPECT_NE(0, err[0]);
+	inpu_qmodel_free(m);
+}
+
 /*
  * Groups of 16 and zero points: the file keeps them (same bytes after a
  * round trip), the step stream's W4 MATMULs carry them, and the reader

@@ -11,6 +11,9 @@
 #   -q  extra arguments for the -device inpu option (e.g. -q sa-rows=32)
 #   -m  guest memory in MiB (default 1024)
 #   -x  another cpio archive to add to the initramfs (e.g. benchmark models)
+#   -c  virtual CPUs (default 2: the driver's races need real parallelism,
+#       which multi-threaded TCG gives)
+#   -k  kernel image (default Debian's /boot/vmlinuz-<ver>)
 #
 # Fails (status 1) when the command fails, when the VM times out or dies
 # before reporting a status, or when the kernel log shows BUG:, WARNING:,
@@ -19,8 +22,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/env.sh"
 
-timeout_s=600 log= shell=0 devopts= mem=1024 extra=
-while getopts "t:l:sq:m:x:" o; do
+timeout_s=600 log= shell=0 devopts= mem=1024 extra= cpus=2 kernel=
+while getopts "t:l:sq:m:x:c:k:" o; do
 	case $o in
 	t) timeout_s=$OPTARG ;;
 	l) log=$OPTARG ;;
@@ -28,18 +31,21 @@ while getopts "t:l:sq:m:x:" o; do
 	q) devopts=,$OPTARG ;;
 	m) mem=$OPTARG ;;
 	x) extra=$OPTARG ;;
-	*) sed -n '4,18p' "$0" >&2; exit 2 ;;
+	c) cpus=$OPTARG ;;
+	k) kernel=$OPTARG ;;
+	*) sed -n '4,21p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 if [ $# -lt 1 ]; then
-	sed -n '4,18p' "$0" >&2
+	sed -n '4,21p' "$0" >&2
 	exit 2
 fi
 initrd=$1
 shift
 
 kver=$(inpu_kver)
+kernel=${kernel:-/boot/vmlinuz-$kver}
 qemu=$INPU_CACHE/qemu/qemu-system-x86_64
 if [ ! -x "$qemu" ]; then
 	echo "run-vm: $qemu missing; run 'make qemu'" >&2
@@ -62,10 +68,10 @@ cat "$initrd" ${extra:+"$extra"} "$work/cmd.cpio" >"$work/initrd.cpio"
 
 append="console=ttyS0 loglevel=3 panic=-1 oops=panic softlockup_panic=1 nokaslr"
 qargs=(
-	-M q35 -accel tcg -cpu max -m "$mem" -smp 1
+	-M q35 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$cpus"
 	-nodefaults -no-user-config -no-reboot -nic none
 	-L /usr/share/seabios -L /usr/share/qemu
-	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.cpio"
+	-kernel "$kernel" -initrd "$work/initrd.cpio"
 	-device "inpu$devopts"
 )
 
@@ -95,7 +101,7 @@ elif [ "$status" != 0 ]; then
 	echo "run-vm: guest command exited with status $status" >&2
 	fail=1
 fi
-bad='BUG:|WARNING:|Oops|Call Trace|soft lockup|hard LOCKUP|blocked for more than|Kernel panic|RCU stall|rcu_sched detected stall'
+bad='BUG:|WARNING:|Oops|Call Trace|suspected memory leak|soft lockup|hard LOCKUP|blocked for more than|Kernel panic|RCU stall|rcu_sched detected stall'
 if grep -E "^\[ *[0-9]+\.[0-9]+\] .*($bad)" "$out" >"$work/bad"; then
 	echo "run-vm: kernel log shows problems:" >&2
 	sed 's/^/run-vm:   /' "$work/bad" >&2

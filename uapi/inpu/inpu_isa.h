@@ -296,6 +296,7 @@ enum inpu_status {
 	INPU_ERR_INDEX,		/* token id out of range at run time */
 	INPU_ERR_TABLES,	/* firmware tables missing or malformed */
 	INPU_ERR_NOMEM,		/* the engine ran out of working memory */
+	INPU_ERR_BUDGET,	/* more work than the driver allows a job */
 	INPU_ERR_COUNT
 };
 

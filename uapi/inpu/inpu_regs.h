@@ -157,7 +157,8 @@
 #define   INPU_FI_DROP_IRQ	(1u << 2)	/* completes, no interrupt */
 #define   INPU_FI_CORRUPT	(1u << 3)	/* completion record garbled */
 #define   INPU_FI_SLOW		(1u << 4)	/* FI_SLOW_MS longer, making progress */
-#define   INPU_FI_ALL		0x1fu
+#define   INPU_FI_STALL		(1u << 5)	/* FI_SLOW_MS with no progress, then completes */
+#define   INPU_FI_ALL		0x3fu
 #define INPU_REG_FI_PERIOD	0x0c4
 #define INPU_REG_FI_COUNT	0x0c8	/* injections left */
 #define INPU_REG_FI_SLOW_MS	0x0cc

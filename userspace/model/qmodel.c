@@ -512,8 +512,8 @@ static int check_tensors(const struct inpu_qmodel *m, char *err,
 int inpu_qmodel_check(const struct inpu_qmodel *m, char *err, size_t errlen)
 {
 	const struct inpu_qconfig *c = &m->cfg;
-	uint32_t kv = c->dim / c->n_heads * c->n_kv_heads;
 	char p[INPU_QM_NAME_LEN];
+	uint32_t kv;
 	int ret;
 
 	ret = check_config(c, err, errlen);
@@ -523,6 +523,8 @@ int inpu_qmodel_check(const struct inpu_qmodel *m, char *err, size_t errlen)
 		ret = check_tensors(m, err, errlen);
 	if (ret)
 		return ret;
+	/* Only now is n_heads known not to be zero. */
+	kv = c->dim / c->n_heads * c->n_kv_heads;
 #define NEED(name, dt, r, cc) do { \
 		ret = need(m, name, dt, dt, r, cc, err, errlen, NULL); \
 		if (ret) \
