@@ -34,6 +34,22 @@ void inpu_engine_free(struct inpu_engine *e)
 	free(e);
 }
 
+void inpu_engine_set_poll(struct inpu_engine *e, inpu_poll_fn poll,
+			  void *opaque)
+{
+	e->poll = poll;
+	e->poll_opaque = opaque;
+}
+
+void inpu_engine_mem_stats(struct inpu_engine *e, struct inpu_engine_mem *m,
+			   int reset_peak)
+{
+	if (reset_peak)
+		e->held_peak = e->held;
+	m->retained = e->arena_cap;
+	m->peak = e->held_peak;
+}
+
 enum inpu_isa_level inpu_engine_level(const struct inpu_engine *e)
 {
 	return e->level;
@@ -56,6 +72,13 @@ int inpu_tables_check(const struct inpu_tables *t)
 /* ---- per-op scratch memory ------------------------------------------- */
 
 #define ARENA_ALIGN 64
+/*
+ * The arena's cap: a model's ops fit (the largest, attention over a long
+ * KV cache, needs a few MiB), and an op that needs more (a hostile one, or
+ * FWHT over a block of millions) gets the rest from calloc, freed when it
+ * ends, instead of growing the memory the engine keeps for good.
+ */
+#define ARENA_MAX_BYTES ((size_t)16 << 20)
 
 /*
  * Under AddressSanitizer every buffer gets its own allocation, so that an
@@ -72,6 +95,13 @@ int inpu_tables_check(const struct inpu_tables *t)
 #define ARENA_ENABLED 1
 #endif
 
+static void held_add(struct inpu_engine *e, size_t bytes)
+{
+	e->held += bytes;
+	if (e->held > e->held_peak)
+		e->held_peak = e->held;
+}
+
 void *op_alloc(struct op_ctx *c, size_t bytes)
 {
 	struct inpu_engine *e = c->e;
@@ -83,7 +113,6 @@ void *op_alloc(struct op_ctx *c, size_t bytes)
 	c->arena_need += a;
 	if (e->arena && a <= e->arena_cap - c->arena_used) {
 		p = e->arena + c->arena_used;
-		c->arena_last = c->arena_used;
 		c->arena_used += a;
 		memset(p, 0, bytes);
 		return p;
@@ -91,56 +120,39 @@ void *op_alloc(struct op_ctx *c, size_t bytes)
 	if (c->n_allocs == OP_MAX_ALLOCS)
 		return NULL;
 	p = calloc(1, bytes ? bytes : 1);
-	if (p)
+	if (p) {
+		c->alloc_bytes[c->n_allocs] = bytes;
 		c->allocs[c->n_allocs++] = p;
+		held_add(e, bytes);
+	}
 	return p;
-}
-
-/*
- * Free one allocation early (loops that would otherwise pile them up):
- * the arena's last one, or one from calloc.
- */
-void op_release(struct op_ctx *c, void *p)
-{
-	uint8_t *b = p;
-	unsigned int i;
-
-	if (c->e->arena && b >= c->e->arena && b < c->e->arena + c->arena_used) {
-		size_t off = (size_t)(b - c->e->arena);
-
-		/* Only the last block can go back; others wait for the op's end. */
-		if (off == c->arena_last) {
-			c->arena_need -= c->arena_used - off;
-			c->arena_used = off;
-			c->arena_last = SIZE_MAX;
-		}
-		return;
-	}
-	for (i = 0; i < c->n_allocs; i++) {
-		if (c->allocs[i] == p) {
-			free(p);
-			c->allocs[i] = c->allocs[--c->n_allocs];
-			return;
-		}
-	}
 }
 
 static void op_free_all(struct op_ctx *c)
 {
 	struct inpu_engine *e = c->e;
+	size_t need = c->arena_need < ARENA_MAX_BYTES ? c->arena_need :
+			ARENA_MAX_BYTES;
 
-	while (c->n_allocs)
-		free(c->allocs[--c->n_allocs]);
-	/* Room for this op's buffers next time (a failed malloc keeps none). */
-	if (ARENA_ENABLED && c->arena_need > e->arena_cap) {
-		size_t cap = (c->arena_need + 65535) / 65536 * 65536;
+	while (c->n_allocs) {
+		c->n_allocs--;
+		free(c->allocs[c->n_allocs]);
+		e->held -= c->alloc_bytes[c->n_allocs];
+	}
+	/*
+	 * Room for this op's buffers next time, up to the cap (a failed
+	 * malloc keeps none).
+	 */
+	if (ARENA_ENABLED && need > e->arena_cap) {
+		size_t cap = (need + 65535) / 65536 * 65536;
 
 		free(e->arena);
+		e->held -= e->arena_cap;
 		e->arena = malloc(cap);
 		e->arena_cap = e->arena ? cap : 0;
+		held_add(e, e->arena_cap);
 	}
 	c->arena_used = 0;
-	c->arena_last = SIZE_MAX;
 	c->arena_need = 0;
 }
 
@@ -179,20 +191,30 @@ int mem_write(struct op_ctx *c, uint64_t addr, const void *src, uint64_t len)
 	return 0;
 }
 
-/* Read rows [r0, r0 + n) of @t densely into @dst (raw elements). */
-int read_rows(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
-	      uint32_t n, void *dst)
+/*
+ * Elements [i0, i0 + n) of @t, in row-major order, between device memory
+ * and the dense buffer @buf: one access per row piece, or one in all when
+ * the rows are dense.
+ */
+static int rw_elems(struct op_ctx *c, const struct inpu_tensor *t,
+		    uint64_t i0, uint64_t n, void *buf, int write)
 {
-	uint64_t row = (uint64_t)t->cols * inpu_dtype_size(t->dtype);
-	uint64_t base = tensor_addr(c, t) + (uint64_t)r0 * t->stride;
-	uint8_t *d = dst;
-	uint32_t r;
+	unsigned int es = inpu_dtype_size(t->dtype);
+	uint64_t cols = t->cols, base = tensor_addr(c, t);
+	int dense = t->stride == cols * es;
+	uint8_t *p = buf;
 
-	if (t->stride == row)
-		return mem_read(c, base, d, row * n);
-	for (r = 0; r < n; r++)
-		if (mem_read(c, base + (uint64_t)r * t->stride, d + r * row, row))
+	while (n) {
+		uint64_t len = dense ? n : min_u64(n, cols - i0 % cols);
+		uint64_t a = base + i0 / cols * t->stride + i0 % cols * es;
+
+		if (write ? mem_write(c, a, p, len * es) :
+			    mem_read(c, a, p, len * es))
 			return -1;
+		p += len * es;
+		i0 += len;
+		n -= len;
+	}
 	return 0;
 }
 
@@ -200,48 +222,21 @@ int read_rows(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
 int32_t *load_i32(struct op_ctx *c, const struct inpu_tensor *t)
 {
 	uint64_t count = (uint64_t)t->rows * t->cols;
-	unsigned int es = inpu_dtype_size(t->dtype);
 	int32_t *out = op_alloc(c, count * 4);
-	uint8_t *raw;
-	uint64_t i;
 
-	if (!out)
+	if (!out || read_i32(c, t, 0, count, out))
 		return NULL;
-	raw = es == 4 ? (uint8_t *)out : op_alloc(c, count * es);
-	if (!raw || read_rows(c, t, 0, t->rows, raw))
-		return NULL;
-	for (i = 0; i < count && es != 4; i++) {
-		if (t->dtype == INPU_DT_INT8)
-			out[i] = ((const int8_t *)raw)[i];
-		else if (t->dtype == INPU_DT_UINT8)
-			out[i] = raw[i];
-		else
-			out[i] = ((const int16_t *)raw)[i];
-	}
-	/* Free the staging copy now: callers that load in a loop (EMBED,
-	 * one table row per id) would otherwise run out of op_alloc slots.
-	 */
-	if (es != 4)
-		op_release(c, raw);
 	return out;
 }
 
-/* Saturate int64 values to @t's dtype and write them as rows [r0, r0 + n). */
-int store_rows_i64(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
-		   uint32_t n, const int64_t *v)
+/* @n values saturated to @dtype (INT8/INT16/INT32) as raw elements. */
+static void saturate_to(uint8_t *raw, uint8_t dtype, const int64_t *v,
+			uint64_t n)
 {
-	uint64_t count = (uint64_t)n * t->cols;
-	unsigned int es = inpu_dtype_size(t->dtype);
-	uint64_t row = (uint64_t)t->cols * es, i;
-	uint64_t base = tensor_addr(c, t) + (uint64_t)r0 * t->stride;
-	uint8_t *raw = op_alloc(c, count * es);
-	uint32_t r;
-	int ret = 0;
+	uint64_t i;
 
-	if (!raw)
-		return -1;
-	for (i = 0; i < count; i++) {
-		switch (t->dtype) {
+	for (i = 0; i < n; i++) {
+		switch (dtype) {
 		case INPU_DT_INT8:
 			((int8_t *)raw)[i] = sat8(v[i]);
 			break;
@@ -253,20 +248,135 @@ int store_rows_i64(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
 			break;
 		}
 	}
-	if (t->stride == row) {
-		ret = mem_write(c, base, raw, count * es);
-	} else {
-		for (r = 0; r < n && !ret; r++)
-			ret = mem_write(c, base + (uint64_t)r * t->stride,
-					raw + r * row, row);
-	}
-	op_release(c, raw);
-	return ret;
 }
 
+/* Whole tensor: for the ops whose outputs are bounded (SAMPLE). */
 int store_i64(struct op_ctx *c, const struct inpu_tensor *t, const int64_t *v)
 {
-	return store_rows_i64(c, t, 0, t->rows, v);
+	uint64_t count = (uint64_t)t->rows * t->cols;
+	uint8_t *raw = op_alloc(c, count * inpu_dtype_size(t->dtype));
+
+	if (!raw)
+		return -1;
+	saturate_to(raw, t->dtype, v, count);
+	return rw_elems(c, t, 0, count, raw, 1);
+}
+
+/* ---- chunks ------------------------------------------------------------ */
+
+int read_elems(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
+	       uint64_t n, void *dst)
+{
+	return rw_elems(c, t, i0, n, dst, 0);
+}
+
+int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
+	     uint64_t n, int32_t *dst)
+{
+	unsigned int es = inpu_dtype_size(t->dtype);
+	/*
+	 * The raw elements go to the end of @dst and are widened front to
+	 * back: element i is read before int32 i is stored, and int32 i ends
+	 * at 4 * (i + 1) <= n * (4 - es) + (i + 1) * es, where raw element
+	 * i + 1 starts, so no raw element is overwritten before it is read.
+	 */
+	uint8_t *raw = (uint8_t *)dst + n * (4 - es);
+	uint64_t i;
+
+	if (read_elems(c, t, i0, n, raw))
+		return -1;
+	if (es == 4)
+		return 0;
+	for (i = 0; i < n; i++) {
+		int16_t h;
+
+		if (t->dtype == INPU_DT_INT8) {
+			dst[i] = (int8_t)raw[i];
+		} else if (t->dtype == INPU_DT_UINT8) {
+			dst[i] = raw[i];
+		} else {
+			memcpy(&h, raw + 2 * i, 2);
+			dst[i] = h;
+		}
+	}
+	return 0;
+}
+
+static void tensor_span(const struct op_ctx *c, const struct inpu_tensor *t,
+			uint64_t *lo, uint64_t *hi)
+{
+	*lo = tensor_addr(c, t);
+	*hi = *lo + (uint64_t)(t->rows - 1) * t->stride +
+	      (uint64_t)t->cols * inpu_dtype_size(t->dtype);
+}
+
+int out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
+	       const struct inpu_tensor *x, int elementwise)
+{
+	uint64_t ylo, yhi, xlo, xhi;
+
+	tensor_span(c, y, &ylo, &yhi);
+	tensor_span(c, x, &xlo, &xhi);
+	if (yhi <= xlo || xhi <= ylo)
+		return 0;
+	/* Element i of y is element i of x: written only once read. */
+	return !(elementwise && ylo == xlo && y->stride == x->stride &&
+		 inpu_dtype_size(y->dtype) == inpu_dtype_size(x->dtype) &&
+		 y->cols == x->cols);
+}
+
+int out_open(struct op_ctx *c, struct out_stream *o,
+	     const struct inpu_tensor *y, uint64_t chunk, int staged)
+{
+	uint64_t count = (uint64_t)y->rows * y->cols;
+
+	o->t = y;
+	o->staged = staged;
+	/*
+	 * Staging costs one copy of y in y's own element type: no more than
+	 * the device memory y covers.
+	 */
+	o->buf = op_alloc(c, (staged ? count : chunk) *
+			     inpu_dtype_size(y->dtype));
+	return o->buf ? 0 : -1;
+}
+
+uint8_t *out_slot(const struct out_stream *o, uint64_t i0)
+{
+	return o->staged ? o->buf + i0 * inpu_dtype_size(o->t->dtype) : o->buf;
+}
+
+int out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
+	       uint64_t n)
+{
+	return o->staged ? 0 : rw_elems(c, o->t, i0, n, o->buf, 1);
+}
+
+int out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0, uint64_t n,
+	    const int64_t *v)
+{
+	saturate_to(out_slot(o, i0), o->t->dtype, v, n);
+	return out_commit(c, o, i0, n);
+}
+
+int out_close(struct op_ctx *c, struct out_stream *o)
+{
+	if (!o->staged)
+		return 0;
+	return rw_elems(c, o->t, 0, (uint64_t)o->t->rows * o->t->cols, o->buf,
+			1);
+}
+
+int op_poll(struct op_ctx *c)
+{
+	struct inpu_engine *e = c->e;
+
+	c->work = 0;
+	if (e->poll && e->poll(e->poll_opaque)) {
+		c->status = INPU_RUN_CANCELLED;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- the run loop ----------------------------------------------------- */
@@ -330,13 +440,15 @@ void inpu_engine_run(struct inpu_engine *e, const struct inpu_tables *tables,
 	c.mem = mem;
 	c.mem_ctx = mem_ctx;
 	c.params = p;
-	c.arena_last = SIZE_MAX;
 	for (i = 0; i < hdr->n_ops; i++) {
 		const struct inpu_op *op = &ops[i];
 		int ret;
 
 		c.status = INPU_OK;
-		ret = op_table[op->opcode](&c, op);
+		/* Between ops too: a stream of many short ops is long as well. */
+		ret = op_poll(&c);
+		if (!ret)
+			ret = op_table[op->opcode](&c, op);
 		op_free_all(&c);
 		if (ret || c.status) {
 			res->status = c.status ? c.status : INPU_ERR_NOMEM;

@@ -17,13 +17,29 @@ struct inpu_engine {
 	 * Scratch memory reused by every op (op_alloc): a step of a small
 	 * model runs dozens of ops, and a fresh calloc per buffer (an mmap for
 	 * the large ones, and its page faults) cost more than their compute.
-	 * Grown at the end of an op that needed more.
+	 * Grown at the end of an op that needed more, up to ARENA_MAX_BYTES:
+	 * what a hostile stream makes one op use is not kept for the next.
 	 */
 	uint8_t *arena;
 	size_t arena_cap;
+	/* Scratch bytes held now and at most (inpu_engine_mem_stats). */
+	size_t held;
+	size_t held_peak;
+	/* Cancellation and progress (inpu_engine_set_poll); NULL: none. */
+	inpu_poll_fn poll;
+	void *poll_opaque;
 };
 
 #define OP_MAX_ALLOCS 16
+
+/*
+ * Elements per chunk of the streaming ops: their scratch memory is a few
+ * chunks, whatever the size of the tensors a stream names.
+ */
+#define OP_CHUNK 16384
+
+/* Work units (MACs or elements) between two calls of the poll hook. */
+#define OP_POLL_UNITS (1u << 20)
 
 /* State of the op being run. */
 struct op_ctx {
@@ -36,25 +52,80 @@ struct op_ctx {
 	uint64_t fault_addr;
 	int fault_write;
 	void *allocs[OP_MAX_ALLOCS];	/* beyond the arena */
+	size_t alloc_bytes[OP_MAX_ALLOCS];
 	unsigned int n_allocs;
 	size_t arena_used;
-	size_t arena_last;		/* offset of the last block, or SIZE_MAX */
 	size_t arena_need;		/* what this op asked for in all */
+	uint64_t work;			/* units since the last poll */
+};
+
+/*
+ * An op's output, written chunk by chunk as it is computed, or, when that
+ * could change what a later chunk of the op reads (out_hazard), staged
+ * whole and written at the end: every op reads its inputs as they were
+ * before it ran.
+ */
+struct out_stream {
+	const struct inpu_tensor *t;
+	uint8_t *buf;		/* one chunk, or the whole tensor when staged */
+	int staged;
 };
 
 /* Zeroed scratch memory freed when the op ends; NULL when exhausted. */
 void *op_alloc(struct op_ctx *c, size_t bytes);
-void op_release(struct op_ctx *c, void *p);
 
 uint64_t tensor_addr(const struct op_ctx *c, const struct inpu_tensor *t);
 int mem_read(struct op_ctx *c, uint64_t addr, void *dst, uint64_t len);
 int mem_write(struct op_ctx *c, uint64_t addr, const void *src, uint64_t len);
-int read_rows(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
-	      uint32_t n, void *dst);
+/* Whole tensors, for operands bounded by the ISA (SAMPLE's n <= 65536). */
 int32_t *load_i32(struct op_ctx *c, const struct inpu_tensor *t);
-int store_rows_i64(struct op_ctx *c, const struct inpu_tensor *t, uint32_t r0,
-		   uint32_t n, const int64_t *v);
 int store_i64(struct op_ctx *c, const struct inpu_tensor *t, const int64_t *v);
+
+/*
+ * Elements [i0, i0 + n) of @t in row-major order (they may span rows):
+ * raw and dense, or widened to int32 (INT8/INT16/INT32/UINT8).
+ */
+int read_elems(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
+	       uint64_t n, void *dst);
+int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
+	     uint64_t n, int32_t *dst);
+
+/*
+ * Whether writing @y chunk by chunk could change what the op still reads
+ * of @x.  @elementwise: the op reads element i of @x (or its whole FWHT
+ * block, RoPE pair or attention head) before it writes element i of @y and
+ * never after, so @y may then lie exactly on @x.
+ */
+int out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
+	       const struct inpu_tensor *x, int elementwise);
+int out_open(struct op_ctx *c, struct out_stream *o,
+	     const struct inpu_tensor *y, uint64_t chunk, int staged);
+/* Where raw elements [i0, i0 + n) go; then out_commit() writes them. */
+uint8_t *out_slot(const struct out_stream *o, uint64_t i0);
+int out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
+	       uint64_t n);
+/* Saturate values of elements [i0, i0 + n) to y's type and write them. */
+int out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0, uint64_t n,
+	    const int64_t *v);
+int out_close(struct op_ctx *c, struct out_stream *o);
+
+/*
+ * Ask the poll hook now and restart the count: -1 with c->status
+ * INPU_RUN_CANCELLED when it says stop.
+ */
+int op_poll(struct op_ctx *c);
+
+/* Count @units of work (MACs or elements); poll every OP_POLL_UNITS. */
+static inline int op_work(struct op_ctx *c, uint64_t units)
+{
+	c->work += units;
+	return c->work >= OP_POLL_UNITS ? op_poll(c) : 0;
+}
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
 
 /* The ops; each returns 0, or -1 with c->status set (or on no memory). */
 int op_nop(struct op_ctx *c, const struct inpu_op *op);

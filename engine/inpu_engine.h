@@ -109,6 +109,37 @@ void inpu_engine_free(struct inpu_engine *e);
 enum inpu_isa_level inpu_engine_level(const struct inpu_engine *e);
 
 /*
+ * Run status of a run stopped by the poll hook.  Not an enum inpu_status:
+ * a cancelled job is abandoned, never reported with a completion record.
+ */
+#define INPU_RUN_CANCELLED 0x200
+
+/*
+ * Cancellation and progress.  If set, @poll(@opaque) is called before each
+ * op and, inside an op, after about every 2^20 multiply-accumulates or
+ * elements of work (a head of ATTENTION, a few tiles of MATMUL, chunks of
+ * the element-wise ops), from the thread running inpu_engine_run().  A
+ * nonzero return stops the run at once: the op is left unfinished (its
+ * output partly written), res->status is INPU_RUN_CANCELLED, fault_op the
+ * op.  NULL (the default) never cancels.
+ */
+typedef int (*inpu_poll_fn)(void *opaque);
+void inpu_engine_set_poll(struct inpu_engine *e, inpu_poll_fn poll,
+			  void *opaque);
+
+/*
+ * The engine's scratch memory in bytes: retained (kept between runs, at
+ * most a fixed cap) and the most held at once since the last reset
+ * (@reset_peak: start counting again from what is held now).
+ */
+struct inpu_engine_mem {
+	uint64_t retained;
+	uint64_t peak;
+};
+void inpu_engine_mem_stats(struct inpu_engine *e, struct inpu_engine_mem *m,
+			   int reset_peak);
+
+/*
  * Run a stream that inpu_validate_stream() accepted.  @params holds
  * hdr->n_params values; each is checked against its declared range first
  * (INPU_ERR_PARAM).  Structural checks are not repeated here: run only

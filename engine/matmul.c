@@ -10,117 +10,213 @@
 
 #include "engine_internal.h"
 
-/* Activation rows per kernel call: bounds the output buffer. */
+/* Activation rows per kernel call. */
 #define ROW_CHUNK 16
+/*
+ * Weight tiles per kernel call: the k range is cut so that one call is a
+ * few million MACs at most (a poll interval), whatever K is; the partial
+ * sums add up modulo 2^32 exactly as the kernel's own do.
+ */
+#define KT_CHUNK 64
 
+struct mm_state {
+	const struct inpu_op_matmul *o;
+	uint32_t k, n, kt, kpad, npad, group, ngroups;
+	int w4;
+	uint64_t waddr;
+	const uint8_t **tiles;	/* KT_CHUNK */
+	uint8_t *tilebuf;	/* KT_CHUNK tiles, when map() cannot serve */
+	const struct inpu_qparam *qp;
+	const int32_t *bias;
+	const uint8_t *gs, *gz;	/* whole group tensors (W4) */
+	uint8_t *gsb, *gzb;	/* this block's groups, KT_CHUNK tiles */
+	int32_t *acc, *part;
+};
+
+/* Tiles [kb0, kb0 + kn) of column block @nb, in place when possible. */
+static int mm_tiles(struct op_ctx *c, struct mm_state *st, uint32_t nb,
+		    uint32_t kb0, uint32_t kn)
+{
+	uint32_t kb;
+
+	for (kb = 0; kb < kn; kb++) {
+		uint64_t a = st->waddr + ((uint64_t)nb * st->kt + kb0 + kb) *
+					 INPU_TILE_BYTES;
+		const void *p = NULL;
+
+		if (c->mem->map)
+			p = c->mem->map(c->mem_ctx, a, INPU_TILE_BYTES);
+		if (!p) {
+			if (!st->tilebuf) {
+				st->tilebuf = op_alloc(c, (size_t)KT_CHUNK *
+							  INPU_TILE_BYTES);
+				if (!st->tilebuf)
+					return -1;
+			}
+			p = st->tilebuf + (size_t)kb * INPU_TILE_BYTES;
+			if (mem_read(c, a, (void *)p, INPU_TILE_BYTES))
+				return -1;
+		}
+		st->tiles[kb] = p;
+	}
+	return 0;
+}
+
+/* acc[mr][64] of column block @nb over all of K, for rows in @xpad. */
+static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
+		    const int8_t *xpad, uint32_t mr)
+{
+	uint32_t tile_k = st->w4 ? INPU_W4_TILE_K : INPU_W8_TILE_K;
+	uint32_t per_tile = INPU_W4_TILE_K / st->group, kb0, kn, g, i;
+
+	for (kb0 = 0; kb0 < st->kt; kb0 += kn) {
+		int32_t *dst = kb0 ? st->part : st->acc;
+		const int8_t *x = xpad + (size_t)kb0 * tile_k;
+
+		kn = st->kt - kb0 < KT_CHUNK ? st->kt - kb0 : KT_CHUNK;
+		if (mm_tiles(c, st, nb, kb0, kn))
+			return -1;
+		if (st->w4) {
+			for (g = 0; g < kn * per_tile; g++) {
+				size_t from = (size_t)(kb0 * per_tile + g) * st->npad +
+					      nb * INPU_TILE_N;
+
+				memcpy(st->gsb + (size_t)g * INPU_TILE_N,
+				       st->gs + from, INPU_TILE_N);
+				if (st->gz)
+					memcpy(st->gzb + (size_t)g * INPU_TILE_N,
+					       st->gz + from, INPU_TILE_N);
+			}
+			c->e->k.w4_block(st->tiles, kn, st->group, st->gsb,
+					 st->gz ? (const int8_t *)st->gzb : NULL,
+					 x, mr, st->kpad, dst);
+		} else {
+			c->e->k.w8_block(st->tiles, kn, x, mr, st->kpad, dst);
+		}
+		for (i = 0; kb0 && i < mr * INPU_TILE_N; i++)
+			st->acc[i] = wadd32(st->acc[i], st->part[i]);
+		if (op_work(c, (uint64_t)mr * kn * tile_k * INPU_TILE_N))
+			return -1;
+	}
+	return 0;
+}
+
+/* The op's whole-tensor operands: per-channel and per-group constants. */
+static int mm_load(struct op_ctx *c, struct mm_state *st)
+{
+	const struct inpu_op_matmul *o = st->o;
+	struct inpu_qparam *qp = op_alloc(c, (size_t)st->n * sizeof(*qp));
+	size_t gbytes = (size_t)(st->kt < KT_CHUNK ? st->kt : KT_CHUNK) *
+			(INPU_W4_TILE_K / st->group) * INPU_TILE_N;
+	uint8_t *gs, *gz;
+
+	st->qp = qp;
+	if (!qp || read_elems(c, &o->qp, 0, st->n, qp))
+		return -1;
+	if (o->bias.dtype != INPU_DT_NONE) {
+		st->bias = load_i32(c, &o->bias);
+		if (!st->bias)
+			return -1;
+	}
+	if (!st->w4)
+		return 0;
+	gs = op_alloc(c, (size_t)o->gscale.rows * o->gscale.cols);
+	st->gs = gs;
+	st->gsb = op_alloc(c, gbytes);
+	if (!gs || !st->gsb ||
+	    read_elems(c, &o->gscale, 0,
+		       (uint64_t)o->gscale.rows * o->gscale.cols, gs))
+		return -1;
+	if (o->gzero.dtype == INPU_DT_NONE)
+		return 0;
+	gz = op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);
+	st->gz = gz;
+	st->gzb = op_alloc(c, gbytes);
+	if (!gz || !st->gzb ||
+	    read_elems(c, &o->gzero, 0,
+		       (uint64_t)o->gzero.rows * o->gzero.cols, gz))
+		return -1;
+	return 0;
+}
+
+/*
+ * Rows in chunks of ROW_CHUNK, output columns by OP_CHUNK values, K by
+ * KT_CHUNK tiles: the scratch memory is the padded activation rows and the
+ * per-channel constants, never M x N.  y never overlaps an input (the
+ * validator's rule), so each piece is written when done.
+ */
 int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_matmul *o = &op->u.matmul;
-	uint32_t m_rows = o->x.rows, k = o->x.cols, n = o->w.rows;
-	int w4 = o->w.dtype == INPU_DT_W4_TILED;
-	uint32_t tile_k = w4 ? INPU_W4_TILE_K : INPU_W8_TILE_K;
-	uint32_t kt = (k + tile_k - 1) / tile_k, kpad = kt * tile_k;
-	uint32_t nblocks = (n + INPU_TILE_N - 1) / INPU_TILE_N;
-	uint32_t npad = nblocks * INPU_TILE_N;
-	uint64_t waddr = tensor_addr(c, &o->w);
-	const uint8_t **tiles;
-	struct inpu_qparam *qp;
-	int8_t *xraw, *xpad;
-	uint8_t *tilebuf, *gs = NULL, *gsb = NULL, *gz = NULL, *gzb = NULL;
-	uint32_t group = o->group ? o->group : INPU_W4_GROUP;
-	uint32_t ngroups = kt * (INPU_W4_TILE_K / group);
-	int32_t *bias = NULL, *acc;
-	int64_t *out;
-	/* Zeroed buffers sized for M, not ROW_CHUNK: M = 1 is the common case. */
-	uint32_t chunk = m_rows < ROW_CHUNK ? m_rows : ROW_CHUNK;
-	uint32_t m0, mr, nb, kb, m, i, g;
+	struct mm_state st = { .o = o, .k = o->x.cols, .n = o->w.rows };
+	uint32_t m_rows = o->x.rows, tile_k, nblocks, chunk, m0, mr, m, nb, i;
+	uint32_t col0, ncols, colc;
+	struct out_stream out;
+	int8_t *xpad;
+	int64_t *v;
 
-	tiles = op_alloc(c, kt * sizeof(*tiles));
-	tilebuf = op_alloc(c, (size_t)kt * INPU_TILE_BYTES);
-	qp = op_alloc(c, (size_t)n * sizeof(*qp));
-	xraw = op_alloc(c, (size_t)chunk * k);
-	xpad = op_alloc(c, (size_t)chunk * kpad);
-	acc = op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
-	out = op_alloc(c, (size_t)chunk * n * 8);
-	if (!tiles || !tilebuf || !qp || !xraw || !xpad || !acc || !out)
+	st.w4 = o->w.dtype == INPU_DT_W4_TILED;
+	tile_k = st.w4 ? INPU_W4_TILE_K : INPU_W8_TILE_K;
+	st.kt = (st.k + tile_k - 1) / tile_k;
+	st.kpad = st.kt * tile_k;
+	nblocks = (st.n + INPU_TILE_N - 1) / INPU_TILE_N;
+	st.npad = nblocks * INPU_TILE_N;
+	st.group = st.w4 && o->group ? o->group : INPU_W4_GROUP;
+	st.waddr = tensor_addr(c, &o->w);
+	/* Zeroed buffers sized for M, not ROW_CHUNK: M = 1 is the common case. */
+	chunk = m_rows < ROW_CHUNK ? m_rows : ROW_CHUNK;
+	st.tiles = op_alloc(c, KT_CHUNK * sizeof(*st.tiles));
+	st.acc = op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
+	st.part = op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
+	xpad = op_alloc(c, (size_t)chunk * st.kpad);
+	/*
+	 * Output columns at once: whole blocks, OP_CHUNK values or one block,
+	 * and no more than there are (every buffer is zeroed, per op).
+	 */
+	colc = OP_CHUNK / chunk / INPU_TILE_N * INPU_TILE_N;
+	if (!colc)
+		colc = INPU_TILE_N;
+	if (colc > st.npad)
+		colc = st.npad;
+	v = op_alloc(c, (size_t)chunk * colc * 8);
+	if (!st.tiles || !st.acc || !st.part || !xpad || !v ||
+	    out_open(c, &out, &o->y, colc, 0) || mm_load(c, &st))
 		return -1;
-	if (read_rows(c, &o->qp, 0, 1, qp))
-		return -1;
-	if (o->bias.dtype != INPU_DT_NONE) {
-		bias = load_i32(c, &o->bias);
-		if (!bias)
-			return -1;
-	}
-	if (w4) {
-		gs = op_alloc(c, (size_t)o->gscale.rows * o->gscale.cols);
-		gsb = op_alloc(c, (size_t)ngroups * INPU_TILE_N);
-		if (!gs || !gsb || read_rows(c, &o->gscale, 0, o->gscale.rows, gs))
-			return -1;
-	}
-	if (w4 && o->gzero.dtype != INPU_DT_NONE) {
-		gz = op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);
-		gzb = op_alloc(c, (size_t)ngroups * INPU_TILE_N);
-		if (!gz || !gzb || read_rows(c, &o->gzero, 0, o->gzero.rows, gz))
-			return -1;
-	}
 
 	for (m0 = 0; m0 < m_rows; m0 += ROW_CHUNK) {
 		mr = m_rows - m0 < ROW_CHUNK ? m_rows - m0 : ROW_CHUNK;
-		if (read_rows(c, &o->x, m0, mr, xraw))
-			return -1;
+		/* Row m at xpad + m * kpad; its padding stays zero. */
 		for (m = 0; m < mr; m++)
-			memcpy(xpad + (size_t)m * kpad, xraw + (size_t)m * k, k);
+			if (read_elems(c, &o->x, (uint64_t)(m0 + m) * st.k, st.k,
+				       xpad + (size_t)m * st.kpad))
+				return -1;
+		for (col0 = 0; col0 < st.n; col0 += colc) {
+			ncols = st.n - col0 < colc ? st.n - col0 : colc;
+			for (nb = col0 / INPU_TILE_N;
+			     nb * INPU_TILE_N < col0 + ncols; nb++) {
+				if (mm_block(c, &st, nb, xpad, mr))
+					return -1;
+				for (m = 0; m < mr; m++) {
+					for (i = 0; i < INPU_TILE_N; i++) {
+						uint32_t col = nb * INPU_TILE_N + i;
+						int32_t a;
 
-		for (nb = 0; nb < nblocks; nb++) {
-			for (kb = 0; kb < kt; kb++) {
-				uint64_t a = waddr + ((uint64_t)nb * kt + kb) *
-						     INPU_TILE_BYTES;
-				const void *p = NULL;
-
-				if (c->mem->map)
-					p = c->mem->map(c->mem_ctx, a, INPU_TILE_BYTES);
-				if (!p) {
-					p = tilebuf + (size_t)kb * INPU_TILE_BYTES;
-					if (mem_read(c, a, (void *)p, INPU_TILE_BYTES))
-						return -1;
-				}
-				tiles[kb] = p;
-			}
-			if (w4) {
-				for (g = 0; g < ngroups; g++) {
-					size_t from = (size_t)g * npad + nb * INPU_TILE_N;
-
-					memcpy(gsb + (size_t)g * INPU_TILE_N, gs + from,
-					       INPU_TILE_N);
-					if (gz)
-						memcpy(gzb + (size_t)g * INPU_TILE_N,
-						       gz + from, INPU_TILE_N);
-				}
-				c->e->k.w4_block(tiles, kt, group, gsb,
-						 (const int8_t *)gzb, xpad, mr, kpad,
-						 acc);
-			} else {
-				c->e->k.w8_block(tiles, kt, xpad, mr, kpad, acc);
-			}
-
-			for (m = 0; m < mr; m++) {
-				for (i = 0; i < INPU_TILE_N; i++) {
-					uint32_t col = nb * INPU_TILE_N + i;
-					int32_t v;
-
-					if (col >= n)
-						break;
-					v = acc[m * INPU_TILE_N + i];
-					if (bias)
-						v = wadd32(v, bias[col]);
-					out[(size_t)m * n + col] =
-						requant(v, qp[col].mult,
-							clamp_shift(qp[col].shift));
+						if (col >= st.n)
+							break;
+						a = st.acc[m * INPU_TILE_N + i];
+						if (st.bias)
+							a = wadd32(a, st.bias[col]);
+						v[(size_t)m * colc + col - col0] =
+							requant(a, st.qp[col].mult,
+								clamp_shift(st.qp[col].shift));
+					}
 				}
 			}
+			for (m = 0; m < mr; m++)
+				if (out_put(c, &out, (uint64_t)(m0 + m) * st.n + col0,
+					    ncols, v + (size_t)m * colc))
+					return -1;
 		}
-		if (store_rows_i64(c, &o->y, m0, mr, out))
-			return -1;
 	}
 	return 0;
 }

@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * The element-wise and reduction ops, scalar (engine/ISA.md gives each
- * formula).  Every op reads all of its inputs before it writes its output,
- * so outputs may alias inputs.
+ * formula).  Every op gives the result of reading all of its inputs before
+ * writing its output, so outputs may alias inputs.
+ *
+ * The ops stream their operands in chunks of OP_CHUNK elements (a row
+ * piece, whole FWHT blocks, whole attention heads) and write each chunk
+ * of output as it is done, so their scratch memory does not grow with the
+ * tensors; out_hazard() says when an aliased output must be staged whole
+ * instead.  What is still read whole: the KV cache of ATTENTION (once per
+ * op, as int8), SAMPLE's logits (at most 65536) and an FWHT block wider
+ * than a chunk (at most 2^24 int32).
  */
 #include <string.h>
 
@@ -15,55 +23,129 @@ int op_nop(struct op_ctx *c, const struct inpu_op *op)
 	return 0;
 }
 
+/* Chunk length at flat element @i0 of a tensor of @count. */
+static uint64_t chunk_at(uint64_t i0, uint64_t count)
+{
+	return min_u64(OP_CHUNK, count - i0);
+}
+
+/*
+ * Elements of a chunk buffer for a tensor of @count: no larger than the
+ * tensor, as op_alloc zeroes it for every op and decode's are small.
+ */
+static uint64_t chunk_for(uint64_t count)
+{
+	return min_u64(OP_CHUNK, count);
+}
+
 int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_rmsnorm *o = &op->u.rmsnorm;
-	uint32_t rows = o->x.rows, n = o->x.cols, r, i;
-	int32_t *x = load_i32(c, &o->x), *g = load_i32(c, &o->g);
-	int64_t *y = op_alloc(c, (size_t)rows * n * 8);
+	uint32_t rows = o->x.rows, n = o->x.cols, r;
+	uint64_t i0, len, i, base;
+	/* A row that fits one chunk is read once, and g once for all rows. */
+	int whole = n <= OP_CHUNK;
+	uint64_t ch = chunk_for(n);
+	int32_t *x = op_alloc(c, ch * 4), *g = op_alloc(c, ch * 4);
+	int64_t *v = op_alloc(c, ch * 8);
+	struct out_stream out;
 
-	if (!x || !g || !y)
+	if (!x || !g || !v ||
+	    out_open(c, &out, &o->y, ch,
+		     out_hazard(c, &o->y, &o->x, 1) ||
+		     out_hazard(c, &o->y, &o->g, 0)) ||
+	    (whole && read_i32(c, &o->g, 0, n, g)))
 		return -1;
 	for (r = 0; r < rows; r++) {
-		const int32_t *xr = x + (size_t)r * n;
 		uint64_t ss = 0, s, inv;
 
-		for (i = 0; i < n; i++)
-			ss += (uint64_t)((int64_t)xr[i] * xr[i]);
+		base = (uint64_t)r * n;
+		for (i0 = 0; i0 < n; i0 += len) {
+			len = chunk_at(i0, n);
+			if (read_i32(c, &o->x, base + i0, len, x))
+				return -1;
+			for (i = 0; i < len; i++)
+				ss += (uint64_t)((int64_t)x[i] * x[i]);
+		}
 		s = isqrt64(ss / n + o->eps);
 		inv = ((uint64_t)1 << 46) / s;
-		for (i = 0; i < n; i++) {
-			int64_t norm = rshift_round(wmul64(xr[i], (int64_t)inv), 31);
+		for (i0 = 0; i0 < n; i0 += len) {
+			len = chunk_at(i0, n);
+			if (!whole && (read_i32(c, &o->x, base + i0, len, x) ||
+				       read_i32(c, &o->g, i0, len, g)))
+				return -1;
+			for (i = 0; i < len; i++) {
+				int64_t norm = rshift_round(wmul64(x[i], (int64_t)inv),
+							    31);
 
-			y[(size_t)r * n + i] = rshift_round(wmul64(norm, g[i]),
-							    (int)o->shift);
+				v[i] = rshift_round(wmul64(norm, g[i]), (int)o->shift);
+			}
+			if (out_put(c, &out, base + i0, len, v) || op_work(c, len))
+				return -1;
 		}
 	}
-	return store_i64(c, &o->y, y);
+	return out_close(c, &out);
+}
+
+/*
+ * One row of ROPE.  With head_dim <= OP_CHUNK the row's (cos, sin) are
+ * read once and chunks are whole heads; else each chunk stays inside one
+ * head and reads its piece of (cos, sin).
+ */
+static int rope_row(struct op_ctx *c, const struct inpu_op_rope *o,
+		    uint32_t r, int32_t *x, int32_t *cs, int64_t *v,
+		    struct out_stream *out)
+{
+	uint64_t n = o->x.cols, hd = o->head_dim, base = (uint64_t)r * n;
+	uint64_t step = hd <= OP_CHUNK ? OP_CHUNK / hd * hd : OP_CHUNK;
+	uint64_t i0, len, p0, j;
+
+	if (hd <= OP_CHUNK && read_i32(c, &o->cs, (uint64_t)r * hd, hd, cs))
+		return -1;
+	for (i0 = 0; i0 < n; i0 += len) {
+		p0 = hd <= OP_CHUNK ? 0 : i0 % hd;
+		len = hd <= OP_CHUNK ? min_u64(step, n - i0) :
+				       min_u64(step, hd - p0);
+		if ((hd > OP_CHUNK &&
+		     read_i32(c, &o->cs, (uint64_t)r * hd + p0, len, cs)) ||
+		    read_i32(c, &o->x, base + i0, len, x))
+			return -1;
+		/* Chunks start at even elements: pairs stay together. */
+		for (j = 0; j < len; j += 2) {
+			uint64_t p = (i0 + j) % hd - p0;
+			int64_t cv = cs[p], sv = cs[p + 1];
+			int64_t x0 = x[j], x1 = x[j + 1];
+
+			v[j] = rshift_round(x0 * cv - x1 * sv, 14);
+			v[j + 1] = rshift_round(x0 * sv + x1 * cv, 14);
+		}
+		if (out_put(c, out, base + i0, len, v) || op_work(c, len))
+			return -1;
+	}
+	return 0;
 }
 
 int op_rope(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_rope *o = &op->u.rope;
-	uint32_t rows = o->x.rows, n = o->x.cols, hd = o->head_dim, r, i;
-	int32_t *x = load_i32(c, &o->x), *cs = load_i32(c, &o->cs);
-	int64_t *y = op_alloc(c, (size_t)rows * n * 8);
+	uint64_t hd = o->head_dim;
+	/* rope_row's chunks: whole heads, or pieces of one. */
+	uint64_t ch = min_u64(hd <= OP_CHUNK ? OP_CHUNK / hd * hd : OP_CHUNK,
+			      o->x.cols);
+	int32_t *x = op_alloc(c, ch * 4), *cs = op_alloc(c, chunk_for(hd) * 4);
+	int64_t *v = op_alloc(c, ch * 8);
+	struct out_stream out;
+	uint32_t r;
 
-	if (!x || !cs || !y)
+	if (!x || !cs || !v ||
+	    out_open(c, &out, &o->y, ch,
+		     out_hazard(c, &o->y, &o->x, 1) ||
+		     out_hazard(c, &o->y, &o->cs, 0)))
 		return -1;
-	for (r = 0; r < rows; r++) {
-		for (i = 0; i < n; i += 2) {
-			uint32_t p = i % hd;
-			int64_t cv = cs[(size_t)r * hd + p];
-			int64_t sv = cs[(size_t)r * hd + p + 1];
-			int64_t x0 = x[(size_t)r * n + i];
-			int64_t x1 = x[(size_t)r * n + i + 1];
-
-			y[(size_t)r * n + i] = rshift_round(x0 * cv - x1 * sv, 14);
-			y[(size_t)r * n + i + 1] = rshift_round(x0 * sv + x1 * cv, 14);
-		}
-	}
-	return store_i64(c, &o->y, y);
+	for (r = 0; r < o->x.rows; r++)
+		if (rope_row(c, o, r, x, cs, v, &out))
+			return -1;
+	return out_close(c, &out);
 }
 
 static uint32_t exp_index(const struct inpu_tables *t, int64_t d, int32_t mult,
@@ -75,171 +157,301 @@ static uint32_t exp_index(const struct inpu_tables *t, int64_t d, int32_t mult,
 	       idx < 0 ? 0 : (uint32_t)idx;
 }
 
+struct attn_state {
+	const struct inpu_op_attention *o;
+	const int8_t *k, *v;	/* the whole cache rows 0..ctx-1 */
+	int32_t *s;
+	uint32_t *e;
+	int32_t *acc;
+	uint32_t kvdim;
+	uint32_t jstep;		/* cache rows between two polls */
+};
+
+/*
+ * One query head over cache rows [0, len), into @y (head_dim values).
+ * The loops over the cache are cut every jstep rows to poll: one head of a
+ * huge head_dim over a long cache is billions of MACs.
+ */
+static int attn_head(struct op_ctx *c, struct attn_state *a,
+		     const int8_t *qh, uint32_t kvo, uint32_t len, int64_t *y)
+{
+	const struct inpu_op_attention *o = a->o;
+	const struct inpu_tables *t = c->tables;
+	uint32_t hd = o->head_dim, j0, j, jn, d;
+	int32_t mx = INT32_MIN;
+	uint64_t z = 0, r;
+
+	for (j0 = 0; j0 < len; j0 += jn) {
+		jn = len - j0 < a->jstep ? len - j0 : a->jstep;
+		for (j = j0; j < j0 + jn; j++) {
+			int32_t dot = c->e->k.dot_i8(qh, a->k + (size_t)j * a->kvdim +
+						     kvo, hd);
+
+			a->s[j] = dot;
+			if (dot > mx)
+				mx = dot;
+		}
+		if (op_work(c, (uint64_t)jn * hd))
+			return -1;
+	}
+	for (j = 0; j < len; j++) {
+		a->e[j] = t->exp[exp_index(t, (int64_t)mx - a->s[j],
+					   o->score_mult, o->score_shift)];
+		z += a->e[j];
+	}
+	/* z >= exp[0] > 0: the maximum contributes exp[0]. */
+	r = ((uint64_t)1 << 46) / z;
+	memset(a->acc, 0, (size_t)hd * 4);
+	for (j0 = 0; j0 < len; j0 += jn) {
+		jn = len - j0 < a->jstep ? len - j0 : a->jstep;
+		for (j = j0; j < j0 + jn; j++)
+			c->e->k.axpy_i8(a->acc, (int32_t)((a->e[j] * r) >> 31),
+					a->v + (size_t)j * a->kvdim + kvo, hd);
+		if (op_work(c, (uint64_t)jn * hd))
+			return -1;
+	}
+	for (d = 0; d < hd; d++)
+		y[d] = requant(a->acc[d], o->out_mult, o->out_shift);
+	return 0;
+}
+
+/*
+ * The cache is read whole (it is read once per query head); the queries
+ * and the output go by chunks of whole heads.
+ */
 int op_attention(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_attention *o = &op->u.attention;
-	const struct inpu_tables *t = c->tables;
 	uint32_t rows = o->q.rows, hd = o->head_dim, nh = o->n_heads;
-	uint32_t qdim = nh * hd, kvdim = o->n_kv_heads * hd;
-	uint32_t group = nh / o->n_kv_heads;
+	uint32_t qdim = nh * hd, group = nh / o->n_kv_heads;
 	uint32_t pos0 = o->pos_param ? c->params[o->pos_param - 1] : o->pos;
-	uint32_t ctx = pos0 + rows, m, h, j, d;
-	int8_t *q = op_alloc(c, (size_t)rows * qdim);
-	int8_t *k = op_alloc(c, (size_t)ctx * kvdim);
-	int8_t *v = op_alloc(c, (size_t)ctx * kvdim);
-	int32_t *s = op_alloc(c, (size_t)ctx * 4);
-	uint32_t *e = op_alloc(c, (size_t)ctx * 4);
-	int32_t *acc = op_alloc(c, (size_t)hd * 4);
-	int64_t *y = op_alloc(c, (size_t)rows * qdim * 8);
+	uint32_t ctx = pos0 + rows, hc = OP_CHUNK / hd, m, h0, h, hn;
+	struct attn_state a = { .o = o, .kvdim = o->n_kv_heads * hd };
+	struct out_stream out;
+	int8_t *q, *k, *v;
+	int64_t *y;
 
-	if (!q || !k || !v || !s || !e || !acc || !y)
-		return -1;
-	if (read_rows(c, &o->q, 0, rows, q) || read_rows(c, &o->k, 0, ctx, k) ||
-	    read_rows(c, &o->v, 0, ctx, v))
+	if (!hc)
+		hc = 1;
+	if (hc > nh)
+		hc = nh;
+	a.jstep = OP_POLL_UNITS / hd ? OP_POLL_UNITS / hd : 1;
+	q = op_alloc(c, (size_t)hc * hd);
+	y = op_alloc(c, (size_t)hc * hd * 8);
+	k = op_alloc(c, (size_t)ctx * a.kvdim);
+	v = op_alloc(c, (size_t)ctx * a.kvdim);
+	a.s = op_alloc(c, (size_t)ctx * 4);
+	a.e = op_alloc(c, (size_t)ctx * 4);
+	a.acc = op_alloc(c, (size_t)hd * 4);
+	a.k = k;
+	a.v = v;
+	/* k and v are read whole before any write: only q is a hazard. */
+	if (!q || !k || !v || !a.s || !a.e || !a.acc || !y ||
+	    out_open(c, &out, &o->y, (uint64_t)hc * hd,
+		     out_hazard(c, &o->y, &o->q, 1)) ||
+	    read_elems(c, &o->k, 0, (uint64_t)ctx * a.kvdim, k) ||
+	    read_elems(c, &o->v, 0, (uint64_t)ctx * a.kvdim, v))
 		return -1;
 
 	for (m = 0; m < rows; m++) {
-		uint32_t len = pos0 + m + 1;
+		for (h0 = 0; h0 < nh; h0 += hn) {
+			uint64_t i0 = (uint64_t)m * qdim + (uint64_t)h0 * hd;
 
-		for (h = 0; h < nh; h++) {
-			const int8_t *qh = q + (size_t)m * qdim + h * hd;
-			uint32_t kvo = (h / group) * hd;
-			int32_t mx = INT32_MIN;
-			uint64_t z = 0, r;
-
-			for (j = 0; j < len; j++) {
-				int32_t dot = c->e->k.dot_i8(qh, k + (size_t)j * kvdim + kvo, hd);
-
-				s[j] = dot;
-				if (dot > mx)
-					mx = dot;
-			}
-			for (j = 0; j < len; j++) {
-				e[j] = t->exp[exp_index(t, (int64_t)mx - s[j],
-							o->score_mult,
-							o->score_shift)];
-				z += e[j];
-			}
-			/* z >= exp[0] > 0: the maximum contributes exp[0]. */
-			r = ((uint64_t)1 << 46) / z;
-			memset(acc, 0, (size_t)hd * 4);
-			for (j = 0; j < len; j++)
-				c->e->k.axpy_i8(acc, (int32_t)((e[j] * r) >> 31),
-						v + (size_t)j * kvdim + kvo, hd);
-			for (d = 0; d < hd; d++)
-				y[(size_t)m * qdim + h * hd + d] =
-					requant(acc[d], o->out_mult, o->out_shift);
+			hn = nh - h0 < hc ? nh - h0 : hc;
+			if (read_elems(c, &o->q, i0, (uint64_t)hn * hd, q))
+				return -1;
+			for (h = 0; h < hn; h++)
+				if (attn_head(c, &a, q + (size_t)h * hd,
+					      (h0 + h) / group * hd, pos0 + m + 1,
+					      y + (size_t)h * hd))
+					return -1;
+			if (out_put(c, &out, i0, (uint64_t)hn * hd, y))
+				return -1;
 		}
 	}
-	return store_i64(c, &o->y, y);
+	return out_close(c, &out);
 }
 
 int op_swiglu(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_swiglu *o = &op->u.swiglu;
 	const struct inpu_tables *t = c->tables;
-	uint64_t count = (uint64_t)o->gate.rows * o->gate.cols, i;
-	int32_t *g = load_i32(c, &o->gate), *u = load_i32(c, &o->up);
-	int64_t *y = op_alloc(c, count * 8);
+	uint64_t count = (uint64_t)o->gate.rows * o->gate.cols, i0, len, i;
+	uint64_t ch = chunk_for(count);
+	int32_t *g = op_alloc(c, ch * 4), *u = op_alloc(c, ch * 4);
+	int64_t *y = op_alloc(c, ch * 8);
+	struct out_stream out;
 
-	if (!g || !u || !y)
+	if (!g || !u || !y ||
+	    out_open(c, &out, &o->y, ch,
+		     out_hazard(c, &o->y, &o->gate, 1) ||
+		     out_hazard(c, &o->y, &o->up, 1)))
 		return -1;
-	for (i = 0; i < count; i++) {
-		int64_t idx = rshift_round(wmul64(g[i], o->in_mult), o->in_shift) +
-			      t->silu_zero;
-		int64_t sv, prod;
+	for (i0 = 0; i0 < count; i0 += len) {
+		len = chunk_at(i0, count);
+		if (read_i32(c, &o->gate, i0, len, g) ||
+		    read_i32(c, &o->up, i0, len, u))
+			return -1;
+		for (i = 0; i < len; i++) {
+			int64_t idx = rshift_round(wmul64(g[i], o->in_mult),
+						   o->in_shift) + t->silu_zero;
+			int64_t sv, prod;
 
-		idx = clamp64(idx, 0, (int64_t)t->silu_len - 1);
-		sv = t->silu[idx];
-		prod = rshift_round(wmul64(sv, u[i]), 15);
-		y[i] = requant(prod, o->out_mult, o->out_shift);
+			idx = clamp64(idx, 0, (int64_t)t->silu_len - 1);
+			sv = t->silu[idx];
+			prod = rshift_round(wmul64(sv, u[i]), 15);
+			y[i] = requant(prod, o->out_mult, o->out_shift);
+		}
+		if (out_put(c, &out, i0, len, y) || op_work(c, len))
+			return -1;
 	}
-	return store_i64(c, &o->y, y);
+	return out_close(c, &out);
 }
 
 int op_add(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_add *o = &op->u.add;
-	uint64_t count = (uint64_t)o->a.rows * o->a.cols, i;
-	int32_t *a = load_i32(c, &o->a), *b = load_i32(c, &o->b);
-	int64_t *y = op_alloc(c, count * 8);
+	uint64_t count = (uint64_t)o->a.rows * o->a.cols, i0, len, i;
+	uint64_t ch = chunk_for(count);
+	int32_t *a = op_alloc(c, ch * 4), *b = op_alloc(c, ch * 4);
+	int64_t *y = op_alloc(c, ch * 8);
+	struct out_stream out;
 
-	if (!a || !b || !y)
+	if (!a || !b || !y ||
+	    out_open(c, &out, &o->y, ch,
+		     out_hazard(c, &o->y, &o->a, 1) ||
+		     out_hazard(c, &o->y, &o->b, 1)))
 		return -1;
-	for (i = 0; i < count; i++)
-		y[i] = rshift_round(wadd64(wmul64(a[i], o->a_mult),
-					   wmul64(b[i], o->b_mult)), o->shift);
-	return store_i64(c, &o->y, y);
+	for (i0 = 0; i0 < count; i0 += len) {
+		len = chunk_at(i0, count);
+		if (read_i32(c, &o->a, i0, len, a) ||
+		    read_i32(c, &o->b, i0, len, b))
+			return -1;
+		for (i = 0; i < len; i++)
+			y[i] = rshift_round(wadd64(wmul64(a[i], o->a_mult),
+						   wmul64(b[i], o->b_mult)),
+					    o->shift);
+		if (out_put(c, &out, i0, len, y) || op_work(c, len))
+			return -1;
+	}
+	return out_close(c, &out);
 }
 
+/*
+ * Every id is checked before anything is written (a bad id fails the op
+ * with its output untouched); then rows are copied a chunk at a time.
+ */
 int op_embed(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_embed *o = &op->u.embed;
-	uint32_t rows = o->ids.cols, dim = o->table.cols, m, i;
-	int32_t *ids = load_i32(c, &o->ids);
-	int64_t *y = op_alloc(c, (size_t)rows * dim * 8);
-	struct inpu_tensor row;
-	int32_t *tv;
+	uint64_t rows = o->ids.cols, dim = o->table.cols, m0, mn, m, i0, len, i;
+	int32_t *ids = op_alloc(c, chunk_for(rows) * 4);
+	int32_t *tv = op_alloc(c, chunk_for(dim) * 4);
+	int64_t *y = op_alloc(c, chunk_for(dim) * 8);
+	struct out_stream out;
 
-	if (!ids || !y)
+	if (!ids || !tv || !y)
 		return -1;
-	for (m = 0; m < rows; m++) {
-		if (ids[m] < 0 || (uint32_t)ids[m] >= o->table.rows) {
-			c->status = INPU_ERR_INDEX;
+	for (m0 = 0; m0 < rows; m0 += mn) {
+		mn = chunk_at(m0, rows);
+		if (read_i32(c, &o->ids, m0, mn, ids))
 			return -1;
+		for (m = 0; m < mn; m++) {
+			if (ids[m] < 0 || (uint32_t)ids[m] >= o->table.rows) {
+				c->status = INPU_ERR_INDEX;
+				return -1;
+			}
 		}
-		/* One table row as a 1 x dim tensor. */
-		row = o->table;
-		row.addr = tensor_addr(c, &o->table) +
-			   (uint64_t)ids[m] * o->table.stride;
-		row.dyn_param = 0;
-		row.rows = 1;
-		tv = load_i32(c, &row);
-		if (!tv)
-			return -1;
-		for (i = 0; i < dim; i++)
-			y[(size_t)m * dim + i] = requant(tv[i], o->mult, o->shift);
-		op_release(c, tv);
 	}
-	return store_i64(c, &o->y, y);
+	if (out_open(c, &out, &o->y, chunk_for(dim),
+		     out_hazard(c, &o->y, &o->ids, 0) ||
+		     out_hazard(c, &o->y, &o->table, 0)))
+		return -1;
+	for (m0 = 0; m0 < rows; m0 += mn) {
+		mn = chunk_at(m0, rows);
+		/* One chunk of ids is still there from the check. */
+		if (rows > OP_CHUNK && read_i32(c, &o->ids, m0, mn, ids))
+			return -1;
+		for (m = 0; m < mn; m++) {
+			/* Guest memory may change under a running job. */
+			if (ids[m] < 0 || (uint32_t)ids[m] >= o->table.rows) {
+				c->status = INPU_ERR_INDEX;
+				return -1;
+			}
+			for (i0 = 0; i0 < dim; i0 += len) {
+				len = chunk_at(i0, dim);
+				if (read_i32(c, &o->table,
+					     (uint64_t)ids[m] * dim + i0, len, tv))
+					return -1;
+				for (i = 0; i < len; i++)
+					y[i] = requant(tv[i], o->mult, o->shift);
+				if (out_put(c, &out, (m0 + m) * dim + i0, len, y) ||
+				    op_work(c, len))
+					return -1;
+			}
+		}
+	}
+	return out_close(c, &out);
 }
 
+/* Staged, a chunk is read straight into its place in the staging copy. */
 int op_copy(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_copy *o = &op->u.copy;
-	uint64_t row = (uint64_t)o->src.cols * inpu_dtype_size(o->src.dtype);
-	uint64_t dst = tensor_addr(c, &o->dst);
-	uint8_t *buf = op_alloc(c, row * o->src.rows);
-	uint32_t r;
+	uint64_t count = (uint64_t)o->src.rows * o->src.cols, i0, len;
+	struct out_stream out;
 
-	if (!buf || read_rows(c, &o->src, 0, o->src.rows, buf))
+	if (out_open(c, &out, &o->dst, chunk_for(count),
+		     out_hazard(c, &o->dst, &o->src, 1)))
 		return -1;
-	for (r = 0; r < o->src.rows; r++)
-		if (mem_write(c, dst + (uint64_t)r * o->dst.stride, buf + r * row,
-			      row))
+	for (i0 = 0; i0 < count; i0 += len) {
+		len = chunk_at(i0, count);
+		if (read_elems(c, &o->src, i0, len, out_slot(&out, i0)) ||
+		    out_commit(c, &out, i0, len) || op_work(c, len))
 			return -1;
-	return 0;
+	}
+	return out_close(c, &out);
 }
 
 int op_argmax(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_argmax *o = &op->u.argmax;
-	uint32_t rows = o->x.rows, n = o->x.cols, r, i;
-	int32_t *x = load_i32(c, &o->x);
-	int64_t *y = op_alloc(c, (size_t)rows * 8);
+	uint64_t rows = o->x.rows, n = o->x.cols, r, i0, len, i;
+	int32_t *x = op_alloc(c, chunk_for(n) * 4);
+	int64_t *y = op_alloc(c, chunk_for(rows) * 8);
+	struct out_stream out;
 
-	if (!x || !y)
+	if (!x || !y ||
+	    out_open(c, &out, &o->y, chunk_for(rows),
+		     out_hazard(c, &o->y, &o->x, 0)))
 		return -1;
 	for (r = 0; r < rows; r++) {
-		const int32_t *xr = x + (size_t)r * n;
-		uint32_t best = 0;
+		int32_t mx = INT32_MIN;
+		uint64_t best = 0;
 
-		for (i = 1; i < n; i++)
-			if (xr[i] > xr[best])
-				best = i;
-		y[r] = best;
+		for (i0 = 0; i0 < n; i0 += len) {
+			len = chunk_at(i0, n);
+			if (read_i32(c, &o->x, r * n + i0, len, x))
+				return -1;
+			/* Strictly greater: ties keep the lowest index. */
+			for (i = 0; i < len; i++) {
+				if (x[i] > mx) {
+					mx = x[i];
+					best = i0 + i;
+				}
+			}
+			if (op_work(c, len))
+				return -1;
+		}
+		y[r % OP_CHUNK] = (int64_t)best;
+		if ((r + 1) % OP_CHUNK == 0 || r + 1 == rows) {
+			uint64_t first = r / OP_CHUNK * OP_CHUNK;
+
+			if (out_put(c, &out, first, r + 1 - first, y))
+				return -1;
+		}
 	}
-	return store_i64(c, &o->y, y);
+	return out_close(c, &out);
 }
 
 /* xorshift64* (Vigna): the device's PRNG; state 0 is replaced first. */
@@ -342,34 +554,60 @@ int op_sample(struct op_ctx *c, const struct inpu_op *op)
 	return store_i64(c, &o->y, &out);
 }
 
+/* The transform of one block in place, wrapping (engine/ISA.md). */
+static int fwht_block(struct op_ctx *c, int32_t *v, uint32_t b)
+{
+	uint32_t len, j, l;
+
+	for (len = 1; len < b; len <<= 1) {
+		for (j = 0; j < b; j += 2 * len) {
+			for (l = j; l < j + len; l++) {
+				int32_t a0 = v[l], a1 = v[l + len];
+
+				v[l] = wadd32(a0, a1);
+				v[l + len] = (int32_t)((uint32_t)a0 - (uint32_t)a1);
+			}
+		}
+		/* One stage of a block of 2^24 is tens of milliseconds. */
+		if (op_work(c, b))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Chunks of whole blocks; a block wider than a chunk is one chunk (the
+ * butterflies need all of it: up to 2^24 int32, 64 MiB).
+ */
 int op_fwht(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_fwht *o = &op->u.fwht;
-	uint64_t count = (uint64_t)o->x.rows * o->x.cols, i;
-	uint32_t n = o->x.cols, b = o->block, r, s, len, j, l;
-	int32_t *x = load_i32(c, &o->x);
-	int64_t *y = op_alloc(c, count * 8);
+	uint64_t count = (uint64_t)o->x.rows * o->x.cols, i0, len, k, kn, i;
+	uint32_t b = o->block;
+	uint64_t step = min_u64(b <= OP_CHUNK ? OP_CHUNK / b * b : b, count);
+	int32_t *x = op_alloc(c, step * 4);
+	int64_t *y = op_alloc(c, chunk_for(step) * 8);
+	struct out_stream out;
 
-	if (!x || !y)
+	if (!x || !y ||
+	    out_open(c, &out, &o->y, chunk_for(step),
+		     out_hazard(c, &o->y, &o->x, 1)))
 		return -1;
-	for (r = 0; r < o->x.rows; r++) {
-		for (s = 0; s < n; s += b) {
-			int32_t *v = x + (size_t)r * n + s;
-
-			for (len = 1; len < b; len <<= 1) {
-				for (j = 0; j < b; j += 2 * len) {
-					for (l = j; l < j + len; l++) {
-						int32_t a0 = v[l], a1 = v[l + len];
-
-						v[l] = wadd32(a0, a1);
-						v[l + len] = (int32_t)((uint32_t)a0 -
-								       (uint32_t)a1);
-					}
-				}
-			}
+	/* Blocks divide rows, so a chunk of whole blocks never splits one. */
+	for (i0 = 0; i0 < count; i0 += len) {
+		len = min_u64(step, count - i0);
+		if (read_i32(c, &o->x, i0, len, x))
+			return -1;
+		for (i = 0; i < len; i += b)
+			if (fwht_block(c, x + i, b))
+				return -1;
+		for (k = 0; k < len; k += kn) {
+			kn = chunk_at(k, len);
+			for (i = 0; i < kn; i++)
+				y[i] = requant(x[k + i], o->mult, o->shift);
+			if (out_put(c, &out, i0 + k, kn, y))
+				return -1;
 		}
 	}
-	for (i = 0; i < count; i++)
-		y[i] = requant(x[i], o->mult, o->shift);
-	return store_i64(c, &o->y, y);
+	return out_close(c, &out);
 }

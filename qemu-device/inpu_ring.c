@@ -9,10 +9,12 @@
  *
  * Reset and ring disable never wait for a job: they bump the generation
  * under the device lock.  The worker's DMAs check it under that lock
- * (inpu_mmu.c), so a job that was running stops at its next memory access
- * with a fault, writes no completion record and moves no register.  The
- * main loop never blocks on the engine, and no DMA of the old job reaches
- * guest memory once the reset has returned.
+ * (inpu_mmu.c), and the engine polls it inside its compute loops (every
+ * 2^20 MACs or elements, inpu_ring_poll), so a job that was running stops
+ * at its next memory access or poll, writes no completion record and
+ * moves no register.  The main loop never blocks on the engine, unrealize
+ * waits for the worker at most one poll interval, and no DMA of the old
+ * job reaches guest memory once the reset has returned.
  *
  * Copyright (c) 2026 The inpu authors
  *
@@ -60,6 +62,22 @@ static void inpu_desc_to_cpu(struct inpu_job_desc *d)
     }
     d->completion_addr = le64_to_cpu(d->completion_addr);
     d->reserved = le64_to_cpu(d->reserved);
+}
+
+/*
+ * The engine's poll hook, called before each op and about every 2^20 MACs
+ * or elements inside one.  It moves PROGRESS, so the driver can tell a
+ * long job that computes from a hung one, and stops the job once a reset,
+ * ring disable or unrealize has abandoned it: a single valid op can
+ * compute for minutes without touching memory.
+ */
+static int inpu_ring_poll(void *opaque)
+{
+    INPUJobMem *m = opaque;
+
+    qatomic_inc(&m->s->progress);
+    return qatomic_read(&m->s->gen) != m->gen ||
+           qatomic_read(&m->s->worker_quit);
 }
 
 /* Run one job whose descriptor was read; fills @res whatever happens. */
@@ -117,6 +135,7 @@ static void inpu_job_exec(INPUState *s, const INPUJob *job,
     }
 
     inpu_mmu_job_begin(mem, s, job->gen, root);
+    inpu_engine_set_poll(s->engine, inpu_ring_poll, mem);
     inpu_engine_run(s->engine, &job->fw->tables, &inpu_mmu_mem_ops, mem,
                     stream, d->stream_len, d->params, res);
     inpu_mmu_job_end(mem);
@@ -224,7 +243,8 @@ static void *inpu_ring_worker(void *opaque)
         qatomic_inc(&s->progress);
 
         qemu_mutex_lock(&s->lock);
-        if (job.gen != s->gen) {
+        /* Abandoned: no record, no register moves (a cancelled run too). */
+        if (job.gen != s->gen || res.status == INPU_RUN_CANCELLED) {
             continue;
         }
         if (!have_desc) {

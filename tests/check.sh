@@ -200,6 +200,18 @@ else
 fi
 echo "# fuzz iterations: $fuzz_iters" | emit
 
+section "device qtest (QEMU alone, no guest)"
+# The device model over QEMU's qtest protocol: ring, MMU, engine results,
+# faults, reset and cancellation of a long op (one TAP line per check).
+qemu_bin=$INPU_CACHE/qemu/qemu-system-x86_64
+if [ -x "$qemu_bin" ] && [ -f "$B/firmware/inpu-fw.bin" ]; then
+	python3 tests/qtest/ring-check.py --qemu "$qemu_bin" \
+		--fw "$B/firmware/inpu-fw.bin" 2>&1 | emit
+	result "${PIPESTATUS[0]}" "qtest: ring-check.py finished with status 0"
+else
+	result 1 "qtest: not run, QEMU or the firmware image failed to build"
+fi
+
 section "VM: kselftests and module lifecycle (Debian $kver, TCG)"
 if [ -f "$B/vm/initramfs.cpio" ] && [ -x "$INPU_CACHE/qemu/qemu-system-x86_64" ]; then
 	bash tests/vm/run-vm.sh -t 900 -l "$B/vm/serial.log" -q fault-inject=on \

@@ -5,9 +5,19 @@
 Drives qemu-system-x86_64 through QEMU's qtest protocol (no guest code):
 programs the PCI function, boots a firmware image, builds page tables and
 command streams in guest RAM, rings the doorbell and checks the completion
-records, registers and memory.
+records, registers and memory.  Prints TAP ("ok N - qtest: ..."); exits 1
+if a check failed or the run broke off.
+
+Needs the project's QEMU and firmware image (make qemu firmware), and
+Debian's seabios and qemu-system-data for the machine's ROMs (all from
+scripts/deps.sh); nothing else than python3's standard library.
+tests/check.sh runs it in make check.
 
 usage: ring-check.py [--qemu PATH] [--fw IMAGE] [--isa N] [-v]
+  --qemu  default $INPU_CACHE/qemu/qemu-system-x86_64 (~/.cache/inpu)
+  --fw    default build/firmware/inpu-fw.bin of this checkout
+  --isa   the device's engine-isa property (0 scalar, 1 AVX2, 2 AVX-512)
+  -v      QEMU's stderr on the terminal
 """
 
 import argparse
@@ -27,6 +37,7 @@ REG_RING_BASE_LO, REG_RING_BASE_HI, REG_RING_SIZE = 0x80, 0x84, 0x88
 REG_RING_HEAD, REG_RING_TAIL, REG_RING_CTRL = 0x8c, 0x90, 0x94
 REG_CTX_LO, REG_CTX_HI = 0x98, 0x9c
 REG_JOBS_DONE, REG_BUSY_LO, REG_BUSY_HI = 0xa0, 0xa4, 0xa8
+REG_PROGRESS = 0xac
 CAP_RING = 1 << 3
 IRQ_JOB_DONE = 1 << 1
 RESET_MAGIC = 0x52534554
@@ -39,7 +50,7 @@ JOB_BAD_DESC, JOB_NO_FIRMWARE, JOB_BAD_CONTEXT = 0x100, 0x101, 0x102
 DONE = 0x454e4f44
 
 DT_INT8, DT_INT16, DT_INT32, DT_QPARAM, DT_W8 = 1, 2, 3, 6, 7
-OP_NOP, OP_MATMUL, OP_ADD, OP_COPY = 0, 1, 6, 8
+OP_NOP, OP_MATMUL, OP_ATTENTION, OP_ADD, OP_COPY = 0, 1, 4, 6, 8
 
 # ---- guest physical layout ------------------------------------------------
 BAR0 = 0xc0000000
@@ -126,6 +137,17 @@ def stream(ops, magic=0x31534349):
 def op_copy(src, dst, rows, cols, sstride, dstride, dtype=DT_INT8):
     return op(OP_COPY, tensor(src, rows, cols, sstride, dtype) +
               tensor(dst, rows, cols, dstride, dtype))
+
+
+def op_attention(q, k, v, y, n_heads, head_dim, cap, pos):
+    """One query row over @cap cached rows of one KV head, dense."""
+    qd = n_heads * head_dim
+    return op(OP_ATTENTION, tensor(q, 1, qd, qd, DT_INT8) +
+              tensor(k, cap, head_dim, head_dim, DT_INT8) +
+              tensor(v, cap, head_dim, head_dim, DT_INT8) +
+              tensor(y, 1, qd, qd, DT_INT8) +
+              struct.pack('<HHHBBIiiii', n_heads, 1, head_dim, 0, 0, pos,
+                          1, 8, 1, 8))
 
 
 def pack_w8(w, n, k):
@@ -290,10 +312,10 @@ class Inpu:
                 'cycles energy_fj macs seq reserved').split()
         return dict(zip(keys, f))
 
-    def run(self, s, **kw):
+    def run(self, s, timeout=60, **kw):
         job, cpa = self.queue(s, **kw)
         self.doorbell()
-        self.wait_head(self.tail)
+        self.wait_head(self.tail, timeout)
         c = self.completion(cpa)
         assert c['job_id'] == job and c['seq'] == DONE, c
         return c
@@ -301,11 +323,14 @@ class Inpu:
 
 # ---- the checks -----------------------------------------------------------
 failures = 0
+checks = 0
 
 
 def check(cond, what):
-    global failures
-    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
+    global failures, checks
+    checks += 1
+    print('%s %d - qtest: %s' % ('ok' if cond else 'not ok', checks, what),
+          flush=True)
     if not cond:
         failures += 1
 
@@ -315,7 +340,8 @@ def main():
     home = os.environ.get('INPU_CACHE', os.path.expanduser('~/.cache/inpu'))
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument('--qemu', default=home + '/qemu/qemu-system-x86_64')
-    ap.add_argument('--fw', default=here + '/../build/firmware/inpu-fw.bin')
+    ap.add_argument('--fw',
+                    default=here + '/../../build/firmware/inpu-fw.bin')
     ap.add_argument('--isa', type=int, help='engine-isa property')
     ap.add_argument('-v', action='store_true')
     a = ap.parse_args()
@@ -324,6 +350,18 @@ def main():
 
     qt = QTest(a.qemu, a.v,
                '' if a.isa is None else ',engine-isa=%d' % a.isa)
+    try:
+        run_checks(qt, image, rnd)
+    except Exception as e:      # a hung or dead QEMU: the run breaks off
+        check(False, 'run broke off: %s: %s' % (type(e).__name__, e))
+        qt.p.kill()
+        qt.p.wait()
+    print('1..%d' % checks)
+    print('# %d failure(s)' % failures)
+    return 1 if failures else 0
+
+
+def run_checks(qt, image, rnd):
     dev = Inpu(qt)
     dev.setup_pci()
     check(dev.rd(REG_CAPS_LO) & CAP_RING, 'CAPS has INPU_CAP_RING')
@@ -563,9 +601,52 @@ def main():
     check(c['status'] == OK and dev.rd(REG_RING_HEAD) == 1,
           're-enabled ring starts at 0 and runs')
 
-    check(qt.close() in (0, -15), 'QEMU exits on SIGTERM')
-    print('%d failure(s)' % failures)
-    return 1 if failures else 0
+    check_huge_op(qt, dev, image, ctx, copy)
+
+
+def check_huge_op(qt, dev, image, ctx, copy):
+    """A valid op that computes for minutes between memory accesses.
+
+    Issue 19, finding 4: ATTENTION with 65535 query heads of 256 over one
+    KV head of 65536 cached rows is about 2.2 T MACs.  The engine polls
+    every 2^20 MACs: PROGRESS moves, and a reset stops the op within a
+    poll, so the next job runs at once (before, the worker computed on for
+    minutes).  Context ctx maps the lower half of the DVA space read-only
+    and the upper half read-write onto one page each.
+    """
+    huge = stream([op_attention(0, 1 << 26, 2 << 26, 1 << 38, 65535, 256,
+                                65536, 65535)])
+    job, cpa = dev.queue(huge, ctx=ctx)
+    dev.doorbell()
+    time.sleep(0.5)
+    p0 = dev.rd(REG_PROGRESS)
+    time.sleep(0.3)
+    moved = (dev.rd(REG_PROGRESS) - p0) & 0xffffffff
+    check(dev.completion(cpa)['seq'] == 0 and moved > 0,
+          'PROGRESS moves inside one long op (+%d in 0.3 s)' % moved)
+
+    t0 = time.time()
+    dev.wr(REG_RESET, RESET_MAGIC)
+    dev.boot_fw(image)
+    dev.ring_on(4)
+    c = dev.run(copy, timeout=10)
+    dt = time.time() - t0
+    check(c['status'] == OK and dev.completion(cpa)['seq'] == 0,
+          'reset abandons a huge ATTENTION: the next job done %.3f s '
+          'after the reset, no record' % dt)
+    check(dt < 5, 'the abandoned op stops within a poll (%.3f s)' % dt)
+
+    # And QEMU still exits at once while such an op runs.  (Its exit does
+    # not unrealize the device; unrealize, which joins the worker, needs a
+    # hot-unplug, which q35's root bus cannot do without a guest.)
+    dev.queue(huge, ctx=ctx)
+    dev.doorbell()
+    time.sleep(0.5)
+    t0 = time.time()
+    st = qt.close()
+    dt = time.time() - t0
+    check(st in (0, -15) and dt < 5,
+          'QEMU exits on SIGTERM while a huge op runs (%.3f s)' % dt)
 
 
 if __name__ == '__main__':
