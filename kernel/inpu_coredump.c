@@ -5,13 +5,17 @@
  * from /sys/class/devcoredump/devcdN/data.  The format is documented in
  * kernel/README.md ("Device coredump").
  *
- * It is taken in the timeout handler, while fences wait, so it allocates
- * without sleeping and is simply skipped when memory is short.
+ * It is taken in the timeout handler, while fences wait, so it must not
+ * allocate: the buffer is allocated ahead (at probe, and again by a work
+ * item after each dump takes it), handed to dev_coredumpv(), which frees
+ * it, and a dump is simply skipped when no buffer is ready.  A dump held
+ * by the devcoredump core does not pin the module.
  */
 #include <linux/devcoredump.h>
-#include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "inpu_drv.h"
 
@@ -103,15 +107,29 @@ static void inpu_dump_ring_locked(struct inpu_dump *d,
 	}
 }
 
-static ssize_t inpu_coredump_read(char *buffer, loff_t offset, size_t count,
-				  void *data, size_t datalen)
+static void inpu_coredump_refill(struct work_struct *work)
 {
-	return memory_read_from_buffer(buffer, count, &offset, data, datalen);
+	struct inpu_device *idev = container_of(work, struct inpu_device,
+						dump_work);
+	void *buf = vmalloc(INPU_COREDUMP_SIZE);
+
+	if (buf && cmpxchg(&idev->dump_buf, NULL, buf))
+		vfree(buf);
 }
 
-static void inpu_coredump_free(void *data)
+int inpu_coredump_init(struct inpu_device *idev)
 {
-	kfree(data);
+	INIT_WORK(&idev->dump_work, inpu_coredump_refill);
+	idev->dump_buf = vmalloc(INPU_COREDUMP_SIZE);
+	return idev->dump_buf ? 0 : -ENOMEM;
+}
+
+void inpu_coredump_fini(struct inpu_device *idev)
+{
+	cancel_work_sync(&idev->dump_work);
+	vfree(xchg(&idev->dump_buf, NULL));
+	/* A dump nobody read is dropped with the device. */
+	dev_coredump_put(&idev->pdev->dev);
 }
 
 void inpu_coredump(struct inpu_device *idev, struct inpu_job *guilty,
@@ -120,7 +138,7 @@ void inpu_coredump(struct inpu_device *idev, struct inpu_job *guilty,
 	struct inpu_dump d = { 0 };
 	unsigned long flags;
 
-	d.buf = kmalloc(INPU_COREDUMP_SIZE, GFP_NOWAIT | __GFP_NOWARN);
+	d.buf = xchg(&idev->dump_buf, NULL);
 	if (!d.buf)
 		return;
 	inpu_dump_printf(&d, "inpu devcoredump 1\n");
@@ -135,7 +153,7 @@ void inpu_coredump(struct inpu_device *idev, struct inpu_job *guilty,
 	inpu_dump_ring_locked(&d, idev, guilty);
 	spin_unlock_irqrestore(&idev->ring_lock, flags);
 	inpu_dump_printf(&d, "end\n");
-	/* Takes the buffer (and frees it) whether or not it keeps the dump. */
-	dev_coredumpm(&idev->pdev->dev, THIS_MODULE, d.buf, d.len, GFP_NOWAIT,
-		      inpu_coredump_read, inpu_coredump_free);
+	/* Takes the buffer (and vfrees it) whether or not it keeps the dump. */
+	dev_coredumpv(&idev->pdev->dev, d.buf, d.len, GFP_NOWAIT);
+	schedule_work(&idev->dump_work);
 }

@@ -100,9 +100,12 @@ static int inpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_hw;
 
-	ret = inpu_mmu_init(idev);
+	ret = inpu_coredump_init(idev);
 	if (ret)
 		goto err_hw;
+	ret = inpu_mmu_init(idev);
+	if (ret)
+		goto err_dump;
 	ret = inpu_ring_init(idev);
 	if (ret)
 		goto err_mmu;
@@ -117,6 +120,8 @@ err_ring:
 	inpu_ring_fini(idev);
 err_mmu:
 	inpu_mmu_fini(idev);
+err_dump:
+	inpu_coredump_fini(idev);
 err_hw:
 	inpu_hw_fini(idev);
 	return ret;
@@ -144,6 +149,7 @@ static void inpu_remove(struct pci_dev *pdev)
 	 */
 	inpu_vms_teardown(idev);
 	inpu_mmu_fini(idev);
+	inpu_coredump_fini(idev);
 }
 
 static const struct pci_device_id inpu_pci_ids[] = {

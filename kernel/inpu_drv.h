@@ -15,6 +15,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <drm/drm_device.h>
@@ -146,6 +147,9 @@ struct inpu_device {
 	 * filled in the timeout handler, which must not allocate.
 	 */
 	spinlock_t ban_lock;
+	/* The next devcoredump's buffer, allocated ahead (inpu_coredump.c). */
+	void *dump_buf;
+	struct work_struct dump_work;
 	pid_t banned_tgids[INPU_BANNED_TGIDS];
 	unsigned int n_banned;
 };
@@ -341,6 +345,8 @@ void inpu_debugfs_init(struct inpu_device *idev);
 void inpu_show_fdinfo(struct drm_printer *p, struct drm_file *file);
 
 /* inpu_coredump.c */
+int inpu_coredump_init(struct inpu_device *idev);
+void inpu_coredump_fini(struct inpu_device *idev);
 void inpu_coredump(struct inpu_device *idev, struct inpu_job *guilty,
 		   const char *reason);
 

@@ -816,19 +816,28 @@ err_free:
 	return ret;
 }
 
-/* Drop every command buffer the file holds by handle. */
+/*
+ * Drop every command buffer the file holds by handle.  Each is put outside
+ * the file lock: the last put frees BOs, which takes their reservation
+ * locks, and SUBMIT takes the file lock inside those.
+ */
 static void inpu_file_drop_cmdbufs(struct inpu_file *ifile)
 {
 	struct inpu_cmdbuf *cb;
 	unsigned long id;
 
-	mutex_lock(&ifile->lock);
-	xa_for_each(&ifile->cmdbufs, id, cb) {
-		xa_erase(&ifile->cmdbufs, id);
+	for (;;) {
+		id = 0;
+		mutex_lock(&ifile->lock);
+		cb = xa_find(&ifile->cmdbufs, &id, ULONG_MAX, XA_PRESENT);
+		if (cb)
+			xa_erase(&ifile->cmdbufs, id);
+		mutex_unlock(&ifile->lock);
+		if (!cb)
+			break;
 		atomic_dec(&ifile->vm->n_cmdbufs);
 		inpu_cmdbuf_put(cb);
 	}
-	mutex_unlock(&ifile->lock);
 }
 
 void inpu_file_close(struct drm_file *file)

@@ -296,9 +296,10 @@ void inpu_ring_abort_all(struct inpu_device *idev)
 		idev->slots[slot] = NULL;
 	}
 	spin_unlock_irqrestore(&idev->ring_lock, flags);
-	/* The device abandons the job it runs and writes nothing more. */
+	/* Disabling the ring makes the device abandon the job it runs and
+	 * write nothing more (qemu-device/README.md); no reset is needed.
+	 */
 	inpu_wr32(idev, INPU_REG_RING_CTRL, 0);
-	inpu_hw_reset(idev, INPU_RESET_RECOVERY);
 	for (i = 0; i < n; i++)
 		inpu_job_end(idev->recover_jobs[i], DRM_INPU_JOB_ABORTED,
 			     -ENODEV);

@@ -365,6 +365,55 @@ TEST(cmdbuf_create_survives_every_allocation_failure)
 	inpu_dev_close(dev);
 }
 
+/*
+ * A recovery must not allocate (it runs while fences wait): fail each
+ * allocation a forced recovery could make in turn, in the writing task
+ * (fail-nth), and check that the device still runs a good job after each.
+ */
+TEST(recovery_survives_every_allocation_failure)
+{
+	char path[256], got[16];
+	struct drm_inpu_wait res;
+	struct inpu_dev *dev;
+	struct inpu_bo *bo;
+	int nth, fd, rec, consumed = 0;
+	uint32_t cb;
+
+	if (access("/proc/thread-self/fail-nth", W_OK))
+		SKIP(return, "kernel without fail-nth fault injection (make check-debug has it)");
+	if (fail_nth_setup())
+		SKIP(return, "no failslab/fail_page_alloc in debugfs");
+	ASSERT_EQ(0, dbg_path(path, sizeof(path), "force_recovery"));
+	ASSERT_EQ(0, inpu_dev_open(NULL, &dev));
+	ASSERT_EQ(0, nop_cmdbuf(dev, &bo, &cb));
+	for (nth = 1; nth <= 16; nth++) {
+		rec = open(path, O_WRONLY);
+		ASSERT_LE(0, rec);
+		fd = open("/proc/thread-self/fail-nth", O_RDWR);
+		ASSERT_LE(0, fd);
+		snprintf(got, sizeof(got), "%d", nth);
+		ASSERT_LT(0, write(fd, got, strlen(got)));
+		EXPECT_EQ(1, write(rec, "1", 1));
+		memset(got, 0, sizeof(got));
+		ASSERT_LT(0, pread(fd, got, sizeof(got) - 1, 0));
+		/* 0: the nth allocation happened (and failed). */
+		if (atoi(got) == 0)
+			consumed++;
+		ASSERT_LT(0, write(fd, "0", 1));
+		close(fd);
+		close(rec);
+		ASSERT_EQ(0, run_cmdbuf(dev, cb, NULL, 0, &res));
+		EXPECT_EQ(INPU_OK, res.status) {
+			TH_LOG("after failing allocation %d of a recovery: %s",
+			       nth, inpu_job_status_name(res.status));
+		}
+	}
+	TH_LOG("%d of 16 injected failures hit an allocation", consumed);
+	inpu_cmdbuf_destroy(dev, cb);
+	inpu_bo_free(bo);
+	inpu_dev_close(dev);
+}
+
 /* ---- the work budget ------------------------------------------------------ */
 
 #define CACHE_ROWS	65536
@@ -510,8 +559,10 @@ FIXTURE_SETUP(limits)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		if (param(limit_names[i]) < 0)
-			SKIP(return, "inpu.ko has no %s parameter", limit_names[i]);
+		/* A driver without the limit fails: that is the finding. */
+		ASSERT_LE(0, param(limit_names[i])) {
+			TH_LOG("inpu.ko has no %s parameter", limit_names[i]);
+		}
 		snprintf(self->saved[i], sizeof(self->saved[i]), "%ld",
 			 param(limit_names[i]));
 	}
@@ -687,8 +738,7 @@ TEST(job_completing_as_declared_hung_spares_the_next)
 	uint32_t cb;
 	char buf[32];
 
-	if (param("debug_tdr_delay_ms") < 0)
-		SKIP(return, "inpu.ko has no debug_tdr_delay_ms");
+	ASSERT_LE(0, param("debug_tdr_delay_ms"));
 	ASSERT_LT(0, timeout_ms);
 	ASSERT_EQ(0, inpu_dev_open(NULL, &dev));
 	ASSERT_EQ(0, nop_cmdbuf(dev, &bo, &cb));
