@@ -39,6 +39,11 @@ module_param(debug_tdr_delay_ms, uint, 0600);
 MODULE_PARM_DESC(debug_tdr_delay_ms,
 		 "TESTING ONLY: sleep this long after declaring a job hung and before resetting, so that tests can have it complete in between");
 
+static unsigned int debug_lost_irq_delay_ms;
+module_param(debug_lost_irq_delay_ms, uint, 0600);
+MODULE_PARM_DESC(debug_lost_irq_delay_ms,
+		 "TESTING ONLY: sleep this long after the timeout handler retired a completion whose interrupt was lost, so that tests see the scheduler's free worker run meanwhile");
+
 static unsigned int hang_limit = 3;
 module_param(hang_limit, uint, 0644);
 MODULE_PARM_DESC(hang_limit,
@@ -292,6 +297,8 @@ enum drm_gpu_sched_stat inpu_job_timedout(struct inpu_job *job)
 		drm_warn(&idev->drm,
 			 "job %llu of context %u completed without an interrupt\n",
 			 job->job_id, job->vm->ctx);
+		if (READ_ONCE(debug_lost_irq_delay_ms))
+			msleep(READ_ONCE(debug_lost_irq_delay_ms));
 	}
 	/* Done (just now, ended by a forced recovery, or never run). */
 	if (inpu_job_ended(job)) {

@@ -708,6 +708,8 @@ TEST(lost_interrupt_job_is_freed)
 	int i;
 
 	ASSERT_LE(0, bos0);
+	/* Let the free worker run while the handler holds the job. */
+	ASSERT_EQ(0, set_param("debug_lost_irq_delay_ms", "200"));
 	ASSERT_EQ(0, inpu_dev_open(NULL, &dev));
 	ASSERT_EQ(0, nop_cmdbuf(dev, &bo, &cb));
 	ASSERT_EQ(0, fault_inject(INPU_FI_DROP_IRQ, 1, 1, 0));
@@ -718,6 +720,7 @@ TEST(lost_interrupt_job_is_freed)
 	inpu_bo_free(bo);
 	for (i = 0; i < 50 && counter("bos") != bos0; i++)
 		usleep(100000);
+	set_param("debug_lost_irq_delay_ms", "0");
 	EXPECT_EQ(bos0, counter("bos"));
 	inpu_dev_close(dev);
 }
