@@ -18,6 +18,9 @@
 #include <linux/workqueue.h>
 
 #include "inpu_drv.h"
+#include "inpu_coredump.h"
+#include "inpu_job.h"
+#include "inpu_mmu.h"
 
 #define INPU_COREDUMP_SIZE	(24 * 1024)
 

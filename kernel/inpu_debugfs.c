@@ -12,6 +12,10 @@
 #include <drm/drm_print.h>
 
 #include "inpu_drv.h"
+#include "inpu_debugfs.h"
+#include "inpu_gem.h"
+#include "inpu_mmu.h"
+#include "inpu_recovery.h"
 
 static int inpu_bo_print(int id, void *ptr, void *data)
 {

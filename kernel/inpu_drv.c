@@ -13,6 +13,18 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_coredump.h"
+#include "inpu_debugfs.h"
+#include "inpu_fw.h"
+#include "inpu_gem.h"
+#include "inpu_hw.h"
+#include "inpu_irq.h"
+#include "inpu_job.h"
+#include "inpu_mmu.h"
+#include "inpu_query.h"
+#include "inpu_recovery.h"
+#include "inpu_ring.h"
+#include "inpu_sysfs.h"
 
 static const struct drm_ioctl_desc inpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(INPU_QUERY, inpu_query_ioctl, DRM_RENDER_ALLOW),

@@ -14,6 +14,7 @@
 #include <drm/drm_print.h>
 
 #include "inpu_drv.h"
+#include "inpu_fw.h"
 #include "inpu_fw_image.h"
 
 static char *firmware = "inpu/inpu-fw.bin";

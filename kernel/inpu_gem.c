@@ -16,6 +16,8 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_gem.h"
+#include "inpu_mmu.h"
 
 static void inpu_bo_free(struct drm_gem_object *obj)
 {

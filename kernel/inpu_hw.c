@@ -7,6 +7,7 @@
 #include <drm/drm_print.h>
 
 #include "inpu_drv.h"
+#include "inpu_hw.h"
 #include "inpu_trace.h"
 
 /* Generous: under TCG emulation a register round trip can take tens of µs. */

@@ -7,6 +7,8 @@
 #include <drm/drm_print.h>
 
 #include "inpu_drv.h"
+#include "inpu_irq.h"
+#include "inpu_ring.h"
 
 #define INPU_IRQ_SELFTEST_TIMEOUT_MS	2000
 

@@ -23,6 +23,11 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_gem.h"
+#include "inpu_job.h"
+#include "inpu_mmu.h"
+#include "inpu_recovery.h"
+#include "inpu_ring.h"
 #include "inpu_trace.h"
 #include "inpu_validate.h"
 
@@ -646,7 +651,7 @@ int inpu_submit_ioctl(struct drm_device *drm, void *data,
 	struct inpu_file *ifile = file->driver_priv;
 	struct drm_inpu_submit *args = data;
 	struct drm_syncobj *out_sync = NULL;
-	struct inpu_cmdbuf *cb = NULL;
+	struct inpu_cmdbuf *cb;
 	struct inpu_job *job;
 	int ret, idx;
 
@@ -664,39 +669,46 @@ int inpu_submit_ioctl(struct drm_device *drm, void *data,
 
 	ret = inpu_submit_get_cmdbuf(file, args, &cb);
 	if (ret)
-		goto out_exit;
+		goto err_exit;
 	ret = inpu_submit_check_params(cb, args);
-	if (!ret && args->out_syncobj) {
-		out_sync = drm_syncobj_find(file, args->out_syncobj);
-		if (!out_sync)
-			ret = -ENOENT;
-	}
 	if (ret)
-		goto out_cb;
+		goto err_put_cmdbuf;
+	if (args->out_syncobj) {
+		out_sync = drm_syncobj_find(file, args->out_syncobj);
+		if (!out_sync) {
+			ret = -ENOENT;
+			goto err_put_cmdbuf;
+		}
+	}
 
 	job = inpu_job_alloc(ifile, cb, args);
 	if (IS_ERR(job)) {
 		ret = PTR_ERR(job);
-		goto out_cb;
+		goto err_put_sync;
 	}
 	ret = inpu_job_init_sched(ifile, job, file);
-	if (ret) {
-		inpu_job_free_unarmed(job);
-		goto out_cb;
-	}
+	if (ret)
+		goto err_free_job;
 	ret = inpu_job_queue(ifile, job, file, out_sync, args);
-	if (ret) {
-		drm_sched_job_cleanup(&job->base);
-		inpu_job_free_unarmed(job);
-		goto out_cb;
-	}
+	if (ret)
+		goto err_cleanup_job;
+
 	/* The job owns the command buffer reference now. */
-	cb = NULL;
-out_cb:
 	if (out_sync)
 		drm_syncobj_put(out_sync);
+	drm_dev_exit(idx);
+	return 0;
+
+err_cleanup_job:
+	drm_sched_job_cleanup(&job->base);
+err_free_job:
+	inpu_job_free_unarmed(job);
+err_put_sync:
+	if (out_sync)
+		drm_syncobj_put(out_sync);
+err_put_cmdbuf:
 	inpu_cmdbuf_put(cb);
-out_exit:
+err_exit:
 	drm_dev_exit(idx);
 	return ret;
 }

@@ -17,6 +17,8 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_gem.h"
+#include "inpu_mmu.h"
 
 /* Device addresses below this stay unmapped, so a NULL-ish DVA faults. */
 #define INPU_VA_START	SZ_1M

@@ -9,6 +9,7 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_query.h"
 
 static void inpu_fill_device_info(struct inpu_device *idev,
 				  struct drm_inpu_device_info *info)

@@ -32,6 +32,13 @@
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_coredump.h"
+#include "inpu_fw.h"
+#include "inpu_hw.h"
+#include "inpu_job.h"
+#include "inpu_mmu.h"
+#include "inpu_recovery.h"
+#include "inpu_ring.h"
 #include "inpu_trace.h"
 
 static unsigned int debug_tdr_delay_ms;

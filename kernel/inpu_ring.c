@@ -16,10 +16,15 @@
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 
+#include <drm/drm_gem.h>
 #include <drm/drm_print.h>
 #include <drm/inpu_accel.h>
 
 #include "inpu_drv.h"
+#include "inpu_job.h"
+#include "inpu_mmu.h"
+#include "inpu_recovery.h"
+#include "inpu_ring.h"
 #include "inpu_trace.h"
 
 static unsigned int job_timeout_ms = 10000;

@@ -6,6 +6,7 @@
 #include <linux/sysfs.h>
 
 #include "inpu_drv.h"
+#include "inpu_sysfs.h"
 
 static ssize_t fw_version_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)

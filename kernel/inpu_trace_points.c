@@ -2,7 +2,7 @@
 /*
  * The one place the inpu tracepoints are instantiated.
  */
-#include "inpu_drv.h"
+#include "inpu_hw.h"
 
 #ifndef __CHECKER__
 #define CREATE_TRACE_POINTS
