@@ -32,14 +32,22 @@ ENGINE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine
 engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_HDRS := $(wildcard userspace/lib/*.h)
-# llama2.c readers, float reference and perplexity: host code, no device.
-MODEL_SRCS := $(wildcard userspace/model/*.c)
-MODEL_HDRS := $(wildcard userspace/model/*.h)
-MODEL_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuserspace/model
-# The integer model (quantizer, .inpu files, CPU backend) uses the engine.
-MODEL_CFLAGS += -Iuapi -Iengine
-# The device backend (qdev.c) uses libinpu.
-MODEL_CFLAGS += -Iuserspace/lib $(DRM_CFLAGS)
+# The userspace libraries, one per folder (userspace/README.md): the
+# integer runtime (.inpu reader, stream builder, cpu and device backends,
+# tokenizer), the float reference (llama2.c checkpoints, forward pass,
+# perplexity) and the offline quantizer.  Each folder sees only the headers
+# of the folders it may use: runtime <- reference <- quantizer.
+USER_LIBS_DIRS := runtime reference quantizer
+INC_runtime := -Iuserspace/runtime -Iuserspace/lib
+INC_reference := -Iuserspace/reference -Iuserspace/runtime
+INC_quantizer := -Iuserspace/quantizer -Iuserspace/reference -Iuserspace/runtime
+MODEL_SRCS := $(foreach d,$(USER_LIBS_DIRS),$(wildcard userspace/$(d)/*.c))
+MODEL_HDRS := $(foreach d,$(USER_LIBS_DIRS),$(wildcard userspace/$(d)/*.h))
+MODEL_INC := $(foreach d,$(USER_LIBS_DIRS),-Iuserspace/$(d))
+MODEL_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine $(DRM_CFLAGS)
+# Link order: a library before the ones it uses.
+USER_LIBS = $(foreach d,quantizer reference runtime,$(B)/$(d)/libinpu_$(d).a)
+ASAN_USER_LIBS = $(foreach d,quantizer reference runtime,$(B)/asan/$(d)/libinpu_$(d).a)
 MODEL_LIBS = $(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a -lcrypto
 ASAN_MODEL_LIBS = $(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a -lcrypto
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h engine/fw_image.c engine/inpu_fw_image.h Kbuild scripts/kcompat.sh
@@ -163,8 +171,12 @@ $(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 # The engine with the fuzzers' instrumentation, one object per file (the
 # SIMD kernels need their own target flags).
 FUZZ_ENGINE_OBJS = $(patsubst engine/%.c,$(B)/fuzz/engine/%.o,$(ENGINE_SRCS) engine/tables_gen.c)
-FUZZ_MODEL_CFLAGS = $(FUZZ_CFLAGS) -Iuserspace/model -Iuserspace/lib $(DRM_CFLAGS)
-FUZZ_QMODEL_SRCS = $(addprefix userspace/model/,qmodel.c qgraph.c qcpu.c file.c)
+FUZZ_MODEL_CFLAGS = $(FUZZ_CFLAGS) $(MODEL_INC) -Iuserspace/lib $(DRM_CFLAGS)
+FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c file.c)
+FUZZ_CKPT_SRCS = $(addprefix userspace/,reference/checkpoint.c reference/forward_float.c \
+	runtime/tokenizer.c runtime/file.c)
+FUZZ_TOK_SRCS = $(addprefix userspace/runtime/,tokenizer.c file.c)
+SEED_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c file.c)
 
 $(B)/fuzz/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
@@ -181,23 +193,21 @@ $(B)/fuzz/fuzz_qmodel: tests/fuzz/fuzz_qmodel.c tests/fuzz/fuzz_util.h $(FUZZ_QM
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_QMODEL_SRCS) $(FUZZ_ENGINE_OBJS) \
 		-lcrypto -lm
 
-$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c tests/fuzz/fuzz_util.h userspace/model/checkpoint.c \
-		userspace/model/forward_float.c userspace/model/file.c $(MODEL_HDRS)
+$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c tests/fuzz/fuzz_util.h $(FUZZ_CKPT_SRCS) \
+		$(MODEL_HDRS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< userspace/model/checkpoint.c \
-		userspace/model/forward_float.c userspace/model/file.c -lm
+	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_CKPT_SRCS) -lm
 
-$(B)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c tests/fuzz/fuzz_util.h userspace/model/tokenizer.c \
-		userspace/model/file.c $(MODEL_HDRS)
+$(B)/fuzz/fuzz_tokenizer: tests/fuzz/fuzz_tokenizer.c tests/fuzz/fuzz_util.h $(FUZZ_TOK_SRCS) \
+		$(MODEL_HDRS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< userspace/model/tokenizer.c \
-		userspace/model/file.c -lm
+	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_TOK_SRCS) -lm
 
 # Seed writer: tiny .inpu models by the real writer, their step streams.
-$(B)/fuzz/fuzz_seeds: tests/fuzz/fuzz_seeds.c $(addprefix userspace/model/,qmodel.c qgraph.c file.c) \
+$(B)/fuzz/fuzz_seeds: tests/fuzz/fuzz_seeds.c $(SEED_SRCS) \
 		engine/validate.c $(MODEL_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODEL_CFLAGS) -o $@ $< $(addprefix userspace/model/,qmodel.c qgraph.c file.c) \
+	$(CC) $(MODEL_CFLAGS) $(MODEL_INC) -o $@ $< $(SEED_SRCS) \
 		engine/validate.c -lcrypto
 
 # ---- userspace -----------------------------------------------------------
@@ -218,29 +228,39 @@ $(B)/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
 $(B)/lib/libinpu.a: $(patsubst userspace/lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(B)/model/%.o: userspace/model/%.c $(MODEL_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(MODEL_CFLAGS) -c -o $@ $<
+# $(1): a folder under userspace/ with one library, libinpu_$(1).a, built
+# plain and with the sanitizers.
+define user_lib
+$(B)/$(1)/%.o: userspace/$(1)/%.c $(MODEL_HDRS) $(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(MODEL_CFLAGS) $$(INC_$(1)) -c -o $$@ $$<
+
+$(B)/asan/$(1)/%.o: userspace/$(1)/%.c $(MODEL_HDRS) $(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(MODEL_CFLAGS) $$(INC_$(1)) $$(SAN_FLAGS) -c -o $$@ $$<
+
+$(B)/$(1)/libinpu_$(1).a: $(patsubst userspace/$(1)/%.c,$(B)/$(1)/%.o,$(wildcard userspace/$(1)/*.c))
+	$$(AR) rcs $$@ $$^
+
+$(B)/asan/$(1)/libinpu_$(1).a: $(patsubst userspace/$(1)/%.c,$(B)/asan/$(1)/%.o,$(wildcard userspace/$(1)/*.c))
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach d,$(USER_LIBS_DIRS),$(eval $(call user_lib,$(d))))
 
 # Fine-tuning (qtune.c) is float loops over activations: -O3 vectorizes
 # them behind alias checks, which -O2's cheap cost model does not.
-$(B)/model/qtune.o $(B)/asan/model/qtune.o: MODEL_CFLAGS += -O3
-
-$(B)/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS))
-	$(AR) rcs $@ $^
-
-$(patsubst userspace/model/%.c,$(B)/model/%.o,$(MODEL_SRCS)): $(ENGINE_HDRS) $(UAPI_HEADERS)
+$(B)/quantizer/qtune.o $(B)/asan/quantizer/qtune.o: MODEL_CFLAGS += -O3
 
 # The CLI: inpu.c and its command files (cmd_run.c: inpu run, device ppl).
 CLI_SRCS := $(wildcard userspace/cli/*.c)
 CLI_HDRS := $(wildcard userspace/cli/*.h)
 
-$(B)/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/lib/libinpu.a $(B)/model/libinpu_model.a \
+$(B)/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/lib/libinpu.a $(USER_LIBS) \
 		$(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a \
 		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iuserspace/model -o $@ $(CLI_SRCS) \
-		$(B)/model/libinpu_model.a $(B)/lib/libinpu.a $(MODEL_LIBS) $(DRM_LIBS) -lm
+	$(CC) $(USER_CFLAGS) $(MODEL_INC) -o $@ $(CLI_SRCS) \
+		$(USER_LIBS) $(B)/lib/libinpu.a $(MODEL_LIBS) $(DRM_LIBS) -lm
 
 # Sanitizer builds of the same sources, for the host tests.
 $(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
@@ -250,21 +270,12 @@ $(B)/asan/lib/%.o: userspace/lib/%.c $(LIB_HDRS) $(UAPI_HEADERS)
 $(B)/asan/lib/libinpu.a: $(patsubst userspace/lib/%.c,$(B)/asan/lib/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(B)/asan/model/%.o: userspace/model/%.c $(MODEL_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(MODEL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
-
-$(B)/asan/model/libinpu_model.a: $(patsubst userspace/model/%.c,$(B)/asan/model/%.o,$(MODEL_SRCS))
-	$(AR) rcs $@ $^
-
-$(patsubst userspace/model/%.c,$(B)/asan/model/%.o,$(MODEL_SRCS)): $(ENGINE_HDRS) $(UAPI_HEADERS)
-
-$(B)/asan/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/asan/lib/libinpu.a $(B)/asan/model/libinpu_model.a \
+$(B)/asan/bin/inpu: $(CLI_SRCS) $(CLI_HDRS) $(B)/asan/lib/libinpu.a $(ASAN_USER_LIBS) \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
 		$(LIB_HDRS) $(MODEL_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Iuserspace/model -o $@ $(CLI_SRCS) \
-		$(B)/asan/model/libinpu_model.a $(B)/asan/lib/libinpu.a $(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
+	$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $(MODEL_INC) -o $@ $(CLI_SRCS) \
+		$(ASAN_USER_LIBS) $(B)/asan/lib/libinpu.a $(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
 
 # ---- eBPF job tracing (inpu-trace) ---------------------------------------
 # vmlinux.h from the BTF of the headers' vmlinux, the BPF object with clang,
@@ -310,26 +321,26 @@ host-tests: $(HOST_TESTS) $(B)/asan/bin/inpu $(B)/asan/bin/inpu-fw $(B)/asan/bin
 
 $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
-		$(B)/asan/model/libinpu_model.a \
+		$(ASAN_USER_LIBS) \
 		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(FW_HDRS) $(MODEL_HDRS) \
 		$(wildcard tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools -Iuserspace/model -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools $(MODEL_INC) -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \
 		-o $@ $< $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
 		$(B)/asan/engine/libinpu_engine.a \
-		$(B)/asan/engine/libinpu_tables.a $(B)/asan/model/libinpu_model.a \
+		$(B)/asan/engine/libinpu_tables.a $(ASAN_USER_LIBS) \
 		$(DRM_LIBS) -lcrypto -lm
 
 # The quantizer tests: the model library before the engine it uses.
 $(B)/host-tests/test_quant_%: tests/host/test_quant_%.c $(B)/asan/lib/libinpu.a \
 		$(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a \
-		$(B)/asan/model/libinpu_model.a \
+		$(ASAN_USER_LIBS) \
 		$(LIB_HDRS) $(ENGINE_HDRS) $(UAPI_HEADERS) $(MODEL_HDRS) tests/host/model_util.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Iengine -Iuserspace/model -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
+	$(CC) $(USER_CFLAGS) -Iengine $(MODEL_INC) -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \
-		-o $@ $< $(B)/asan/model/libinpu_model.a $(B)/asan/lib/libinpu.a \
+		-o $@ $< $(ASAN_USER_LIBS) $(B)/asan/lib/libinpu.a \
 		$(ASAN_MODEL_LIBS) $(DRM_LIBS) -lm
 
 # The job tests link libinpu and the engine (their CPU reference); the job
@@ -348,12 +359,13 @@ kselftest: $(B)/lib/libinpu.a engine
 # the shared folder (scripts/env.sh inpu_shared): W8A8 with the quantizer's
 # default options (about 30 s on one core), W4A8 with 8 passes of
 # fine-tuning too (about 2.5 minutes on 2 cores; +4.5% perplexity against
-# +12.7% without, userspace/model/README.md).  They are remade when the
+# +12.7% without, userspace/quantizer/README.md).  They are remade when the
 # quantizer changes, not when only the CLI does.
 MODEL_NAMES := stories260K-w8a8.inpu stories260K-w4a8.inpu
 MODELS := $(addprefix $(B)/models/,$(MODEL_NAMES)) $(B)/models/tok512.bin
-QUANT_DEPS := $(addprefix userspace/model/,quantize.c qcalib.c qtune.c qmodel.c \
-	forward_float.c checkpoint.c tokenizer.c quant.h quant_internal.h model.h)
+QUANT_DEPS := $(wildcard userspace/quantizer/*.[ch]) uapi/inpu/inpu_model_file.h \
+	$(addprefix userspace/,runtime/qmodel.c runtime/qmodel.h runtime/requant.c \
+	runtime/tokenizer.c reference/forward_float.c reference/checkpoint.c reference/model.h)
 QUANT_OPTS_w8a8 :=
 QUANT_OPTS_w4a8 := --finetune 8
 

@@ -57,54 +57,51 @@ static uint32_t log2_ceil(uint64_t v)
 	return l;
 }
 
-void inpu_op_cost(const struct inpu_machine *mc, const struct inpu_op *op,
-		  const uint32_t *params, struct inpu_cost *cost)
+/* MATMUL on the systolic array: its MACs and buffer traffic, and cycles. */
+static uint64_t matmul_cost(const struct inpu_op_matmul *o, uint64_t r,
+			    uint64_t cl, struct inpu_cost *cost)
 {
-	uint64_t r = mc->sa_rows ? mc->sa_rows : 1;
-	uint64_t cl = mc->sa_cols ? mc->sa_cols : 1;
-	uint64_t compute = 0, elems = 0;
-	const struct inpu_tensor *t = (const struct inpu_tensor *)op->u.raw;
-	unsigned int i, n = inpu_op_slots(op->opcode);
+	uint64_t m = o->x.rows, k = o->x.cols, nn = o->w.rows;
+	uint64_t tiles = div_up64(nn, cl) * div_up64(k, r);
 
-	cost->macs = 0;
-	cost->macs_int4 = 0;
-	cost->dram_bytes = 0;
-	for (i = 0; i < n; i++)
-		cost->dram_bytes += tbytes(&t[i]);
-	cost->sram_bytes = cost->dram_bytes;
+	cost->macs = m * k * nn;
+	if (o->w.dtype == INPU_DT_W4_TILED)
+		cost->macs_int4 = cost->macs;
+	/* Activations are re-read from the buffer for every column
+	 * block of the array; partial sums go back once per row tile.
+	 */
+	cost->sram_bytes += m * k * div_up64(nn, cl) +
+			    m * nn * 4 * div_up64(k, r);
+	return tiles * (r + m + r + cl - 1);
+}
+
+/* ATTENTION over the filled part of the cache: traffic, and cycles. */
+static uint64_t attention_cost(const struct inpu_op_attention *o,
+			       const uint32_t *params, uint64_t r,
+			       uint64_t cl, struct inpu_cost *cost)
+{
+	uint64_t pos0 = o->pos_param ? params[o->pos_param - 1] : o->pos;
+	uint64_t rows = o->q.rows, ctx = pos0 + rows;
+	uint64_t keys = rows * pos0 + rows * (rows + 1) / 2;
+	uint64_t kvdim = (uint64_t)o->n_kv_heads * o->head_dim;
+
+	cost->macs = 2 * keys * o->n_heads * o->head_dim;
+	/* Only the filled part of the cache moves. */
+	cost->dram_bytes = 2 * tbytes(&o->q) + 2 * ctx * kvdim;
+	cost->sram_bytes = cost->dram_bytes + keys * o->n_heads * 8;
+	return div_up64(cost->macs, r * cl) +
+	       div_up64(keys * o->n_heads * 4, cl);
+}
+
+/*
+ * Element operations of an op on the vector unit (0 for the others), and
+ * EMBED's traffic.
+ */
+static uint64_t vector_elems(const struct inpu_op *op, struct inpu_cost *cost)
+{
+	uint64_t elems = 0;
 
 	switch (op->opcode) {
-	case INPU_OP_MATMUL: {
-		const struct inpu_op_matmul *o = &op->u.matmul;
-		uint64_t m = o->x.rows, k = o->x.cols, nn = o->w.rows;
-		uint64_t tiles = div_up64(nn, cl) * div_up64(k, r);
-
-		cost->macs = m * k * nn;
-		if (o->w.dtype == INPU_DT_W4_TILED)
-			cost->macs_int4 = cost->macs;
-		compute = tiles * (r + m + r + cl - 1);
-		/* Activations are re-read from the buffer for every column
-		 * block of the array; partial sums go back once per row tile.
-		 */
-		cost->sram_bytes += m * k * div_up64(nn, cl) +
-				    m * nn * 4 * div_up64(k, r);
-		break;
-	}
-	case INPU_OP_ATTENTION: {
-		const struct inpu_op_attention *o = &op->u.attention;
-		uint64_t pos0 = o->pos_param ? params[o->pos_param - 1] : o->pos;
-		uint64_t rows = o->q.rows, ctx = pos0 + rows;
-		uint64_t keys = rows * pos0 + rows * (rows + 1) / 2;
-		uint64_t kvdim = (uint64_t)o->n_kv_heads * o->head_dim;
-
-		cost->macs = 2 * keys * o->n_heads * o->head_dim;
-		/* Only the filled part of the cache moves. */
-		cost->dram_bytes = 2 * tbytes(&o->q) + 2 * ctx * kvdim;
-		cost->sram_bytes = cost->dram_bytes + keys * o->n_heads * 8;
-		compute = div_up64(cost->macs, r * cl) +
-			  div_up64(keys * o->n_heads * 4, cl);
-		break;
-	}
 	case INPU_OP_RMSNORM:
 		elems = 3 * o_rows_cols(&op->u.rmsnorm.x);
 		break;
@@ -144,9 +141,13 @@ void inpu_op_cost(const struct inpu_machine *mc, const struct inpu_op *op,
 	default:
 		break;
 	}
-	if (elems)
-		compute = div_up64(elems, cl);
+	return elems;
+}
 
+/* The larger of compute and transfer time, plus the issue overhead. */
+static void cycles_and_energy(const struct inpu_machine *mc, uint64_t compute,
+			      struct inpu_cost *cost)
+{
 	cost->cycles = div_up64(cost->dram_bytes, mc->dram_bytes_per_cycle);
 	if (compute > cost->cycles)
 		cost->cycles = compute;
@@ -155,4 +156,36 @@ void inpu_op_cost(const struct inpu_machine *mc, const struct inpu_op *op,
 			  cost->macs_int4 * FJ_MAC_INT4 +
 			  cost->sram_bytes * FJ_SRAM_BYTE +
 			  cost->dram_bytes * FJ_DRAM_BYTE;
+}
+
+void inpu_op_cost(const struct inpu_machine *mc, const struct inpu_op *op,
+		  const uint32_t *params, struct inpu_cost *cost)
+{
+	uint64_t r = mc->sa_rows ? mc->sa_rows : 1;
+	uint64_t cl = mc->sa_cols ? mc->sa_cols : 1;
+	uint64_t compute = 0, elems = 0;
+	const struct inpu_tensor *t = (const struct inpu_tensor *)op->u.raw;
+	unsigned int i, n = inpu_op_slots(op->opcode);
+
+	cost->macs = 0;
+	cost->macs_int4 = 0;
+	cost->dram_bytes = 0;
+	for (i = 0; i < n; i++)
+		cost->dram_bytes += tbytes(&t[i]);
+	cost->sram_bytes = cost->dram_bytes;
+
+	switch (op->opcode) {
+	case INPU_OP_MATMUL:
+		compute = matmul_cost(&op->u.matmul, r, cl, cost);
+		break;
+	case INPU_OP_ATTENTION:
+		compute = attention_cost(&op->u.attention, params, r, cl, cost);
+		break;
+	default:
+		elems = vector_elems(op, cost);
+		break;
+	}
+	if (elems)
+		compute = div_up64(elems, cl);
+	cycles_and_energy(mc, compute, cost);
 }

@@ -102,7 +102,7 @@ static void held_add(struct inpu_engine *e, size_t bytes)
 		e->held_peak = e->held;
 }
 
-void *op_alloc(struct op_ctx *c, size_t bytes)
+void *inpu_eng_op_alloc(struct op_ctx *c, size_t bytes)
 {
 	struct inpu_engine *e = c->e;
 	size_t a = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
@@ -158,7 +158,8 @@ static void op_free_all(struct op_ctx *c)
 
 /* ---- operand transfer ------------------------------------------------ */
 
-uint64_t tensor_addr(const struct op_ctx *c, const struct inpu_tensor *t)
+uint64_t inpu_eng_tensor_addr(const struct op_ctx *c,
+			      const struct inpu_tensor *t)
 {
 	uint64_t a = t->addr;
 
@@ -177,14 +178,16 @@ static int fault(struct op_ctx *c, uint64_t addr, int write)
 	return -1;
 }
 
-int mem_read(struct op_ctx *c, uint64_t addr, void *dst, uint64_t len)
+int inpu_eng_mem_read(struct op_ctx *c, uint64_t addr, void *dst,
+		      uint64_t len)
 {
 	if (c->mem->read(c->mem_ctx, addr, dst, len))
 		return fault(c, addr, 0);
 	return 0;
 }
 
-int mem_write(struct op_ctx *c, uint64_t addr, const void *src, uint64_t len)
+int inpu_eng_mem_write(struct op_ctx *c, uint64_t addr, const void *src,
+		       uint64_t len)
 {
 	if (c->mem->write(c->mem_ctx, addr, src, len))
 		return fault(c, addr, 1);
@@ -200,16 +203,17 @@ static int rw_elems(struct op_ctx *c, const struct inpu_tensor *t,
 		    uint64_t i0, uint64_t n, void *buf, int write)
 {
 	unsigned int es = inpu_dtype_size(t->dtype);
-	uint64_t cols = t->cols, base = tensor_addr(c, t);
+	uint64_t cols = t->cols, base = inpu_eng_tensor_addr(c, t);
 	int dense = t->stride == cols * es;
 	uint8_t *p = buf;
 
 	while (n) {
-		uint64_t len = dense ? n : min_u64(n, cols - i0 % cols);
+		uint64_t len = dense ? n :
+				 inpu_eng_min_u64(n, cols - i0 % cols);
 		uint64_t a = base + i0 / cols * t->stride + i0 % cols * es;
 
-		if (write ? mem_write(c, a, p, len * es) :
-			    mem_read(c, a, p, len * es))
+		if (write ? inpu_eng_mem_write(c, a, p, len * es) :
+			    inpu_eng_mem_read(c, a, p, len * es))
 			return -1;
 		p += len * es;
 		i0 += len;
@@ -219,12 +223,12 @@ static int rw_elems(struct op_ctx *c, const struct inpu_tensor *t,
 }
 
 /* Whole tensor as int32 values (INT8/INT16/INT32/UINT8), row-major dense. */
-int32_t *load_i32(struct op_ctx *c, const struct inpu_tensor *t)
+int32_t *inpu_eng_load_i32(struct op_ctx *c, const struct inpu_tensor *t)
 {
 	uint64_t count = (uint64_t)t->rows * t->cols;
-	int32_t *out = op_alloc(c, count * 4);
+	int32_t *out = inpu_eng_op_alloc(c, count * 4);
 
-	if (!out || read_i32(c, t, 0, count, out))
+	if (!out || inpu_eng_read_i32(c, t, 0, count, out))
 		return NULL;
 	return out;
 }
@@ -251,10 +255,11 @@ static void saturate_to(uint8_t *raw, uint8_t dtype, const int64_t *v,
 }
 
 /* Whole tensor: for the ops whose outputs are bounded (SAMPLE). */
-int store_i64(struct op_ctx *c, const struct inpu_tensor *t, const int64_t *v)
+int inpu_eng_store_i64(struct op_ctx *c, const struct inpu_tensor *t,
+		       const int64_t *v)
 {
 	uint64_t count = (uint64_t)t->rows * t->cols;
-	uint8_t *raw = op_alloc(c, count * inpu_dtype_size(t->dtype));
+	uint8_t *raw = inpu_eng_op_alloc(c, count * inpu_dtype_size(t->dtype));
 
 	if (!raw)
 		return -1;
@@ -264,14 +269,14 @@ int store_i64(struct op_ctx *c, const struct inpu_tensor *t, const int64_t *v)
 
 /* ---- chunks ------------------------------------------------------------ */
 
-int read_elems(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
-	       uint64_t n, void *dst)
+int inpu_eng_read_elems(struct op_ctx *c, const struct inpu_tensor *t,
+			uint64_t i0, uint64_t n, void *dst)
 {
 	return rw_elems(c, t, i0, n, dst, 0);
 }
 
-int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
-	     uint64_t n, int32_t *dst)
+int inpu_eng_read_i32(struct op_ctx *c, const struct inpu_tensor *t,
+		      uint64_t i0, uint64_t n, int32_t *dst)
 {
 	unsigned int es = inpu_dtype_size(t->dtype);
 	/*
@@ -283,7 +288,7 @@ int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
 	uint8_t *raw = (uint8_t *)dst + n * (4 - es);
 	uint64_t i;
 
-	if (read_elems(c, t, i0, n, raw))
+	if (inpu_eng_read_elems(c, t, i0, n, raw))
 		return -1;
 	if (es == 4)
 		return 0;
@@ -305,13 +310,13 @@ int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
 static void tensor_span(const struct op_ctx *c, const struct inpu_tensor *t,
 			uint64_t *lo, uint64_t *hi)
 {
-	*lo = tensor_addr(c, t);
+	*lo = inpu_eng_tensor_addr(c, t);
 	*hi = *lo + (uint64_t)(t->rows - 1) * t->stride +
 	      (uint64_t)t->cols * inpu_dtype_size(t->dtype);
 }
 
-int out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
-	       const struct inpu_tensor *x, int elementwise)
+int inpu_eng_out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
+			const struct inpu_tensor *x, int elementwise)
 {
 	uint64_t ylo, yhi, xlo, xhi;
 
@@ -325,8 +330,8 @@ int out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
 		 y->cols == x->cols);
 }
 
-int out_open(struct op_ctx *c, struct out_stream *o,
-	     const struct inpu_tensor *y, uint64_t chunk, int staged)
+int inpu_eng_out_open(struct op_ctx *c, struct out_stream *o,
+		      const struct inpu_tensor *y, uint64_t chunk, int staged)
 {
 	uint64_t count = (uint64_t)y->rows * y->cols;
 
@@ -336,30 +341,30 @@ int out_open(struct op_ctx *c, struct out_stream *o,
 	 * Staging costs one copy of y in y's own element type: no more than
 	 * the device memory y covers.
 	 */
-	o->buf = op_alloc(c, (staged ? count : chunk) *
-			     inpu_dtype_size(y->dtype));
+	o->buf = inpu_eng_op_alloc(c, (staged ? count : chunk) *
+				      inpu_dtype_size(y->dtype));
 	return o->buf ? 0 : -1;
 }
 
-uint8_t *out_slot(const struct out_stream *o, uint64_t i0)
+uint8_t *inpu_eng_out_slot(const struct out_stream *o, uint64_t i0)
 {
 	return o->staged ? o->buf + i0 * inpu_dtype_size(o->t->dtype) : o->buf;
 }
 
-int out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
-	       uint64_t n)
+int inpu_eng_out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
+			uint64_t n)
 {
 	return o->staged ? 0 : rw_elems(c, o->t, i0, n, o->buf, 1);
 }
 
-int out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0, uint64_t n,
-	    const int64_t *v)
+int inpu_eng_out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0,
+		     uint64_t n, const int64_t *v)
 {
-	saturate_to(out_slot(o, i0), o->t->dtype, v, n);
-	return out_commit(c, o, i0, n);
+	saturate_to(inpu_eng_out_slot(o, i0), o->t->dtype, v, n);
+	return inpu_eng_out_commit(c, o, i0, n);
 }
 
-int out_close(struct op_ctx *c, struct out_stream *o)
+int inpu_eng_out_close(struct op_ctx *c, struct out_stream *o)
 {
 	if (!o->staged)
 		return 0;
@@ -367,7 +372,7 @@ int out_close(struct op_ctx *c, struct out_stream *o)
 			1);
 }
 
-int op_poll(struct op_ctx *c)
+int inpu_eng_op_poll(struct op_ctx *c)
 {
 	struct inpu_engine *e = c->e;
 
@@ -384,18 +389,18 @@ int op_poll(struct op_ctx *c)
 typedef int (*op_fn)(struct op_ctx *c, const struct inpu_op *op);
 
 static const op_fn op_table[INPU_OP_COUNT] = {
-	[INPU_OP_NOP] = op_nop,
-	[INPU_OP_MATMUL] = op_matmul,
-	[INPU_OP_RMSNORM] = op_rmsnorm,
-	[INPU_OP_ROPE] = op_rope,
-	[INPU_OP_ATTENTION] = op_attention,
-	[INPU_OP_SWIGLU] = op_swiglu,
-	[INPU_OP_ADD] = op_add,
-	[INPU_OP_EMBED] = op_embed,
-	[INPU_OP_COPY] = op_copy,
-	[INPU_OP_ARGMAX] = op_argmax,
-	[INPU_OP_SAMPLE] = op_sample,
-	[INPU_OP_FWHT] = op_fwht,
+	[INPU_OP_NOP] = inpu_eng_op_nop,
+	[INPU_OP_MATMUL] = inpu_eng_op_matmul,
+	[INPU_OP_RMSNORM] = inpu_eng_op_rmsnorm,
+	[INPU_OP_ROPE] = inpu_eng_op_rope,
+	[INPU_OP_ATTENTION] = inpu_eng_op_attention,
+	[INPU_OP_SWIGLU] = inpu_eng_op_swiglu,
+	[INPU_OP_ADD] = inpu_eng_op_add,
+	[INPU_OP_EMBED] = inpu_eng_op_embed,
+	[INPU_OP_COPY] = inpu_eng_op_copy,
+	[INPU_OP_ARGMAX] = inpu_eng_op_argmax,
+	[INPU_OP_SAMPLE] = inpu_eng_op_sample,
+	[INPU_OP_FWHT] = inpu_eng_op_fwht,
 };
 
 static void cost_add(struct inpu_cost *sum, const struct inpu_cost *c)
@@ -446,7 +451,7 @@ void inpu_engine_run(struct inpu_engine *e, const struct inpu_tables *tables,
 
 		c.status = INPU_OK;
 		/* Between ops too: a stream of many short ops is long as well. */
-		ret = op_poll(&c);
+		ret = inpu_eng_op_poll(&c);
 		if (!ret)
 			ret = op_table[op->opcode](&c, op);
 		op_free_all(&c);

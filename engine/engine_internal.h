@@ -14,9 +14,10 @@ struct inpu_engine {
 	struct inpu_kernels k;
 	struct inpu_machine machine;
 	/*
-	 * Scratch memory reused by every op (op_alloc): a step of a small
-	 * model runs dozens of ops, and a fresh calloc per buffer (an mmap for
-	 * the large ones, and its page faults) cost more than their compute.
+	 * Scratch memory reused by every op (inpu_eng_op_alloc): a step of a
+	 * small model runs dozens of ops, and a fresh calloc per buffer (an
+	 * mmap for the large ones, and its page faults) cost more than their
+	 * compute.
 	 * Grown at the end of an op that needed more, up to ARENA_MAX_BYTES:
 	 * what a hostile stream makes one op use is not kept for the next.
 	 */
@@ -61,9 +62,9 @@ struct op_ctx {
 
 /*
  * An op's output, written chunk by chunk as it is computed, or, when that
- * could change what a later chunk of the op reads (out_hazard), staged
- * whole and written at the end: every op reads its inputs as they were
- * before it ran.
+ * could change what a later chunk of the op reads (inpu_eng_out_hazard),
+ * staged whole and written at the end: every op reads its inputs as they
+ * were before it ran.
  */
 struct out_stream {
 	const struct inpu_tensor *t;
@@ -72,23 +73,27 @@ struct out_stream {
 };
 
 /* Zeroed scratch memory freed when the op ends; NULL when exhausted. */
-void *op_alloc(struct op_ctx *c, size_t bytes);
+void *inpu_eng_op_alloc(struct op_ctx *c, size_t bytes);
 
-uint64_t tensor_addr(const struct op_ctx *c, const struct inpu_tensor *t);
-int mem_read(struct op_ctx *c, uint64_t addr, void *dst, uint64_t len);
-int mem_write(struct op_ctx *c, uint64_t addr, const void *src, uint64_t len);
+uint64_t inpu_eng_tensor_addr(const struct op_ctx *c,
+			      const struct inpu_tensor *t);
+int inpu_eng_mem_read(struct op_ctx *c, uint64_t addr, void *dst,
+		      uint64_t len);
+int inpu_eng_mem_write(struct op_ctx *c, uint64_t addr, const void *src,
+		       uint64_t len);
 /* Whole tensors, for operands bounded by the ISA (SAMPLE's n <= 65536). */
-int32_t *load_i32(struct op_ctx *c, const struct inpu_tensor *t);
-int store_i64(struct op_ctx *c, const struct inpu_tensor *t, const int64_t *v);
+int32_t *inpu_eng_load_i32(struct op_ctx *c, const struct inpu_tensor *t);
+int inpu_eng_store_i64(struct op_ctx *c, const struct inpu_tensor *t,
+		       const int64_t *v);
 
 /*
  * Elements [i0, i0 + n) of @t in row-major order (they may span rows):
  * raw and dense, or widened to int32 (INT8/INT16/INT32/UINT8).
  */
-int read_elems(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
-	       uint64_t n, void *dst);
-int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
-	     uint64_t n, int32_t *dst);
+int inpu_eng_read_elems(struct op_ctx *c, const struct inpu_tensor *t,
+			uint64_t i0, uint64_t n, void *dst);
+int inpu_eng_read_i32(struct op_ctx *c, const struct inpu_tensor *t,
+		      uint64_t i0, uint64_t n, int32_t *dst);
 
 /*
  * Whether writing @y chunk by chunk could change what the op still reads
@@ -96,49 +101,52 @@ int read_i32(struct op_ctx *c, const struct inpu_tensor *t, uint64_t i0,
  * block, RoPE pair or attention head) before it writes element i of @y and
  * never after, so @y may then lie exactly on @x.
  */
-int out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
-	       const struct inpu_tensor *x, int elementwise);
-int out_open(struct op_ctx *c, struct out_stream *o,
-	     const struct inpu_tensor *y, uint64_t chunk, int staged);
-/* Where raw elements [i0, i0 + n) go; then out_commit() writes them. */
-uint8_t *out_slot(const struct out_stream *o, uint64_t i0);
-int out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
-	       uint64_t n);
+int inpu_eng_out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
+			const struct inpu_tensor *x, int elementwise);
+int inpu_eng_out_open(struct op_ctx *c, struct out_stream *o,
+		      const struct inpu_tensor *y, uint64_t chunk, int staged);
+/*
+ * Where raw elements [i0, i0 + n) go; then inpu_eng_out_commit() writes
+ * them.
+ */
+uint8_t *inpu_eng_out_slot(const struct out_stream *o, uint64_t i0);
+int inpu_eng_out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
+			uint64_t n);
 /* Saturate values of elements [i0, i0 + n) to y's type and write them. */
-int out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0, uint64_t n,
-	    const int64_t *v);
-int out_close(struct op_ctx *c, struct out_stream *o);
+int inpu_eng_out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0,
+		     uint64_t n, const int64_t *v);
+int inpu_eng_out_close(struct op_ctx *c, struct out_stream *o);
 
 /*
  * Ask the poll hook now and restart the count: -1 with c->status
  * INPU_RUN_CANCELLED when it says stop.
  */
-int op_poll(struct op_ctx *c);
+int inpu_eng_op_poll(struct op_ctx *c);
 
 /* Count @units of work (MACs or elements); poll every OP_POLL_UNITS. */
-static inline int op_work(struct op_ctx *c, uint64_t units)
+static inline int inpu_eng_op_work(struct op_ctx *c, uint64_t units)
 {
 	c->work += units;
-	return c->work >= OP_POLL_UNITS ? op_poll(c) : 0;
+	return c->work >= OP_POLL_UNITS ? inpu_eng_op_poll(c) : 0;
 }
 
-static inline uint64_t min_u64(uint64_t a, uint64_t b)
+static inline uint64_t inpu_eng_min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
 }
 
 /* The ops; each returns 0, or -1 with c->status set (or on no memory). */
-int op_nop(struct op_ctx *c, const struct inpu_op *op);
-int op_matmul(struct op_ctx *c, const struct inpu_op *op);
-int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op);
-int op_rope(struct op_ctx *c, const struct inpu_op *op);
-int op_attention(struct op_ctx *c, const struct inpu_op *op);
-int op_swiglu(struct op_ctx *c, const struct inpu_op *op);
-int op_add(struct op_ctx *c, const struct inpu_op *op);
-int op_embed(struct op_ctx *c, const struct inpu_op *op);
-int op_copy(struct op_ctx *c, const struct inpu_op *op);
-int op_argmax(struct op_ctx *c, const struct inpu_op *op);
-int op_sample(struct op_ctx *c, const struct inpu_op *op);
-int op_fwht(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_nop(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_rmsnorm(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_rope(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_attention(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_swiglu(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_add(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_embed(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_copy(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_argmax(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_sample(struct op_ctx *c, const struct inpu_op *op);
+int inpu_eng_op_fwht(struct op_ctx *c, const struct inpu_op *op);
 
 #endif /* INPU_ENGINE_INTERNAL_H */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Freestanding (no libc): built into inpu.ko, the QEMU device and userspace. */
 /*
  * Firmware image parser (uapi/inpu/inpu_fw.h).  Freestanding like the
  * validator: the driver, the QEMU device and the tools all use it.  It

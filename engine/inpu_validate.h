@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Freestanding (no libc): built into inpu.ko, the QEMU device and userspace. */
 /*
  * Command-stream validation, shared by the engine and the kernel driver.
  * Freestanding: no libc, no allocation, no floating point, so it compiles

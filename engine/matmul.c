@@ -48,13 +48,13 @@ static int mm_tiles(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 			p = c->mem->map(c->mem_ctx, a, INPU_TILE_BYTES);
 		if (!p) {
 			if (!st->tilebuf) {
-				st->tilebuf = op_alloc(c, (size_t)KT_CHUNK *
-							  INPU_TILE_BYTES);
+				st->tilebuf = inpu_eng_op_alloc(c,
+					(size_t)KT_CHUNK * INPU_TILE_BYTES);
 				if (!st->tilebuf)
 					return -1;
 			}
 			p = st->tilebuf + (size_t)kb * INPU_TILE_BYTES;
-			if (mem_read(c, a, (void *)p, INPU_TILE_BYTES))
+			if (inpu_eng_mem_read(c, a, (void *)p, INPU_TILE_BYTES))
 				return -1;
 		}
 		st->tiles[kb] = p;
@@ -95,7 +95,8 @@ static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 		}
 		for (i = 0; kb0 && i < mr * INPU_TILE_N; i++)
 			st->acc[i] = wadd32(st->acc[i], st->part[i]);
-		if (op_work(c, (uint64_t)mr * kn * tile_k * INPU_TILE_N))
+		if (inpu_eng_op_work(c, (uint64_t)mr * kn * tile_k *
+					INPU_TILE_N))
 			return -1;
 	}
 	return 0;
@@ -105,36 +106,37 @@ static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 static int mm_load(struct op_ctx *c, struct mm_state *st)
 {
 	const struct inpu_op_matmul *o = st->o;
-	struct inpu_qparam *qp = op_alloc(c, (size_t)st->n * sizeof(*qp));
+	struct inpu_qparam *qp = inpu_eng_op_alloc(c, (size_t)st->n *
+						       sizeof(*qp));
 	size_t gbytes = (size_t)(st->kt < KT_CHUNK ? st->kt : KT_CHUNK) *
 			(INPU_W4_TILE_K / st->group) * INPU_TILE_N;
 	uint8_t *gs, *gz;
 
 	st->qp = qp;
-	if (!qp || read_elems(c, &o->qp, 0, st->n, qp))
+	if (!qp || inpu_eng_read_elems(c, &o->qp, 0, st->n, qp))
 		return -1;
 	if (o->bias.dtype != INPU_DT_NONE) {
-		st->bias = load_i32(c, &o->bias);
+		st->bias = inpu_eng_load_i32(c, &o->bias);
 		if (!st->bias)
 			return -1;
 	}
 	if (!st->w4)
 		return 0;
-	gs = op_alloc(c, (size_t)o->gscale.rows * o->gscale.cols);
+	gs = inpu_eng_op_alloc(c, (size_t)o->gscale.rows * o->gscale.cols);
 	st->gs = gs;
-	st->gsb = op_alloc(c, gbytes);
+	st->gsb = inpu_eng_op_alloc(c, gbytes);
 	if (!gs || !st->gsb ||
-	    read_elems(c, &o->gscale, 0,
-		       (uint64_t)o->gscale.rows * o->gscale.cols, gs))
+	    inpu_eng_read_elems(c, &o->gscale, 0,
+				(uint64_t)o->gscale.rows * o->gscale.cols, gs))
 		return -1;
 	if (o->gzero.dtype == INPU_DT_NONE)
 		return 0;
-	gz = op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);
+	gz = inpu_eng_op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);
 	st->gz = gz;
-	st->gzb = op_alloc(c, gbytes);
+	st->gzb = inpu_eng_op_alloc(c, gbytes);
 	if (!gz || !st->gzb ||
-	    read_elems(c, &o->gzero, 0,
-		       (uint64_t)o->gzero.rows * o->gzero.cols, gz))
+	    inpu_eng_read_elems(c, &o->gzero, 0,
+				(uint64_t)o->gzero.rows * o->gzero.cols, gz))
 		return -1;
 	return 0;
 }
@@ -145,7 +147,7 @@ static int mm_load(struct op_ctx *c, struct mm_state *st)
  * per-channel constants, never M x N.  y never overlaps an input (the
  * validator's rule), so each piece is written when done.
  */
-int op_matmul(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_matmul *o = &op->u.matmul;
 	struct mm_state st = { .o = o, .k = o->x.cols, .n = o->w.rows };
@@ -162,13 +164,13 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 	nblocks = (st.n + INPU_TILE_N - 1) / INPU_TILE_N;
 	st.npad = nblocks * INPU_TILE_N;
 	st.group = st.w4 && o->group ? o->group : INPU_W4_GROUP;
-	st.waddr = tensor_addr(c, &o->w);
+	st.waddr = inpu_eng_tensor_addr(c, &o->w);
 	/* Zeroed buffers sized for M, not ROW_CHUNK: M = 1 is the common case. */
 	chunk = m_rows < ROW_CHUNK ? m_rows : ROW_CHUNK;
-	st.tiles = op_alloc(c, KT_CHUNK * sizeof(*st.tiles));
-	st.acc = op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
-	st.part = op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
-	xpad = op_alloc(c, (size_t)chunk * st.kpad);
+	st.tiles = inpu_eng_op_alloc(c, KT_CHUNK * sizeof(*st.tiles));
+	st.acc = inpu_eng_op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
+	st.part = inpu_eng_op_alloc(c, (size_t)chunk * INPU_TILE_N * 4);
+	xpad = inpu_eng_op_alloc(c, (size_t)chunk * st.kpad);
 	/*
 	 * Output columns at once: whole blocks, OP_CHUNK values or one block,
 	 * and no more than there are (every buffer is zeroed, per op).
@@ -178,17 +180,18 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 		colc = INPU_TILE_N;
 	if (colc > st.npad)
 		colc = st.npad;
-	v = op_alloc(c, (size_t)chunk * colc * 8);
+	v = inpu_eng_op_alloc(c, (size_t)chunk * colc * 8);
 	if (!st.tiles || !st.acc || !st.part || !xpad || !v ||
-	    out_open(c, &out, &o->y, colc, 0) || mm_load(c, &st))
+	    inpu_eng_out_open(c, &out, &o->y, colc, 0) || mm_load(c, &st))
 		return -1;
 
 	for (m0 = 0; m0 < m_rows; m0 += ROW_CHUNK) {
 		mr = m_rows - m0 < ROW_CHUNK ? m_rows - m0 : ROW_CHUNK;
 		/* Row m at xpad + m * kpad; its padding stays zero. */
 		for (m = 0; m < mr; m++)
-			if (read_elems(c, &o->x, (uint64_t)(m0 + m) * st.k, st.k,
-				       xpad + (size_t)m * st.kpad))
+			if (inpu_eng_read_elems(c, &o->x,
+						(uint64_t)(m0 + m) * st.k, st.k,
+						xpad + (size_t)m * st.kpad))
 				return -1;
 		for (col0 = 0; col0 < st.n; col0 += colc) {
 			ncols = st.n - col0 < colc ? st.n - col0 : colc;
@@ -213,8 +216,10 @@ int op_matmul(struct op_ctx *c, const struct inpu_op *op)
 				}
 			}
 			for (m = 0; m < mr; m++)
-				if (out_put(c, &out, (uint64_t)(m0 + m) * st.n + col0,
-					    ncols, v + (size_t)m * colc))
+				if (inpu_eng_out_put(c, &out,
+						     (uint64_t)(m0 + m) * st.n +
+						     col0, ncols,
+						     v + (size_t)m * colc))
 					return -1;
 		}
 	}

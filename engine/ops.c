@@ -7,16 +7,16 @@
  * The ops stream their operands in chunks of OP_CHUNK elements (a row
  * piece, whole FWHT blocks, whole attention heads) and write each chunk
  * of output as it is done, so their scratch memory does not grow with the
- * tensors; out_hazard() says when an aliased output must be staged whole
- * instead.  What is still read whole: the KV cache of ATTENTION (once per
- * op, as int8), SAMPLE's logits (at most 65536) and an FWHT block wider
- * than a chunk (at most 2^24 int32).
+ * tensors; inpu_eng_out_hazard() says when an aliased output must be
+ * staged whole instead.  What is still read whole: the KV cache of
+ * ATTENTION (once per op, as int8), SAMPLE's logits (at most 65536) and an
+ * FWHT block wider than a chunk (at most 2^24 int32).
  */
 #include <string.h>
 
 #include "engine_internal.h"
 
-int op_nop(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_nop(struct op_ctx *c, const struct inpu_op *op)
 {
 	(void)c;
 	(void)op;
@@ -26,19 +26,20 @@ int op_nop(struct op_ctx *c, const struct inpu_op *op)
 /* Chunk length at flat element @i0 of a tensor of @count. */
 static uint64_t chunk_at(uint64_t i0, uint64_t count)
 {
-	return min_u64(OP_CHUNK, count - i0);
+	return inpu_eng_min_u64(OP_CHUNK, count - i0);
 }
 
 /*
  * Elements of a chunk buffer for a tensor of @count: no larger than the
- * tensor, as op_alloc zeroes it for every op and decode's are small.
+ * tensor, as inpu_eng_op_alloc zeroes it for every op and decode's are
+ * small.
  */
 static uint64_t chunk_for(uint64_t count)
 {
-	return min_u64(OP_CHUNK, count);
+	return inpu_eng_min_u64(OP_CHUNK, count);
 }
 
-int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_rmsnorm *o = &op->u.rmsnorm;
 	uint32_t rows = o->x.rows, n = o->x.cols, r;
@@ -46,15 +47,16 @@ int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
 	/* A row that fits one chunk is read once, and g once for all rows. */
 	int whole = n <= OP_CHUNK;
 	uint64_t ch = chunk_for(n);
-	int32_t *x = op_alloc(c, ch * 4), *g = op_alloc(c, ch * 4);
-	int64_t *v = op_alloc(c, ch * 8);
+	int32_t *x = inpu_eng_op_alloc(c, ch * 4);
+	int32_t *g = inpu_eng_op_alloc(c, ch * 4);
+	int64_t *v = inpu_eng_op_alloc(c, ch * 8);
 	struct out_stream out;
 
 	if (!x || !g || !v ||
-	    out_open(c, &out, &o->y, ch,
-		     out_hazard(c, &o->y, &o->x, 1) ||
-		     out_hazard(c, &o->y, &o->g, 0)) ||
-	    (whole && read_i32(c, &o->g, 0, n, g)))
+	    inpu_eng_out_open(c, &out, &o->y, ch,
+			      inpu_eng_out_hazard(c, &o->y, &o->x, 1) ||
+			      inpu_eng_out_hazard(c, &o->y, &o->g, 0)) ||
+	    (whole && inpu_eng_read_i32(c, &o->g, 0, n, g)))
 		return -1;
 	for (r = 0; r < rows; r++) {
 		uint64_t ss = 0, s, inv;
@@ -62,7 +64,7 @@ int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
 		base = (uint64_t)r * n;
 		for (i0 = 0; i0 < n; i0 += len) {
 			len = chunk_at(i0, n);
-			if (read_i32(c, &o->x, base + i0, len, x))
+			if (inpu_eng_read_i32(c, &o->x, base + i0, len, x))
 				return -1;
 			for (i = 0; i < len; i++)
 				ss += (uint64_t)((int64_t)x[i] * x[i]);
@@ -71,8 +73,9 @@ int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
 		inv = ((uint64_t)1 << 46) / s;
 		for (i0 = 0; i0 < n; i0 += len) {
 			len = chunk_at(i0, n);
-			if (!whole && (read_i32(c, &o->x, base + i0, len, x) ||
-				       read_i32(c, &o->g, i0, len, g)))
+			if (!whole &&
+			    (inpu_eng_read_i32(c, &o->x, base + i0, len, x) ||
+			     inpu_eng_read_i32(c, &o->g, i0, len, g)))
 				return -1;
 			for (i = 0; i < len; i++) {
 				int64_t norm = rshift_round(wmul64(x[i], (int64_t)inv),
@@ -80,11 +83,12 @@ int op_rmsnorm(struct op_ctx *c, const struct inpu_op *op)
 
 				v[i] = rshift_round(wmul64(norm, g[i]), (int)o->shift);
 			}
-			if (out_put(c, &out, base + i0, len, v) || op_work(c, len))
+			if (inpu_eng_out_put(c, &out, base + i0, len, v) ||
+			    inpu_eng_op_work(c, len))
 				return -1;
 		}
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
 /*
@@ -100,15 +104,17 @@ static int rope_row(struct op_ctx *c, const struct inpu_op_rope *o,
 	uint64_t step = hd <= OP_CHUNK ? OP_CHUNK / hd * hd : OP_CHUNK;
 	uint64_t i0, len, p0, j;
 
-	if (hd <= OP_CHUNK && read_i32(c, &o->cs, (uint64_t)r * hd, hd, cs))
+	if (hd <= OP_CHUNK &&
+	    inpu_eng_read_i32(c, &o->cs, (uint64_t)r * hd, hd, cs))
 		return -1;
 	for (i0 = 0; i0 < n; i0 += len) {
 		p0 = hd <= OP_CHUNK ? 0 : i0 % hd;
-		len = hd <= OP_CHUNK ? min_u64(step, n - i0) :
-				       min_u64(step, hd - p0);
+		len = hd <= OP_CHUNK ? inpu_eng_min_u64(step, n - i0) :
+				       inpu_eng_min_u64(step, hd - p0);
 		if ((hd > OP_CHUNK &&
-		     read_i32(c, &o->cs, (uint64_t)r * hd + p0, len, cs)) ||
-		    read_i32(c, &o->x, base + i0, len, x))
+		     inpu_eng_read_i32(c, &o->cs, (uint64_t)r * hd + p0, len,
+				       cs)) ||
+		    inpu_eng_read_i32(c, &o->x, base + i0, len, x))
 			return -1;
 		/* Chunks start at even elements: pairs stay together. */
 		for (j = 0; j < len; j += 2) {
@@ -119,33 +125,36 @@ static int rope_row(struct op_ctx *c, const struct inpu_op_rope *o,
 			v[j] = rshift_round(x0 * cv - x1 * sv, 14);
 			v[j + 1] = rshift_round(x0 * sv + x1 * cv, 14);
 		}
-		if (out_put(c, out, base + i0, len, v) || op_work(c, len))
+		if (inpu_eng_out_put(c, out, base + i0, len, v) ||
+		    inpu_eng_op_work(c, len))
 			return -1;
 	}
 	return 0;
 }
 
-int op_rope(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_rope(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_rope *o = &op->u.rope;
 	uint64_t hd = o->head_dim;
 	/* rope_row's chunks: whole heads, or pieces of one. */
-	uint64_t ch = min_u64(hd <= OP_CHUNK ? OP_CHUNK / hd * hd : OP_CHUNK,
-			      o->x.cols);
-	int32_t *x = op_alloc(c, ch * 4), *cs = op_alloc(c, chunk_for(hd) * 4);
-	int64_t *v = op_alloc(c, ch * 8);
+	uint64_t ch = inpu_eng_min_u64(hd <= OP_CHUNK ?
+				       OP_CHUNK / hd * hd : OP_CHUNK,
+				       o->x.cols);
+	int32_t *x = inpu_eng_op_alloc(c, ch * 4);
+	int32_t *cs = inpu_eng_op_alloc(c, chunk_for(hd) * 4);
+	int64_t *v = inpu_eng_op_alloc(c, ch * 8);
 	struct out_stream out;
 	uint32_t r;
 
 	if (!x || !cs || !v ||
-	    out_open(c, &out, &o->y, ch,
-		     out_hazard(c, &o->y, &o->x, 1) ||
-		     out_hazard(c, &o->y, &o->cs, 0)))
+	    inpu_eng_out_open(c, &out, &o->y, ch,
+			      inpu_eng_out_hazard(c, &o->y, &o->x, 1) ||
+			      inpu_eng_out_hazard(c, &o->y, &o->cs, 0)))
 		return -1;
 	for (r = 0; r < o->x.rows; r++)
 		if (rope_row(c, o, r, x, cs, v, &out))
 			return -1;
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
 static uint32_t exp_index(const struct inpu_tables *t, int64_t d, int32_t mult,
@@ -191,7 +200,7 @@ static int attn_head(struct op_ctx *c, struct attn_state *a,
 			if (dot > mx)
 				mx = dot;
 		}
-		if (op_work(c, (uint64_t)jn * hd))
+		if (inpu_eng_op_work(c, (uint64_t)jn * hd))
 			return -1;
 	}
 	for (j = 0; j < len; j++) {
@@ -207,7 +216,7 @@ static int attn_head(struct op_ctx *c, struct attn_state *a,
 		for (j = j0; j < j0 + jn; j++)
 			c->e->k.axpy_i8(a->acc, (int32_t)((a->e[j] * r) >> 31),
 					a->v + (size_t)j * a->kvdim + kvo, hd);
-		if (op_work(c, (uint64_t)jn * hd))
+		if (inpu_eng_op_work(c, (uint64_t)jn * hd))
 			return -1;
 	}
 	for (d = 0; d < hd; d++)
@@ -219,7 +228,7 @@ static int attn_head(struct op_ctx *c, struct attn_state *a,
  * The cache is read whole (it is read once per query head); the queries
  * and the output go by chunks of whole heads.
  */
-int op_attention(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_attention(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_attention *o = &op->u.attention;
 	uint32_t rows = o->q.rows, hd = o->head_dim, nh = o->n_heads;
@@ -236,21 +245,21 @@ int op_attention(struct op_ctx *c, const struct inpu_op *op)
 	if (hc > nh)
 		hc = nh;
 	a.jstep = OP_POLL_UNITS / hd ? OP_POLL_UNITS / hd : 1;
-	q = op_alloc(c, (size_t)hc * hd);
-	y = op_alloc(c, (size_t)hc * hd * 8);
-	k = op_alloc(c, (size_t)ctx * a.kvdim);
-	v = op_alloc(c, (size_t)ctx * a.kvdim);
-	a.s = op_alloc(c, (size_t)ctx * 4);
-	a.e = op_alloc(c, (size_t)ctx * 4);
-	a.acc = op_alloc(c, (size_t)hd * 4);
+	q = inpu_eng_op_alloc(c, (size_t)hc * hd);
+	y = inpu_eng_op_alloc(c, (size_t)hc * hd * 8);
+	k = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim);
+	v = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim);
+	a.s = inpu_eng_op_alloc(c, (size_t)ctx * 4);
+	a.e = inpu_eng_op_alloc(c, (size_t)ctx * 4);
+	a.acc = inpu_eng_op_alloc(c, (size_t)hd * 4);
 	a.k = k;
 	a.v = v;
 	/* k and v are read whole before any write: only q is a hazard. */
 	if (!q || !k || !v || !a.s || !a.e || !a.acc || !y ||
-	    out_open(c, &out, &o->y, (uint64_t)hc * hd,
-		     out_hazard(c, &o->y, &o->q, 1)) ||
-	    read_elems(c, &o->k, 0, (uint64_t)ctx * a.kvdim, k) ||
-	    read_elems(c, &o->v, 0, (uint64_t)ctx * a.kvdim, v))
+	    inpu_eng_out_open(c, &out, &o->y, (uint64_t)hc * hd,
+			      inpu_eng_out_hazard(c, &o->y, &o->q, 1)) ||
+	    inpu_eng_read_elems(c, &o->k, 0, (uint64_t)ctx * a.kvdim, k) ||
+	    inpu_eng_read_elems(c, &o->v, 0, (uint64_t)ctx * a.kvdim, v))
 		return -1;
 
 	for (m = 0; m < rows; m++) {
@@ -258,39 +267,41 @@ int op_attention(struct op_ctx *c, const struct inpu_op *op)
 			uint64_t i0 = (uint64_t)m * qdim + (uint64_t)h0 * hd;
 
 			hn = nh - h0 < hc ? nh - h0 : hc;
-			if (read_elems(c, &o->q, i0, (uint64_t)hn * hd, q))
+			if (inpu_eng_read_elems(c, &o->q, i0, (uint64_t)hn * hd,
+						q))
 				return -1;
 			for (h = 0; h < hn; h++)
 				if (attn_head(c, &a, q + (size_t)h * hd,
 					      (h0 + h) / group * hd, pos0 + m + 1,
 					      y + (size_t)h * hd))
 					return -1;
-			if (out_put(c, &out, i0, (uint64_t)hn * hd, y))
+			if (inpu_eng_out_put(c, &out, i0, (uint64_t)hn * hd, y))
 				return -1;
 		}
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
-int op_swiglu(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_swiglu(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_swiglu *o = &op->u.swiglu;
 	const struct inpu_tables *t = c->tables;
 	uint64_t count = (uint64_t)o->gate.rows * o->gate.cols, i0, len, i;
 	uint64_t ch = chunk_for(count);
-	int32_t *g = op_alloc(c, ch * 4), *u = op_alloc(c, ch * 4);
-	int64_t *y = op_alloc(c, ch * 8);
+	int32_t *g = inpu_eng_op_alloc(c, ch * 4);
+	int32_t *u = inpu_eng_op_alloc(c, ch * 4);
+	int64_t *y = inpu_eng_op_alloc(c, ch * 8);
 	struct out_stream out;
 
 	if (!g || !u || !y ||
-	    out_open(c, &out, &o->y, ch,
-		     out_hazard(c, &o->y, &o->gate, 1) ||
-		     out_hazard(c, &o->y, &o->up, 1)))
+	    inpu_eng_out_open(c, &out, &o->y, ch,
+			      inpu_eng_out_hazard(c, &o->y, &o->gate, 1) ||
+			      inpu_eng_out_hazard(c, &o->y, &o->up, 1)))
 		return -1;
 	for (i0 = 0; i0 < count; i0 += len) {
 		len = chunk_at(i0, count);
-		if (read_i32(c, &o->gate, i0, len, g) ||
-		    read_i32(c, &o->up, i0, len, u))
+		if (inpu_eng_read_i32(c, &o->gate, i0, len, g) ||
+		    inpu_eng_read_i32(c, &o->up, i0, len, u))
 			return -1;
 		for (i = 0; i < len; i++) {
 			int64_t idx = rshift_round(wmul64(g[i], o->in_mult),
@@ -302,59 +313,62 @@ int op_swiglu(struct op_ctx *c, const struct inpu_op *op)
 			prod = rshift_round(wmul64(sv, u[i]), 15);
 			y[i] = requant(prod, o->out_mult, o->out_shift);
 		}
-		if (out_put(c, &out, i0, len, y) || op_work(c, len))
+		if (inpu_eng_out_put(c, &out, i0, len, y) ||
+		    inpu_eng_op_work(c, len))
 			return -1;
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
-int op_add(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_add(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_add *o = &op->u.add;
 	uint64_t count = (uint64_t)o->a.rows * o->a.cols, i0, len, i;
 	uint64_t ch = chunk_for(count);
-	int32_t *a = op_alloc(c, ch * 4), *b = op_alloc(c, ch * 4);
-	int64_t *y = op_alloc(c, ch * 8);
+	int32_t *a = inpu_eng_op_alloc(c, ch * 4);
+	int32_t *b = inpu_eng_op_alloc(c, ch * 4);
+	int64_t *y = inpu_eng_op_alloc(c, ch * 8);
 	struct out_stream out;
 
 	if (!a || !b || !y ||
-	    out_open(c, &out, &o->y, ch,
-		     out_hazard(c, &o->y, &o->a, 1) ||
-		     out_hazard(c, &o->y, &o->b, 1)))
+	    inpu_eng_out_open(c, &out, &o->y, ch,
+			      inpu_eng_out_hazard(c, &o->y, &o->a, 1) ||
+			      inpu_eng_out_hazard(c, &o->y, &o->b, 1)))
 		return -1;
 	for (i0 = 0; i0 < count; i0 += len) {
 		len = chunk_at(i0, count);
-		if (read_i32(c, &o->a, i0, len, a) ||
-		    read_i32(c, &o->b, i0, len, b))
+		if (inpu_eng_read_i32(c, &o->a, i0, len, a) ||
+		    inpu_eng_read_i32(c, &o->b, i0, len, b))
 			return -1;
 		for (i = 0; i < len; i++)
 			y[i] = rshift_round(wadd64(wmul64(a[i], o->a_mult),
 						   wmul64(b[i], o->b_mult)),
 					    o->shift);
-		if (out_put(c, &out, i0, len, y) || op_work(c, len))
+		if (inpu_eng_out_put(c, &out, i0, len, y) ||
+		    inpu_eng_op_work(c, len))
 			return -1;
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
 /*
  * Every id is checked before anything is written (a bad id fails the op
  * with its output untouched); then rows are copied a chunk at a time.
  */
-int op_embed(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_embed(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_embed *o = &op->u.embed;
 	uint64_t rows = o->ids.cols, dim = o->table.cols, m0, mn, m, i0, len, i;
-	int32_t *ids = op_alloc(c, chunk_for(rows) * 4);
-	int32_t *tv = op_alloc(c, chunk_for(dim) * 4);
-	int64_t *y = op_alloc(c, chunk_for(dim) * 8);
+	int32_t *ids = inpu_eng_op_alloc(c, chunk_for(rows) * 4);
+	int32_t *tv = inpu_eng_op_alloc(c, chunk_for(dim) * 4);
+	int64_t *y = inpu_eng_op_alloc(c, chunk_for(dim) * 8);
 	struct out_stream out;
 
 	if (!ids || !tv || !y)
 		return -1;
 	for (m0 = 0; m0 < rows; m0 += mn) {
 		mn = chunk_at(m0, rows);
-		if (read_i32(c, &o->ids, m0, mn, ids))
+		if (inpu_eng_read_i32(c, &o->ids, m0, mn, ids))
 			return -1;
 		for (m = 0; m < mn; m++) {
 			if (ids[m] < 0 || (uint32_t)ids[m] >= o->table.rows) {
@@ -363,14 +377,15 @@ int op_embed(struct op_ctx *c, const struct inpu_op *op)
 			}
 		}
 	}
-	if (out_open(c, &out, &o->y, chunk_for(dim),
-		     out_hazard(c, &o->y, &o->ids, 0) ||
-		     out_hazard(c, &o->y, &o->table, 0)))
+	if (inpu_eng_out_open(c, &out, &o->y, chunk_for(dim),
+			      inpu_eng_out_hazard(c, &o->y, &o->ids, 0) ||
+			      inpu_eng_out_hazard(c, &o->y, &o->table, 0)))
 		return -1;
 	for (m0 = 0; m0 < rows; m0 += mn) {
 		mn = chunk_at(m0, rows);
 		/* One chunk of ids is still there from the check. */
-		if (rows > OP_CHUNK && read_i32(c, &o->ids, m0, mn, ids))
+		if (rows > OP_CHUNK &&
+		    inpu_eng_read_i32(c, &o->ids, m0, mn, ids))
 			return -1;
 		for (m = 0; m < mn; m++) {
 			/* Guest memory may change under a running job. */
@@ -380,50 +395,55 @@ int op_embed(struct op_ctx *c, const struct inpu_op *op)
 			}
 			for (i0 = 0; i0 < dim; i0 += len) {
 				len = chunk_at(i0, dim);
-				if (read_i32(c, &o->table,
-					     (uint64_t)ids[m] * dim + i0, len, tv))
+				if (inpu_eng_read_i32(c, &o->table,
+						      (uint64_t)ids[m] * dim +
+						      i0, len, tv))
 					return -1;
 				for (i = 0; i < len; i++)
 					y[i] = requant(tv[i], o->mult, o->shift);
-				if (out_put(c, &out, (m0 + m) * dim + i0, len, y) ||
-				    op_work(c, len))
+				if (inpu_eng_out_put(c, &out,
+						     (m0 + m) * dim + i0, len,
+						     y) ||
+				    inpu_eng_op_work(c, len))
 					return -1;
 			}
 		}
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
 /* Staged, a chunk is read straight into its place in the staging copy. */
-int op_copy(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_copy(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_copy *o = &op->u.copy;
 	uint64_t count = (uint64_t)o->src.rows * o->src.cols, i0, len;
 	struct out_stream out;
 
-	if (out_open(c, &out, &o->dst, chunk_for(count),
-		     out_hazard(c, &o->dst, &o->src, 1)))
+	if (inpu_eng_out_open(c, &out, &o->dst, chunk_for(count),
+			      inpu_eng_out_hazard(c, &o->dst, &o->src, 1)))
 		return -1;
 	for (i0 = 0; i0 < count; i0 += len) {
 		len = chunk_at(i0, count);
-		if (read_elems(c, &o->src, i0, len, out_slot(&out, i0)) ||
-		    out_commit(c, &out, i0, len) || op_work(c, len))
+		if (inpu_eng_read_elems(c, &o->src, i0, len,
+					inpu_eng_out_slot(&out, i0)) ||
+		    inpu_eng_out_commit(c, &out, i0, len) ||
+		    inpu_eng_op_work(c, len))
 			return -1;
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
-int op_argmax(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_argmax(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_argmax *o = &op->u.argmax;
 	uint64_t rows = o->x.rows, n = o->x.cols, r, i0, len, i;
-	int32_t *x = op_alloc(c, chunk_for(n) * 4);
-	int64_t *y = op_alloc(c, chunk_for(rows) * 8);
+	int32_t *x = inpu_eng_op_alloc(c, chunk_for(n) * 4);
+	int64_t *y = inpu_eng_op_alloc(c, chunk_for(rows) * 8);
 	struct out_stream out;
 
 	if (!x || !y ||
-	    out_open(c, &out, &o->y, chunk_for(rows),
-		     out_hazard(c, &o->y, &o->x, 0)))
+	    inpu_eng_out_open(c, &out, &o->y, chunk_for(rows),
+			      inpu_eng_out_hazard(c, &o->y, &o->x, 0)))
 		return -1;
 	for (r = 0; r < rows; r++) {
 		int32_t mx = INT32_MIN;
@@ -431,7 +451,7 @@ int op_argmax(struct op_ctx *c, const struct inpu_op *op)
 
 		for (i0 = 0; i0 < n; i0 += len) {
 			len = chunk_at(i0, n);
-			if (read_i32(c, &o->x, r * n + i0, len, x))
+			if (inpu_eng_read_i32(c, &o->x, r * n + i0, len, x))
 				return -1;
 			/* Strictly greater: ties keep the lowest index. */
 			for (i = 0; i < len; i++) {
@@ -440,18 +460,18 @@ int op_argmax(struct op_ctx *c, const struct inpu_op *op)
 					best = i0 + i;
 				}
 			}
-			if (op_work(c, len))
+			if (inpu_eng_op_work(c, len))
 				return -1;
 		}
 		y[r % OP_CHUNK] = (int64_t)best;
 		if ((r + 1) % OP_CHUNK == 0 || r + 1 == rows) {
 			uint64_t first = r / OP_CHUNK * OP_CHUNK;
 
-			if (out_put(c, &out, first, r + 1 - first, y))
+			if (inpu_eng_out_put(c, &out, first, r + 1 - first, y))
 				return -1;
 		}
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }
 
 /* xorshift64* (Vigna): the device's PRNG; state 0 is replaced first. */
@@ -508,19 +528,19 @@ static void sort_by_weight(uint32_t *idx, const uint32_t *w, uint32_t n)
 	}
 }
 
-int op_sample(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_sample(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_sample *o = &op->u.sample;
 	const struct inpu_tables *t = c->tables;
 	uint32_t n = o->x.cols, i, pick;
-	int32_t *x = load_i32(c, &o->x), mx = INT32_MIN;
-	uint32_t *e = op_alloc(c, (size_t)n * 4);
-	uint32_t *idx = op_alloc(c, (size_t)n * 4);
+	int32_t *x = inpu_eng_load_i32(c, &o->x), mx = INT32_MIN;
+	uint32_t *e = inpu_eng_op_alloc(c, (size_t)n * 4);
+	uint32_t *idx = inpu_eng_op_alloc(c, (size_t)n * 4);
 	uint64_t z = 0, ztop = 0, thr, cum, state;
-	uint64_t saddr = tensor_addr(c, &o->state);
+	uint64_t saddr = inpu_eng_tensor_addr(c, &o->state);
 	int64_t out;
 
-	if (!x || !e || !idx || mem_read(c, saddr, &state, 8))
+	if (!x || !e || !idx || inpu_eng_mem_read(c, saddr, &state, 8))
 		return -1;
 	for (i = 0; i < n; i++)
 		if (x[i] > mx)
@@ -549,9 +569,9 @@ int op_sample(struct op_ctx *c, const struct inpu_op *op)
 		}
 	}
 	out = pick;
-	if (mem_write(c, saddr, &state, 8))
+	if (inpu_eng_mem_write(c, saddr, &state, 8))
 		return -1;
-	return store_i64(c, &o->y, &out);
+	return inpu_eng_store_i64(c, &o->y, &out);
 }
 
 /* The transform of one block in place, wrapping (engine/ISA.md). */
@@ -569,7 +589,7 @@ static int fwht_block(struct op_ctx *c, int32_t *v, uint32_t b)
 			}
 		}
 		/* One stage of a block of 2^24 is tens of milliseconds. */
-		if (op_work(c, b))
+		if (inpu_eng_op_work(c, b))
 			return -1;
 	}
 	return 0;
@@ -579,24 +599,25 @@ static int fwht_block(struct op_ctx *c, int32_t *v, uint32_t b)
  * Chunks of whole blocks; a block wider than a chunk is one chunk (the
  * butterflies need all of it: up to 2^24 int32, 64 MiB).
  */
-int op_fwht(struct op_ctx *c, const struct inpu_op *op)
+int inpu_eng_op_fwht(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_fwht *o = &op->u.fwht;
 	uint64_t count = (uint64_t)o->x.rows * o->x.cols, i0, len, k, kn, i;
 	uint32_t b = o->block;
-	uint64_t step = min_u64(b <= OP_CHUNK ? OP_CHUNK / b * b : b, count);
-	int32_t *x = op_alloc(c, step * 4);
-	int64_t *y = op_alloc(c, chunk_for(step) * 8);
+	uint64_t step = inpu_eng_min_u64(b <= OP_CHUNK ? OP_CHUNK / b * b : b,
+					 count);
+	int32_t *x = inpu_eng_op_alloc(c, step * 4);
+	int64_t *y = inpu_eng_op_alloc(c, chunk_for(step) * 8);
 	struct out_stream out;
 
 	if (!x || !y ||
-	    out_open(c, &out, &o->y, chunk_for(step),
-		     out_hazard(c, &o->y, &o->x, 1)))
+	    inpu_eng_out_open(c, &out, &o->y, chunk_for(step),
+			      inpu_eng_out_hazard(c, &o->y, &o->x, 1)))
 		return -1;
 	/* Blocks divide rows, so a chunk of whole blocks never splits one. */
 	for (i0 = 0; i0 < count; i0 += len) {
-		len = min_u64(step, count - i0);
-		if (read_i32(c, &o->x, i0, len, x))
+		len = inpu_eng_min_u64(step, count - i0);
+		if (inpu_eng_read_i32(c, &o->x, i0, len, x))
 			return -1;
 		for (i = 0; i < len; i += b)
 			if (fwht_block(c, x + i, b))
@@ -605,9 +626,9 @@ int op_fwht(struct op_ctx *c, const struct inpu_op *op)
 			kn = chunk_at(k, len);
 			for (i = 0; i < kn; i++)
 				y[i] = requant(x[k + i], o->mult, o->shift);
-			if (out_put(c, &out, i0 + k, kn, y))
+			if (inpu_eng_out_put(c, &out, i0 + k, kn, y))
 				return -1;
 		}
 	}
-	return out_close(c, &out);
+	return inpu_eng_out_close(c, &out);
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* Freestanding (no libc): built into inpu.ko, the QEMU device and userspace. */
 /*
  * Command-stream validation (see inpu_validate.h).  Every rule here is a
  * rule of engine/ISA.md; the engine relies on them and does not check

@@ -104,8 +104,10 @@ for c in engine/*.c; do
 	engine_objs="$engine_objs $B/engine/$(basename "${c%.c}").o"
 done
 bash tests/host/check_no_float.sh $engine_objs 2>&1 | emit
-# So is the per-token path of the device backend and the host SAMPLE op.
-bash tests/host/check_no_float.sh $B/model/qdev.o $B/model/qsample.o 2>&1 | emit
+# So is the per-token path: the generation loop, the device and cpu
+# backends over it, and the host SAMPLE op.
+bash tests/host/check_no_float.sh $B/runtime/generate.o $B/runtime/backend_device.o \
+	$B/runtime/backend_cpu.o $B/runtime/qdev.o $B/runtime/qsample.o 2>&1 | emit
 
 section "host tests (ASan + UBSan)"
 # The model tests read ../shared/{models,data}; say where it is once.

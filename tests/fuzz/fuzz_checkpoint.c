@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+#include "tokenizer.h"
 #include "model.h"
 
 #include "fuzz_util.h"

@@ -23,7 +23,10 @@
 #include <openssl/evp.h>
 
 #include "inpu_validate.h"
-#include "quant.h"
+#include "file.h"
+#include "qmodel.h"
+#include "qgraph.h"
+#include "qcpu.h"
 
 #include "fuzz_util.h"
 

@@ -15,8 +15,10 @@
 
 #include <inpu/inpu_fw.h>
 
+#include "file.h"
 #include "model.h"
-#include "quant.h"
+#include "qmodel.h"
+#include "qgraph.h"
 #include "tables_gen.h"
 
 static const char *dir;

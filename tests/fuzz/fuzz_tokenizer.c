@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "file.h"
+#include "tokenizer.h"
 
 #include "fuzz_util.h"
 

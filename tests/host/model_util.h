@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model.h"
+#include "tokenizer.h"
 
 #define SHARED_MODEL	"models/stories260K.bin"
 #define SHARED_TOK	"models/tok512.bin"

@@ -28,7 +28,7 @@ check "run rejects a negative temperature" 2 "--temperature: '-1' is not a numbe
 check "run rejects top-p out of range" 2 "--top-p: '1.5' is not a number in" "$inpu" run -m x -z y -t 1 -P 1.5
 check "run: --seed needs a temperature" 2 '--seed: only with --temperature' "$inpu" run -m x -z y -s 3
 check "run names a model that is not .inpu" 1 "$0 is not an integer .inpu model" "$inpu" run -m "$0" -z y -b cpu
-check "ppl --backend device --help" 0 'usage: inpu ppl .*--backend device' "$inpu" ppl --backend device --help
+check "ppl --backend device --help" 0 'usage: inpu ppl .*--backend float.cpu.device' "$inpu" ppl --backend device --help
 model=$(dirname "$inpu")/../../models/stories260K-w8a8.inpu
 if [ -f "$model" ]; then
 	check "run names a missing device" 1 '/nonexistent/accel7: no such device' \

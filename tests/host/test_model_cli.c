@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file.h"
+#include "tokenizer.h"
 #include "model.h"
+#include "ppl.h"
 #include "cli_util.h"
 #include "kselftest_harness.h"
 
@@ -60,7 +63,7 @@ FIXTURE_TEARDOWN(cli)
 TEST_F(cli, help)
 {
 	RUN("ppl", "--help");
-	EXPECT_RUN(0, out, "usage: inpu ppl -m MODEL.bin -z TOKENIZER.bin -f TEXT");
+	EXPECT_RUN(0, out, "usage: inpu ppl -m MODEL -z TOKENIZER.bin -f TEXT");
 	RUN("generate", "-h");
 	EXPECT_RUN(0, out, "usage: inpu generate -m MODEL.bin -z TOKENIZER.bin");
 	RUN("--help");
@@ -85,7 +88,7 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_RUN(2, err, "--max-stories: '3x'");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--backend", "npu");
-	EXPECT_RUN(2, err, "--backend: unknown backend 'npu' (available: float, cpu)");
+	EXPECT_RUN(2, err, "--backend: unknown backend 'npu' (available: float, cpu, device)");
 	/* the cpu backend runs .inpu models (test_quant_*.c test it) */
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--backend", "cpu");

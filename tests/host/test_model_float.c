@@ -27,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+#include "tokenizer.h"
 #include "model.h"
+#include "ppl.h"
 #include "model_util.h"
 #include "kselftest_harness.h"
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+#include "tokenizer.h"
 #include "model.h"
 #include "model_util.h"
 #include "kselftest_harness.h"

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "file.h"
+#include "tokenizer.h"
+#include "ppl.h"
 #include "model_util.h"
 #include "kselftest_harness.h"
 

@@ -16,7 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "quant.h"
+#include "file.h"
+#include "ppl.h"
+#include "qmodel.h"
 #include "cli_util.h"
 #include "kselftest_harness.h"
 

@@ -21,7 +21,10 @@
 
 #include "inpu_engine.h"
 #include "tables_gen.h"
-#include "quant.h"
+#include "file.h"
+#include "qmodel.h"
+#include "qgraph.h"
+#include "qcpu.h"
 #include "model_util.h"
 #include "kselftest_harness.h"
 

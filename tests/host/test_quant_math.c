@@ -13,7 +13,10 @@
 #include <string.h>
 
 #include "int_math.h"
-#include "quant.h"
+#include "file.h"
+#include "model.h"
+#include "requant.h"
+#include "quantize.h"
 #include "model_util.h"
 #include "kselftest_harness.h"
 

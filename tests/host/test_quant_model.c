@@ -21,7 +21,15 @@
 #include <string.h>
 
 #include "inpu_engine.h"
-#include "quant.h"
+#include "file.h"
+#include "tokenizer.h"
+#include "model.h"
+#include "ppl.h"
+#include "qmodel.h"
+#include "qgraph.h"
+#include "qcpu.h"
+#include "qlm.h"
+#include "quantize.h"
 #include "model_util.h"
 #include "kselftest_harness.h"
 
@@ -490,8 +498,8 @@ TEST(step_path_has_no_floating_point)
 
 	ASSERT_EQ(0, repo_root(root, sizeof(root)));
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && bash tests/host/check_no_float.sh build/asan/model/qmodel.o "
-		 "build/asan/model/qgraph.o build/asan/model/qcpu.o >&2", root);
+		 "cd '%s' && bash tests/host/check_no_float.sh build/asan/runtime/qmodel.o "
+		 "build/asan/runtime/qgraph.o build/asan/runtime/qcpu.o >&2", root);
 	EXPECT_EQ(0, system(cmd));
 }
 

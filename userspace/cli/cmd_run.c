@@ -1,16 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * inpu run: text generation with an integer .inpu model through
- * /dev/accel (the device backend, qdev.h) or the engine on the host (the
- * cpu backend, qcpu), and inpu ppl --backend device.
- *
- * The decode loop is integer-only: one step per token, the next token is
- * the step's own ARGMAX (read back from the device, 4 bytes), the text is
- * streamed piece by piece.  Floating point appears only in the statistics
- * printed at the end.
+ * inpu run: text generation with an integer .inpu model on the device or
+ * the cpu backend, through the generation loop (generate.h).  The loop is
+ * integer-only; floating point appears only in the option values turned
+ * into SAMPLE immediates and in the statistics printed at the end.
  */
-#define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -18,23 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "libinpu.h"
-#include "model.h"
-#include "qdev.h"
-#include "quant.h"
-#include "cmd_run.h"
-
-static const char *prog = "inpu";
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "cli.h"
+#include "generate.h"
+#include "qgraph.h"
+#include "requant.h"
 
 static void run_usage(FILE *f)
 {
@@ -46,14 +29,14 @@ static void run_usage(FILE *f)
 		"\n"
 		"Generate text with an integer .inpu model (made by '%s quantize'):\n"
 		"BOS and the prompt, then greedy decoding (or sampling with a temperature),\n"
-		"STEPS positions in all (the\n"
-		"prompt included) or until the model emits BOS, as llama2.c run.c does.\n"
-		"With --backend device every position is one submission of one validated\n"
-		"command buffer through /dev/accel; the next token is the device's own\n"
-		"ARGMAX (or SAMPLE: temperature, top-p and a seeded integer PRNG on the\n"
-		"device; the cpu backend runs the same op and picks the same tokens).  The text is streamed to stdout as it is generated; a stats line\n"
-		"(prompt and generated tokens/s, modelled device cycles per token) ends\n"
-		"the run on stderr.\n"
+		"STEPS positions in all (the prompt included) or until the model emits\n"
+		"BOS, as llama2.c run.c does.  With --backend device every position is\n"
+		"one submission of one validated command buffer through /dev/accel; the\n"
+		"next token is the device's own ARGMAX (or SAMPLE: temperature, top-p and\n"
+		"a seeded integer PRNG on the device; the cpu backend runs the same op and\n"
+		"picks the same tokens).  The text is streamed to stdout as it is\n"
+		"generated; a stats line (prompt and generated tokens/s, modelled device\n"
+		"cycles per token) ends the run on stderr.\n"
 		"\n"
 		"options:\n"
 		"  -m, --model PATH        integer .inpu model\n"
@@ -89,49 +72,236 @@ static void run_usage(FILE *f)
 		INPU_QDEV_STEPS_PER_JOB, INPU_QGRAPH_MAX_ROWS, INPU_QGRAPH_MAX_ROWS);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+struct run_args {
+	const char *prompt;
+	long long steps, depth, per_job, batch;
+	double temperature, top_p;
+	unsigned long long seed;
+	int have_seed, json, show_ids, quiet, ignore_eos;
+	struct inpu_qsample samp;
+	struct cli_model cm;
+};
 
-	return x < y ? -1 : x > y;
+/* A number option: 0, or -1 when @arg is not a number. */
+static int parse_real(const char *arg, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(arg, &end);
+	return errno || end == arg || *end ? -1 : 0;
+}
+
+static int parse_seed(const char *arg, unsigned long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(arg, &end, 0);
+	return errno || end == arg || *end || arg[0] == '-' ? -1 : 0;
+}
+
+/* The value options; -1 to go on, else the exit status. */
+static int run_value_opt(int c, const char *arg, struct run_args *a)
+{
+	switch (c) {
+	case 'n':
+		a->steps = cli_parse_count(arg, 1LL << 30);
+		if (a->steps >= 0)
+			return -1;
+		fprintf(stderr, "%s run: --steps: '%s' is not a positive integer\n",
+			prog, arg);
+		return 2;
+	case 't':
+		if (!parse_real(arg, &a->temperature) && a->temperature >= 0)
+			return -1;
+		fprintf(stderr, "%s run: --temperature: '%s' is not a number >= 0\n",
+			prog, arg);
+		return 2;
+	case 'P':
+		if (!parse_real(arg, &a->top_p) && a->top_p > 0 && a->top_p <= 1)
+			return -1;
+		fprintf(stderr, "%s run: --top-p: '%s' is not a number in (0, 1]\n",
+			prog, arg);
+		return 2;
+	case 's':
+		a->have_seed = 1;
+		if (!parse_seed(arg, &a->seed))
+			return -1;
+		fprintf(stderr, "%s run: --seed: '%s' is not an unsigned 64-bit integer\n",
+			prog, arg);
+		return 2;
+	case 'K':
+		a->per_job = cli_count_opt("run", "per-job", arg, INPU_QDEV_STEPS_PER_JOB);
+		return a->per_job < 0 ? 2 : -1;
+	case 'D':
+		a->depth = cli_count_opt("run", "depth", arg, INPU_QDEV_MAX_QUEUE);
+		return a->depth < 0 ? 2 : -1;
+	case 'B':
+		a->batch = cli_count_opt("run", "batch", arg, INPU_QGRAPH_MAX_ROWS);
+		return a->batch < 0 ? 2 : -1;
+	}
+	return 2;
+}
+
+/* One option; -1 to go on, else the exit status. */
+static int run_opt(int c, const char *arg, struct run_args *a)
+{
+	switch (c) {
+	case 'm':
+		a->cm.model = arg;
+		return -1;
+	case 'z':
+		a->cm.tokenizer = arg;
+		return -1;
+	case 'p':
+		a->prompt = arg;
+		return -1;
+	case 'b':
+		return cli_backend_parse("run", arg, 1u << CLI_DEVICE | 1u << CLI_CPU,
+					 &a->cm.kind) ? 2 : -1;
+	case 'd':
+		a->cm.device = arg;
+		return -1;
+	case 'i':
+		a->show_ids = 1;
+		return -1;
+	case 'j':
+		a->json = 1;
+		return -1;
+	case 'q':
+		a->quiet = 1;
+		return -1;
+	case 'E':
+		a->ignore_eos = 1;
+		return -1;
+	case 'h':
+		run_usage(stdout);
+		return 0;
+	case 'n': case 't': case 'P': case 's': case 'K': case 'D': case 'B':
+		return run_value_opt(c, arg, a);
+	}
+	run_usage(stderr);
+	return 2;
+}
+
+/* The command line into @a: -1 to go on, else the exit status. */
+static int run_args(int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "tokenizer", required_argument, NULL, 'z' },
+		{ "prompt", required_argument, NULL, 'p' },
+		{ "steps", required_argument, NULL, 'n' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "temperature", required_argument, NULL, 't' },
+		{ "top-p", required_argument, NULL, 'P' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "ids", no_argument, NULL, 'i' },
+		{ "depth", required_argument, NULL, 'D' },
+		{ "per-job", required_argument, NULL, 'K' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "ignore-eos", no_argument, NULL, 'E' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:D:K:ijqEB:h",
+				opts, NULL)) != -1) {
+		rc = run_opt(c, optarg, a);
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s run: unexpected argument '%s'\n", prog, argv[optind]);
+		return 2;
+	}
+	if (!a->cm.model || !a->cm.tokenizer) {
+		fprintf(stderr, "%s run: missing %s (try '%s run --help')\n", prog,
+			!a->cm.model ? "-m MODEL" : "-z TOKENIZER", prog);
+		return 2;
+	}
+	if (a->cm.device && a->cm.kind != CLI_DEVICE) {
+		fprintf(stderr, "%s run: --device %s: only with --backend device\n",
+			prog, a->cm.device);
+		return 2;
+	}
+	return -1;
 }
 
 /*
- * A count option of 'inpu run' in 1..@max, or -1 after saying what is
- * wrong with it.
+ * --temperature and --top-p as SAMPLE immediates, which need the model's
+ * logit and exp-table scales: -1 to go on, else the exit status.
  */
-static long long count_opt(const char *opt, const char *arg, long long max)
+static int run_sampling(struct run_args *a)
 {
-	long long v = inpu_cli_parse_count(arg, max);
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_qmodel *pm;
+	int32_t mult, shift;
+	double real;
 
-	if (v < 0)
-		fprintf(stderr, "%s run: --%s: '%s' is not an integer in 1..%lld\n",
-			prog, opt, arg, max);
-	return v;
+	if (a->temperature <= 0) {
+		if (!a->have_seed)
+			return -1;
+		fprintf(stderr, "%s run: --seed: only with --temperature > 0 (greedy decoding uses no randomness)\n",
+			prog);
+		return 2;
+	}
+	if (inpu_qmodel_load(a->cm.model, &pm, err, sizeof(err))) {
+		fprintf(stderr, "%s run: %s\n", prog, err);
+		return 1;
+	}
+	real = ldexp(1.0, (int)pm->cfg.exp_frac - (int)pm->cfg.logit_frac) /
+	       a->temperature;
+	inpu_qmodel_free(pm);
+	if (inpu_requant_pair(real, 0, &mult, &shift)) {
+		fprintf(stderr, "%s run: --temperature %g: out of the range the SAMPLE op can express\n",
+			prog, a->temperature);
+		return 2;
+	}
+	if (!a->have_seed)
+		a->seed = (unsigned long long)time(NULL);
+	memset(&a->samp, 0, sizeof(a->samp));
+	a->samp.temp_mult = mult;
+	a->samp.temp_shift = shift;
+	a->samp.top_p = (uint32_t)(a->top_p * 65536.0 + 0.5);
+	if (a->samp.top_p < 1)
+		a->samp.top_p = 1;
+	a->samp.seed = a->seed;
+	a->cm.samp = &a->samp;
+	return -1;
 }
 
-/* 1 if @path starts with the .inpu magic. */
-static int is_inpu_file(const char *path)
+/* BOS and the prompt as token ids: their count, or -1 after a message. */
+static long run_encode(const struct run_args *a, int **tokens)
 {
-	unsigned char b[4];
-	FILE *f = fopen(path, "rb");
-	int r = 0;
+	size_t cap = inpu_tokenizer_max_tokens(strlen(a->prompt));
+	long n;
 
-	if (!f)
-		return 0;
-	if (fread(b, 1, 4, f) == 4)
-		r = inpu_qmodel_sniff(b, 4);
-	fclose(f);
-	return r;
-}
-
-/* run.c safe_printf(): skip pieces that are one unprintable byte. */
-static void print_piece(const char *p, size_t len)
-{
-	if (len == 1 && !isprint((unsigned char)p[0]) &&
-	    !isspace((unsigned char)p[0]))
-		return;
-	fwrite(p, 1, len, stdout);
+	*tokens = malloc(cap * sizeof(**tokens));
+	if (!*tokens) {
+		fprintf(stderr, "%s run: out of memory\n", prog);
+		return -1;
+	}
+	n = inpu_tokenizer_encode(a->cm.t, a->prompt, strlen(a->prompt), 1, 0,
+				  *tokens, cap);
+	if (n < 0) {
+		fprintf(stderr, "%s run: --prompt: cannot encode: %s\n", prog,
+			strerror((int)-n));
+		return -1;
+	}
+	if (n > a->steps) {
+		fprintf(stderr,
+			"%s run: --prompt: %ld tokens (with BOS), more than the %lld positions to run\n",
+			prog, n, a->steps);
+		return -1;
+	}
+	return n;
 }
 
 /* The device's busy time (sysfs busy_time_ns), or -1 if not readable. */
@@ -155,776 +325,211 @@ static long long busy_ns(const char *devpath)
 	return v;
 }
 
-/* A JSON string (paths and names: escape what JSON requires). */
-static void json_str(FILE *f, const char *s)
+static void emit_piece(void *ctx, int prev, int next)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const struct inpu_tokenizer *t = ctx;
+	size_t len;
+	const char *piece = inpu_tokenizer_piece(t, prev, next, &len);
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	cli_print_piece(piece, len);
 }
 
-/* The model, tokenizer and one backend. */
-struct rt {
-	const char *cmd, *model, *tokenizer, *device;
-	int dev;			/* 1: device backend, 0: cpu */
-	struct inpu_qmodel *qm;
-	struct inpu_tokenizer *t;
-	struct inpu_qcpu *qc;
-	struct inpu_qdev *qd;
-	const struct inpu_qsample *samp;	/* NULL: greedy */
-	struct inpu_qsampler *qs;		/* cpu backend, sampling */
+static void flush_stdout(void *ctx)
+{
+	(void)ctx;
+	fflush(stdout);
+}
+
+/* What the run measured, in the units it is printed in. */
+struct run_report {
+	const char *device;		/* "" on the cpu backend */
+	double pp_tps, tg_tps, cyc_tok, gen_cyc_tok;
+	double tot_us, step_us, sub_us, wait_us, busy_us;
+	double p50, p99;
+	int chained;
 };
 
-static void rt_free(struct rt *r)
+static int cmp_u64(const void *a, const void *b)
 {
-	inpu_qdev_free(r->qd);
-	inpu_qsampler_free(r->qs);
-	inpu_qcpu_free(r->qc);
-	inpu_tokenizer_free(r->t);
-	inpu_qmodel_free(r->qm);
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-static int rt_load(struct rt *r)
+static double per(double total, uint64_t n)
 {
-	char err[INPU_MODEL_ERRLEN];
-	int ret;
-
-	if (access(r->model, R_OK) == 0 && !is_inpu_file(r->model)) {
-		fprintf(stderr,
-			"%s %s: %s is not an integer .inpu model (make one with '%s quantize')\n",
-			prog, r->cmd, r->model, prog);
-		return 1;
-	}
-	if (inpu_qmodel_load(r->model, &r->qm, err, sizeof(err)) ||
-	    inpu_tokenizer_load(r->tokenizer, &r->t, err, sizeof(err))) {
-		fprintf(stderr, "%s %s: %s\n", prog, r->cmd, err);
-		return 1;
-	}
-	if ((uint32_t)inpu_tokenizer_size(r->t) != r->qm->cfg.vocab_size) {
-		fprintf(stderr,
-			"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
-			prog, r->cmd, r->model, r->qm->cfg.vocab_size, r->tokenizer,
-			inpu_tokenizer_size(r->t));
-		return 1;
-	}
-	if (r->dev)
-		ret = inpu_qdev_new_sampled(r->qm, r->device, r->samp, &r->qd, err,
-					    sizeof(err));
-	else
-		ret = inpu_qcpu_new(r->qm, -1, &r->qc, err, sizeof(err));
-	if (!ret && !r->dev && r->samp)
-		ret = inpu_qsampler_new(r->qm, r->samp, &r->qs, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "%s %s: %s: %s\n", prog, r->cmd, r->model, err);
-		return 1;
-	}
-	return 0;
+	return n ? total / (double)n : 0;
 }
 
-static int parse_backend(const char *cmd, const char *s, int *dev)
+/* @busy: the device's busy ns over the run, or -1. */
+static void run_measure(struct run_args *a, struct inpu_gen_stats *st,
+			long long busy, struct run_report *r)
 {
-	if (!strcmp(s, "device")) {
-		*dev = 1;
-		return 0;
-	}
-	if (!strcmp(s, "cpu")) {
-		*dev = 0;
-		return 0;
-	}
-	fprintf(stderr, "%s %s: --backend: unknown backend '%s' (available: device, cpu)\n",
-		prog, cmd, s);
-	return -1;
-}
-
-/* Why a step failed, for messages. */
-static void step_error(const struct rt *r, char *buf, size_t len)
-{
-	if (!r->dev) {
-		snprintf(buf, len, "%s", inpu_job_status_name(inpu_qcpu_status(r->qc)));
-	} else if (inpu_qdev_error(r->qd) && inpu_qdev_status(r->qd) != DRM_INPU_JOB_TIMEOUT) {
-		snprintf(buf, len, "%s: %s", inpu_qdev_path(r->qd),
-			 inpu_strerror(inpu_qdev_error(r->qd)));
-	} else {
-		snprintf(buf, len, "%s: job %s", inpu_qdev_path(r->qd),
-			 inpu_job_status_name((uint32_t)inpu_qdev_status(r->qd)));
-	}
-}
-
-static int cmd_run(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "tokenizer", required_argument, NULL, 'z' },
-		{ "prompt", required_argument, NULL, 'p' },
-		{ "steps", required_argument, NULL, 'n' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "temperature", required_argument, NULL, 't' },
-		{ "top-p", required_argument, NULL, 'P' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "ids", no_argument, NULL, 'i' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "per-job", required_argument, NULL, 'K' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "ignore-eos", no_argument, NULL, 'E' },
-		{ "batch", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct rt r = { .cmd = "run", .dev = 1 };
-	const char *prompt = "", *backend = "device";
-	int json = 0, show_ids = 0, quiet = 0, ignore_eos = 0, c, rc = 1;
-	/* Host-observed time of each decode step (ns), for percentiles. */
-	uint64_t *lat = NULL;
-	long n_lat = 0;
-	long long steps = 256, busy0 = -1, busy1 = -1;
-	int *tokens = NULL, *gen = NULL;
-	uint64_t t_start, t_first = 0, t_end, cyc_prompt = 0, cyc_gen = 0;
-	uint64_t n_pp = 0, n_tg = 0, step_ns = 0;
+	struct inpu_qdev *qd = inpu_backend_qdev(a->cm.b);
 	struct inpu_qdev_times dt = { 0 };
-	long n_prompt, n_gen = 0;
-	char why[256];
-	size_t cap;
-	int token, pos, bos = 0, chained;
-	long long depth = 32, per_job = INPU_QDEV_STEPS_PER_JOB;
-	long long batch = INPU_QGRAPH_MAX_ROWS;
-	double temperature = 0, top_p = 0.9;
-	unsigned long long seed = 0;
-	int have_seed = 0;
-	struct inpu_qsample samp;
+	double pp_s = (double)(st->t_first - st->t_start) / 1e9;
+	double tg_s = (double)(st->t_end - st->t_first) / 1e9;
+	uint64_t n_all = st->n_prompt + st->n_gen;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:p:n:b:d:t:P:s:D:K:ijqEB:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			r.model = optarg;
-			break;
-		case 'z':
-			r.tokenizer = optarg;
-			break;
-		case 'p':
-			prompt = optarg;
-			break;
-		case 'n':
-			steps = inpu_cli_parse_count(optarg, 1LL << 30);
-			if (steps < 0) {
-				fprintf(stderr, "%s run: --steps: '%s' is not a positive integer\n",
-					prog, optarg);
-				return 2;
-			}
-			break;
-		case 'b':
-			backend = optarg;
-			if (parse_backend("run", optarg, &r.dev))
-				return 2;
-			break;
-		case 'd':
-			r.device = optarg;
-			break;
-		case 't': {
-			char *end;
-			double v;
-
-			errno = 0;
-			v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || v < 0) {
-				fprintf(stderr, "%s run: --temperature: '%s' is not a number >= 0\n",
-					prog, optarg);
-				return 2;
-			}
-			temperature = v;
-			break;
-		}
-		case 'P': {
-			char *end;
-
-			errno = 0;
-			top_p = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(top_p > 0 && top_p <= 1)) {
-				fprintf(stderr, "%s run: --top-p: '%s' is not a number in (0, 1]\n",
-					prog, optarg);
-				return 2;
-			}
-			break;
-		}
-		case 's': {
-			char *end;
-
-			errno = 0;
-			seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end || optarg[0] == '-') {
-				fprintf(stderr, "%s run: --seed: '%s' is not an unsigned 64-bit integer\n",
-					prog, optarg);
-				return 2;
-			}
-			have_seed = 1;
-			break;
-		}
-		case 'i':
-			show_ids = 1;
-			break;
-		case 'K':
-			per_job = count_opt("per-job", optarg, INPU_QDEV_STEPS_PER_JOB);
-			if (per_job < 0)
-				return 2;
-			break;
-		case 'D':
-			depth = count_opt("depth", optarg, INPU_QDEV_MAX_QUEUE);
-			if (depth < 0)
-				return 2;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'E':
-			ignore_eos = 1;
-			break;
-		case 'B':
-			batch = count_opt("batch", optarg, INPU_QGRAPH_MAX_ROWS);
-			if (batch < 0)
-				return 2;
-			break;
-		case 'h':
-			run_usage(stdout);
-			return 0;
-		default:
-			run_usage(stderr);
-			return 2;
-		}
+	if (qd)
+		inpu_qdev_times(qd, &dt);
+	r->device = qd ? inpu_qdev_path(qd) : "";
+	r->chained = st->chained;
+	r->pp_tps = st->n_prompt && pp_s > 0 ? (double)st->n_prompt / pp_s : 0;
+	r->tg_tps = st->n_gen && tg_s > 0 ? (double)st->n_gen / tg_s : 0;
+	r->cyc_tok = per((double)(st->cyc_prompt + st->cyc_gen), n_all);
+	r->gen_cyc_tok = per((double)st->cyc_gen, st->n_gen);
+	r->tot_us = per((double)(st->t_end - st->t_start) / 1e3, n_all);
+	r->step_us = per((double)st->step_ns / 1e3, n_all);
+	r->sub_us = per((double)dt.submit_ns / 1e3, dt.steps);
+	r->wait_us = per((double)dt.wait_ns / 1e3, dt.steps);
+	/* Jobs overlap when chained: their busy times do not add up. */
+	r->busy_us = !st->chained && busy >= 0 && dt.steps ?
+		     (double)busy / 1e3 / (double)dt.steps : -1;
+	r->p50 = r->p99 = 0;
+	if (st->n_lat) {
+		qsort(st->lat, (size_t)st->n_lat, sizeof(*st->lat), cmp_u64);
+		r->p50 = (double)st->lat[(st->n_lat - 1) / 2] / 1e3;
+		r->p99 = (double)st->lat[(st->n_lat * 99 + 99) / 100 - 1] / 1e3;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s run: unexpected argument '%s'\n", prog, argv[optind]);
-		return 2;
-	}
-	if (!r.model || !r.tokenizer) {
-		fprintf(stderr, "%s run: missing %s (try '%s run --help')\n", prog,
-			!r.model ? "-m MODEL" : "-z TOKENIZER", prog);
-		return 2;
-	}
-	if (r.device && !r.dev) {
-		fprintf(stderr, "%s run: --device %s: only with --backend device\n",
-			prog, r.device);
-		return 2;
-	}
-	if (temperature > 0) {
-		/* Peek at the model for its logit and exp-table scales. */
-		struct inpu_qmodel *pm;
-		char err[INPU_MODEL_ERRLEN];
-		double real;
-		int32_t mult, shift;
-
-		if (inpu_qmodel_load(r.model, &pm, err, sizeof(err))) {
-			fprintf(stderr, "%s run: %s\n", prog, err);
-			goto out;
-		}
-		real = ldexp(1.0, (int)pm->cfg.exp_frac - (int)pm->cfg.logit_frac) /
-		       temperature;
-		inpu_qmodel_free(pm);
-		if (inpu_requant_pair(real, 0, &mult, &shift)) {
-			fprintf(stderr, "%s run: --temperature %g: out of the range the SAMPLE op can express\n",
-				prog, temperature);
-			return 2;
-		}
-		if (!have_seed)
-			seed = (unsigned long long)time(NULL);
-		memset(&samp, 0, sizeof(samp));
-		samp.temp_mult = mult;
-		samp.temp_shift = shift;
-		samp.top_p = (uint32_t)(top_p * 65536.0 + 0.5);
-		if (samp.top_p < 1)
-			samp.top_p = 1;
-		samp.seed = seed;
-		r.samp = &samp;
-	} else if (have_seed) {
-		fprintf(stderr, "%s run: --seed: only with --temperature > 0 (greedy decoding uses no randomness)\n",
-			prog);
-		return 2;
-	}
-	chained = depth > 1 || per_job > 1;
-	if (rt_load(&r))
-		goto out;
-	if (r.dev && per_job > inpu_qdev_steps_per_job(r.qd))
-		per_job = inpu_qdev_steps_per_job(r.qd);
-	if (steps > r.qm->cfg.seq_len)
-		steps = r.qm->cfg.seq_len;
-
-	cap = inpu_tokenizer_max_tokens(strlen(prompt));
-	tokens = malloc(cap * sizeof(*tokens));
-	gen = malloc((size_t)steps * sizeof(*gen));
-	lat = malloc((size_t)steps * sizeof(*lat));
-	if (!tokens || !gen || !lat) {
-		fprintf(stderr, "%s run: out of memory\n", prog);
-		goto out;
-	}
-	n_prompt = inpu_tokenizer_encode(r.t, prompt, strlen(prompt), 1, 0,
-					 tokens, cap);
-	if (n_prompt < 0) {
-		fprintf(stderr, "%s run: --prompt: cannot encode: %s\n", prog,
-			strerror((int)-n_prompt));
-		goto out;
-	}
-	if (n_prompt > steps) {
-		fprintf(stderr,
-			"%s run: --prompt: %ld tokens (with BOS), more than the %lld positions to run\n",
-			prog, n_prompt, steps);
-		goto out;
-	}
-
-	if (r.dev)
-		busy0 = busy_ns(inpu_qdev_path(r.qd));
-	/* The decode loop: integers only. */
-	token = tokens[0];
-	t_start = now_ns();
-	/*
-	 * Prefill: the prompt but its last token in batches of up to @batch
-	 * tokens, one job each (matrix-matrix ops); the last prompt token runs
-	 * as a step below and gives the first generated token.
-	 */
-	pos = 0;
-	while (batch > 1 && pos < n_prompt - 1) {
-		int n = (int)(n_prompt - 1 - pos);
-		const int32_t *logits;
-		uint64_t t0 = now_ns();
-
-		if (n > batch)
-			n = (int)batch;
-		logits = r.dev ? inpu_qdev_prefill(r.qd, tokens + pos, n, pos) :
-				 inpu_qcpu_prefill(r.qc, tokens + pos, n, pos);
-		step_ns += now_ns() - t0;
-		if (!logits) {
-			step_error(&r, why, sizeof(why));
-			fprintf(stderr, "\n%s run: the prefill at positions %d..%d failed: %s\n",
-				prog, pos, pos + n - 1, why);
-			goto out;
-		}
-		n_pp += (uint64_t)n;
-		cyc_prompt += r.dev ? inpu_qdev_cycles(r.qd) : inpu_qcpu_cycles(r.qc);
-		/* One SAMPLE per job on the device: one draw here too. */
-		if (r.qs && inpu_qsampler_run(r.qs, logits) < 0) {
-			fprintf(stderr, "\n%s run: SAMPLE failed at position %d\n",
-				prog, pos + n - 1);
-			goto out;
-		}
-		for (int i = 0; i < n; i++) {
-			const char *piece;
-			size_t len;
-
-			if (!quiet) {
-				piece = inpu_tokenizer_piece(r.t, token, tokens[pos + i + 1],
-							     &len);
-				print_piece(piece, len);
-			}
-			token = tokens[pos + i + 1];
-		}
-		if (!quiet)
-			fflush(stdout);
-		pos += n;
-	}
-	for (; pos < steps; pos++) {
-		const int32_t *logits;
-		uint64_t t0 = now_ns(), cyc;
-		const char *piece;
-		size_t len;
-		int next;
-
-		if (pos == n_prompt)
-			t_first = t0;
-		if (r.dev && chained && pos == n_prompt)
-			break;		/* the chained loop below takes over */
-		if (r.dev) {
-			logits = inpu_qdev_step(r.qd, token, pos);
-			cyc = inpu_qdev_cycles(r.qd);
-		} else {
-			logits = inpu_qcpu_step(r.qc, token, pos);
-			cyc = inpu_qcpu_cycles(r.qc);
-		}
-		step_ns += now_ns() - t0;
-		if (pos >= n_prompt)
-			lat[n_lat++] = now_ns() - t0;
-		if (!logits) {
-			step_error(&r, why, sizeof(why));
-			fprintf(stderr, "\n%s run: the step at position %d failed: %s\n",
-				prog, pos, why);
-			goto out;
-		}
-		if (pos < n_prompt) {
-			n_pp++;
-			cyc_prompt += cyc;
-		} else {
-			n_tg++;
-			cyc_gen += cyc;
-		}
-		/* The cpu sampler runs every step, as SAMPLE does on the device:
-		 * both PRNG states advance alike.
-		 */
-		if (r.qs) {
-			next = inpu_qsampler_run(r.qs, logits);
-			if (next < 0) {
-				fprintf(stderr, "\n%s run: SAMPLE failed at position %d\n",
-					prog, pos);
-				goto out;
-			}
-		} else {
-			next = r.dev ? inpu_qdev_next(r.qd) : inpu_qcpu_next(r.qc);
-		}
-		if (pos < n_prompt - 1)
-			next = tokens[pos + 1];
-		if (pos >= n_prompt - 1)
-			gen[n_gen++] = next;
-		if (next == INPU_TOK_BOS && !ignore_eos) {
-			bos = 1;
-			break;
-		}
-		if (!quiet) {
-			piece = inpu_tokenizer_piece(r.t, token, next, &len);
-			print_piece(piece, len);
-			fflush(stdout);
-		}
-		token = next;
-	}
-	if (r.dev && chained && !bos && pos == n_prompt && pos < steps) {
-		/*
-		 * Chained decoding on the device: each step reads the token the
-		 * previous one chose, so up to @depth steps are queued ahead and
-		 * the host only retires them in order, printing their tokens.
-		 */
-		int q = pos, inflight = 0, p, n, k = (int)per_job;
-
-		if (k > inpu_qdev_steps_per_job(r.qd))
-			k = inpu_qdev_steps_per_job(r.qd);
-		if (k < 1)
-			k = 1;
-		if (depth < k)
-			depth = k;
-		while (pos < steps) {
-			uint64_t t0 = now_ns();
-			const char *piece;
-			size_t len;
-			int stop = 0;
-
-			/* Keep up to @depth steps in flight, k per job (1 at the end). */
-			while (q < steps && inflight < depth) {
-				int m = steps - q >= k && inflight + k <= depth ? k : 1;
-
-				if (inpu_qdev_queue_n(r.qd, q, m))
-					goto qfail;
-				q += m;
-				inflight += m;
-			}
-			if (inpu_qdev_retire_n(r.qd, &p, &n))
-				goto qfail;
-			step_ns += now_ns() - t0;
-			/* Tokens retired together share the wait. */
-			for (int i = 0; i < n && n_lat < steps; i++)
-				lat[n_lat++] = (now_ns() - t0) / (uint64_t)n;
-			inflight -= n;
-			cyc_gen += inpu_qdev_cycles(r.qd);
-			for (int i = 0; i < n && !stop; i++) {
-				int next = inpu_qdev_token(r.qd, p + i);
-
-				pos++;
-				n_tg++;
-				gen[n_gen++] = next;
-				if (next == INPU_TOK_BOS && !ignore_eos) {
-					stop = 1;
-					break;
-				}
-				if (!quiet) {
-					piece = inpu_tokenizer_piece(r.t, token, next, &len);
-					print_piece(piece, len);
-				}
-				token = next;
-			}
-			if (!quiet)
-				fflush(stdout);
-			if (stop)
-				break;
-		}
-	}
-	if (0) {
-qfail:
-		step_error(&r, why, sizeof(why));
-		fprintf(stderr, "\n%s run: the step at position %d failed: %s\n",
-			prog, pos, why);
-		goto out;
-	}
-	t_end = now_ns();
-	if (!t_first)
-		t_first = t_end;
-	if (!quiet)
-		printf("\n");
-	if (r.dev) {
-		busy1 = busy_ns(inpu_qdev_path(r.qd));
-		inpu_qdev_times(r.qd, &dt);
-	}
-	if (show_ids) {
-		printf("ids:");
-		for (long i = 0; i < n_gen; i++)
-			printf(" %d", gen[i]);
-		printf("\n");
-	}
-
-	{	/* statistics (floating point from here on) */
-		double pp_s = (double)(t_first - t_start) / 1e9;
-		double tg_s = (double)(t_end - t_first) / 1e9;
-		double pp_tps = n_pp && pp_s > 0 ? (double)n_pp / pp_s : 0;
-		double tg_tps = n_tg && tg_s > 0 ? (double)n_tg / tg_s : 0;
-		uint64_t n_all = n_pp + n_tg;
-		double cyc_tok = n_all ? (double)(cyc_prompt + cyc_gen) / (double)n_all : 0;
-		double tot_us = n_all ? (double)(t_end - t_start) / 1e3 / (double)n_all : 0;
-		double step_us = n_all ? (double)step_ns / 1e3 / (double)n_all : 0;
-		double sub_us = dt.steps ? (double)dt.submit_ns / 1e3 / (double)dt.steps : 0;
-		double wait_us = dt.steps ? (double)dt.wait_ns / 1e3 / (double)dt.steps : 0;
-		/* Jobs overlap when chained: their busy times do not add up. */
-		double busy_us = !chained && busy0 >= 0 && busy1 >= busy0 && dt.steps ?
-			(double)(busy1 - busy0) / 1e3 / (double)dt.steps : -1;
-		FILE *f = json ? stdout : stderr;
-		double p50 = 0, p99 = 0;
-
-		if (n_lat) {
-			qsort(lat, (size_t)n_lat, sizeof(*lat), cmp_u64);
-			p50 = (double)lat[(n_lat - 1) / 2] / 1e3;
-			p99 = (double)lat[(n_lat * 99 + 99) / 100 - 1] / 1e3;
-		}
-		if (json) {
-			fprintf(f, "{\"model\":");
-			json_str(f, r.model);
-			fprintf(f, ",\"backend\":\"%s\",\"device\":", backend);
-			json_str(f, r.dev ? inpu_qdev_path(r.qd) : "");
-			if (r.samp)
-				fprintf(f, ",\"temperature\":%g,\"top_p\":%g,\"seed\":%llu",
-					temperature, top_p, seed);
-			fprintf(f, ",\"prompt_tokens\":%llu,\"generated_tokens\":%llu,"
-				"\"prompt_tok_s\":%.1f,\"gen_tok_s\":%.1f,"
-				"\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
-				"\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
-				"\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld,"
-				"\"token_us_p50\":%.1f,\"token_us_p99\":%.1f,"
-				"\"gen_cycles_per_token\":%.0f}\n",
-				(unsigned long long)n_pp, (unsigned long long)n_tg,
-				pp_tps, tg_tps, cyc_tok, tot_us, step_us,
-				sub_us, wait_us, busy_us, r.dev ? depth : 0,
-				r.dev ? per_job : 0, p50, p99,
-				n_tg ? (double)cyc_gen / (double)n_tg : 0.0);
-		} else {
-			fprintf(f, "stats: %s backend, prompt %llu tokens at %.1f tok/s, generated %llu tokens at %.1f tok/s, %.0f modelled device cycles/token (%.1f us at 1 GHz)\n",
-				backend, (unsigned long long)n_pp, pp_tps,
-				(unsigned long long)n_tg, tg_tps, cyc_tok,
-				cyc_tok / 1e3);
-			if (n_lat)
-				fprintf(f, "latency per generated token (host view): median %.1f us, 99th percentile %.1f us\n",
-					p50, p99);
-			if (r.samp)
-				fprintf(f, "sampling: temperature %g, top-p %g, seed %llu (SAMPLE temp_mult %d, temp_shift %d, top_p %u/65536)\n",
-					temperature, top_p, seed, samp.temp_mult,
-					samp.temp_shift, samp.top_p);
-			if (r.dev && !chained)
-				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; device busy %.1f us/job (sysfs busy_time_ns)\n",
-					tot_us, step_us, sub_us, wait_us,
-					step_us - sub_us - wait_us,
-					tot_us - step_us, busy_us);
-			else if (r.dev)
-				fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; generated steps chained on the device, %lld in flight, %lld per job\n",
-					tot_us, step_us, sub_us, wait_us,
-					step_us - sub_us - wait_us,
-					tot_us - step_us, depth, per_job);
-			else
-				fprintf(f, "time/token: %.1f us = step %.1f us (engine on the CPU) + host %.1f us\n",
-					tot_us, step_us, tot_us - step_us);
-		}
-	}
-	rc = 0;
-out:
-	free(lat);
-	free(gen);
-	free(tokens);
-	rt_free(&r);
-	return rc;
 }
 
-/* ---- ppl --backend device ----------------------------------------------- */
-
-static void ppl_device_usage(FILE *f)
+static void print_json(const struct run_args *a, const struct inpu_gen_stats *st,
+		       const struct run_report *r)
 {
-	fprintf(f,
-		"usage: %s ppl -m MODEL.inpu -z TOKENIZER.bin -f TEXT --backend device\n"
-		"               [-d DEVICE] [--max-stories N]\n"
-		"\n"
-		"Perplexity of an integer .inpu model with every step run on the INPU\n"
-		"device (one submission per token; the logits are read from the mapped\n"
-		"state buffer).  The protocol and the output are those of\n"
-		"'%s ppl --backend cpu', and so is the number: the device runs the same\n"
-		"stream through the same engine.\n"
-		"\n"
-		"options:\n"
-		"  -m, --model PATH        integer .inpu model\n"
-		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
-		"  -f, --file PATH         text to evaluate\n"
-		"  -b, --backend device\n"
-		"  -d, --device PATH       accel node (default: the first INPU device)\n"
-		"  -s, --max-stories N     only the first N stories\n"
-		"  -h, --help              show this help\n",
-		prog, prog);
+	int dev = a->cm.kind == CLI_DEVICE;
+
+	printf("{\"model\":");
+	cli_json_str(stdout, a->cm.model);
+	printf(",\"backend\":\"%s\",\"device\":", a->cm.b->name);
+	cli_json_str(stdout, r->device);
+	if (a->cm.samp)
+		printf(",\"temperature\":%g,\"top_p\":%g,\"seed\":%llu",
+		       a->temperature, a->top_p, a->seed);
+	printf(",\"prompt_tokens\":%llu,\"generated_tokens\":%llu,"
+	       "\"prompt_tok_s\":%.1f,\"gen_tok_s\":%.1f,"
+	       "\"cycles_per_token\":%.0f,\"us_per_token\":%.2f,"
+	       "\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
+	       "\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld,"
+	       "\"token_us_p50\":%.1f,\"token_us_p99\":%.1f,"
+	       "\"gen_cycles_per_token\":%.0f}\n",
+	       (unsigned long long)st->n_prompt, (unsigned long long)st->n_gen,
+	       r->pp_tps, r->tg_tps, r->cyc_tok, r->tot_us, r->step_us,
+	       r->sub_us, r->wait_us, r->busy_us, dev ? a->depth : 0,
+	       dev ? a->per_job : 0, r->p50, r->p99, r->gen_cyc_tok);
 }
 
-/* 1 if a ppl command line asks for --backend device. */
-static int ppl_wants_device(int argc, char **argv)
+static void print_text(const struct run_args *a, const struct inpu_gen_stats *st,
+		       const struct run_report *r)
 {
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--backend") || !strcmp(argv[i], "-b")) &&
-		    i + 1 < argc && !strcmp(argv[i + 1], "device"))
-			return 1;
-		if (!strcmp(argv[i], "--backend=device") || !strcmp(argv[i], "-bdevice"))
-			return 1;
+	FILE *f = stderr;
+
+	fprintf(f, "stats: %s backend, prompt %llu tokens at %.1f tok/s, generated %llu tokens at %.1f tok/s, %.0f modelled device cycles/token (%.1f us at 1 GHz)\n",
+		a->cm.b->name, (unsigned long long)st->n_prompt, r->pp_tps,
+		(unsigned long long)st->n_gen, r->tg_tps, r->cyc_tok,
+		r->cyc_tok / 1e3);
+	if (st->n_lat)
+		fprintf(f, "latency per generated token (host view): median %.1f us, 99th percentile %.1f us\n",
+			r->p50, r->p99);
+	if (a->cm.samp)
+		fprintf(f, "sampling: temperature %g, top-p %g, seed %llu (SAMPLE temp_mult %d, temp_shift %d, top_p %u/65536)\n",
+			a->temperature, a->top_p, a->seed, a->samp.temp_mult,
+			a->samp.temp_shift, a->samp.top_p);
+	if (a->cm.kind != CLI_DEVICE) {
+		fprintf(f, "time/token: %.1f us = step %.1f us (engine on the CPU) + host %.1f us\n",
+			r->tot_us, r->step_us, r->tot_us - r->step_us);
+		return;
 	}
-	return 0;
+	fprintf(f, "time/token: %.1f us = step %.1f us (submit ioctl %.1f + wait ioctl %.1f + other %.1f) + host %.1f us; ",
+		r->tot_us, r->step_us, r->sub_us, r->wait_us,
+		r->step_us - r->sub_us - r->wait_us, r->tot_us - r->step_us);
+	if (r->chained)
+		fprintf(f, "generated steps chained on the device, %lld in flight, %lld per job\n",
+			a->depth, a->per_job);
+	else
+		fprintf(f, "device busy %.1f us/job (sysfs busy_time_ns)\n",
+			r->busy_us);
 }
 
-static int cmd_ppl_device(int argc, char **argv)
+static void print_ids(const struct inpu_gen_stats *st)
 {
-	static const struct option opts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "tokenizer", required_argument, NULL, 'z' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "max-stories", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	printf("ids:");
+	for (long i = 0; i < st->n_ids; i++)
+		printf(" %d", st->gen[i]);
+	printf("\n");
+}
+
+/* Generate and report: the exit status. */
+static int run_generate(struct run_args *a, const int *tokens, int n_prompt)
+{
+	struct inpu_qdev *qd = inpu_backend_qdev(a->cm.b);
+	struct inpu_gen_opts o = {
+		.steps = (int)a->steps, .batch = (int)a->batch,
+		.depth = qd ? (int)a->depth : 1, .per_job = qd ? (int)a->per_job : 1,
+		.ignore_eos = a->ignore_eos,
+		.emit = a->quiet ? NULL : emit_piece,
+		.flush = a->quiet ? NULL : flush_stdout, .ctx = a->cm.t,
 	};
-	struct rt r = { .cmd = "ppl", .dev = 1 };
-	struct inpu_qlm *q = NULL;
-	const char *file = NULL;
-	char err[INPU_MODEL_ERRLEN], why[256];
-	long long max_stories = 0;
-	struct inpu_ppl acc;
-	struct inpu_lm lm;
-	char *text = NULL;
-	size_t len;
-	int c, ret, rc = 1;
-	uint64_t t0;
+	long long busy0 = qd ? busy_ns(inpu_qdev_path(qd)) : -1, busy1;
+	struct inpu_gen_stats st;
+	struct run_report r;
+	int ret = inpu_generate(a->cm.b, tokens, n_prompt, &o, &st);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:f:b:d:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			r.model = optarg;
-			break;
-		case 'z':
-			r.tokenizer = optarg;
-			break;
-		case 'f':
-			file = optarg;
-			break;
-		case 'b':
-			if (strcmp(optarg, "device")) {
-				fprintf(stderr, "%s ppl: --backend %s cannot be combined with another --backend\n",
-					prog, optarg);
-				return 2;
-			}
-			break;
-		case 'd':
-			r.device = optarg;
-			break;
-		case 's':
-			max_stories = inpu_cli_parse_count(optarg, 1LL << 40);
-			if (max_stories < 0) {
-				fprintf(stderr, "%s ppl: --max-stories: '%s' is not a positive integer\n",
-					prog, optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			ppl_device_usage(stdout);
-			return 0;
-		default:
-			ppl_device_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "%s ppl: unexpected argument '%s'\n", prog, argv[optind]);
-		return 2;
-	}
-	if (!r.model || !r.tokenizer || !file) {
-		fprintf(stderr, "%s ppl: missing %s (try '%s ppl --help')\n", prog,
-			!r.model ? "-m MODEL" : !r.tokenizer ? "-z TOKENIZER" : "-f TEXT",
-			prog);
-		return 2;
-	}
-	if (rt_load(&r))
-		goto out;
-	if (inpu_qdev_lm_new(r.qd, r.qm, &q)) {
-		fprintf(stderr, "%s ppl: out of memory\n", prog);
-		goto out;
-	}
-	if (inpu_read_file(file, &text, &len, err, sizeof(err))) {
-		fprintf(stderr, "%s ppl: %s\n", prog, err);
-		goto out;
-	}
-	inpu_qlm_lm(q, &lm);
-	t0 = now_ns();
-	ret = inpu_ppl_text(r.t, &lm, text, len, (uint64_t)max_stories, NULL,
-			    NULL, &acc);
+	if (ret == -EIO && st.fail_n > 1)
+		fprintf(stderr, "\n%s run: the prefill at positions %d..%d failed: %s\n",
+			prog, st.fail_pos, st.fail_pos + st.fail_n - 1, st.why);
+	else if (ret == -EIO)
+		fprintf(stderr, "\n%s run: the step at position %d failed: %s\n",
+			prog, st.fail_pos, st.why);
+	else if (ret)
+		fprintf(stderr, "%s run: out of memory\n", prog);
 	if (ret) {
-		if (ret == -EIO) {
-			step_error(&r, why, sizeof(why));
-			fprintf(stderr, "%s ppl: %s: the device step failed: %s\n",
-				prog, file, why);
-		} else {
-			fprintf(stderr, "%s ppl: %s: %s\n", prog, file, strerror(-ret));
-		}
-		goto out;
+		inpu_gen_stats_free(&st);
+		return 1;
 	}
-	if (!acc.tokens) {
-		fprintf(stderr, "%s ppl: %s: no tokens to score (no stories?)\n",
-			prog, file);
-		goto out;
-	}
-	printf("model:       %s (.inpu, %s, dim %u, %u layers, vocab %u, seq_len %u)\n",
-	       r.model, r.qm->note, r.qm->cfg.dim, r.qm->cfg.n_layers,
-	       r.qm->cfg.vocab_size, r.qm->cfg.seq_len);
-	printf("text:        %s\n", file);
-	printf("backend:     device (%s)\n", inpu_qdev_path(r.qd));
-	printf("stories:     %llu\n", (unsigned long long)acc.stories);
-	printf("tokens:      %llu\n", (unsigned long long)acc.tokens);
-	printf("nll/token:   %.6f\n", acc.nll / (double)acc.tokens);
-	printf("perplexity:  %.4f\n", inpu_ppl_value(&acc));
-	fprintf(stderr, "%s ppl: %.1f s, %.1f tokens/s on the device\n", prog,
-		(double)(now_ns() - t0) / 1e9,
-		(double)acc.tokens * 1e9 / (double)(now_ns() - t0));
-	rc = 0;
-out:
-	free(text);
-	inpu_qlm_free(q);
-	rt_free(&r);
-	return rc;
+	if (!a->quiet)
+		printf("\n");
+	busy1 = qd ? busy_ns(inpu_qdev_path(qd)) : -1;
+	if (a->show_ids)
+		print_ids(&st);
+	run_measure(a, &st, busy0 >= 0 && busy1 >= busy0 ? busy1 - busy0 : -1, &r);
+	if (a->json)
+		print_json(a, &st, &r);
+	else
+		print_text(a, &st, &r);
+	inpu_gen_stats_free(&st);
+	return 0;
 }
 
-int inpu_cli_run_hook(int argc, char **argv, int *rc)
+int cmd_run(int argc, char **argv)
 {
-	if (argc < 2)
-		return 0;
-	if (!strcmp(argv[1], "run")) {
-		*rc = cmd_run(argc - 1, argv + 1);
-		return 1;
-	}
-	if (!strcmp(argv[1], "ppl") && ppl_wants_device(argc - 1, argv + 1)) {
-		*rc = cmd_ppl_device(argc - 1, argv + 1);
-		return 1;
-	}
-	return 0;
+	struct run_args a = {
+		.prompt = "", .steps = 256, .depth = 32,
+		.per_job = INPU_QDEV_STEPS_PER_JOB, .batch = INPU_QGRAPH_MAX_ROWS,
+		.top_p = 0.9, .cm = { .cmd = "run", .kind = CLI_DEVICE },
+	};
+	struct inpu_qdev *qd;
+	int *tokens = NULL, rc = run_args(argc, argv, &a);
+	long n_prompt;
+
+	if (rc < 0)
+		rc = run_sampling(&a);
+	if (rc >= 0)
+		return rc;
+	rc = cli_model_open(&a.cm);
+	if (rc)
+		goto out;
+	qd = inpu_backend_qdev(a.cm.b);
+	if (qd && a.per_job > inpu_qdev_steps_per_job(qd))
+		a.per_job = inpu_qdev_steps_per_job(qd);
+	if (a.steps > a.cm.b->seq_len)
+		a.steps = a.cm.b->seq_len;
+	rc = 1;
+	n_prompt = run_encode(&a, &tokens);
+	if (n_prompt >= 0)
+		rc = run_generate(&a, tokens, (int)n_prompt);
+out:
+	free(tokens);
+	cli_model_close(&a.cm);
+	return rc;
 }

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_internal.h"
+#include "tokenizer.h"
+#include "model.h"
+#include "ppl.h"
+#include "dot.h"
 #include "quant_internal.h"
 
 static float *fdup(const float *src, size_t n)

@@ -24,7 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model_internal.h"
+#include "qmodel.h"
+#include "quantize.h"
+#include "dot.h"
 #include "quant_internal.h"
 
 /* The tensors training changes. */

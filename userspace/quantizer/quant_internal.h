@@ -10,8 +10,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "tokenizer.h"
 #include "model.h"
-#include "quant.h"
+#include "qmodel.h"
+#include "quantize.h"
 
 /*
  * The float model in the form the integer graph computes it: q, k, v

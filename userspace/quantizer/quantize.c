@@ -16,7 +16,12 @@
 
 #include "inpu_engine.h"
 #include "tables_gen.h"
-#include "model_internal.h"
+#include "tokenizer.h"
+#include "model.h"
+#include "qmodel.h"
+#include "requant.h"
+#include "quantize.h"
+#include "util.h"
 #include "quant_internal.h"
 
 /* Residual stream: the calibration max maps to at most 2^RESID_BITS. */
@@ -29,61 +34,6 @@
 #define SENS_STORIES	16
 /* Tokens of the calibration sample used by the smoothing search. */
 #define SEARCH_TOKENS	1024
-
-/* ---- requantization pairs ---------------------------------------------------- */
-
-double inpu_requant_real(int32_t mult, int32_t shift)
-{
-	return ldexp((double)mult, -shift);
-}
-
-int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift)
-{
-	int e;
-	double f;
-	long long mt;
-
-	*mult = 0;
-	*shift = 0;
-	if (!(real > 0.0) || !isfinite(real))
-		return -ERANGE;
-	if (pow2) {
-		/* nearest power of two in the log domain */
-		e = (int)lround(log2(real));
-		if (e >= 31 || e < -62)
-			return -ERANGE;
-		if (e >= 0) {
-			*mult = (int32_t)1 << e;
-			*shift = 0;
-		} else {
-			*mult = 1;
-			*shift = -e;
-		}
-		return 0;
-	}
-	/* real = f * 2^e with f in [0.5, 1): mult = f * 2^31, shift = 31 - e */
-	f = frexp(real, &e);
-	*shift = 31 - e;
-	if (*shift > 62) {
-		mt = llround(ldexp(real, 62));
-		if (mt <= 0)
-			return -ERANGE;
-		*mult = (int32_t)mt;
-		*shift = 62;
-		return 0;
-	}
-	if (*shift < 0)
-		return -ERANGE;
-	mt = llround(ldexp(f, 31));
-	if (mt >= (1LL << 31)) {	/* rounded up to 2^31 */
-		mt >>= 1;
-		(*shift)--;
-		if (*shift < 0)
-			return -ERANGE;
-	}
-	*mult = (int32_t)mt;
-	return 0;
-}
 
 void inpu_quant_opts_default(struct inpu_quant_opts *o)
 {

@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
+#include "tokenizer.h"
 #include "model.h"
-#include "model_internal.h"
+#include "util.h"
 
 /* Limits well above any llama2.c model, low enough that sizes cannot overflow. */
 #define MAX_DIM		(1 << 16)
@@ -399,4 +401,19 @@ int inpu_model_load(const char *path, struct inpu_model **out, char *err,
 	ret = inpu_model_parse(buf, len, path, out, err, errlen);
 	free(buf);
 	return ret;
+}
+
+int inpu_model_check_tokenizer(const struct inpu_model *m,
+			       const char *model_name,
+			       const struct inpu_tokenizer *t,
+			       const char *tok_name, char *err, size_t errlen)
+{
+	if (m->cfg.vocab_size == inpu_tokenizer_size(t))
+		return 0;
+	inpu_model_seterr(err, errlen,
+			  "%s has %d tokens but %s has vocab_size %d: not its tokenizer",
+			  tok_name ? tok_name : "the tokenizer", inpu_tokenizer_size(t),
+			  model_name ? model_name : "the model",
+			  m->cfg.vocab_size);
+	return -EINVAL;
 }

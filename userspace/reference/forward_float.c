@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "model.h"
-#include "model_internal.h"
+#include "dot.h"
 
 struct inpu_float_state {
 	const struct inpu_model *m;

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "tokenizer.h"
+#include "ppl.h"
 
 static int is_space(char c)
 {

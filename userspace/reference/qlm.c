@@ -10,7 +10,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "quant.h"
+#include "ppl.h"
+#include "qmodel.h"
+#include "qcpu.h"
+#include "backend.h"
+#include "qlm.h"
 
 struct inpu_qlm {
 	inpu_qstep_fn step;
@@ -79,4 +83,19 @@ void inpu_qlm_lm(struct inpu_qlm *q, struct inpu_lm *lm)
 	lm->ctx = q;
 	lm->vocab_size = (int)q->vocab;
 	lm->seq_len = (int)q->seq_len;
+}
+
+static const int32_t *backend_step(void *backend, int token, int pos)
+{
+	struct inpu_backend *b = backend;
+
+	if (b->ops->step(b, token, pos) || !b->ops->logits)
+		return NULL;
+	return b->ops->logits(b);
+}
+
+int inpu_qlm_new_backend(struct inpu_backend *b, const struct inpu_qmodel *m,
+			 struct inpu_qlm **out)
+{
+	return inpu_qlm_new_step(backend_step, b, m, out);
 }

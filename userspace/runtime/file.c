@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model.h"
-#include "model_internal.h"
+#include "file.h"
+#include "util.h"
 
 void inpu_model_seterr(char *err, size_t errlen, const char *fmt, ...)
 {

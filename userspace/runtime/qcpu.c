@@ -18,8 +18,10 @@
 
 #include "inpu_engine.h"
 #include "tables_gen.h"
-#include "model_internal.h"
-#include "quant.h"
+#include "qmodel.h"
+#include "qgraph.h"
+#include "qcpu.h"
+#include "util.h"
 
 /* Device addresses of the two regions (any 4 KiB-aligned bases work). */
 #define QCPU_WBASE	0x10000000ull

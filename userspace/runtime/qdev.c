@@ -13,8 +13,10 @@
 #include <time.h>
 
 #include "libinpu.h"
-#include "model_internal.h"
+#include "qmodel.h"
+#include "qgraph.h"
 #include "qdev.h"
+#include "util.h"
 
 #define QDEV_WAIT_NS	(60ll * 1000000000ll)
 
@@ -575,15 +577,4 @@ const char *inpu_qdev_path(const struct inpu_qdev *d)
 void inpu_qdev_times(const struct inpu_qdev *d, struct inpu_qdev_times *t)
 {
 	*t = d->t;
-}
-
-static const int32_t *qdev_step(void *backend, int token, int pos)
-{
-	return inpu_qdev_step(backend, token, pos);
-}
-
-int inpu_qdev_lm_new(struct inpu_qdev *d, const struct inpu_qmodel *m,
-		     struct inpu_qlm **out)
-{
-	return inpu_qlm_new_step(qdev_step, d, m, out);
 }

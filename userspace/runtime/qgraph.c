@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_internal.h"
-#include "quant.h"
+#include "qmodel.h"
+#include "qgraph.h"
+#include "util.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {

@@ -23,8 +23,9 @@
 #include <inpu/inpu_fw.h>
 
 #include "inpu_engine.h"
-#include "model_internal.h"
-#include "quant.h"
+#include "file.h"
+#include "qmodel.h"
+#include "util.h"
 
 /* ---- header layout (FORMAT.md) ----------------------------------------- */
 

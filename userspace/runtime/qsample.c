@@ -13,8 +13,10 @@
 
 #include "inpu_engine.h"
 #include "tables_gen.h"
-#include "model_internal.h"
+#include "qmodel.h"
 #include "qdev.h"
+#include "qsample.h"
+#include "util.h"
 
 #define QS_LOGITS	0x1000ull	/* device addresses of the regions */
 #define QS_STATE	0x400000ull	/* PRNG state (8 bytes), then y (4) */

@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "model_internal.h"
+#include "file.h"
+#include "tokenizer.h"
+#include "util.h"
 
 #define MAX_TOKENS	(1 << 22)
 #define MAX_TOKEN_LEN	(1 << 16)
@@ -422,19 +423,4 @@ long inpu_tokenizer_decode(const struct inpu_tokenizer *t, const int *tokens,
 	if (cap)
 		buf[total < cap ? total : cap - 1] = '\0';
 	return (long)total;
-}
-
-int inpu_model_check_tokenizer(const struct inpu_model *m,
-			       const char *model_name,
-			       const struct inpu_tokenizer *t,
-			       const char *tok_name, char *err, size_t errlen)
-{
-	if (m->cfg.vocab_size == t->n)
-		return 0;
-	inpu_model_seterr(err, errlen,
-			  "%s has %d tokens but %s has vocab_size %d: not its tokenizer",
-			  tok_name ? tok_name : "the tokenizer", t->n,
-			  model_name ? model_name : "the model",
-			  m->cfg.vocab_size);
-	return -EINVAL;
 }

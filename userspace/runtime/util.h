@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the files of libinpu_model; not part of its API.
+ * Helpers shared by the runtime, reference and quantizer libraries; not
+ * part of their API.
  */
-#ifndef INPU_MODEL_INTERNAL_H
-#define INPU_MODEL_INTERNAL_H
+#ifndef INPU_RT_UTIL_H
+#define INPU_RT_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,25 +13,6 @@
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the llama2.c formats are little-endian and read as host order"
 #endif
-
-/*
- * Dot product with eight partial sums, so that the compiler can vectorize
- * it (it may not reorder one sum); the same bits on every x86-64.
- */
-static inline float inpu_dot8(const float *a, const float *b, int n)
-{
-	float acc[8] = { 0 }, sum;
-	int i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		for (int k = 0; k < 8; k++)
-			acc[k] += a[i + k] * b[i + k];
-	sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-	      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-	for (; i < n; i++)
-		sum += a[i] * b[i];
-	return sum;
-}
 
 /* snprintf into @err if it is not NULL. */
 void inpu_model_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -71,4 +53,4 @@ static inline int inpu_add_ovf(uint64_t a, uint64_t b, uint64_t *r)
 	return __builtin_add_overflow(a, b, r);
 }
 
-#endif /* INPU_MODEL_INTERNAL_H */
+#endif /* INPU_RT_UTIL_H */

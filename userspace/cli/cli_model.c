@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A model, its tokenizer and a backend, opened the same way by every
+ * command (cli.h): a llama2.c checkpoint for the float reference, an
+ * integer .inpu model for the cpu and device backends.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "backend_float.h"
+#include "cli.h"
+
+static const char *const backend_names[] = {
+	[CLI_FLOAT] = "float", [CLI_CPU] = "cpu", [CLI_DEVICE] = "device",
+};
+
+int cli_backend_parse(const char *cmd, const char *name, unsigned int avail,
+		      enum cli_backend *kind)
+{
+	const char *sep = "";
+
+	for (int k = CLI_FLOAT; k <= CLI_DEVICE; k++) {
+		if ((avail & (1u << k)) && !strcmp(name, backend_names[k])) {
+			*kind = (enum cli_backend)k;
+			return 0;
+		}
+	}
+	fprintf(stderr, "%s %s: --backend: unknown backend '%s' (available: ",
+		prog, cmd, name);
+	for (int k = CLI_FLOAT; k <= CLI_DEVICE; k++) {
+		if (avail & (1u << k)) {
+			fprintf(stderr, "%s%s", sep, backend_names[k]);
+			sep = ", ";
+		}
+	}
+	fprintf(stderr, ")\n");
+	return -1;
+}
+
+/*
+ * The file is of the kind the backend runs.  The messages are those of
+ * earlier releases, which scripts match: 'inpu run' and the device name
+ * the model, 'ppl'/'generate --backend cpu' the option.
+ */
+static int check_file_kind(const struct cli_model *cm)
+{
+	int is_inpu = cli_is_inpu_file(cm->model);
+
+	if (cm->kind == CLI_FLOAT) {
+		if (!is_inpu)
+			return 0;
+		fprintf(stderr, "%s %s: %s is an integer .inpu model: use --backend cpu\n",
+			prog, cm->cmd, cm->model);
+		return 1;
+	}
+	if (is_inpu || access(cm->model, R_OK))
+		return 0;	/* a missing file: the reader names the error */
+	if (cm->kind == CLI_CPU && strcmp(cm->cmd, "run")) {
+		fprintf(stderr,
+			"%s %s: --backend cpu runs an integer .inpu model (made by '%s quantize'); %s is not one\n",
+			prog, cm->cmd, prog, cm->model);
+		return 2;
+	}
+	fprintf(stderr, "%s %s: %s is not an integer .inpu model (make one with '%s quantize')\n",
+		prog, cm->cmd, cm->model, prog);
+	return 1;
+}
+
+static int open_float(struct cli_model *cm)
+{
+	char err[INPU_MODEL_ERRLEN];
+
+	if (inpu_model_load(cm->model, &cm->m, err, sizeof(err)) ||
+	    inpu_tokenizer_load(cm->tokenizer, &cm->t, err, sizeof(err)) ||
+	    inpu_model_check_tokenizer(cm->m, cm->model, cm->t, cm->tokenizer,
+				       err, sizeof(err))) {
+		fprintf(stderr, "%s %s: %s\n", prog, cm->cmd, err);
+		return 1;
+	}
+	if (inpu_backend_float_new(cm->m, &cm->b)) {
+		fprintf(stderr, "%s %s: %s: out of memory for the activations\n",
+			prog, cm->cmd, cm->model);
+		return 1;
+	}
+	return 0;
+}
+
+static int open_integer(struct cli_model *cm)
+{
+	char err[INPU_MODEL_ERRLEN];
+	int ret;
+
+	if (inpu_qmodel_load(cm->model, &cm->qm, err, sizeof(err)) ||
+	    inpu_tokenizer_load(cm->tokenizer, &cm->t, err, sizeof(err))) {
+		fprintf(stderr, "%s %s: %s\n", prog, cm->cmd, err);
+		return 1;
+	}
+	if ((uint32_t)inpu_tokenizer_size(cm->t) != cm->qm->cfg.vocab_size) {
+		fprintf(stderr,
+			"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
+			prog, cm->cmd, cm->model, cm->qm->cfg.vocab_size,
+			cm->tokenizer, inpu_tokenizer_size(cm->t));
+		return 1;
+	}
+	if (cm->kind == CLI_DEVICE)
+		ret = inpu_backend_device_new(cm->qm, cm->device, cm->samp, &cm->b,
+					      err, sizeof(err));
+	else
+		ret = inpu_backend_cpu_new(cm->qm, cm->samp, &cm->b, err,
+					   sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s %s: %s: %s\n", prog, cm->cmd, cm->model, err);
+		return 1;
+	}
+	return 0;
+}
+
+int cli_model_open(struct cli_model *cm)
+{
+	int ret = check_file_kind(cm);
+
+	if (ret)
+		return ret;
+	return cm->kind == CLI_FLOAT ? open_float(cm) : open_integer(cm);
+}
+
+void cli_model_close(struct cli_model *cm)
+{
+	inpu_backend_free(cm->b);
+	inpu_tokenizer_free(cm->t);
+	inpu_qmodel_free(cm->qm);
+	inpu_model_free(cm->m);
+	cm->b = NULL;
+	cm->t = NULL;
+	cm->qm = NULL;
+	cm->m = NULL;
+}
+
+void cli_model_describe(const struct cli_model *cm, FILE *f)
+{
+	if (cm->qm)
+		fprintf(f, "%s (.inpu, %s, dim %u, %u layers, vocab %u, seq_len %u)\n",
+			cm->model, cm->qm->note, cm->qm->cfg.dim,
+			cm->qm->cfg.n_layers, cm->qm->cfg.vocab_size,
+			cm->qm->cfg.seq_len);
+	else
+		fprintf(f, "%s (llama2.c v%d, dim %d, %d layers, vocab %d, seq_len %d)\n",
+			cm->model, cm->m->cfg.version, cm->m->cfg.dim,
+			cm->m->cfg.n_layers, cm->m->cfg.vocab_size,
+			cm->m->cfg.seq_len);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command stream of one decode step (or one prefill of several rows) of
+ * an integer model and its memory plan: the only place that writes ops.
+ * Integer only.
+ */
+#ifndef INPU_RT_QGRAPH_H
+#define INPU_RT_QGRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qmodel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the stream of one decode step (qgraph.c) --------------------------- */
+
+/*
+ * Where everything lives.  The weights region is the data section of the
+ * file as is (read-only to the device), at @wbase; the state region
+ * (activations, KV caches, ids, logits) is read-write, at @sbase.  Both
+ * bases must be multiples of 4096.
+ */
+/* Rows (tokens) one prefill stream processes at most. */
+#define INPU_QGRAPH_MAX_ROWS	32
+
+struct inpu_qlayout {
+	uint64_t wbase, wsize;
+	uint64_t sbase, ssize;
+	/* offsets in the state region; activations have room for
+	 * INPU_QGRAPH_MAX_ROWS rows, a decode step uses the first
+	 */
+	uint64_t ids;		/* INT32 [1][R]: the step's token(s) */
+	uint64_t next;		/* INT32 [1][1]: ARGMAX of the logits */
+	uint64_t logits;	/* INT32 [1][vocab] */
+	uint64_t x;		/* INT32 [1][dim]: the residual stream */
+	uint64_t xn;		/* INT8 [1][dim]: RMSNORM outputs */
+	uint64_t qkv16;		/* INT16 [1][dim + 2 kv_dim] */
+	uint64_t qkv8;		/* INT8 [1][dim + 2 kv_dim] */
+	uint64_t att;		/* INT8 [1][dim] */
+	uint64_t y32;		/* INT32 [1][dim]: wo and w2 outputs */
+	uint64_t gu16;		/* INT16 [1][2 hidden]: gate | up */
+	uint64_t h8;		/* INT8 [1][hidden] */
+	uint64_t kcache;	/* INT8 [n_layers][seq_len][kv_dim] */
+	uint64_t vcache;	/* INT8 [n_layers][seq_len][kv_dim] */
+};
+
+/* The memory plan for @m at the given bases. */
+int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
+		       uint64_t sbase, struct inpu_qlayout *lay);
+
+/*
+ * The command stream of one decode step: one parameter, the position
+ * (0 .. seq_len - 1); the token id is read from lay->ids.  *stream is
+ * malloc'ed, *len bytes.
+ */
+int inpu_qgraph_build(const struct inpu_qmodel *m,
+		      const struct inpu_qlayout *lay, void **stream,
+		      size_t *len, char *err, size_t errlen);
+
+/*
+ * Prefill: the same forward pass over @rows tokens at once (ids[0 ..
+ * rows - 1], at positions pos .. pos + rows - 1, pos the parameter, at
+ * most seq_len - rows): every matrix op a matrix-matrix product, the
+ * attention causal within the batch.  Row r computes exactly what a step
+ * at pos + r computes; the logits (and ARGMAX) are those of the last row.
+ * @rows = 1 is inpu_qgraph_build().
+ */
+int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
+			   const struct inpu_qlayout *lay, uint32_t rows,
+			   void **stream, size_t *len, char *err,
+			   size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INPU_RT_QGRAPH_H */
