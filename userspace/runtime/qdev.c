@@ -82,146 +82,130 @@ void inpu_qdev_free(struct inpu_qdev *d)
 	free(d);
 }
 
-static struct inpu_tensor ten1(uint64_t addr, uint8_t dt, uint32_t size)
-{
-	struct inpu_tensor t;
-
-	memset(&t, 0, sizeof(t));
-	t.addr = addr;
-	t.dtype = dt;
-	t.rows = 1;
-	t.cols = 1;
-	t.stride = size;
-	return t;
-}
-
-/*
- * The step stream as the device runs it: its last op (ARGMAX, or SAMPLE
- * with @s) writes the chosen token into ids, the input of the next step's
- * EMBED, and one COPY appends it to the history at row pos.  So a step
- * needs nothing from the host but its position: steps can be queued back
- * to back (inpu_qdev_queue) and the host reads the tokens afterwards.
- * *stream is reallocated to hold the extra op.
- */
-static int patch_stream(void **stream, size_t *len,
-			const struct inpu_qlayout *lay, uint64_t xaddr,
-			const struct inpu_qsample *s, uint32_t rows)
-{
-	struct inpu_stream_header *hdr;
-	struct inpu_op *op;
-	struct inpu_tensor x, ids;
-	void *p;
-
-	p = realloc(*stream, *len + sizeof(struct inpu_op));
-	if (!p)
-		return -ENOMEM;
-	*stream = p;
-	hdr = p;
-	op = (struct inpu_op *)(hdr + 1) + hdr->n_ops - 1;
-	if (op->opcode != INPU_OP_ARGMAX)
-		return -EINVAL;
-	x = op->u.argmax.x;
-	ids = ten1(lay->sbase + lay->ids, INPU_DT_INT32, 4);
-	memset(op, 0, sizeof(*op));
-	if (s) {
-		op->opcode = INPU_OP_SAMPLE;
-		op->u.sample.x = x;
-		op->u.sample.state = ten1(xaddr + QDEV_X_PRNG, INPU_DT_UINT64, 8);
-		op->u.sample.y = ids;
-		op->u.sample.temp_mult = s->temp_mult;
-		op->u.sample.temp_shift = s->temp_shift;
-		op->u.sample.top_p = s->top_p;
-	} else {
-		op->opcode = INPU_OP_ARGMAX;
-		op->u.argmax.x = x;
-		op->u.argmax.y = ids;
-	}
-	op++;
-	memset(op, 0, sizeof(*op));
-	op->opcode = INPU_OP_COPY;
-	op->u.copy.src = ids;
-	/* Row pos + rows - 1 of the history: the last row's token. */
-	op->u.copy.dst = ten1(xaddr + QDEV_X_HIST + 4 * (uint64_t)(rows - 1),
-			      INPU_DT_INT32, 4);
-	op->u.copy.dst.dyn_param = 1;
-	op->u.copy.dst.dyn_mul = 4;
-	hdr->n_ops++;
-	*len += sizeof(struct inpu_op);
-	return 0;
-}
-
-/* Number of operand slots of each op (they come first in its struct). */
-static unsigned int n_slots(uint16_t opcode)
-{
-	switch (opcode) {
-	case INPU_OP_MATMUL:
-		return 6;
-	case INPU_OP_ATTENTION:
-		return 4;
-	case INPU_OP_RMSNORM:
-	case INPU_OP_ROPE:
-	case INPU_OP_SWIGLU:
-	case INPU_OP_ADD:
-	case INPU_OP_EMBED:
-	case INPU_OP_SAMPLE:
-		return 3;
-	case INPU_OP_COPY:
-	case INPU_OP_ARGMAX:
-	case INPU_OP_FWHT:
-		return 2;
-	default:
-		return 0;
-	}
-}
-
-/*
- * @k steps in one stream: the one-step stream @one repeated, copy i with
- * its position parameter (1) renamed to parameter i + 1, which the host
- * sets to pos + i.  Each copy reads the token the previous one chose.
- */
-static void *multi_stream(const void *one, size_t one_len, int k,
-			  uint32_t seq_len, size_t *len)
-{
-	const struct inpu_stream_header *h1 = one;
-	const struct inpu_op *o1 = (const struct inpu_op *)(h1 + 1);
-	struct inpu_stream_header *h;
-	struct inpu_op *o;
-	uint32_t n = h1->n_ops;
-
-	(void)one_len;
-	*len = sizeof(*h) + (size_t)k * n * sizeof(*o);
-	h = calloc(1, *len);
-	if (!h)
-		return NULL;
-	*h = *h1;
-	h->n_params = (uint16_t)k;
-	for (int i = 0; i < k; i++) {
-		h->params[i].min = 0;
-		h->params[i].max = seq_len - 1;
-	}
-	h->n_ops = (uint32_t)k * n;
-	o = (struct inpu_op *)(h + 1);
-	for (int i = 0; i < k; i++) {
-		for (uint32_t j = 0; j < n; j++) {
-			struct inpu_op *op = &o[(uint32_t)i * n + j];
-			struct inpu_tensor *t = (struct inpu_tensor *)&op->u;
-
-			*op = o1[j];
-			for (unsigned int sl = 0; sl < n_slots(op->opcode); sl++)
-				if (t[sl].dyn_param == 1)
-					t[sl].dyn_param = (uint8_t)(i + 1);
-			if (op->opcode == INPU_OP_ATTENTION &&
-			    op->u.attention.pos_param == 1)
-				op->u.attention.pos_param = (uint8_t)(i + 1);
-		}
-	}
-	return h;
-}
-
 int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
 		  struct inpu_qdev **out, char *err, size_t errlen)
 {
 	return inpu_qdev_new_sampled(m, device, NULL, out, err, errlen);
+}
+
+/* The chained-step tail of the streams: see inpu_qgraph_tail. */
+static void qdev_tail(const struct inpu_qdev *d, struct inpu_qgraph_tail *t)
+{
+	t->samp = d->sampled ? &d->samp : NULL;
+	t->prng = d->lay.sbase + d->xoff + QDEV_X_PRNG;
+	t->hist = d->lay.sbase + d->xoff + QDEV_X_HIST;
+}
+
+static void qdev_refs(const struct inpu_qdev *d, struct drm_inpu_bo_ref refs[2])
+{
+	refs[0].handle = inpu_bo_handle(d->wbo);
+	refs[0].flags = DRM_INPU_REF_READ;
+	refs[1].handle = inpu_bo_handle(d->sbo);
+	refs[1].flags = DRM_INPU_REF_READ | DRM_INPU_REF_WRITE;
+}
+
+/*
+ * The weights BO (filled once) and the state BO: the plan's state region
+ * and, after it, our extra bytes (PRNG state seeded from @s, history).
+ */
+static int qdev_alloc_bos(struct inpu_qdev *d, const struct inpu_qsample *s,
+			  const char *where, char *err, size_t errlen)
+{
+	const struct inpu_qmodel *m = d->m;
+	struct inpu_qlayout lay;
+	int ret;
+
+	/* The state size does not depend on the bases: lay out once to learn it. */
+	ret = inpu_qgraph_layout(m, 0, 0, &lay);
+	if (ret) {
+		inpu_model_seterr(err, errlen, "%s: cannot lay out the model", where);
+		return ret;
+	}
+	ret = inpu_bo_alloc(d->dev, m->data_size, DRM_INPU_BO_DEVICE_READONLY,
+			    &d->wbo);
+	if (ret) {
+		inpu_model_seterr(err, errlen,
+				  "%s: cannot allocate %llu bytes of weights: %s",
+				  where, (unsigned long long)m->data_size,
+				  inpu_strerror(ret));
+		return ret;
+	}
+	d->xoff = lay.ssize;
+	ret = inpu_bo_alloc(d->dev, lay.ssize + QDEV_X_HIST +
+			    4 * (uint64_t)m->cfg.seq_len, 0, &d->sbo);
+	if (ret) {
+		inpu_model_seterr(err, errlen,
+				  "%s: cannot allocate %llu bytes of state: %s",
+				  where, (unsigned long long)lay.ssize,
+				  inpu_strerror(ret));
+		return ret;
+	}
+	memcpy(inpu_bo_ptr(d->wbo), m->data, m->data_size);
+	d->sptr = inpu_bo_ptr(d->sbo);
+	memset(d->sptr, 0, inpu_bo_size(d->sbo));
+	if (s)
+		memcpy(d->sptr + d->xoff + QDEV_X_PRNG, &s->seed, sizeof(s->seed));
+	return inpu_qgraph_layout(m, inpu_bo_dva(d->wbo), inpu_bo_dva(d->sbo),
+				  &d->lay);
+}
+
+/* Several steps per job, if a stream has room for them (else one). */
+static void qdev_multi_cmdbuf(struct inpu_qdev *d, const void *stream)
+{
+	uint32_t n1 = ((const struct inpu_stream_header *)stream)->n_ops;
+	struct drm_inpu_bo_ref refs[2];
+	int k = INPU_QDEV_STEPS_PER_JOB;
+	size_t mlen;
+	void *ms;
+
+	while (k > 1 && (uint32_t)k * n1 > INPU_MAX_OPS)
+		k--;
+	if ((uint32_t)k > d->m->cfg.seq_len)
+		k = (int)d->m->cfg.seq_len;
+	qdev_refs(d, refs);
+	ms = k > 1 ? inpu_qgraph_repeat(stream, k, d->m->cfg.seq_len, &mlen) :
+		     NULL;
+	if (ms && !inpu_cmdbuf_create(d->dev, ms, mlen, refs, 2, &d->cmdbuf_k,
+				      NULL))
+		d->k = k;
+	free(ms);
+	if (!d->k)
+		d->k = 1;
+}
+
+/* The step's command buffer, validated once for every position. */
+static int qdev_step_cmdbuf(struct inpu_qdev *d, const char *where, char *err,
+			    size_t errlen)
+{
+	struct drm_inpu_bo_ref refs[2];
+	struct inpu_qgraph_tail tail;
+	struct drm_inpu_verror verr;
+	size_t stream_len;
+	void *stream;
+	int ret;
+
+	qdev_tail(d, &tail);
+	ret = inpu_qgraph_build_tail(d->m, &d->lay, 1, &tail, &stream,
+				     &stream_len, err, errlen);
+	if (ret)
+		return ret;
+	qdev_refs(d, refs);
+	memset(&verr, 0, sizeof(verr));
+	ret = inpu_cmdbuf_create(d->dev, stream, stream_len, refs, 2,
+				 &d->cmdbuf, &verr);
+	if (!ret)
+		qdev_multi_cmdbuf(d, stream);
+	free(stream);
+	if (ret == -EINVAL || ret == -EACCES)
+		inpu_model_seterr(err, errlen,
+				  "%s: the driver rejected the step stream: %s at op %u, slot %d",
+				  where, inpu_job_status_name(verr.status),
+				  verr.op, verr.slot);
+	else if (ret)
+		inpu_model_seterr(err, errlen,
+				  "%s: cannot create the command buffer: %s",
+				  where, inpu_strerror(ret));
+	return ret;
 }
 
 int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
@@ -229,12 +213,7 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
 			  char *err, size_t errlen)
 {
 	const char *where = device ? device : INPU_ACCEL_DIR;
-	struct drm_inpu_bo_ref refs[2];
-	struct drm_inpu_verror verr;
-	struct inpu_qlayout lay;
 	struct inpu_qdev *d;
-	size_t stream_len;
-	void *stream = NULL;
 	int ret;
 
 	*out = NULL;
@@ -245,104 +224,21 @@ int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,
 	if (!d)
 		return -ENOMEM;
 	d->m = m;
+	if (s) {
+		d->samp = *s;
+		d->sampled = 1;
+	}
 	ret = inpu_dev_open(device, &d->dev);
 	if (ret) {
 		inpu_model_seterr(err, errlen, "%s: %s", where, inpu_strerror(ret));
 		goto fail;
 	}
 	where = inpu_dev_path(d->dev);
-	/* The state size does not depend on the bases: lay out once to learn it. */
-	ret = inpu_qgraph_layout(m, 0, 0, &lay);
-	if (ret) {
-		inpu_model_seterr(err, errlen, "%s: cannot lay out the model", where);
-		goto fail;
-	}
-	ret = inpu_bo_alloc(d->dev, m->data_size, DRM_INPU_BO_DEVICE_READONLY,
-			    &d->wbo);
-	if (ret) {
-		inpu_model_seterr(err, errlen,
-				  "%s: cannot allocate %llu bytes of weights: %s",
-				  where, (unsigned long long)m->data_size,
-				  inpu_strerror(ret));
-		goto fail;
-	}
-	/* Our extra bytes after the plan's: PRNG state and token history. */
-	d->xoff = lay.ssize;
-	ret = inpu_bo_alloc(d->dev, lay.ssize + QDEV_X_HIST +
-			    4 * (uint64_t)m->cfg.seq_len, 0, &d->sbo);
-	if (ret) {
-		inpu_model_seterr(err, errlen,
-				  "%s: cannot allocate %llu bytes of state: %s",
-				  where, (unsigned long long)lay.ssize,
-				  inpu_strerror(ret));
-		goto fail;
-	}
-	/* The weights, once. */
-	memcpy(inpu_bo_ptr(d->wbo), m->data, m->data_size);
-	d->sptr = inpu_bo_ptr(d->sbo);
-	memset(d->sptr, 0, inpu_bo_size(d->sbo));
-	if (s)
-		memcpy(d->sptr + d->xoff + QDEV_X_PRNG, &s->seed, sizeof(s->seed));
-
-	ret = inpu_qgraph_layout(m, inpu_bo_dva(d->wbo), inpu_bo_dva(d->sbo),
-				 &d->lay);
+	ret = qdev_alloc_bos(d, s, where, err, errlen);
 	if (!ret)
-		ret = inpu_qgraph_build(m, &d->lay, &stream, &stream_len, err,
-					errlen);
-	if (s) {
-		d->samp = *s;
-		d->sampled = 1;
-	}
-	if (!ret && patch_stream(&stream, &stream_len, &d->lay,
-				 d->lay.sbase + d->xoff, s, 1)) {
-		inpu_model_seterr(err, errlen, "%s: the step stream does not end with ARGMAX",
-				  where);
-		ret = -EINVAL;
-	}
-	if (ret) {
-		free(stream);
+		ret = qdev_step_cmdbuf(d, where, err, errlen);
+	if (ret)
 		goto fail;
-	}
-	refs[0].handle = inpu_bo_handle(d->wbo);
-	refs[0].flags = DRM_INPU_REF_READ;
-	refs[1].handle = inpu_bo_handle(d->sbo);
-	refs[1].flags = DRM_INPU_REF_READ | DRM_INPU_REF_WRITE;
-	memset(&verr, 0, sizeof(verr));
-	ret = inpu_cmdbuf_create(d->dev, stream, stream_len, refs, 2,
-				 &d->cmdbuf, &verr);
-	if (!ret) {
-		/* Several steps per job, if the stream has room (else one). */
-		uint32_t n1 = ((struct inpu_stream_header *)stream)->n_ops;
-		int k = INPU_QDEV_STEPS_PER_JOB;
-		size_t mlen;
-		void *ms;
-
-		while (k > 1 && (uint32_t)k * n1 > INPU_MAX_OPS)
-			k--;
-		if ((uint32_t)k > m->cfg.seq_len)
-			k = (int)m->cfg.seq_len;
-		ms = k > 1 ? multi_stream(stream, stream_len, k, m->cfg.seq_len,
-					  &mlen) : NULL;
-		if (ms && !inpu_cmdbuf_create(d->dev, ms, mlen, refs, 2,
-					      &d->cmdbuf_k, NULL))
-			d->k = k;
-		free(ms);
-		if (!d->k)
-			d->k = 1;
-	}
-	free(stream);
-	if (ret == -EINVAL || ret == -EACCES) {
-		inpu_model_seterr(err, errlen,
-				  "%s: the driver rejected the step stream: %s at op %u, slot %d",
-				  where, inpu_job_status_name(verr.status),
-				  verr.op, verr.slot);
-		goto fail;
-	} else if (ret) {
-		inpu_model_seterr(err, errlen,
-				  "%s: cannot create the command buffer: %s",
-				  where, inpu_strerror(ret));
-		goto fail;
-	}
 	*out = d;
 	return 0;
 
@@ -481,6 +377,7 @@ const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos)
 static int prefill_cmdbuf(struct inpu_qdev *d, uint32_t rows, uint32_t *cb)
 {
 	struct drm_inpu_bo_ref refs[2];
+	struct inpu_qgraph_tail tail;
 	size_t len;
 	void *stream = NULL;
 	int ret;
@@ -489,15 +386,11 @@ static int prefill_cmdbuf(struct inpu_qdev *d, uint32_t rows, uint32_t *cb)
 		*cb = d->cmdbuf_rows[rows];
 		return 0;
 	}
-	ret = inpu_qgraph_build_rows(d->m, &d->lay, rows, &stream, &len, NULL, 0);
-	if (!ret)
-		ret = patch_stream(&stream, &len, &d->lay, d->lay.sbase + d->xoff,
-				   d->sampled ? &d->samp : NULL, rows);
+	qdev_tail(d, &tail);
+	ret = inpu_qgraph_build_tail(d->m, &d->lay, rows, &tail, &stream, &len,
+				     NULL, 0);
 	if (!ret) {
-		refs[0].handle = inpu_bo_handle(d->wbo);
-		refs[0].flags = DRM_INPU_REF_READ;
-		refs[1].handle = inpu_bo_handle(d->sbo);
-		refs[1].flags = DRM_INPU_REF_READ | DRM_INPU_REF_WRITE;
+		qdev_refs(d, refs);
 		ret = inpu_cmdbuf_create(d->dev, stream, len, refs, 2,
 					 &d->cmdbuf_rows[rows], NULL);
 	}

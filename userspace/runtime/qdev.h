@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qgraph.h"
 #include "qmodel.h"
 
 #ifdef __cplusplus
@@ -47,19 +48,7 @@ int inpu_qdev_new(const struct inpu_qmodel *m, const char *device,
 		  struct inpu_qdev **out, char *err, size_t errlen);
 void inpu_qdev_free(struct inpu_qdev *d);
 
-/*
- * Sampling on the device: the step stream ends with SAMPLE (engine/ISA.md
- * 3.10) instead of ARGMAX, with these immediates and a seeded xorshift64*
- * state kept in the state BO, so the host still reads back one token id.
- * temp_mult / 2^temp_shift = 2^-logit_frac / T * 2^exp_frac (the caller
- * turns the temperature T into the pair, e.g. with inpu_requant_pair());
- * top_p in Q16 (1..65536).
- */
-struct inpu_qsample {
-	int32_t temp_mult, temp_shift;
-	uint32_t top_p;
-	uint64_t seed;
-};
+/* Sampling on the device: struct inpu_qsample (qgraph.h). */
 
 /* inpu_qdev_new() with SAMPLE (@s non-NULL) instead of ARGMAX. */
 int inpu_qdev_new_sampled(const struct inpu_qmodel *m, const char *device,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inpu_validate.h"
 #include "qmodel.h"
 #include "qgraph.h"
 #include "util.h"
@@ -210,21 +211,218 @@ int inpu_qgraph_build(const struct inpu_qmodel *m,
 	return inpu_qgraph_build_rows(m, lay, 1, stream, len, err, errlen);
 }
 
+/* The stream header and room for @n_ops ops (a few more: see emit()). */
+static int gb_init(struct gb *g, const struct inpu_qconfig *c, uint32_t T,
+		   uint32_t n_ops)
+{
+	g->hdr = calloc(1, sizeof(struct inpu_stream_header) +
+			   (n_ops + 16) * sizeof(struct inpu_op));
+	if (!g->hdr)
+		return -ENOMEM;
+	g->ops = (struct inpu_op *)(g->hdr + 1);
+	g->cap = n_ops + 16;
+	g->ret = 0;
+	g->hdr->magic = INPU_STREAM_MAGIC;
+	g->hdr->version = INPU_STREAM_VERSION;
+	/* Parameter 0 (dyn_param / pos_param 1): the position of row 0. */
+	g->hdr->n_params = 1;
+	g->hdr->params[0].min = 0;
+	g->hdr->params[0].max = c->seq_len - T;
+	return 0;
+}
+
+static void emit_embed(struct gb *g, const struct inpu_qmodel *m,
+		       const struct inpu_qlayout *lay, uint32_t T)
+{
+	struct inpu_op *op = emit(g, INPU_OP_EMBED);
+	uint64_t s = lay->sbase;
+
+	op->u.embed.ids = ten(s + lay->ids, INPU_DT_INT32, 1, T);
+	if (wten(m, lay, "embed", &op->u.embed.table))
+		g->ret = -EINVAL;
+	op->u.embed.y = ten(s + lay->x, INPU_DT_INT32, T, m->cfg.dim);
+	op->u.embed.mult = m->glob.embed_mult;
+	op->u.embed.shift = m->glob.embed_shift;
+}
+
+/* q, k, v of layer @l: RMSNORM, MATMUL, ROPE, to int8, k and v cached. */
+static void emit_qkv(struct gb *g, const struct inpu_qmodel *m,
+		     const struct inpu_qlayout *lay, uint32_t l, uint32_t T)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	const struct inpu_qlayer *p = &m->layers[l];
+	uint32_t kv = kv_dim(c), nqkv = c->dim + 2 * kv;
+	uint64_t s = lay->sbase, cache_bytes = (uint64_t)c->seq_len * kv;
+	char name[INPU_QM_NAME_LEN];
+	struct inpu_op *op;
+
+	snprintf(name, sizeof(name), "l%u.att.g", l);
+	rmsnorm(g, m, lay, name, p->att_eps, p->att_shift, 0, T);
+	snprintf(name, sizeof(name), "l%u.qkv", l);
+	matmul(g, m, lay, name, ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
+	       ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv));
+
+	op = emit(g, INPU_OP_ROPE);	/* q and k heads together */
+	op->u.rope.x = tens(s + lay->qkv16, INPU_DT_INT16, T, c->dim + kv,
+			    nqkv * 2);
+	if (wten(m, lay, "rope", &op->u.rope.cs))
+		g->ret = -EINVAL;
+	op->u.rope.cs.rows = T;		/* positions pos .. pos + T - 1 */
+	op->u.rope.cs.dyn_param = 1;
+	op->u.rope.cs.dyn_mul = c->head_dim * 2;
+	op->u.rope.y = op->u.rope.x;
+	op->u.rope.head_dim = c->head_dim;
+
+	op = emit(g, INPU_OP_ADD);	/* int16 -> int8: q, k, v */
+	op->u.add.a = ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv);
+	op->u.add.b = op->u.add.a;
+	op->u.add.y = ten(s + lay->qkv8, INPU_DT_INT8, T, nqkv);
+	op->u.add.a_mult = 1;
+	op->u.add.b_mult = 0;
+	op->u.add.shift = p->qkv_shift;
+
+	for (int v = 0; v < 2; v++) {	/* k, then v -> cache rows pos .. */
+		op = emit(g, INPU_OP_COPY);
+		op->u.copy.src = tens(s + lay->qkv8 + c->dim + (v ? kv : 0),
+				      INPU_DT_INT8, T, kv, nqkv);
+		op->u.copy.dst = ten(s + (v ? lay->vcache : lay->kcache) +
+				     l * cache_bytes, INPU_DT_INT8, T, kv);
+		op->u.copy.dst.dyn_param = 1;
+		op->u.copy.dst.dyn_mul = kv;
+	}
+}
+
+/* Attention of layer @l over its caches, wo, and the residual add. */
+static void emit_attention(struct gb *g, const struct inpu_qmodel *m,
+			   const struct inpu_qlayout *lay, uint32_t l,
+			   uint32_t T)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	const struct inpu_qlayer *p = &m->layers[l];
+	uint32_t kv = kv_dim(c), nqkv = c->dim + 2 * kv;
+	uint64_t s = lay->sbase, cache_bytes = (uint64_t)c->seq_len * kv;
+	char name[INPU_QM_NAME_LEN];
+	struct inpu_op *op;
+
+	/* Row m attends to cache rows 0 .. pos + m: causal. */
+	op = emit(g, INPU_OP_ATTENTION);
+	op->u.attention.q = tens(s + lay->qkv8, INPU_DT_INT8, T, c->dim, nqkv);
+	op->u.attention.k = ten(s + lay->kcache + l * cache_bytes, INPU_DT_INT8,
+				c->seq_len, kv);
+	op->u.attention.v = ten(s + lay->vcache + l * cache_bytes, INPU_DT_INT8,
+				c->seq_len, kv);
+	op->u.attention.y = ten(s + lay->att, INPU_DT_INT8, T, c->dim);
+	op->u.attention.n_heads = (uint16_t)c->n_heads;
+	op->u.attention.n_kv_heads = (uint16_t)c->n_kv_heads;
+	op->u.attention.head_dim = (uint16_t)c->head_dim;
+	op->u.attention.pos_param = 1;
+	op->u.attention.score_mult = p->score_mult;
+	op->u.attention.score_shift = p->score_shift;
+	op->u.attention.out_mult = p->att_mult;
+	op->u.attention.out_shift = p->att_shift_out;
+
+	snprintf(name, sizeof(name), "l%u.wo", l);
+	matmul(g, m, lay, name, ten(s + lay->att, INPU_DT_INT8, T, c->dim),
+	       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
+	residual_add(g, m, lay, T);
+}
+
+/* The feed-forward block of layer @l and its residual add. */
+static void emit_ffn(struct gb *g, const struct inpu_qmodel *m,
+		     const struct inpu_qlayout *lay, uint32_t l, uint32_t T)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	const struct inpu_qlayer *p = &m->layers[l];
+	uint32_t h = c->hidden_dim;
+	uint64_t s = lay->sbase;
+	char name[INPU_QM_NAME_LEN];
+	struct inpu_op *op;
+
+	snprintf(name, sizeof(name), "l%u.ffn.g", l);
+	rmsnorm(g, m, lay, name, p->ffn_eps, p->ffn_shift, 0, T);
+	snprintf(name, sizeof(name), "l%u.w13", l);
+	matmul(g, m, lay, name, ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
+	       ten(s + lay->gu16, INPU_DT_INT16, T, 2 * h));
+	op = emit(g, INPU_OP_SWIGLU);
+	op->u.swiglu.gate = tens(s + lay->gu16, INPU_DT_INT16, T, h, 4 * h);
+	op->u.swiglu.up = tens(s + lay->gu16 + 2 * (uint64_t)h, INPU_DT_INT16,
+			       T, h, 4 * h);
+	op->u.swiglu.y = ten(s + lay->h8, INPU_DT_INT8, T, h);
+	op->u.swiglu.in_mult = p->silu_in_mult;
+	op->u.swiglu.in_shift = p->silu_in_shift;
+	op->u.swiglu.out_mult = p->silu_out_mult;
+	op->u.swiglu.out_shift = p->silu_out_shift;
+	snprintf(name, sizeof(name), "l%u.w2", l);
+	matmul(g, m, lay, name, ten(s + lay->h8, INPU_DT_INT8, T, h),
+	       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
+	residual_add(g, m, lay, T);
+}
+
+/*
+ * The logits of the last row only (the next token's) and the choice of
+ * the next token.  Without @tail: ARGMAX into lay->next.  With it (the
+ * device's chained steps, DEVICE.md): ARGMAX, or SAMPLE with tail->samp
+ * and its PRNG state at tail->prng, writes the token into ids, the next
+ * step's EMBED input, and a COPY appends it to the history at tail->hist,
+ * row pos + T - 1.  So a step needs nothing from the host but its
+ * position.
+ */
+static void emit_head(struct gb *g, const struct inpu_qmodel *m,
+		      const struct inpu_qlayout *lay, uint32_t T,
+		      const struct inpu_qgraph_tail *tail)
+{
+	const struct inpu_qconfig *c = &m->cfg;
+	uint64_t s = lay->sbase;
+	struct inpu_tensor x, ids;
+	struct inpu_op *op;
+
+	rmsnorm(g, m, lay, "final.g", m->glob.final_eps, m->glob.final_shift,
+		T - 1, 1);
+	matmul(g, m, lay, "cls", ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
+	       ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size));
+	x = ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size);
+	ids = ten(s + lay->ids, INPU_DT_INT32, 1, 1);
+	if (tail && tail->samp) {
+		op = emit(g, INPU_OP_SAMPLE);
+		op->u.sample.x = x;
+		op->u.sample.state = ten(tail->prng, INPU_DT_UINT64, 1, 1);
+		op->u.sample.y = ids;
+		op->u.sample.temp_mult = tail->samp->temp_mult;
+		op->u.sample.temp_shift = tail->samp->temp_shift;
+		op->u.sample.top_p = tail->samp->top_p;
+	} else {
+		op = emit(g, INPU_OP_ARGMAX);
+		op->u.argmax.x = x;
+		op->u.argmax.y = tail ? ids : ten(s + lay->next, INPU_DT_INT32, 1, 1);
+	}
+	if (!tail)
+		return;
+	op = emit(g, INPU_OP_COPY);
+	op->u.copy.src = ids;
+	op->u.copy.dst = ten(tail->hist + 4 * (uint64_t)(T - 1), INPU_DT_INT32, 1, 1);
+	op->u.copy.dst.dyn_param = 1;
+	op->u.copy.dst.dyn_mul = 4;
+}
+
 int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
 			   const struct inpu_qlayout *lay, uint32_t T,
 			   void **stream, size_t *len, char *err,
 			   size_t errlen)
 {
+	return inpu_qgraph_build_tail(m, lay, T, NULL, stream, len, err,
+				      errlen);
+}
+
+int inpu_qgraph_build_tail(const struct inpu_qmodel *m,
+			   const struct inpu_qlayout *lay, uint32_t T,
+			   const struct inpu_qgraph_tail *tail,
+			   void **stream, size_t *len, char *err,
+			   size_t errlen)
+{
 	const struct inpu_qconfig *c = &m->cfg;
-	uint32_t kv = kv_dim(c), nqkv = c->dim + 2 * kv, h = c->hidden_dim;
-	uint64_t s = lay->sbase;
-	uint64_t cache_bytes = (uint64_t)c->seq_len * kv;
-	/* 1 + 14 per layer + 3 ops */
-	uint32_t n_ops = 4 + 14 * c->n_layers;
-	struct inpu_op *op;
-	char name[INPU_QM_NAME_LEN];
+	/* EMBED, 14 per layer, RMSNORM, MATMUL, ARGMAX (+ COPY: the tail) */
+	uint32_t n_ops = 4 + 14 * c->n_layers + (tail ? 1 : 0);
 	struct gb g;
-	size_t bytes;
 
 	*stream = NULL;
 	*len = 0;
@@ -241,133 +439,16 @@ int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
 				  n_ops, INPU_MAX_OPS);
 		return -E2BIG;
 	}
-	bytes = sizeof(struct inpu_stream_header) + n_ops * sizeof(struct inpu_op);
-	/* Room for a few more ops than planned: emit() never fails on a
-	 * miscount, the check at the end reports it.
-	 */
-	g.hdr = calloc(1, bytes + 16 * sizeof(struct inpu_op));
-	if (!g.hdr)
+	if (gb_init(&g, c, T, n_ops))
 		return -ENOMEM;
-	g.ops = (struct inpu_op *)(g.hdr + 1);
-	g.cap = n_ops + 16;
-	g.ret = 0;
-	g.hdr->magic = INPU_STREAM_MAGIC;
-	g.hdr->version = INPU_STREAM_VERSION;
-	/* Parameter 0 (dyn_param / pos_param 1): the position of row 0. */
-	g.hdr->n_params = 1;
-	g.hdr->params[0].min = 0;
-	g.hdr->params[0].max = c->seq_len - T;
-
-	op = emit(&g, INPU_OP_EMBED);
-	op->u.embed.ids = ten(s + lay->ids, INPU_DT_INT32, 1, T);
-	if (wten(m, lay, "embed", &op->u.embed.table))
-		g.ret = -EINVAL;
-	op->u.embed.y = ten(s + lay->x, INPU_DT_INT32, T, c->dim);
-	op->u.embed.mult = m->glob.embed_mult;
-	op->u.embed.shift = m->glob.embed_shift;
-
+	emit_embed(&g, m, lay, T);
 	for (uint32_t l = 0; l < c->n_layers && !g.ret; l++) {
-		const struct inpu_qlayer *p = &m->layers[l];
-		uint64_t kc = s + lay->kcache + l * cache_bytes;
-		uint64_t vc = s + lay->vcache + l * cache_bytes;
-
-		/* attention */
-		snprintf(name, sizeof(name), "l%u.att.g", l);
-		rmsnorm(&g, m, lay, name, p->att_eps, p->att_shift, 0, T);
-		snprintf(name, sizeof(name), "l%u.qkv", l);
-		matmul(&g, m, lay, name,
-		       ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
-		       ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv));
-
-		op = emit(&g, INPU_OP_ROPE);	/* q and k heads together */
-		op->u.rope.x = tens(s + lay->qkv16, INPU_DT_INT16, T, c->dim + kv,
-				    nqkv * 2);
-		if (wten(m, lay, "rope", &op->u.rope.cs))
-			g.ret = -EINVAL;
-		op->u.rope.cs.rows = T;		/* positions pos .. pos + T - 1 */
-		op->u.rope.cs.dyn_param = 1;
-		op->u.rope.cs.dyn_mul = c->head_dim * 2;
-		op->u.rope.y = op->u.rope.x;
-		op->u.rope.head_dim = c->head_dim;
-
-		op = emit(&g, INPU_OP_ADD);	/* int16 -> int8: q, k, v */
-		op->u.add.a = ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv);
-		op->u.add.b = op->u.add.a;
-		op->u.add.y = ten(s + lay->qkv8, INPU_DT_INT8, T, nqkv);
-		op->u.add.a_mult = 1;
-		op->u.add.b_mult = 0;
-		op->u.add.shift = p->qkv_shift;
-
-		op = emit(&g, INPU_OP_COPY);	/* k -> cache rows pos .. */
-		op->u.copy.src = tens(s + lay->qkv8 + c->dim, INPU_DT_INT8, T, kv,
-				      nqkv);
-		op->u.copy.dst = ten(kc, INPU_DT_INT8, T, kv);
-		op->u.copy.dst.dyn_param = 1;
-		op->u.copy.dst.dyn_mul = kv;
-		op = emit(&g, INPU_OP_COPY);	/* v -> cache rows pos .. */
-		op->u.copy.src = tens(s + lay->qkv8 + c->dim + kv, INPU_DT_INT8,
-				      T, kv, nqkv);
-		op->u.copy.dst = ten(vc, INPU_DT_INT8, T, kv);
-		op->u.copy.dst.dyn_param = 1;
-		op->u.copy.dst.dyn_mul = kv;
-
-		/* Row m attends to cache rows 0 .. pos + m: causal. */
-		op = emit(&g, INPU_OP_ATTENTION);
-		op->u.attention.q = tens(s + lay->qkv8, INPU_DT_INT8, T, c->dim,
-					 nqkv);
-		op->u.attention.k = ten(kc, INPU_DT_INT8, c->seq_len, kv);
-		op->u.attention.v = ten(vc, INPU_DT_INT8, c->seq_len, kv);
-		op->u.attention.y = ten(s + lay->att, INPU_DT_INT8, T, c->dim);
-		op->u.attention.n_heads = (uint16_t)c->n_heads;
-		op->u.attention.n_kv_heads = (uint16_t)c->n_kv_heads;
-		op->u.attention.head_dim = (uint16_t)c->head_dim;
-		op->u.attention.pos_param = 1;
-		op->u.attention.score_mult = p->score_mult;
-		op->u.attention.score_shift = p->score_shift;
-		op->u.attention.out_mult = p->att_mult;
-		op->u.attention.out_shift = p->att_shift_out;
-
-		snprintf(name, sizeof(name), "l%u.wo", l);
-		matmul(&g, m, lay, name,
-		       ten(s + lay->att, INPU_DT_INT8, T, c->dim),
-		       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
-		residual_add(&g, m, lay, T);
-
-		/* feed-forward */
-		snprintf(name, sizeof(name), "l%u.ffn.g", l);
-		rmsnorm(&g, m, lay, name, p->ffn_eps, p->ffn_shift, 0, T);
-		snprintf(name, sizeof(name), "l%u.w13", l);
-		matmul(&g, m, lay, name,
-		       ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
-		       ten(s + lay->gu16, INPU_DT_INT16, T, 2 * h));
-		op = emit(&g, INPU_OP_SWIGLU);
-		op->u.swiglu.gate = tens(s + lay->gu16, INPU_DT_INT16, T, h, 4 * h);
-		op->u.swiglu.up = tens(s + lay->gu16 + 2 * (uint64_t)h,
-				       INPU_DT_INT16, T, h, 4 * h);
-		op->u.swiglu.y = ten(s + lay->h8, INPU_DT_INT8, T, h);
-		op->u.swiglu.in_mult = p->silu_in_mult;
-		op->u.swiglu.in_shift = p->silu_in_shift;
-		op->u.swiglu.out_mult = p->silu_out_mult;
-		op->u.swiglu.out_shift = p->silu_out_shift;
-		snprintf(name, sizeof(name), "l%u.w2", l);
-		matmul(&g, m, lay, name,
-		       ten(s + lay->h8, INPU_DT_INT8, T, h),
-		       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
-		residual_add(&g, m, lay, T);
+		emit_qkv(&g, m, lay, l, T);
+		emit_attention(&g, m, lay, l, T);
+		emit_ffn(&g, m, lay, l, T);
 	}
-
-	/* The logits of the last row only: the next token's. */
-	if (!g.ret) {
-		rmsnorm(&g, m, lay, "final.g", m->glob.final_eps,
-			m->glob.final_shift, T - 1, 1);
-		matmul(&g, m, lay, "cls",
-		       ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
-		       ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size));
-		op = emit(&g, INPU_OP_ARGMAX);
-		op->u.argmax.x = ten(s + lay->logits, INPU_DT_INT32, 1,
-				     c->vocab_size);
-		op->u.argmax.y = ten(s + lay->next, INPU_DT_INT32, 1, 1);
-	}
+	if (!g.ret)
+		emit_head(&g, m, lay, T, tail);
 	if (!g.ret && g.hdr->n_ops != n_ops)
 		g.ret = -EINVAL;
 	if (g.ret) {
@@ -377,6 +458,50 @@ int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
 		return g.ret;
 	}
 	*stream = g.hdr;
-	*len = bytes;
+	*len = sizeof(struct inpu_stream_header) + n_ops * sizeof(struct inpu_op);
 	return 0;
+}
+
+/*
+ * @k steps in one stream: the one-step stream @one repeated, copy i with
+ * its position parameter (1) renamed to parameter i + 1, which the host
+ * sets to pos + i.  Each copy reads the token the previous one chose.
+ * The engine says which operands an op has (inpu_op_slots()).
+ */
+void *inpu_qgraph_repeat(const void *one, int k, uint32_t seq_len,
+			 size_t *len)
+{
+	const struct inpu_stream_header *h1 = one;
+	const struct inpu_op *o1 = (const struct inpu_op *)(h1 + 1);
+	struct inpu_stream_header *h;
+	struct inpu_op *o;
+	uint32_t n = h1->n_ops;
+
+	*len = sizeof(*h) + (size_t)k * n * sizeof(*o);
+	h = calloc(1, *len);
+	if (!h)
+		return NULL;
+	*h = *h1;
+	h->n_params = (uint16_t)k;
+	for (int i = 0; i < k; i++) {
+		h->params[i].min = 0;
+		h->params[i].max = seq_len - 1;
+	}
+	h->n_ops = (uint32_t)k * n;
+	o = (struct inpu_op *)(h + 1);
+	for (int i = 0; i < k; i++) {
+		for (uint32_t j = 0; j < n; j++) {
+			struct inpu_op *op = &o[(uint32_t)i * n + j];
+			struct inpu_tensor *t = (struct inpu_tensor *)&op->u;
+
+			*op = o1[j];
+			for (unsigned int sl = 0; sl < inpu_op_slots(op->opcode); sl++)
+				if (t[sl].dyn_param == 1)
+					t[sl].dyn_param = (uint8_t)(i + 1);
+			if (op->opcode == INPU_OP_ATTENTION &&
+			    op->u.attention.pos_param == 1)
+				op->u.attention.pos_param = (uint8_t)(i + 1);
+		}
+	}
+	return h;
 }

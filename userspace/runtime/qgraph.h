@@ -74,6 +74,45 @@ int inpu_qgraph_build_rows(const struct inpu_qmodel *m,
 			   void **stream, size_t *len, char *err,
 			   size_t errlen);
 
+/*
+ * Sampling: the step stream ends with SAMPLE (engine/ISA.md
+ * 3.10) instead of ARGMAX, with these immediates and a seeded xorshift64*
+ * state kept in the state BO, so the host still reads back one token id.
+ * temp_mult / 2^temp_shift = 2^-logit_frac / T * 2^exp_frac (the caller
+ * turns the temperature T into the pair, e.g. with inpu_requant_pair());
+ * top_p in Q16 (1..65536).
+ */
+struct inpu_qsample {
+	int32_t temp_mult, temp_shift;
+	uint32_t top_p;
+	uint64_t seed;
+};
+
+/*
+ * How a stream for the device's chained steps ends (DEVICE.md): the chosen
+ * token (ARGMAX, or SAMPLE with @samp and its PRNG state at DVA @prng) goes
+ * into ids, where the next step's EMBED reads it, and a COPY appends it to
+ * the token history at DVA @hist (one INT32 per position).
+ */
+struct inpu_qgraph_tail {
+	const struct inpu_qsample *samp;	/* NULL: ARGMAX */
+	uint64_t prng, hist;
+};
+
+/* inpu_qgraph_build_rows() ending with @tail (NULL: ARGMAX into next). */
+int inpu_qgraph_build_tail(const struct inpu_qmodel *m,
+			   const struct inpu_qlayout *lay, uint32_t rows,
+			   const struct inpu_qgraph_tail *tail,
+			   void **stream, size_t *len, char *err,
+			   size_t errlen);
+
+/*
+ * @k one-step streams @one (params: the position) in one stream of k
+ * parameters: copy i runs at parameter i (pos + i).  malloc'ed, or NULL.
+ */
+void *inpu_qgraph_repeat(const void *one, int k, uint32_t seq_len,
+			 size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
