@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for the llama2.c checkpoint reader
- * (userspace/model/checkpoint.c, v0 and v1): `inpu ppl`, `inpu generate`
+ * (userspace/reference/checkpoint.c, v0 and v1): `inpu ppl`, `inpu generate`
  * and `inpu quantize` read checkpoints named on the command line, and the
  * float forward pass and the quantizer trust the shapes it accepts.
  * Besides ASan and UBSan it checks the reader's promises: an error is one

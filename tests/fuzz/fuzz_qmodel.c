@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the .inpu model reader (userspace/model/qmodel.c,
+ * libFuzzer target for the .inpu model reader (userspace/runtime/qmodel.c,
  * FORMAT.md): `inpu run -m` reads model files that may come from anywhere,
  * and the CPU and device backends trust what the reader accepts.  Each
  * input is parsed as is, then again with its file_size and SHA-256 fields

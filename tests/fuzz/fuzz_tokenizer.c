@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for the llama2.c tokenizer reader
- * (userspace/model/tokenizer.c) and the BPE encode and decode that use
+ * (userspace/runtime/tokenizer.c) and the BPE encode and decode that use
  * what it accepts: `inpu run -z`, `inpu ppl` and the quantizer read
  * tokenizer files named on the command line.  Besides ASan and UBSan it
  * checks the reader's promises (an error is one message naming the file;

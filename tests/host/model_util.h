@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test helpers for userspace/model: where the shared model and data files
- * are, and small file utilities.  Header-only, for host tests.
+ * Test helpers for the tests of userspace/runtime, reference and quantizer:
+ * where the shared model and data files are, and small file utilities.
+ * Header-only, for host tests.
  *
  * The shared files live outside the repository, in ../shared relative to
  * its root.  The root is found from the test binary's own path

@@ -15,7 +15,7 @@
  * takes about 16 s of CPU without sanitizers and several minutes under
  * ASan+UBSan, too slow for a host test.  Its token count is checked in
  * test_model_tokenizer.c (tokenization only); its PPL comes from
- * 'inpu ppl' (see userspace/model/README.md), and these tests pin down the
+ * 'inpu ppl' (see userspace/reference/README.md), and these tests pin down the
  * pieces it is made of: the tokens, the forward pass against an
  * independent implementation, and the averaging.
  */

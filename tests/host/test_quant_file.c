@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The .inpu model file (userspace/model/FORMAT.md): round trips,
+ * The .inpu model file (userspace/runtime/FORMAT.md): round trips,
  * deterministic bytes, and rejection of truncated, foreign, corrupt and
  * inconsistent files with a precise message (and the cases the fuzzer
  * tests/fuzz/fuzz_qmodel.c found).  Uses a small synthetic

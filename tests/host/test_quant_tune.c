@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Quantization-aware fine-tuning (userspace/model/qtune.c): the backward
+ * Quantization-aware fine-tuning (userspace/quantizer/qtune.c): the backward
  * pass against finite differences of the KL on a small random model, and
  * the tuning itself: the rounded model ends closer to the float one.
  */
