@@ -172,7 +172,8 @@ $(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 # SIMD kernels need their own target flags).
 FUZZ_ENGINE_OBJS = $(patsubst engine/%.c,$(B)/fuzz/engine/%.o,$(ENGINE_SRCS) engine/tables_gen.c)
 FUZZ_MODEL_CFLAGS = $(FUZZ_CFLAGS) $(MODEL_INC) -Iuserspace/lib $(DRM_CFLAGS)
-FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c file.c)
+FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c fw_tables.c file.c) \
+	$(B)/gen/fw_blob.c
 FUZZ_CKPT_SRCS = $(addprefix userspace/,reference/checkpoint.c reference/forward_float.c \
 	runtime/tokenizer.c runtime/file.c)
 FUZZ_TOK_SRCS = $(addprefix userspace/runtime/,tokenizer.c file.c)
@@ -239,13 +240,29 @@ $(B)/asan/$(1)/%.o: userspace/$(1)/%.c $(MODEL_HDRS) $(LIB_HDRS) $(ENGINE_HDRS) 
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(MODEL_CFLAGS) $$(INC_$(1)) $$(SAN_FLAGS) -c -o $$@ $$<
 
-$(B)/$(1)/libinpu_$(1).a: $(patsubst userspace/$(1)/%.c,$(B)/$(1)/%.o,$(wildcard userspace/$(1)/*.c))
+$(B)/$(1)/libinpu_$(1).a: $(patsubst userspace/$(1)/%.c,$(B)/$(1)/%.o,$(wildcard userspace/$(1)/*.c)) \
+		$(EXTRA_OBJS_$(1))
 	$$(AR) rcs $$@ $$^
 
-$(B)/asan/$(1)/libinpu_$(1).a: $(patsubst userspace/$(1)/%.c,$(B)/asan/$(1)/%.o,$(wildcard userspace/$(1)/*.c))
+$(B)/asan/$(1)/libinpu_$(1).a: $(patsubst userspace/$(1)/%.c,$(B)/asan/$(1)/%.o,$(wildcard userspace/$(1)/*.c)) \
+		$(subst $(B)/,$(B)/asan/,$(EXTRA_OBJS_$(1)))
 	$$(AR) rcs $$@ $$^
 endef
+# The runtime carries the firmware image of this build: the cpu backend
+# reads the engine's tables from it, as the device does (fw_tables.c).
+EXTRA_OBJS_runtime := $(B)/runtime/fw_blob.o
 $(foreach d,$(USER_LIBS_DIRS),$(eval $(call user_lib,$(d))))
+
+$(B)/gen/fw_blob.c: $(B)/firmware/inpu-fw.bin scripts/bin2c.sh
+	@mkdir -p $(dir $@)
+	bash scripts/bin2c.sh inpu_rt_fw_image $< >$@.tmp && mv $@.tmp $@
+
+$(B)/runtime/fw_blob.o: $(B)/gen/fw_blob.c
+	$(CC) $(MODEL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/runtime/fw_blob.o: $(B)/gen/fw_blob.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MODEL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 # Fine-tuning (qtune.c) is float loops over activations: -O3 vectorizes
 # them behind alias checks, which -O2's cheap cost model does not.

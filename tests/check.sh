@@ -105,9 +105,11 @@ for c in engine/*.c; do
 done
 bash tests/host/check_no_float.sh $engine_objs 2>&1 | emit
 # So is the per-token path: the generation loop, the device and cpu
-# backends over it, and the host SAMPLE op.
+# backends over it, the host SAMPLE op and the tables the cpu backend
+# reads from the firmware image.
 bash tests/host/check_no_float.sh $B/runtime/generate.o $B/runtime/backend_device.o \
-	$B/runtime/backend_cpu.o $B/runtime/qdev.o $B/runtime/qsample.o 2>&1 | emit
+	$B/runtime/backend_cpu.o $B/runtime/qdev.o $B/runtime/qsample.o \
+	$B/runtime/qcpu.o $B/runtime/fw_tables.o 2>&1 | emit
 
 section "host tests (ASan + UBSan)"
 # The model tests read ../shared/{models,data}; say where it is once.

@@ -25,6 +25,7 @@
 #include "qmodel.h"
 #include "qgraph.h"
 #include "qcpu.h"
+#include "fw_tables.h"
 #include "model_util.h"
 #include "kselftest_harness.h"
 
@@ -653,6 +654,55 @@ TEST(synthetic_models_run)
 		EXPECT_NE(NULL, strstr(err, "other engine tables"));
 		inpu_qmodel_free(m);
 	}
+}
+
+/*
+ * The cpu backend's tables come from the firmware image built into the
+ * runtime: they are the tables the generator makes for the default
+ * geometry (the image the device boots is built from them), and an image
+ * with a changed byte or cut short is refused with a message.
+ */
+extern const unsigned char inpu_rt_fw_image[];
+extern const size_t inpu_rt_fw_image_len;
+
+TEST(cpu_tables_from_the_firmware_image)
+{
+	struct inpu_tables_store ref;
+	struct inpu_tables t;
+	unsigned char *img;
+	char err[256] = "";
+
+	ASSERT_EQ(0, inpu_rt_fw_tables(&t, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, inpu_tables_default(&ref));
+	EXPECT_EQ(ref.t.exp_len, t.exp_len);
+	EXPECT_EQ(ref.t.exp_frac, t.exp_frac);
+	EXPECT_EQ(ref.t.silu_len, t.silu_len);
+	EXPECT_EQ(ref.t.silu_zero, t.silu_zero);
+	EXPECT_EQ(ref.t.silu_in_frac, t.silu_in_frac);
+	EXPECT_EQ(ref.t.silu_out_frac, t.silu_out_frac);
+	if (ref.t.exp_len == t.exp_len && ref.t.silu_len == t.silu_len) {
+		EXPECT_EQ(0, memcmp(ref.t.exp, t.exp, t.exp_len * sizeof(*t.exp)));
+		EXPECT_EQ(0, memcmp(ref.t.silu, t.silu,
+				    t.silu_len * sizeof(*t.silu)));
+	}
+	inpu_tables_release(&ref);
+
+	img = malloc(inpu_rt_fw_image_len);
+	ASSERT_NE(NULL, img);
+	memcpy(img, inpu_rt_fw_image, inpu_rt_fw_image_len);
+	/* One SiLU value changed: only the digest tells. */
+	img[(const unsigned char *)t.silu - inpu_rt_fw_image] ^= 1;
+	EXPECT_EQ(-EINVAL, inpu_rt_image_tables(img, inpu_rt_fw_image_len, &t,
+						err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "firmware image: ")) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "SHA-256")) TH_LOG("%s", err);
+	memcpy(img, inpu_rt_fw_image, inpu_rt_fw_image_len);
+	EXPECT_EQ(-EINVAL, inpu_rt_image_tables(img, inpu_rt_fw_image_len - 1,
+						&t, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "firmware image: ")) TH_LOG("%s", err);
+	EXPECT_EQ(0, inpu_rt_image_tables(img, inpu_rt_fw_image_len, &t, err,
+					  sizeof(err))) TH_LOG("%s", err);
+	free(img);
 }
 
 TEST_HARNESS_MAIN

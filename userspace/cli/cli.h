@@ -43,6 +43,9 @@ void cli_print_piece(const char *p, size_t len);
 void cli_json_str(FILE *f, const char *s);
 /* 1 if @path starts with the .inpu magic. */
 int cli_is_inpu_file(const char *path);
+/* Generation loop callbacks (generate.h): @ctx is the tokenizer. */
+void cli_emit_piece(void *ctx, int prev, int next);
+void cli_flush_stdout(void *ctx);
 
 /* ---- cli_model.c ---------------------------------------------------------- */
 
@@ -74,5 +77,11 @@ int cli_model_open(struct cli_model *cm);
 void cli_model_close(struct cli_model *cm);
 /* One line on what the model is: "PATH (llama2.c v1, dim ...)". */
 void cli_model_describe(const struct cli_model *cm, FILE *f);
+/*
+ * BOS and @prompt as token ids into *@tokens (malloc'ed; free it either
+ * way): their count, or -1 after a message.
+ */
+long cli_encode_prompt(const struct cli_model *cm, const char *prompt,
+		       int **tokens);
 
 #endif /* INPU_CLI_H */

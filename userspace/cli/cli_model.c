@@ -4,6 +4,8 @@
  * command (cli.h): a llama2.c checkpoint for the float reference, an
  * integer .inpu model for the cpu and device backends.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -148,4 +150,25 @@ void cli_model_describe(const struct cli_model *cm, FILE *f)
 			cm->model, cm->m->cfg.version, cm->m->cfg.dim,
 			cm->m->cfg.n_layers, cm->m->cfg.vocab_size,
 			cm->m->cfg.seq_len);
+}
+
+long cli_encode_prompt(const struct cli_model *cm, const char *prompt,
+		       int **tokens)
+{
+	size_t cap = inpu_tokenizer_max_tokens(strlen(prompt));
+	long n;
+
+	*tokens = malloc(cap * sizeof(**tokens));
+	if (!*tokens) {
+		fprintf(stderr, "%s %s: out of memory\n", prog, cm->cmd);
+		return -1;
+	}
+	n = inpu_tokenizer_encode(cm->t, prompt, strlen(prompt), 1, 0, *tokens,
+				  cap);
+	if (n < 0) {
+		fprintf(stderr, "%s %s: --prompt: cannot encode: %s\n", prog,
+			cm->cmd, strerror((int)-n));
+		return -1;
+	}
+	return n;
 }

@@ -73,3 +73,18 @@ int cli_is_inpu_file(const char *path)
 	fclose(f);
 	return r;
 }
+
+void cli_emit_piece(void *ctx, int prev, int next)
+{
+	const struct inpu_tokenizer *t = ctx;
+	size_t len;
+	const char *piece = inpu_tokenizer_piece(t, prev, next, &len);
+
+	cli_print_piece(piece, len);
+}
+
+void cli_flush_stdout(void *ctx)
+{
+	(void)ctx;
+	fflush(stdout);
+}

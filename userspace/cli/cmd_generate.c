@@ -103,34 +103,11 @@ static int generate_args(int argc, char **argv, struct gen_args *a)
 	return -1;
 }
 
-static void emit_piece(void *ctx, int prev, int next)
-{
-	const struct inpu_tokenizer *t = ctx;
-	size_t len;
-	const char *piece = inpu_tokenizer_piece(t, prev, next, &len);
-
-	cli_print_piece(piece, len);
-	fflush(stdout);
-}
-
 /* BOS and the prompt as token ids: their count, or -1 after a message. */
 static long encode_prompt(const struct gen_args *a, int **tokens)
 {
-	size_t cap = inpu_tokenizer_max_tokens(strlen(a->prompt));
-	long n;
+	long n = cli_encode_prompt(&a->cm, a->prompt, tokens);
 
-	*tokens = malloc(cap * sizeof(**tokens));
-	if (!*tokens) {
-		fprintf(stderr, "%s generate: out of memory\n", prog);
-		return -1;
-	}
-	n = inpu_tokenizer_encode(a->cm.t, a->prompt, strlen(a->prompt), 1, 0,
-				  *tokens, cap);
-	if (n < 0) {
-		fprintf(stderr, "%s generate: --prompt: cannot encode: %s\n",
-			prog, strerror((int)-n));
-		return -1;
-	}
 	if (n > a->cm.b->seq_len) {
 		fprintf(stderr,
 			"%s generate: --prompt: %ld tokens, more than the model's seq_len %d\n",
@@ -161,7 +138,8 @@ int cmd_generate(int argc, char **argv)
 	if (n_prompt < 0)
 		goto out;
 	o.steps = a.steps > a.cm.b->seq_len ? a.cm.b->seq_len : (int)a.steps;
-	o.emit = emit_piece;
+	o.emit = cli_emit_piece;
+	o.flush = cli_flush_stdout;
 	o.ctx = a.cm.t;
 	if (inpu_generate(a.cm.b, tokens, (int)n_prompt, &o, &st)) {
 		fprintf(stderr, "%s generate: forward pass failed at position %d%s%s\n",

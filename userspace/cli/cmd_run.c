@@ -280,21 +280,8 @@ static int run_sampling(struct run_args *a)
 /* BOS and the prompt as token ids: their count, or -1 after a message. */
 static long run_encode(const struct run_args *a, int **tokens)
 {
-	size_t cap = inpu_tokenizer_max_tokens(strlen(a->prompt));
-	long n;
+	long n = cli_encode_prompt(&a->cm, a->prompt, tokens);
 
-	*tokens = malloc(cap * sizeof(**tokens));
-	if (!*tokens) {
-		fprintf(stderr, "%s run: out of memory\n", prog);
-		return -1;
-	}
-	n = inpu_tokenizer_encode(a->cm.t, a->prompt, strlen(a->prompt), 1, 0,
-				  *tokens, cap);
-	if (n < 0) {
-		fprintf(stderr, "%s run: --prompt: cannot encode: %s\n", prog,
-			strerror((int)-n));
-		return -1;
-	}
 	if (n > a->steps) {
 		fprintf(stderr,
 			"%s run: --prompt: %ld tokens (with BOS), more than the %lld positions to run\n",
@@ -323,21 +310,6 @@ static long long busy_ns(const char *devpath)
 		v = -1;
 	fclose(f);
 	return v;
-}
-
-static void emit_piece(void *ctx, int prev, int next)
-{
-	const struct inpu_tokenizer *t = ctx;
-	size_t len;
-	const char *piece = inpu_tokenizer_piece(t, prev, next, &len);
-
-	cli_print_piece(piece, len);
-}
-
-static void flush_stdout(void *ctx)
-{
-	(void)ctx;
-	fflush(stdout);
 }
 
 /* What the run measured, in the units it is printed in. */
@@ -467,8 +439,8 @@ static int run_generate(struct run_args *a, const int *tokens, int n_prompt)
 		.steps = (int)a->steps, .batch = (int)a->batch,
 		.depth = qd ? (int)a->depth : 1, .per_job = qd ? (int)a->per_job : 1,
 		.ignore_eos = a->ignore_eos,
-		.emit = a->quiet ? NULL : emit_piece,
-		.flush = a->quiet ? NULL : flush_stdout, .ctx = a->cm.t,
+		.emit = a->quiet ? NULL : cli_emit_piece,
+		.flush = a->quiet ? NULL : cli_flush_stdout, .ctx = a->cm.t,
 	};
 	long long busy0 = qd ? busy_ns(inpu_qdev_path(qd)) : -1, busy1;
 	struct inpu_gen_stats st;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "inpu_engine.h"
-#include "tables_gen.h"
+#include "fw_tables.h"
 #include "qmodel.h"
 #include "qgraph.h"
 #include "qcpu.h"
@@ -29,7 +29,7 @@
 struct inpu_qcpu {
 	const struct inpu_qmodel *m;
 	struct inpu_engine *e;
-	struct inpu_tables_store tables;
+	struct inpu_tables tables;	/* in the firmware image */
 	struct inpu_qlayout lay;
 	const uint8_t *wbuf;	/* the model's data section, read in place */
 	uint8_t *sbuf;
@@ -91,7 +91,6 @@ void inpu_qcpu_free(struct inpu_qcpu *c)
 	if (!c)
 		return;
 	inpu_engine_free(c->e);
-	inpu_tables_release(&c->tables);
 	free(c->sbuf);
 	free(c->stream);
 	free(c->pstream);
@@ -119,17 +118,22 @@ int inpu_qcpu_new(const struct inpu_qmodel *m, int level,
 	c->wbuf = m->data;
 	c->e = inpu_engine_new(level < 0 ? INPU_ISA_AVX512_VNNI :
 			       (enum inpu_isa_level)level, NULL);
-	if (!c->e || inpu_tables_default(&c->tables)) {
+	if (!c->e) {
 		inpu_qcpu_free(c);
 		inpu_model_seterr(err, errlen, "out of memory for the engine");
 		return -ENOMEM;
 	}
-	if (c->tables.t.exp_len != cfg->exp_len ||
-	    c->tables.t.exp_frac != cfg->exp_frac ||
-	    c->tables.t.silu_len != cfg->silu_len ||
-	    c->tables.t.silu_zero != cfg->silu_zero ||
-	    c->tables.t.silu_in_frac != cfg->silu_in_frac ||
-	    c->tables.t.silu_out_frac != cfg->silu_out_frac) {
+	ret = inpu_rt_fw_tables(&c->tables, err, errlen);
+	if (ret) {
+		inpu_qcpu_free(c);
+		return ret;
+	}
+	if (c->tables.exp_len != cfg->exp_len ||
+	    c->tables.exp_frac != cfg->exp_frac ||
+	    c->tables.silu_len != cfg->silu_len ||
+	    c->tables.silu_zero != cfg->silu_zero ||
+	    c->tables.silu_in_frac != cfg->silu_in_frac ||
+	    c->tables.silu_out_frac != cfg->silu_out_frac) {
 		inpu_model_seterr(err, errlen,
 				  "the model was built for other engine tables (exp %u/%u, silu %u/%u/%u/%u) than the firmware's",
 				  cfg->exp_len, cfg->exp_frac, cfg->silu_len,
@@ -187,7 +191,7 @@ const int32_t *inpu_qcpu_step(struct inpu_qcpu *c, int token, int pos)
 	}
 	memcpy(c->sbuf + c->lay.ids, &id, sizeof(id));
 	params[0] = (uint32_t)pos;
-	inpu_engine_run(c->e, &c->tables.t, &qcpu_mem, c, c->stream,
+	inpu_engine_run(c->e, &c->tables, &qcpu_mem, c, c->stream,
 			c->stream_len, params, &c->res);
 	if (c->res.status)
 		return NULL;
@@ -228,7 +232,7 @@ const int32_t *inpu_qcpu_prefill(struct inpu_qcpu *c, const int *tokens,
 		c->prows = (uint32_t)n;
 	}
 	params[0] = (uint32_t)pos;
-	inpu_engine_run(c->e, &c->tables.t, &qcpu_mem, c, c->pstream,
+	inpu_engine_run(c->e, &c->tables, &qcpu_mem, c, c->pstream,
 			c->pstream_len, params, &c->res);
 	if (c->res.status)
 		return NULL;

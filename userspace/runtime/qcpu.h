@@ -21,9 +21,9 @@ extern "C" {
 struct inpu_qcpu;
 
 /*
- * Lay out @m in host memory, build and validate its step stream, and load
- * the engine's default tables (engine/tables_gen.h, the ones the firmware
- * carries); their geometry must be the one @m was built for.  @level caps
+ * Lay out @m in host memory, build and validate its step stream, and take
+ * the engine's tables from the firmware image built into the runtime
+ * (fw_tables.h); their geometry must be the one @m was built for.  @level caps
  * the engine's kernels (enum inpu_isa_level; -1 for the best available).
  * @m must outlive the backend.
  */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "inpu_engine.h"
-#include "tables_gen.h"
+#include "fw_tables.h"
 #include "qmodel.h"
 #include "qdev.h"
 #include "qsample.h"
@@ -23,7 +23,7 @@
 
 struct inpu_qsampler {
 	struct inpu_engine *e;
-	struct inpu_tables_store tables;
+	struct inpu_tables tables;	/* in the firmware image */
 	uint64_t logits_len;
 	const int32_t *logits;		/* this call's */
 	uint8_t state[16];
@@ -95,7 +95,6 @@ void inpu_qsampler_free(struct inpu_qsampler *q)
 	if (!q)
 		return;
 	inpu_engine_free(q->e);
-	inpu_tables_release(&q->tables);
 	free(q);
 }
 
@@ -114,10 +113,15 @@ int inpu_qsampler_new(const struct inpu_qmodel *m,
 	if (!q)
 		return -ENOMEM;
 	q->e = inpu_engine_new(INPU_ISA_AVX512_VNNI, NULL);
-	if (!q->e || inpu_tables_default(&q->tables)) {
+	if (!q->e) {
 		inpu_qsampler_free(q);
 		inpu_model_seterr(err, errlen, "out of memory for the engine");
 		return -ENOMEM;
+	}
+	ret = inpu_rt_fw_tables(&q->tables, err, errlen);
+	if (ret) {
+		inpu_qsampler_free(q);
+		return ret;
 	}
 	q->logits_len = (uint64_t)m->cfg.vocab_size * 4;
 	memcpy(q->state, &s->seed, sizeof(s->seed));
@@ -156,7 +160,7 @@ int inpu_qsampler_run(struct inpu_qsampler *q, const int32_t *logits)
 	int32_t y;
 
 	q->logits = logits;
-	inpu_engine_run(q->e, &q->tables.t, &qs_mem, q, &q->s, sizeof(q->s),
+	inpu_engine_run(q->e, &q->tables, &qs_mem, q, &q->s, sizeof(q->s),
 			NULL, &q->res);
 	if (q->res.status)
 		return -EIO;
