@@ -68,19 +68,20 @@ static void put_section(uint8_t *img, unsigned int idx, uint32_t type,
 	put32(e + SOFF(reserved), 0);
 }
 
-int inpu_fw_build(const struct inpu_fw_build_opts *o, uint8_t **image_out,
-		  size_t *len_out, char *msg, size_t msg_len)
-{
-	struct inpu_tables_store tables;
-	size_t n_sec, exp_off, exp_size, silu_off, silu_size, note_off = 0,
-	       note_size = 0, end, total, i;
-	struct inpu_fw_error err;
-	struct inpu_fw_info info;
-	double silu_max;
-	uint8_t *img, *p;
+/* Where each part of the image goes; every offset is from the image start. */
+struct fw_layout {
+	size_t n_sec;
+	size_t exp_off, exp_size;
+	size_t silu_off, silu_size;
+	size_t note_off, note_size;
+	size_t total;
+};
 
-	*image_out = NULL;
-	*len_out = 0;
+static int check_opts(const struct inpu_fw_build_opts *o, char *msg,
+		      size_t msg_len)
+{
+	double silu_max;
+
 	if (!o->exp_len || o->exp_len > 65536) {
 		SET_MSG("exp-len %u out of range 1..65536", o->exp_len);
 		return -EINVAL;
@@ -104,43 +105,45 @@ int inpu_fw_build(const struct inpu_fw_build_opts *o, uint8_t **image_out,
 		SET_MSG("SiLU values overflow int32 (lower silu-out-frac, raise silu-in-frac or shorten the table)");
 		return -EINVAL;
 	}
+	return 0;
+}
 
-	n_sec = o->note ? 3 : 2;
-	exp_off = round_up(sizeof(struct inpu_fw_header) +
-			   n_sec * sizeof(struct inpu_fw_section),
-			   INPU_FW_BUILD_ALIGN);
-	exp_size = sizeof(struct inpu_fw_exp) + 2 * (size_t)o->exp_len;
-	silu_off = round_up(exp_off + exp_size, INPU_FW_BUILD_ALIGN);
-	silu_size = sizeof(struct inpu_fw_silu) + 4 * (size_t)o->silu_len;
-	end = silu_off + silu_size;
+static int plan_layout(const struct inpu_fw_build_opts *o, struct fw_layout *l,
+		       char *msg, size_t msg_len)
+{
+	size_t end;
+
+	memset(l, 0, sizeof(*l));
+	l->n_sec = o->note ? 3 : 2;
+	l->exp_off = round_up(sizeof(struct inpu_fw_header) +
+			      l->n_sec * sizeof(struct inpu_fw_section),
+			      INPU_FW_BUILD_ALIGN);
+	l->exp_size = sizeof(struct inpu_fw_exp) + 2 * (size_t)o->exp_len;
+	l->silu_off = round_up(l->exp_off + l->exp_size, INPU_FW_BUILD_ALIGN);
+	l->silu_size = sizeof(struct inpu_fw_silu) + 4 * (size_t)o->silu_len;
+	end = l->silu_off + l->silu_size;
 	if (o->note) {
-		note_size = strlen(o->note);
-		if (note_size > INPU_FW_MAX_SIZE) {
-			SET_MSG("note too long (%zu bytes)", note_size);
+		l->note_size = strlen(o->note);
+		if (l->note_size > INPU_FW_MAX_SIZE) {
+			SET_MSG("note too long (%zu bytes)", l->note_size);
 			return -EINVAL;
 		}
-		note_off = round_up(end, INPU_FW_BUILD_ALIGN);
-		end = note_off + note_size;
+		l->note_off = round_up(end, INPU_FW_BUILD_ALIGN);
+		end = l->note_off + l->note_size;
 	}
-	total = round_up(end, INPU_FW_BUILD_TAIL_ALIGN) + INPU_FW_DIGEST_BYTES;
-	if (total > INPU_FW_MAX_SIZE) {
+	l->total = round_up(end, INPU_FW_BUILD_TAIL_ALIGN) +
+		   INPU_FW_DIGEST_BYTES;
+	if (l->total > INPU_FW_MAX_SIZE) {
 		SET_MSG("image would be %zu bytes, over the %u byte limit",
-			total, INPU_FW_MAX_SIZE);
+			l->total, INPU_FW_MAX_SIZE);
 		return -EINVAL;
 	}
+	return 0;
+}
 
-	if (inpu_tables_generate(&tables, o->exp_len, o->exp_frac, o->silu_len,
-				 o->silu_in_frac, o->silu_out_frac)) {
-		SET_MSG("out of memory");
-		return -ENOMEM;
-	}
-	img = calloc(1, total);
-	if (!img) {
-		inpu_tables_release(&tables);
-		SET_MSG("out of memory");
-		return -ENOMEM;
-	}
-
+static void put_header(uint8_t *img, const struct inpu_fw_build_opts *o,
+		       const struct fw_layout *l)
+{
 	put32(img + HOFF(magic), INPU_FW_MAGIC);
 	put16(img + HOFF(format_version), INPU_FW_FORMAT_VERSION);
 	put16(img + HOFF(header_size), sizeof(struct inpu_fw_header));
@@ -148,46 +151,88 @@ int inpu_fw_build(const struct inpu_fw_build_opts *o, uint8_t **image_out,
 	put32(img + HOFF(abi_version), INPU_FW_ABI_VERSION);
 	put32(img + HOFF(features), (uint32_t)INPU_FW_FEAT_ALL);
 	put32(img + HOFF(features) + 4, (uint32_t)(INPU_FW_FEAT_ALL >> 32));
-	put32(img + HOFF(image_size), (uint32_t)total);
-	put32(img + HOFF(n_sections), (uint32_t)n_sec);
+	put32(img + HOFF(image_size), (uint32_t)l->total);
+	put32(img + HOFF(n_sections), (uint32_t)l->n_sec);
 	put32(img + HOFF(section_offset), sizeof(struct inpu_fw_header));
+}
 
-	put_section(img, 0, INPU_FW_SEC_EXP, exp_off, exp_size);
-	p = img + exp_off;
-	put32(p, tables.t.exp_len);
-	put32(p + 4, tables.t.exp_frac);
+static void put_tables(uint8_t *img, const struct inpu_fw_build_opts *o,
+		       const struct fw_layout *l,
+		       const struct inpu_tables_store *tables)
+{
+	uint8_t *p;
+	size_t i;
+
+	put_section(img, 0, INPU_FW_SEC_EXP, l->exp_off, l->exp_size);
+	p = img + l->exp_off;
+	put32(p, tables->t.exp_len);
+	put32(p + 4, tables->t.exp_frac);
 	for (i = 0; i < o->exp_len; i++)
-		put16(p + 8 + 2 * i, tables.exp[i]);
+		put16(p + 8 + 2 * i, tables->exp[i]);
 
-	put_section(img, 1, INPU_FW_SEC_SILU, silu_off, silu_size);
-	p = img + silu_off;
-	put32(p, tables.t.silu_len);
-	put32(p + 4, tables.t.silu_zero);
-	put32(p + 8, tables.t.silu_in_frac);
-	put32(p + 12, tables.t.silu_out_frac);
+	put_section(img, 1, INPU_FW_SEC_SILU, l->silu_off, l->silu_size);
+	p = img + l->silu_off;
+	put32(p, tables->t.silu_len);
+	put32(p + 4, tables->t.silu_zero);
+	put32(p + 8, tables->t.silu_in_frac);
+	put32(p + 12, tables->t.silu_out_frac);
 	for (i = 0; i < o->silu_len; i++)
-		put32(p + 16 + 4 * i, (uint32_t)tables.silu[i]);
+		put32(p + 16 + 4 * i, (uint32_t)tables->silu[i]);
+}
+
+int inpu_fw_build(const struct inpu_fw_build_opts *o, uint8_t **image_out,
+		  size_t *len_out, char *msg, size_t msg_len)
+{
+	struct inpu_tables_store tables;
+	struct inpu_fw_error err;
+	struct inpu_fw_info info;
+	struct fw_layout l;
+	uint8_t *img;
+	int ret;
+
+	*image_out = NULL;
+	*len_out = 0;
+	ret = check_opts(o, msg, msg_len);
+	if (!ret)
+		ret = plan_layout(o, &l, msg, msg_len);
+	if (ret)
+		return ret;
+
+	if (inpu_tables_generate(&tables, o->exp_len, o->exp_frac, o->silu_len,
+				 o->silu_in_frac, o->silu_out_frac)) {
+		SET_MSG("out of memory");
+		return -ENOMEM;
+	}
+	img = calloc(1, l.total);
+	if (!img) {
+		inpu_tables_release(&tables);
+		SET_MSG("out of memory");
+		return -ENOMEM;
+	}
+
+	put_header(img, o, &l);
+	put_tables(img, o, &l, &tables);
 	inpu_tables_release(&tables);
 
 	if (o->note) {
-		put_section(img, 2, INPU_FW_SEC_NOTE, note_off, note_size);
-		memcpy(img + note_off, o->note, note_size);
+		put_section(img, 2, INPU_FW_SEC_NOTE, l.note_off, l.note_size);
+		memcpy(img + l.note_off, o->note, l.note_size);
 	}
 
-	if (inpu_fw_seal(img, total)) {
+	if (inpu_fw_seal(img, l.total)) {
 		free(img);
 		SET_MSG("SHA-256 failed (libcrypto)");
 		return -EIO;
 	}
 	/* Never hand out an image the shared parser would refuse. */
-	if (inpu_fw_parse(img, total, &info, &err) != INPU_FW_OK) {
+	if (inpu_fw_parse(img, l.total, &info, &err) != INPU_FW_OK) {
 		SET_MSG("internal error: built image fails to parse: %s (field \"%s\")",
 			inpu_fw_strerror(err.code), err.field);
 		free(img);
 		return -EPROTO;
 	}
 	*image_out = img;
-	*len_out = total;
+	*len_out = l.total;
 	return 0;
 }
 

@@ -220,7 +220,12 @@ enum {
 	OPT_SILU_IN_FRAC, OPT_SILU_OUT_FRAC, OPT_NOTE,
 };
 
-static int cmd_build(int argc, char **argv)
+/*
+ * Fills @o and @out from the command line.  Returns -1 to go on building,
+ * else the exit code (0 after --help, 2 for a usage error).
+ */
+static int build_args(int argc, char **argv, struct inpu_fw_build_opts *o,
+		      const char **out)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -234,16 +239,10 @@ static int cmd_build(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct inpu_fw_build_opts o;
-	uint8_t digest[INPU_FW_DIGEST_BYTES];
-	char msg[256], dhex[2 * INPU_FW_DIGEST_BYTES + 1];
-	const char *out = NULL, *name = NULL;
+	const char *name = NULL;
 	uint32_t *num, max;
-	uint8_t *img;
-	size_t len;
-	int c, ret;
+	int c;
 
-	inpu_fw_build_defaults(&o);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
@@ -251,35 +250,35 @@ static int cmd_build(int argc, char **argv)
 		max = 30;
 		switch (c) {
 		case 'o':
-			out = optarg;
+			*out = optarg;
 			break;
 		case 'h':
 			build_usage(stdout);
 			return 0;
 		case OPT_FW_VERSION:
-			if (parse_version(optarg, &o.fw_version)) {
+			if (parse_version(optarg, &o->fw_version)) {
 				errmsg("build: bad --fw-version '%s' (want X.Y.Z, X <= 65535, Y, Z <= 255)",
 				       optarg);
 				return 2;
 			}
 			break;
 		case OPT_EXP_LEN:
-			num = &o.exp_len, max = 65536, name = "exp-len";
+			num = &o->exp_len, max = 65536, name = "exp-len";
 			break;
 		case OPT_EXP_FRAC:
-			num = &o.exp_frac, name = "exp-frac";
+			num = &o->exp_frac, name = "exp-frac";
 			break;
 		case OPT_SILU_LEN:
-			num = &o.silu_len, max = 65536, name = "silu-len";
+			num = &o->silu_len, max = 65536, name = "silu-len";
 			break;
 		case OPT_SILU_IN_FRAC:
-			num = &o.silu_in_frac, name = "silu-in-frac";
+			num = &o->silu_in_frac, name = "silu-in-frac";
 			break;
 		case OPT_SILU_OUT_FRAC:
-			num = &o.silu_out_frac, name = "silu-out-frac";
+			num = &o->silu_out_frac, name = "silu-out-frac";
 			break;
 		case OPT_NOTE:
-			o.note = optarg;
+			o->note = optarg;
 			break;
 		default:
 			return bad_option("build", c, argv, build_usage);
@@ -295,11 +294,28 @@ static int cmd_build(int argc, char **argv)
 		build_usage(stderr);
 		return 2;
 	}
-	if (!out) {
+	if (!*out) {
 		errmsg("build: no output file (-o FILE)");
 		build_usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+	struct inpu_fw_build_opts o;
+	uint8_t digest[INPU_FW_DIGEST_BYTES];
+	char msg[256], dhex[2 * INPU_FW_DIGEST_BYTES + 1];
+	const char *out = NULL;
+	uint8_t *img;
+	size_t len;
+	int ret;
+
+	inpu_fw_build_defaults(&o);
+	ret = build_args(argc, argv, &o, &out);
+	if (ret >= 0)
+		return ret;
 	ret = inpu_fw_build(&o, &img, &len, msg, sizeof(msg));
 	if (ret) {
 		errmsg("build: %s", msg);

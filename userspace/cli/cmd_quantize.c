@@ -144,26 +144,12 @@ struct qargs {
 };
 
 /*
- * One option of 'inpu quantize': 0, or 2 after saying what is wrong.  One
- * case per option, a table rather than steps, hence its length.
+ * The options whose value is a keyword (a number may stand in for one):
+ * 0, or 2 after saying what is wrong.
  */
-static int quantize_opt(int c, struct qargs *a)
+static int quantize_choice_opt(int c, struct qargs *a)
 {
-	long long v;
-
 	switch (c) {
-	case 'm':
-		a->model = optarg;
-		break;
-	case 'z':
-		a->tok = optarg;
-		break;
-	case 'c':
-		a->calib = optarg;
-		break;
-	case 'o':
-		a->outp = optarg;
-		break;
 	case 'S':
 		if (!strcmp(optarg, "w8a8")) {
 			a->o.scheme = INPU_QS_W8A8;
@@ -186,18 +172,6 @@ static int quantize_opt(int c, struct qargs *a)
 			a->o.smooth = 1;
 		}
 		break;
-	case '2':
-		a->o.pow2 = 1;
-		break;
-	case 'g':
-		a->o.gptq = 1;
-		break;
-	case 'A':
-		a->o.act_order = 1;
-		break;
-	case 'R':
-		a->o.rotate = 1;
-		break;
 	case 'r':
 		if (!strcmp(optarg, "mse")) {
 			a->o.act_range = INPU_RANGE_MSE;
@@ -213,6 +187,25 @@ static int quantize_opt(int c, struct qargs *a)
 			return 2;
 		}
 		break;
+	case 'P':
+		if (strcmp(optarg, "16") && strcmp(optarg, "32")) {
+			fprintf(stderr, "%s quantize: --w4-group: '%s' is not 16 or 32\n",
+				prog, optarg);
+			return 2;
+		}
+		a->o.w4_group = atoi(optarg);
+		a->w4_fmt_set = 1;
+		break;
+	}
+	return 0;
+}
+
+/* The options whose value is a number: 0, or 2 after saying what is wrong. */
+static int quantize_number_opt(int c, struct qargs *a)
+{
+	long long v;
+
+	switch (c) {
 	case 'n':
 	case 's':
 		v = cli_parse_count(optarg, 1LL << 24);
@@ -225,23 +218,6 @@ static int quantize_opt(int c, struct qargs *a)
 			a->o.n_sample = (uint32_t)v;
 		else
 			a->o.max_stories = (uint32_t)v;
-		break;
-	case 'W':
-		a->o.w4_cls = 1;
-		break;
-	case 'P':
-		if (strcmp(optarg, "16") && strcmp(optarg, "32")) {
-			fprintf(stderr, "%s quantize: --w4-group: '%s' is not 16 or 32\n",
-				prog, optarg);
-			return 2;
-		}
-		a->o.w4_group = atoi(optarg);
-		a->w4_fmt_set = 1;
-		break;
-	case 'Z':
-	case 'Y':
-		a->o.w4_zero = c == 'Z';
-		a->w4_fmt_set = 1;
 		break;
 	case 'B':
 		if (parse_real("--avg-bits", optarg, 4.0, 8.0, &a->o.avg_bits))
@@ -260,9 +236,6 @@ static int quantize_opt(int c, struct qargs *a)
 		else
 			a->o.ft_batch = (int)v;
 		break;
-	case 'T':
-		a->o.ft_act = 1;
-		break;
 	case 'G':
 		v = cli_parse_count(optarg, 1000000);
 		if (v < 0) {
@@ -276,6 +249,57 @@ static int quantize_opt(int c, struct qargs *a)
 		if (parse_real("--ft-lr", optarg, 1e-7, 1.0, &a->o.ft_lr))
 			return 2;
 		break;
+	}
+	return 0;
+}
+
+/*
+ * One option of 'inpu quantize': 0, or 2 after saying what is wrong.  The
+ * paths and switches are set here; the options with a value to check go to
+ * quantize_choice_opt() or quantize_number_opt().
+ */
+static int quantize_opt(int c, struct qargs *a)
+{
+	switch (c) {
+	case 'm':
+		a->model = optarg;
+		break;
+	case 'z':
+		a->tok = optarg;
+		break;
+	case 'c':
+		a->calib = optarg;
+		break;
+	case 'o':
+		a->outp = optarg;
+		break;
+	case '2':
+		a->o.pow2 = 1;
+		break;
+	case 'g':
+		a->o.gptq = 1;
+		break;
+	case 'A':
+		a->o.act_order = 1;
+		break;
+	case 'R':
+		a->o.rotate = 1;
+		break;
+	case 'W':
+		a->o.w4_cls = 1;
+		break;
+	case 'Z':
+	case 'Y':
+		a->o.w4_zero = c == 'Z';
+		a->w4_fmt_set = 1;
+		break;
+	case 'T':
+		a->o.ft_act = 1;
+		break;
+	case 'S': case 'a': case 'r': case 'P':
+		return quantize_choice_opt(c, a);
+	case 'n': case 's': case 'B': case 'F': case 'b': case 'G': case 'L':
+		return quantize_number_opt(c, a);
 	}
 	return 0;
 }

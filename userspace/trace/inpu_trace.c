@@ -525,125 +525,155 @@ static void read_misses(struct inpu_trace_bpf *skel, __u64 *out)
 	}
 }
 
-static void print_report(struct inpu_trace_bpf *skel, double seconds)
-{
-	__u64 miss[MISS_KINDS], missed = 0;
-	const char *unit = opt.ms ? "msecs" : "usecs";
-	struct status_count st[256];
+/* One snapshot of the maps, read once and then printed as JSON or text. */
+struct report {
+	double seconds;
 	__u64 c[INPU_TRACE_COUNTERS];
+	__u64 miss[MISS_KINDS];
+	struct status_count st[256];
+	int ns;
 	struct group *g;
-	int ng, ns;
+	int ng;
+};
 
-	ng = read_groups(bpf_map__fd(skel->maps.hists), &g);
-	ns = read_statuses(bpf_map__fd(skel->maps.statuses), st, 256);
-	read_counters(bpf_map__fd(skel->maps.counters), c);
-	read_misses(skel, miss);
+static void print_json_group(const struct group *gr, int first)
+{
+	const struct inpu_trace_hist *h = &gr->h;
+
+	printf("%s{", first ? "" : ",");
+	if (group_field())
+		printf("\"%s\":%u,", group_field(), gr->key.id);
+	printf("\"comm\":");
+	json_string(h->comm, sizeof(h->comm));
+	printf(",\"jobs\":%llu", (unsigned long long)h->jobs);
+	for (int m = 0; m < INPU_TRACE_METRICS; m++)
+		printf(",\"%s_%s\":%llu", metric_names[m],
+		       m == INPU_TRACE_CYCLES ? "sum" : "ns",
+		       (unsigned long long)h->sum[m]);
+	printf(",\"hist\":{");
+	for (int m = 0; m < INPU_TRACE_METRICS; m++) {
+		int last = 0;
+
+		for (int s = 0; s < INPU_TRACE_SLOTS; s++)
+			if (h->slots[m][s])
+				last = s;
+		printf("%s\"%s\":[", m ? "," : "", metric_names[m]);
+		for (int s = 0; s <= last; s++)
+			printf("%s%u", s ? "," : "", h->slots[m][s]);
+		printf("]");
+	}
+	printf("}}");
+}
+
+static void print_json_report(const struct report *r)
+{
+	const __u64 *c = r->c;
+
+	printf("{\"type\":\"summary\",\"seconds\":%.3f,\"unit\":\"%s\",\"submitted\":%llu,\"jobs\":%llu,\"unmatched\":%llu,\"resets\":%llu,\"mmu_faults\":%llu,\"dropped\":%llu,\"missed\":",
+	       r->seconds, opt.ms ? "ms" : "us",
+	       (unsigned long long)c[INPU_TRACE_SUBMITTED],
+	       (unsigned long long)c[INPU_TRACE_DONE],
+	       (unsigned long long)c[INPU_TRACE_UNMATCHED],
+	       (unsigned long long)c[INPU_TRACE_RESETS],
+	       (unsigned long long)c[INPU_TRACE_MMU_FAULTS],
+	       (unsigned long long)c[INPU_TRACE_DROPPED]);
+	printf("{");
+	for (int i = 0; i < MISS_KINDS; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", miss_names[i],
+		       (unsigned long long)r->miss[i]);
+	printf("},\"status\":[");
+	for (int i = 0; i < r->ns; i++) {
+		printf("%s{\"status\":%u,\"name\":", i ? "," : "",
+		       r->st[i].status);
+		json_string(inpu_job_status_name(r->st[i].status), 64);
+		printf(",\"jobs\":%llu}", (unsigned long long)r->st[i].n);
+	}
+	printf("],\"groups\":[");
+	for (int i = 0; i < r->ng; i++)
+		print_json_group(&r->g[i], i == 0);
+	printf("]}\n");
+}
+
+static void print_text_group(const struct group *gr, const char *unit)
+{
+	const struct inpu_trace_hist *h = &gr->h;
+	double div = (opt.ms ? 1e6 : 1e3) * (h->jobs ? h->jobs : 1);
+
+	printf("\n");
+	if (group_field())
+		printf("%s %u (%.16s): ", group_field(), gr->key.id,
+		       h->comm);
+	printf("%llu jobs, mean queue %.1f, exec %.1f, total %.1f %s, %.0f cycles\n",
+	       (unsigned long long)h->jobs,
+	       h->sum[INPU_TRACE_QUEUE] / div,
+	       h->sum[INPU_TRACE_EXEC] / div,
+	       h->sum[INPU_TRACE_TOTAL] / div, unit,
+	       (double)h->sum[INPU_TRACE_CYCLES] /
+	       (h->jobs ? h->jobs : 1));
+	print_log2_hist(h->slots[INPU_TRACE_QUEUE],
+			"queue wait (submit -> device start)", unit);
+	print_log2_hist(h->slots[INPU_TRACE_EXEC],
+			"execution (device start -> done)", unit);
+	print_log2_hist(h->slots[INPU_TRACE_TOTAL],
+			"total (submit -> done)", unit);
+	print_log2_hist(h->slots[INPU_TRACE_CYCLES],
+			"device cycles per job", "cycles");
+}
+
+static void print_text_report(const struct report *r)
+{
+	const char *unit = opt.ms ? "msecs" : "usecs";
+	const __u64 *c = r->c, *miss = r->miss;
+	time_t t = time(NULL);
+	__u64 missed = 0;
+	char ts[16];
+
 	for (int i = 0; i < MISS_KINDS; i++)
 		missed += miss[i];
-
-	if (opt.json) {
-		printf("{\"type\":\"summary\",\"seconds\":%.3f,\"unit\":\"%s\",\"submitted\":%llu,\"jobs\":%llu,\"unmatched\":%llu,\"resets\":%llu,\"mmu_faults\":%llu,\"dropped\":%llu,\"missed\":",
-		       seconds, opt.ms ? "ms" : "us",
-		       (unsigned long long)c[INPU_TRACE_SUBMITTED],
-		       (unsigned long long)c[INPU_TRACE_DONE],
-		       (unsigned long long)c[INPU_TRACE_UNMATCHED],
-		       (unsigned long long)c[INPU_TRACE_RESETS],
-		       (unsigned long long)c[INPU_TRACE_MMU_FAULTS],
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+	printf("\n%s  jobs %llu (submitted %llu)  resets %llu  MMU faults %llu",
+	       ts, (unsigned long long)c[INPU_TRACE_DONE],
+	       (unsigned long long)c[INPU_TRACE_SUBMITTED],
+	       (unsigned long long)c[INPU_TRACE_RESETS],
+	       (unsigned long long)c[INPU_TRACE_MMU_FAULTS]);
+	if (c[INPU_TRACE_UNMATCHED])
+		printf("  (%llu ended, submitted before tracing)",
+		       (unsigned long long)c[INPU_TRACE_UNMATCHED]);
+	if (c[INPU_TRACE_DROPPED])
+		printf("  DROPPED %llu",
 		       (unsigned long long)c[INPU_TRACE_DROPPED]);
-		printf("{");
-		for (int i = 0; i < MISS_KINDS; i++)
-			printf("%s\"%s\":%llu", i ? "," : "", miss_names[i],
-			       (unsigned long long)miss[i]);
-		printf("},\"status\":[");
-		for (int i = 0; i < ns; i++) {
-			printf("%s{\"status\":%u,\"name\":", i ? "," : "",
-			       st[i].status);
-			json_string(inpu_job_status_name(st[i].status), 64);
-			printf(",\"jobs\":%llu}", (unsigned long long)st[i].n);
-		}
-		printf("],\"groups\":[");
-		for (int i = 0; i < ng; i++) {
-			const struct inpu_trace_hist *h = &g[i].h;
+	printf("\n");
+	if (missed)
+		printf("  missed events: submit %llu, start %llu, done %llu, other %llu (the kernel skips a classic tracepoint program while another BPF program runs on the CPU; -a btf does not)\n",
+		       (unsigned long long)miss[MISS_SUBMIT],
+		       (unsigned long long)miss[MISS_START],
+		       (unsigned long long)miss[MISS_DONE],
+		       (unsigned long long)miss[MISS_OTHER]);
+	for (int i = 0; i < r->ns; i++)
+		if (r->st[i].status)
+			printf("  errors: %llu x status %#x (%s)\n",
+			       (unsigned long long)r->st[i].n, r->st[i].status,
+			       inpu_job_status_name(r->st[i].status));
+	for (int i = 0; i < r->ng; i++)
+		print_text_group(&r->g[i], unit);
+}
 
-			printf("%s{", i ? "," : "");
-			if (group_field())
-				printf("\"%s\":%u,", group_field(), g[i].key.id);
-			printf("\"comm\":");
-			json_string(h->comm, sizeof(h->comm));
-			printf(",\"jobs\":%llu", (unsigned long long)h->jobs);
-			for (int m = 0; m < INPU_TRACE_METRICS; m++)
-				printf(",\"%s_%s\":%llu", metric_names[m],
-				       m == INPU_TRACE_CYCLES ? "sum" : "ns",
-				       (unsigned long long)h->sum[m]);
-			printf(",\"hist\":{");
-			for (int m = 0; m < INPU_TRACE_METRICS; m++) {
-				int last = 0;
+static void print_report(struct inpu_trace_bpf *skel, double seconds)
+{
+	struct report r;
 
-				for (int s = 0; s < INPU_TRACE_SLOTS; s++)
-					if (h->slots[m][s])
-						last = s;
-				printf("%s\"%s\":[", m ? "," : "", metric_names[m]);
-				for (int s = 0; s <= last; s++)
-					printf("%s%u", s ? "," : "", h->slots[m][s]);
-				printf("]");
-			}
-			printf("}}");
-		}
-		printf("]}\n");
-	} else {
-		time_t t = time(NULL);
-		char ts[16];
+	r.seconds = seconds;
+	r.ng = read_groups(bpf_map__fd(skel->maps.hists), &r.g);
+	r.ns = read_statuses(bpf_map__fd(skel->maps.statuses), r.st, 256);
+	read_counters(bpf_map__fd(skel->maps.counters), r.c);
+	read_misses(skel, r.miss);
 
-		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
-		printf("\n%s  jobs %llu (submitted %llu)  resets %llu  MMU faults %llu",
-		       ts, (unsigned long long)c[INPU_TRACE_DONE],
-		       (unsigned long long)c[INPU_TRACE_SUBMITTED],
-		       (unsigned long long)c[INPU_TRACE_RESETS],
-		       (unsigned long long)c[INPU_TRACE_MMU_FAULTS]);
-		if (c[INPU_TRACE_UNMATCHED])
-			printf("  (%llu ended, submitted before tracing)",
-			       (unsigned long long)c[INPU_TRACE_UNMATCHED]);
-		if (c[INPU_TRACE_DROPPED])
-			printf("  DROPPED %llu", (unsigned long long)c[INPU_TRACE_DROPPED]);
-		printf("\n");
-		if (missed)
-			printf("  missed events: submit %llu, start %llu, done %llu, other %llu (the kernel skips a classic tracepoint program while another BPF program runs on the CPU; -a btf does not)\n",
-			       (unsigned long long)miss[MISS_SUBMIT],
-			       (unsigned long long)miss[MISS_START],
-			       (unsigned long long)miss[MISS_DONE],
-			       (unsigned long long)miss[MISS_OTHER]);
-		for (int i = 0; i < ns; i++)
-			if (st[i].status)
-				printf("  errors: %llu x status %#x (%s)\n",
-				       (unsigned long long)st[i].n, st[i].status,
-				       inpu_job_status_name(st[i].status));
-		for (int i = 0; i < ng; i++) {
-			const struct inpu_trace_hist *h = &g[i].h;
-			double div = (opt.ms ? 1e6 : 1e3) * (h->jobs ? h->jobs : 1);
-
-			printf("\n");
-			if (group_field())
-				printf("%s %u (%.16s): ", group_field(), g[i].key.id,
-				       h->comm);
-			printf("%llu jobs, mean queue %.1f, exec %.1f, total %.1f %s, %.0f cycles\n",
-			       (unsigned long long)h->jobs,
-			       h->sum[INPU_TRACE_QUEUE] / div,
-			       h->sum[INPU_TRACE_EXEC] / div,
-			       h->sum[INPU_TRACE_TOTAL] / div, unit,
-			       (double)h->sum[INPU_TRACE_CYCLES] /
-			       (h->jobs ? h->jobs : 1));
-			print_log2_hist(h->slots[INPU_TRACE_QUEUE],
-					"queue wait (submit -> device start)", unit);
-			print_log2_hist(h->slots[INPU_TRACE_EXEC],
-					"execution (device start -> done)", unit);
-			print_log2_hist(h->slots[INPU_TRACE_TOTAL],
-					"total (submit -> done)", unit);
-			print_log2_hist(h->slots[INPU_TRACE_CYCLES],
-					"device cycles per job", "cycles");
-		}
-	}
+	if (opt.json)
+		print_json_report(&r);
+	else
+		print_text_report(&r);
 	fflush(stdout);
-	free(g);
+	free(r.g);
 }
 
 static int on_event(void *ctx, void *data, size_t len)
