@@ -224,126 +224,153 @@ void inpu_model_free(struct inpu_model *m)
 	free(m);
 }
 
-int inpu_model_parse(const void *buf, size_t len, const char *name,
-		     struct inpu_model **out, char *err, size_t errlen)
+/*
+ * Read a v1 header ("ak42" magic already seen) into @c.  The version is
+ * checked before the full header length so that a short v2 file is
+ * reported as v2, not as truncated.
+ */
+static int parse_v1_header(const unsigned char *b, size_t len,
+			   const char *name, struct inpu_model_config *c,
+			   char *err, size_t errlen)
 {
-	const unsigned char *b = buf;
-	struct inpu_model_config c = { 0 };
-	const enum tensor *order;
 	char why[160], desc[200];
-	uint64_t floats = 0, want;
-	size_t header, off;
-	struct inpu_model *m;
-	int ret;
+	int32_t version;
 
-	*out = NULL;
-	if (!name)
-		name = "checkpoint";
-	if (len >= 4 && inpu_le_u32(b) == INPU_CKPT_MAGIC) {
-		int32_t version;
-
-		if (len < 8) {
-			inpu_model_seterr(err, errlen,
-					  "%s: truncated: %zu bytes, the v1 header needs %d",
-					  name, len, INPU_CKPT_V1_HEADER);
-			return -EINVAL;
-		}
-		version = inpu_le_i32(b + 4);
-		if (version != 1) {
-			inpu_model_seterr(err, errlen,
-					  "%s: llama2.c checkpoint version %d is not supported (only the legacy v0 and the float32 v1 formats%s)",
-					  name, version,
-					  version == 2 ? "; v2 is llama2.c's int8 Q8_0 export" : "");
-			return -ENOTSUP;
-		}
-		if (len < INPU_CKPT_V1_HEADER) {
-			inpu_model_seterr(err, errlen,
-					  "%s: truncated: %zu bytes, the v1 header needs %d",
-					  name, len, INPU_CKPT_V1_HEADER);
-			return -EINVAL;
-		}
-		c.version = INPU_CKPT_V1;
-		c.dim = inpu_le_i32(b + 8);
-		c.hidden_dim = inpu_le_i32(b + 12);
-		c.n_layers = inpu_le_i32(b + 16);
-		c.n_heads = inpu_le_i32(b + 20);
-		c.n_kv_heads = inpu_le_i32(b + 24);
-		c.vocab_size = inpu_le_i32(b + 28);
-		c.seq_len = inpu_le_i32(b + 32);
-		if (b[36] > 1) {
-			inpu_model_seterr(err, errlen,
-					  "%s: v1 header: shared_classifier flag is %u, not 0 or 1",
-					  name, b[36]);
-			return -EINVAL;
-		}
-		c.shared_classifier = b[36];
-		header = INPU_CKPT_V1_HEADER;
-		order = v1_order;
-		if (check_config(&c, why, sizeof(why))) {
-			describe(&c, desc, sizeof(desc));
-			inpu_model_seterr(err, errlen, "%s: v1 header: %s (%s)",
-					  name, why, desc);
-			return -EINVAL;
-		}
-	} else {
-		if (len < V0_HEADER) {
-			inpu_model_seterr(err, errlen,
-					  "%s: not a llama2.c checkpoint: %zu bytes, shorter than the %d-byte v0 header and no \"ak42\" magic",
-					  name, len, V0_HEADER);
-			return -EINVAL;
-		}
-		c.version = INPU_CKPT_V0;
-		c.dim = inpu_le_i32(b);
-		c.hidden_dim = inpu_le_i32(b + 4);
-		c.n_layers = inpu_le_i32(b + 8);
-		c.n_heads = inpu_le_i32(b + 12);
-		c.n_kv_heads = inpu_le_i32(b + 16);
-		c.vocab_size = inpu_le_i32(b + 20);
-		c.seq_len = inpu_le_i32(b + 24);
-		c.shared_classifier = c.vocab_size > 0;
-		if (c.vocab_size < 0 && c.vocab_size != INT32_MIN)
-			c.vocab_size = -c.vocab_size;
-		header = V0_HEADER;
-		order = v0_order;
-		if (check_config(&c, why, sizeof(why))) {
-			describe(&c, desc, sizeof(desc));
-			inpu_model_seterr(err, errlen,
-					  "%s: not a llama2.c checkpoint: no \"ak42\" magic and the v0 header is not sane: %s (%s)",
-					  name, why, desc);
-			return -EINVAL;
-		}
-	}
-
-	for (const enum tensor *t = order; *t != T_END; t++)
-		if (inpu_add_ovf(floats, tensor_count(&c, *t), &floats))
-			return -EOVERFLOW;	/* cannot happen within the limits */
-	if (inpu_mul_ovf(floats, sizeof(float), &want) ||
-	    inpu_add_ovf(want, header, &want))
-		return -EOVERFLOW;
-	if ((uint64_t)len != want) {
-		describe(&c, desc, sizeof(desc));
-		if ((uint64_t)len < want)
-			inpu_model_seterr(err, errlen,
-					  "%s: truncated: the v%d header (%s, %s classifier) implies %llu bytes, the file has %zu",
-					  name, c.version, desc,
-					  c.shared_classifier ? "shared" : "separate",
-					  (unsigned long long)want, len);
-		else
-			inpu_model_seterr(err, errlen,
-					  "%s: %llu bytes after the weights: the v%d header (%s, %s classifier) implies %llu bytes, the file has %zu",
-					  name, (unsigned long long)((uint64_t)len - want),
-					  c.version, desc,
-					  c.shared_classifier ? "shared" : "separate",
-					  (unsigned long long)want, len);
+	if (len < 8) {
+		inpu_model_seterr(err, errlen,
+				  "%s: truncated: %zu bytes, the v1 header needs %d",
+				  name, len, INPU_CKPT_V1_HEADER);
 		return -EINVAL;
 	}
+	version = inpu_le_i32(b + 4);
+	if (version != 1) {
+		inpu_model_seterr(err, errlen,
+				  "%s: llama2.c checkpoint version %d is not supported (only the legacy v0 and the float32 v1 formats%s)",
+				  name, version,
+				  version == 2 ? "; v2 is llama2.c's int8 Q8_0 export" : "");
+		return -ENOTSUP;
+	}
+	if (len < INPU_CKPT_V1_HEADER) {
+		inpu_model_seterr(err, errlen,
+				  "%s: truncated: %zu bytes, the v1 header needs %d",
+				  name, len, INPU_CKPT_V1_HEADER);
+		return -EINVAL;
+	}
+	c->version = INPU_CKPT_V1;
+	c->dim = inpu_le_i32(b + 8);
+	c->hidden_dim = inpu_le_i32(b + 12);
+	c->n_layers = inpu_le_i32(b + 16);
+	c->n_heads = inpu_le_i32(b + 20);
+	c->n_kv_heads = inpu_le_i32(b + 24);
+	c->vocab_size = inpu_le_i32(b + 28);
+	c->seq_len = inpu_le_i32(b + 32);
+	if (b[36] > 1) {
+		inpu_model_seterr(err, errlen,
+				  "%s: v1 header: shared_classifier flag is %u, not 0 or 1",
+				  name, b[36]);
+		return -EINVAL;
+	}
+	c->shared_classifier = b[36];
+	if (check_config(c, why, sizeof(why))) {
+		describe(c, desc, sizeof(desc));
+		inpu_model_seterr(err, errlen, "%s: v1 header: %s (%s)",
+				  name, why, desc);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Read a v0 header into @c.  v0 has no magic, so a file that fails here
+ * may be anything: the message says so rather than blaming one field.
+ */
+static int parse_v0_header(const unsigned char *b, size_t len,
+			   const char *name, struct inpu_model_config *c,
+			   char *err, size_t errlen)
+{
+	char why[160], desc[200];
+
+	if (len < V0_HEADER) {
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c checkpoint: %zu bytes, shorter than the %d-byte v0 header and no \"ak42\" magic",
+				  name, len, V0_HEADER);
+		return -EINVAL;
+	}
+	c->version = INPU_CKPT_V0;
+	c->dim = inpu_le_i32(b);
+	c->hidden_dim = inpu_le_i32(b + 4);
+	c->n_layers = inpu_le_i32(b + 8);
+	c->n_heads = inpu_le_i32(b + 12);
+	c->n_kv_heads = inpu_le_i32(b + 16);
+	c->vocab_size = inpu_le_i32(b + 20);
+	c->seq_len = inpu_le_i32(b + 24);
+	/* A negative vocab_size flags an unshared classifier. */
+	c->shared_classifier = c->vocab_size > 0;
+	if (c->vocab_size < 0 && c->vocab_size != INT32_MIN)
+		c->vocab_size = -c->vocab_size;
+	if (check_config(c, why, sizeof(why))) {
+		describe(c, desc, sizeof(desc));
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c checkpoint: no \"ak42\" magic and the v0 header is not sane: %s (%s)",
+				  name, why, desc);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The file must be exactly the header and the tensors of @order: both a
+ * short file and trailing bytes mean the header does not describe it.
+ * Sets *@floats to the number of weights.
+ */
+static int check_file_size(const struct inpu_model_config *c,
+			   const enum tensor *order, size_t header,
+			   size_t len, const char *name, uint64_t *floats,
+			   char *err, size_t errlen)
+{
+	uint64_t want;
+	char desc[200];
+
+	*floats = 0;
+	for (const enum tensor *t = order; *t != T_END; t++)
+		if (inpu_add_ovf(*floats, tensor_count(c, *t), floats))
+			return -EOVERFLOW;	/* cannot happen within the limits */
+	if (inpu_mul_ovf(*floats, sizeof(float), &want) ||
+	    inpu_add_ovf(want, header, &want))
+		return -EOVERFLOW;
+	if ((uint64_t)len == want)
+		return 0;
+	describe(c, desc, sizeof(desc));
+	if ((uint64_t)len < want)
+		inpu_model_seterr(err, errlen,
+				  "%s: truncated: the v%d header (%s, %s classifier) implies %llu bytes, the file has %zu",
+				  name, c->version, desc,
+				  c->shared_classifier ? "shared" : "separate",
+				  (unsigned long long)want, len);
+	else
+		inpu_model_seterr(err, errlen,
+				  "%s: %llu bytes after the weights: the v%d header (%s, %s classifier) implies %llu bytes, the file has %zu",
+				  name, (unsigned long long)((uint64_t)len - want),
+				  c->version, desc,
+				  c->shared_classifier ? "shared" : "separate",
+				  (unsigned long long)want, len);
+	return -EINVAL;
+}
+
+/* A model with config @c and weight storage for @floats weights. */
+static int new_model(const struct inpu_model_config *c, uint64_t floats,
+		     const char *name, struct inpu_model **out, char *err,
+		     size_t errlen)
+{
+	struct inpu_model *m;
+	int ret;
 
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		inpu_model_seterr(err, errlen, "%s: out of memory", name);
 		return -ENOMEM;
 	}
-	m->cfg = c;
+	m->cfg = *c;
 	ret = alloc_weights(m);
 	if (ret) {
 		inpu_model_seterr(err, errlen,
@@ -352,36 +379,101 @@ int inpu_model_parse(const void *buf, size_t len, const char *name,
 		free(m);
 		return ret;
 	}
+	*out = m;
+	return 0;
+}
 
-	off = header;
+/*
+ * The first non-finite weight of the @n weights of tensor @t at @w gets an
+ * error naming it (by layer for per-layer tensors): the forward pass would
+ * only turn it into NaN logits far from the cause.
+ */
+static int check_finite(const struct inpu_model_config *c, enum tensor t,
+			const float *w, size_t n, const char *name,
+			char *err, size_t errlen)
+{
+	uint64_t layers = tensor_layers(c, t);
+
+	for (size_t i = 0; i < n; i++) {
+		if (isfinite(w[i]))
+			continue;
+		if (layers)
+			inpu_model_seterr(err, errlen,
+					  "%s: %s of layer %llu has a non-finite value (%g) at element %llu",
+					  name, tensor_name[t],
+					  (unsigned long long)(i / (n / layers)),
+					  (double)w[i],
+					  (unsigned long long)(i % (n / layers)));
+		else
+			inpu_model_seterr(err, errlen,
+					  "%s: %s has a non-finite value (%g) at element %zu",
+					  name, tensor_name[t], (double)w[i], i);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Copy the tensors of @order, which follow the header, into @m. */
+static int load_tensors(struct inpu_model *m, const unsigned char *b,
+			const enum tensor *order, size_t header,
+			const char *name, char *err, size_t errlen)
+{
+	size_t off = header;
+	int ret;
+
 	for (const enum tensor *t = order; *t != T_END; t++) {
-		size_t n = (size_t)tensor_count(&c, *t);
+		size_t n = (size_t)tensor_count(&m->cfg, *t);
 		float *dst = tensor_ptr(m, *t);
 
+		/* v0's unused RoPE tables have no slot and are skipped. */
 		if (dst) {
 			memcpy(dst, b + off, n * sizeof(float));
-			for (size_t i = 0; i < n; i++) {
-				uint64_t layers = tensor_layers(&c, *t);
-
-				if (isfinite(dst[i]))
-					continue;
-				if (layers)
-					inpu_model_seterr(err, errlen,
-							  "%s: %s of layer %llu has a non-finite value (%g) at element %llu",
-							  name, tensor_name[*t],
-							  (unsigned long long)(i / (n / layers)),
-							  (double)dst[i],
-							  (unsigned long long)(i % (n / layers)));
-				else
-					inpu_model_seterr(err, errlen,
-							  "%s: %s has a non-finite value (%g) at element %zu",
-							  name, tensor_name[*t],
-							  (double)dst[i], i);
-				inpu_model_free(m);
-				return -EINVAL;
-			}
+			ret = check_finite(&m->cfg, *t, dst, n, name, err,
+					   errlen);
+			if (ret)
+				return ret;
 		}
 		off += n * sizeof(float);
+	}
+	return 0;
+}
+
+int inpu_model_parse(const void *buf, size_t len, const char *name,
+		     struct inpu_model **out, char *err, size_t errlen)
+{
+	const unsigned char *b = buf;
+	struct inpu_model_config c = { 0 };
+	const enum tensor *order;
+	struct inpu_model *m;
+	uint64_t floats;
+	size_t header;
+	int ret;
+
+	*out = NULL;
+	if (!name)
+		name = "checkpoint";
+	if (len >= 4 && inpu_le_u32(b) == INPU_CKPT_MAGIC) {
+		ret = parse_v1_header(b, len, name, &c, err, errlen);
+		header = INPU_CKPT_V1_HEADER;
+		order = v1_order;
+	} else {
+		ret = parse_v0_header(b, len, name, &c, err, errlen);
+		header = V0_HEADER;
+		order = v0_order;
+	}
+	if (ret)
+		return ret;
+	ret = check_file_size(&c, order, header, len, name, &floats, err,
+			      errlen);
+	if (ret)
+		return ret;
+	ret = new_model(&c, floats, name, &m, err, errlen);
+	if (ret)
+		return ret;
+	ret = load_tensors(m, b, order, header, name, err, errlen);
+	if (ret) {
+		inpu_model_free(m);
+		return ret;
 	}
 	*out = m;
 	return 0;

@@ -181,16 +181,118 @@ int inpu_argmax(const float *v, int n)
 	return best;
 }
 
+/* RoPE: rotate each (even, odd) pair of every head of @q and @k. */
+static void rope(float *q, float *k, const float *rc, const float *rs,
+		 int dim, int kv_dim, int hs)
+{
+	for (int i = 0; i < dim; i += 2) {
+		float fcr = rc[(i % hs) / 2], fci = rs[(i % hs) / 2];
+		int rotn = i < kv_dim ? 2 : 1;
+
+		for (int r = 0; r < rotn; r++) {
+			float *vec = r == 0 ? q : k;
+			float v0 = vec[i], v1 = vec[i + 1];
+
+			vec[i] = v0 * fcr - v1 * fci;
+			vec[i + 1] = v0 * fci + v1 * fcr;
+		}
+	}
+}
+
+/*
+ * att[t] = q . k[t] / sqrt(hs) for t = 0..pos, with key t at
+ * kc + t * kv_dim.
+ */
+static void attn_scores(float *att, const float *q, const float *kc,
+			int pos, int hs, int kv_dim, float sqrt_hs)
+{
+	int t = 0;
+
+	/*
+	 * Four positions at a time: independent sums, each in run.c's
+	 * order, so the scores are bit-exact with it.
+	 */
+	for (; t + 4 <= pos + 1; t += 4) {
+		const float *k0 = kc + (size_t)t * (size_t)kv_dim;
+		const float *k1 = k0 + kv_dim, *k2 = k1 + kv_dim;
+		const float *k3 = k2 + kv_dim;
+		float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+
+		for (int i = 0; i < hs; i++) {
+			s0 += q[i] * k0[i];
+			s1 += q[i] * k1[i];
+			s2 += q[i] * k2[i];
+			s3 += q[i] * k3[i];
+		}
+		att[t] = s0 / sqrt_hs;
+		att[t + 1] = s1 / sqrt_hs;
+		att[t + 2] = s2 / sqrt_hs;
+		att[t + 3] = s3 / sqrt_hs;
+	}
+	for (; t <= pos; t++) {
+		const float *kt = kc + (size_t)t * (size_t)kv_dim;
+		float score = 0.0f;
+
+		for (int i = 0; i < hs; i++)
+			score += q[i] * kt[i];
+		att[t] = score / sqrt_hs;
+	}
+}
+
+/*
+ * Attention of s->q over positions 0..pos of the layer whose cache
+ * starts at @loff, into s->xb; query head h reads key/value head
+ * h / kv_mul.
+ */
+static void attention(struct inpu_float_state *s, size_t loff, int pos)
+{
+	const struct inpu_model_config *p = &s->m->cfg;
+	int kv_dim = inpu_model_kv_dim(p), hs = inpu_model_head_size(p);
+	int kv_mul = p->n_heads / p->n_kv_heads;
+	float sqrt_hs = sqrtf((float)hs);
+
+	for (int h = 0; h < p->n_heads; h++) {
+		float *att = s->att + (size_t)h * (size_t)p->seq_len;
+		size_t hoff = loff + (size_t)(h / kv_mul) * (size_t)hs;
+
+		attn_scores(att, s->q + h * hs, s->key_cache + hoff, pos, hs,
+			    kv_dim, sqrt_hs);
+		softmax(att, pos + 1);
+		attend_values(s->xb + h * hs, att, s->value_cache + hoff,
+			      pos + 1, hs, kv_dim);
+	}
+}
+
+/* SwiGLU FFN of layer @lu added to the residual: x += w2(silu(w1 x) * w3 x). */
+static void ffn(struct inpu_float_state *s, size_t lu)
+{
+	const struct inpu_model *m = s->m;
+	int dim = m->cfg.dim, hidden = m->cfg.hidden_dim;
+	float *x = s->x;
+
+	rmsnorm(s->xb, x, m->rms_ffn + lu * (size_t)dim, dim);
+	matmul(s->hb, s->xb, m->w1 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
+	matmul(s->hb2, s->xb, m->w3 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
+	for (int i = 0; i < hidden; i++) {
+		float val = s->hb[i];
+
+		val *= 1.0f / (1.0f + expf(-val));
+		val *= s->hb2[i];
+		s->hb[i] = val;
+	}
+	matmul(s->xb, s->hb, m->w2 + lu * (size_t)dim * (size_t)hidden, hidden, dim);
+	for (int i = 0; i < dim; i++)
+		x[i] += s->xb[i];
+}
+
 const float *inpu_float_forward(struct inpu_float_state *s, int token, int pos)
 {
 	const struct inpu_model *m = s->m;
 	const struct inpu_model_config *p = &m->cfg;
-	int dim = p->dim, hidden = p->hidden_dim;
+	int dim = p->dim;
 	int kv_dim = inpu_model_kv_dim(p), hs = inpu_model_head_size(p);
-	int kv_mul = p->n_heads / p->n_kv_heads;
 	float *x = s->x;
 	const float *rc, *rs;
-	float sqrt_hs = sqrtf((float)hs);
 
 	if (token < 0 || token >= p->vocab_size || pos < 0 || pos >= p->seq_len)
 		return NULL;
@@ -209,82 +311,12 @@ const float *inpu_float_forward(struct inpu_float_state *s, int token, int pos)
 		matmul(s->q, s->xb, m->wq + lu * (size_t)dim * (size_t)dim, dim, dim);
 		matmul(k, s->xb, m->wk + lu * (size_t)dim * (size_t)kv_dim, dim, kv_dim);
 		matmul(v, s->xb, m->wv + lu * (size_t)dim * (size_t)kv_dim, dim, kv_dim);
-
-		/* RoPE: rotate each (even, odd) pair of every head. */
-		for (int i = 0; i < dim; i += 2) {
-			float fcr = rc[(i % hs) / 2], fci = rs[(i % hs) / 2];
-			int rotn = i < kv_dim ? 2 : 1;
-
-			for (int r = 0; r < rotn; r++) {
-				float *vec = r == 0 ? s->q : k;
-				float v0 = vec[i], v1 = vec[i + 1];
-
-				vec[i] = v0 * fcr - v1 * fci;
-				vec[i + 1] = v0 * fci + v1 * fcr;
-			}
-		}
-
-		/* Attention; query head h reads key/value head h / kv_mul. */
-		for (int h = 0; h < p->n_heads; h++) {
-			const float *q = s->q + h * hs;
-			float *att = s->att + (size_t)h * (size_t)p->seq_len;
-			float *xb = s->xb + h * hs;
-			size_t hoff = loff + (size_t)(h / kv_mul) * (size_t)hs;
-
-			const float *kc = s->key_cache + hoff;
-			int t = 0;
-
-			/*
-			 * Four positions at a time: independent sums, each in
-			 * run.c's order, so the scores are bit-exact with it.
-			 */
-			for (; t + 4 <= pos + 1; t += 4) {
-				const float *k0 = kc + (size_t)t * (size_t)kv_dim;
-				const float *k1 = k0 + kv_dim, *k2 = k1 + kv_dim;
-				const float *k3 = k2 + kv_dim;
-				float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-
-				for (int i = 0; i < hs; i++) {
-					s0 += q[i] * k0[i];
-					s1 += q[i] * k1[i];
-					s2 += q[i] * k2[i];
-					s3 += q[i] * k3[i];
-				}
-				att[t] = s0 / sqrt_hs;
-				att[t + 1] = s1 / sqrt_hs;
-				att[t + 2] = s2 / sqrt_hs;
-				att[t + 3] = s3 / sqrt_hs;
-			}
-			for (; t <= pos; t++) {
-				const float *kt = kc + (size_t)t * (size_t)kv_dim;
-				float score = 0.0f;
-
-				for (int i = 0; i < hs; i++)
-					score += q[i] * kt[i];
-				att[t] = score / sqrt_hs;
-			}
-			softmax(att, pos + 1);
-			attend_values(xb, att, s->value_cache + hoff, pos + 1,
-				      hs, kv_dim);
-		}
+		rope(s->q, k, rc, rs, dim, kv_dim, hs);
+		attention(s, loff, pos);
 		matmul(s->xb2, s->xb, m->wo + lu * (size_t)dim * (size_t)dim, dim, dim);
 		for (int i = 0; i < dim; i++)
 			x[i] += s->xb2[i];
-
-		/* SwiGLU FFN: w2(silu(w1 x) * w3 x). */
-		rmsnorm(s->xb, x, m->rms_ffn + lu * (size_t)dim, dim);
-		matmul(s->hb, s->xb, m->w1 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
-		matmul(s->hb2, s->xb, m->w3 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
-		for (int i = 0; i < hidden; i++) {
-			float val = s->hb[i];
-
-			val *= 1.0f / (1.0f + expf(-val));
-			val *= s->hb2[i];
-			s->hb[i] = val;
-		}
-		matmul(s->xb, s->hb, m->w2 + lu * (size_t)dim * (size_t)hidden, hidden, dim);
-		for (int i = 0; i < dim; i++)
-			x[i] += s->xb[i];
+		ffn(s, lu);
 	}
 	rmsnorm(x, x, m->rms_final, dim);
 	matmul(s->logits, x, m->wcls, dim, p->vocab_size);

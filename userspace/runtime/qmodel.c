@@ -843,155 +843,262 @@ static int nul_padded(const uint8_t *p, size_t n)
 	return z && all_zero(z, n - (size_t)(z - p));
 }
 
-int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
-		      struct inpu_qmodel **out, char *err, size_t errlen)
+/*
+ * Every parse error is "<name>: <message>", with the message formatted
+ * into an INPU_MODEL_ERRLEN buffer first so that a long one is cut the
+ * same way whatever the caller's @errlen.  Returns @code.
+ */
+static int __attribute__((format(printf, 5, 6)))
+parse_fail(char *err, size_t errlen, const char *name, int code,
+	   const char *fmt, ...)
 {
-	const uint8_t *b = buf;
-	uint32_t cfgw[CFG_WORDS], w[INPU_QM_LAYER_WORDS];
-	struct inpu_qconfig cfg;
-	struct inpu_qmodel *m;
-	struct qm_layout l;
-	uint8_t dg[32];
-	uint32_t n_tensors;
-	uint64_t fsize, data_size;
-	const uint8_t *p;
 	char msg[INPU_MODEL_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	inpu_model_seterr(err, errlen, "%s: %s", name, msg);
+	return code;
+}
+
+/*
+ * The header fields that do not depend on the config: once the size
+ * matches, the checksum vouches for the rest of the file.
+ */
+static int check_header(const uint8_t *b, size_t len, const char *name,
+			char *err, size_t errlen)
+{
+	uint8_t dg[32];
+	uint64_t fsize;
 	int ret;
 
-	*out = NULL;
-#define FAIL(code, ...) do { \
-		snprintf(msg, sizeof(msg), __VA_ARGS__); \
-		inpu_model_seterr(err, errlen, "%s: %s", name, msg); \
-		return code; \
-	} while (0)
 	if (len < 4 || get32(b + H_MAGIC) != INPU_QM_MAGIC)
-		FAIL(-EINVAL, "not an .inpu model (bad magic)");
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "not an .inpu model (bad magic)");
 	if (len < INPU_QM_HEADER_BYTES)
-		FAIL(-EINVAL, "truncated: %zu bytes, shorter than the %u-byte header",
-		     len, INPU_QM_HEADER_BYTES);
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "truncated: %zu bytes, shorter than the %u-byte header",
+				  len, INPU_QM_HEADER_BYTES);
 	if (get16(b + H_VERSION) != INPU_QM_VERSION)
-		FAIL(-ENOTSUP, "format version %u, this build reads version %u",
-		     get16(b + H_VERSION), INPU_QM_VERSION);
+		return parse_fail(err, errlen, name, -ENOTSUP,
+				  "format version %u, this build reads version %u",
+				  get16(b + H_VERSION), INPU_QM_VERSION);
 	if (get16(b + H_HDRBYTES) != INPU_QM_HEADER_BYTES)
-		FAIL(-EINVAL, "header size %u, expected %u",
-		     get16(b + H_HDRBYTES), INPU_QM_HEADER_BYTES);
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "header size %u, expected %u",
+				  get16(b + H_HDRBYTES), INPU_QM_HEADER_BYTES);
 	fsize = get64(b + H_FILESIZE);
 	if (fsize != len)
-		FAIL(-EINVAL, "%zu bytes, the header says %llu (%s)", len,
-		     (unsigned long long)fsize, fsize > len ? "truncated" :
-		     "trailing data");
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "%zu bytes, the header says %llu (%s)", len,
+				  (unsigned long long)fsize,
+				  fsize > len ? "truncated" : "trailing data");
 	ret = digest(b, len, dg);
 	if (ret)
-		FAIL(ret, "SHA-256 failed");
+		return parse_fail(err, errlen, name, ret, "SHA-256 failed");
 	if (memcmp(dg, b + H_DIGEST, 32))
-		FAIL(-EINVAL, "SHA-256 checksum mismatch: the file is corrupt");
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "SHA-256 checksum mismatch: the file is corrupt");
 	if (get32(b + H_FWABI) != INPU_FW_ABI_VERSION)
-		FAIL(-ENOTSUP, "built for firmware ABI %u, this build supports ABI %u",
-		     get32(b + H_FWABI), INPU_FW_ABI_VERSION);
+		return parse_fail(err, errlen, name, -ENOTSUP,
+				  "built for firmware ABI %u, this build supports ABI %u",
+				  get32(b + H_FWABI), INPU_FW_ABI_VERSION);
 	if (get32(b + H_STREAMVER) != INPU_STREAM_VERSION)
-		FAIL(-ENOTSUP, "built for command-stream version %u, this build has %u",
-		     get32(b + H_STREAMVER), INPU_STREAM_VERSION);
+		return parse_fail(err, errlen, name, -ENOTSUP,
+				  "built for command-stream version %u, this build has %u",
+				  get32(b + H_STREAMVER), INPU_STREAM_VERSION);
 	if (get32(b + H_CFGWORDS) != CFG_WORDS ||
 	    get32(b + H_GLOBWORDS) != INPU_QM_GLOBAL_WORDS ||
 	    get32(b + H_LAYERWORDS) != INPU_QM_LAYER_WORDS)
-		FAIL(-EINVAL, "section word counts %u/%u/%u, expected %u/%u/%u",
-		     get32(b + H_CFGWORDS), get32(b + H_GLOBWORDS),
-		     get32(b + H_LAYERWORDS), CFG_WORDS, INPU_QM_GLOBAL_WORDS,
-		     INPU_QM_LAYER_WORDS);
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "section word counts %u/%u/%u, expected %u/%u/%u",
+				  get32(b + H_CFGWORDS), get32(b + H_GLOBWORDS),
+				  get32(b + H_LAYERWORDS), CFG_WORDS,
+				  INPU_QM_GLOBAL_WORDS, INPU_QM_LAYER_WORDS);
 	if (!all_zero(b + H_END, INPU_QM_HEADER_BYTES - H_END))
-		FAIL(-EINVAL, "reserved header bytes not zero");
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "reserved header bytes not zero");
 	if (!nul_padded(b + H_NOTE, INPU_QM_NOTE_LEN))
-		FAIL(-EINVAL, "note not NUL-terminated and NUL-padded");
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "note not NUL-terminated and NUL-padded");
 	if (get64(b + H_CFGOFF) != INPU_QM_HEADER_BYTES)
-		FAIL(-EINVAL, "config at offset %llu, expected %u",
-		     (unsigned long long)get64(b + H_CFGOFF), INPU_QM_HEADER_BYTES);
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "config at offset %llu, expected %u",
+				  (unsigned long long)get64(b + H_CFGOFF),
+				  INPU_QM_HEADER_BYTES);
+	return 0;
+}
+
+/* Read and check the config section that follows the header. */
+static int read_config(const uint8_t *b, size_t len, const char *name,
+		       struct inpu_qconfig *cfg, char *err, size_t errlen)
+{
+	uint32_t cfgw[CFG_WORDS];
+	char msg[INPU_MODEL_ERRLEN];
+	int ret;
+
 	/* The config gives the layout that the size is checked against
-	 * below; it must be inside the file before it is read.
+	 * later; it must be inside the file before it is read.
 	 */
 	if (len < INPU_QM_HEADER_BYTES + CFG_WORDS * 4)
-		FAIL(-EINVAL, "truncated: %zu bytes, shorter than the header and the config (%u bytes)",
-		     len, INPU_QM_HEADER_BYTES + CFG_WORDS * 4);
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "truncated: %zu bytes, shorter than the header and the config (%u bytes)",
+				  len, INPU_QM_HEADER_BYTES + CFG_WORDS * 4);
 	for (int i = 0; i < CFG_WORDS; i++)
 		cfgw[i] = get32(b + INPU_QM_HEADER_BYTES + 4 * i);
-	memset(&cfg, 0, sizeof(cfg));
-	config_from(&cfg, cfgw);
-	if (cfg.fw_abi != INPU_FW_ABI_VERSION)
-		FAIL(-EINVAL, "config firmware ABI %u differs from the header's %u",
-		     cfg.fw_abi, INPU_FW_ABI_VERSION);
-	ret = check_config(&cfg, msg, sizeof(msg));
+	memset(cfg, 0, sizeof(*cfg));
+	config_from(cfg, cfgw);
+	if (cfg->fw_abi != INPU_FW_ABI_VERSION)
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "config firmware ABI %u differs from the header's %u",
+				  cfg->fw_abi, INPU_FW_ABI_VERSION);
+	ret = check_config(cfg, msg, sizeof(msg));
 	if (ret) {
 		inpu_model_seterr(err, errlen, "%s: %s", name, msg);
 		return ret;
 	}
-	n_tensors = get32(b + H_NTENSORS);
-	if (n_tensors > INPU_QM_MAX_TENSORS)
-		FAIL(-EINVAL, "%u tensors, more than %u", n_tensors,
-		     INPU_QM_MAX_TENSORS);
-	data_size = get64(b + H_DATASIZE);
-	if (file_layout(cfg.n_layers, n_tensors, data_size, &l))
-		FAIL(-EINVAL, "data size %llu too large",
-		     (unsigned long long)data_size);
-	if (get64(b + H_PARAMOFF) != l.params || get64(b + H_TABLEOFF) != l.table ||
-	    get64(b + H_DATAOFF) != l.data)
-		FAIL(-EINVAL, "section offsets %llu/%llu/%llu, expected %llu/%llu/%llu",
-		     (unsigned long long)get64(b + H_PARAMOFF),
-		     (unsigned long long)get64(b + H_TABLEOFF),
-		     (unsigned long long)get64(b + H_DATAOFF),
-		     (unsigned long long)l.params, (unsigned long long)l.table,
-		     (unsigned long long)l.data);
-	if (data_size % INPU_QM_ALIGN)
-		FAIL(-EINVAL, "data section of %llu bytes, not a multiple of %u",
-		     (unsigned long long)data_size, INPU_QM_ALIGN);
-	if (l.end != len)
-		FAIL(-EINVAL, "sections end at %llu, the file has %zu bytes",
-		     (unsigned long long)l.end, len);
-	/* Padding between the sections is zero. */
-	if (!all_zero(b + l.params + (INPU_QM_GLOBAL_WORDS +
-				      (uint64_t)cfg.n_layers * INPU_QM_LAYER_WORDS) * 4,
-		      l.table - l.params - (INPU_QM_GLOBAL_WORDS +
-				      (uint64_t)cfg.n_layers * INPU_QM_LAYER_WORDS) * 4) ||
-	    !all_zero(b + l.table + (uint64_t)n_tensors * INPU_QM_TENSOR_BYTES,
-		      l.data - l.table - (uint64_t)n_tensors * INPU_QM_TENSOR_BYTES))
-		FAIL(-EINVAL, "padding between sections not zero");
+	return 0;
+}
 
-	m = inpu_qmodel_alloc(&cfg);
-	if (!m)
-		FAIL(-ENOMEM, "out of memory");
+/*
+ * The sections must sit exactly where the canonical layout for this
+ * config, tensor count and data size puts them, with zero padding
+ * between them: the writer makes one valid file per model.
+ */
+static int check_layout(const uint8_t *b, size_t len, const char *name,
+			const struct inpu_qconfig *cfg, uint32_t *n_tensors,
+			uint64_t *data_size, struct qm_layout *l,
+			char *err, size_t errlen)
+{
+	uint64_t param_bytes = (INPU_QM_GLOBAL_WORDS +
+				(uint64_t)cfg->n_layers * INPU_QM_LAYER_WORDS) * 4;
+	uint64_t table_bytes;
+
+	*n_tensors = get32(b + H_NTENSORS);
+	if (*n_tensors > INPU_QM_MAX_TENSORS)
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "%u tensors, more than %u", *n_tensors,
+				  INPU_QM_MAX_TENSORS);
+	*data_size = get64(b + H_DATASIZE);
+	if (file_layout(cfg->n_layers, *n_tensors, *data_size, l))
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "data size %llu too large",
+				  (unsigned long long)*data_size);
+	if (get64(b + H_PARAMOFF) != l->params ||
+	    get64(b + H_TABLEOFF) != l->table ||
+	    get64(b + H_DATAOFF) != l->data)
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "section offsets %llu/%llu/%llu, expected %llu/%llu/%llu",
+				  (unsigned long long)get64(b + H_PARAMOFF),
+				  (unsigned long long)get64(b + H_TABLEOFF),
+				  (unsigned long long)get64(b + H_DATAOFF),
+				  (unsigned long long)l->params,
+				  (unsigned long long)l->table,
+				  (unsigned long long)l->data);
+	if (*data_size % INPU_QM_ALIGN)
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "data section of %llu bytes, not a multiple of %u",
+				  (unsigned long long)*data_size, INPU_QM_ALIGN);
+	if (l->end != len)
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "sections end at %llu, the file has %zu bytes",
+				  (unsigned long long)l->end, len);
+	table_bytes = (uint64_t)*n_tensors * INPU_QM_TENSOR_BYTES;
+	if (!all_zero(b + l->params + param_bytes,
+		      l->table - l->params - param_bytes) ||
+	    !all_zero(b + l->table + table_bytes,
+		      l->data - l->table - table_bytes))
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "padding between sections not zero");
+	return 0;
+}
+
+/* The note and the global and per-layer parameters; checked later. */
+static void read_params(struct inpu_qmodel *m, const uint8_t *b,
+			const struct qm_layout *l)
+{
+	uint32_t w[INPU_QM_LAYER_WORDS];
+	const uint8_t *p = b + l->params;
+
 	memcpy(m->note, b + H_NOTE, INPU_QM_NOTE_LEN);
-	p = b + l.params;
 	for (int i = 0; i < INPU_QM_GLOBAL_WORDS; i++, p += 4)
 		w[i] = get32(p);
 	global_from(&m->glob, w);
-	for (uint32_t k = 0; k < cfg.n_layers; k++) {
+	for (uint32_t k = 0; k < m->cfg.n_layers; k++) {
 		for (int i = 0; i < INPU_QM_LAYER_WORDS; i++, p += 4)
 			w[i] = get32(p);
 		layer_from(&m->layers[k], w);
 	}
+}
+
+/*
+ * The tensor table and the data section.  Only the entries' padding is
+ * checked here; inpu_qmodel_check() checks what they describe.
+ */
+static int read_tensors(struct inpu_qmodel *m, const uint8_t *b,
+			const struct qm_layout *l, uint32_t n_tensors,
+			uint64_t data_size, const char *name,
+			char *err, size_t errlen)
+{
 	m->tensors = calloc(n_tensors ? n_tensors : 1, sizeof(*m->tensors));
 	m->data = malloc(data_size ? data_size : 1);
-	if (!m->tensors || !m->data) {
-		inpu_qmodel_free(m);
-		FAIL(-ENOMEM, "out of memory");
-	}
+	if (!m->tensors || !m->data)
+		return parse_fail(err, errlen, name, -ENOMEM, "out of memory");
 	m->n_tensors = n_tensors;
 	m->data_size = data_size;
-	memcpy(m->data, b + l.data, data_size);
+	memcpy(m->data, b + l->data, data_size);
 	for (uint32_t i = 0; i < n_tensors; i++) {
-		const uint8_t *e = b + l.table + (uint64_t)i * INPU_QM_TENSOR_BYTES;
+		const uint8_t *e = b + l->table + (uint64_t)i * INPU_QM_TENSOR_BYTES;
 		struct inpu_qtensor *t = &m->tensors[i];
 
 		if (!nul_padded(e + T_NAME, INPU_QM_NAME_LEN) ||
-		    !all_zero(e + T_RES0, 3) || !all_zero(e + T_RES1, 4)) {
-			inpu_qmodel_free(m);
-			FAIL(-EINVAL, "tensor table entry %u: name not NUL-terminated and NUL-padded, or reserved bytes not zero",
-			     i);
-		}
+		    !all_zero(e + T_RES0, 3) || !all_zero(e + T_RES1, 4))
+			return parse_fail(err, errlen, name, -EINVAL,
+					  "tensor table entry %u: name not NUL-terminated and NUL-padded, or reserved bytes not zero",
+					  i);
 		memcpy(t->name, e + T_NAME, INPU_QM_NAME_LEN);
 		t->dtype = e[T_DTYPE];
 		t->rows = get32(e + T_ROWS);
 		t->cols = get32(e + T_COLS);
 		t->offset = get64(e + T_OFFSET);
 		t->bytes = get64(e + T_BYTES);
+	}
+	return 0;
+}
+
+int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
+		      struct inpu_qmodel **out, char *err, size_t errlen)
+{
+	const uint8_t *b = buf;
+	struct inpu_qconfig cfg;
+	struct inpu_qmodel *m;
+	struct qm_layout l = { 0 };
+	uint32_t n_tensors = 0;
+	uint64_t data_size = 0;
+	char msg[INPU_MODEL_ERRLEN];
+	int ret;
+
+	*out = NULL;
+	ret = check_header(b, len, name, err, errlen);
+	if (ret)
+		return ret;
+	ret = read_config(b, len, name, &cfg, err, errlen);
+	if (ret)
+		return ret;
+	ret = check_layout(b, len, name, &cfg, &n_tensors, &data_size, &l,
+			   err, errlen);
+	if (ret)
+		return ret;
+
+	m = inpu_qmodel_alloc(&cfg);
+	if (!m)
+		return parse_fail(err, errlen, name, -ENOMEM, "out of memory");
+	read_params(m, b, &l);
+	ret = read_tensors(m, b, &l, n_tensors, data_size, name, err, errlen);
+	if (ret) {
+		inpu_qmodel_free(m);
+		return ret;
 	}
 	ret = inpu_qmodel_check(m, msg, sizeof(msg));
 	if (ret) {
@@ -1001,7 +1108,6 @@ int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
 	}
 	*out = m;
 	return 0;
-#undef FAIL
 }
 
 int inpu_qmodel_load(const char *path, struct inpu_qmodel **out, char *err,

@@ -106,77 +106,100 @@ void inpu_tokenizer_free(struct inpu_tokenizer *t)
 	free(t);
 }
 
-int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
-			 struct inpu_tokenizer **out, char *err, size_t errlen)
+/* The leading int32 max_token_length. */
+static int read_max_len(const unsigned char *b, size_t len, const char *name,
+			int *max_len, char *err, size_t errlen)
 {
-	const unsigned char *b = buf;
-	struct inpu_tokenizer *t;
-	size_t off, bytes = 0;
-	int n = 0, max_len;
-	uint32_t size;
-	char *p;
-
-	*out = NULL;
-	if (!name)
-		name = "tokenizer";
 	if (len < 4) {
 		inpu_model_seterr(err, errlen,
 				  "%s: not a llama2.c tokenizer: %zu bytes, too short for max_token_length",
 				  name, len);
 		return -EINVAL;
 	}
-	max_len = inpu_le_i32(b);
-	if (max_len <= 0 || max_len > MAX_TOKEN_LEN) {
+	*max_len = inpu_le_i32(b);
+	if (*max_len <= 0 || *max_len > MAX_TOKEN_LEN) {
 		inpu_model_seterr(err, errlen,
 				  "%s: not a llama2.c tokenizer: max_token_length %d is outside 1..%d",
-				  name, max_len, MAX_TOKEN_LEN);
+				  name, *max_len, MAX_TOKEN_LEN);
 		return -EINVAL;
 	}
-	/* First pass: validate and count. */
-	for (off = 4; off < len; n++) {
-		float score;
-		int32_t l;
+	return 0;
+}
 
+/*
+ * Check token @n at @off, which is below @len, and set *@piece_len to the
+ * length of its piece.  The file has no token count: whatever follows
+ * max_token_length must be whole tokens.
+ */
+static int check_token(const unsigned char *b, size_t len, size_t off, int n,
+		       int max_len, const char *name, int *piece_len,
+		       char *err, size_t errlen)
+{
+	float score;
+	int32_t l;
+
+	if (len - off < 8) {
+		inpu_model_seterr(err, errlen,
+				  "%s: truncated: token %d at offset %zu needs 8 bytes of score and length, %zu left",
+				  name, n, off, len - off);
+		return -EINVAL;
+	}
+	score = inpu_le_f32(b + off);
+	l = inpu_le_i32(b + off + 4);
+	if (!isfinite(score)) {
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c tokenizer: token %d at offset %zu has a non-finite score",
+				  name, n, off);
+		return -EINVAL;
+	}
+	if (l < 0 || l > max_len) {
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c tokenizer: token %d at offset %zu has length %d, outside 0..max_token_length (%d)",
+				  name, n, off, (int)l, max_len);
+		return -EINVAL;
+	}
+	off += 8;
+	if (len - off < (size_t)l) {
+		inpu_model_seterr(err, errlen,
+				  "%s: truncated: token %d at offset %zu needs %d bytes, %zu left",
+				  name, n, off, (int)l, len - off);
+		return -EINVAL;
+	}
+	/* The pieces are kept as C strings. */
+	if (memchr(b + off, 0, (size_t)l)) {
+		inpu_model_seterr(err, errlen,
+				  "%s: not a llama2.c tokenizer: token %d at offset %zu contains a NUL byte",
+				  name, n, off);
+		return -EINVAL;
+	}
+	*piece_len = l;
+	return 0;
+}
+
+/*
+ * First pass: validate every token and count them and the bytes of their
+ * NUL-terminated pieces, so that the second pass can allocate once.
+ */
+static int count_tokens(const unsigned char *b, size_t len, int max_len,
+			const char *name, int *count, size_t *bytes,
+			char *err, size_t errlen)
+{
+	size_t off;
+	int n = 0, l, ret;
+
+	*bytes = 0;
+	for (off = 4; off < len; n++) {
 		if (n >= MAX_TOKENS) {
 			inpu_model_seterr(err, errlen,
 					  "%s: more than %d tokens", name, MAX_TOKENS);
 			return -EINVAL;
 		}
-		if (len - off < 8) {
-			inpu_model_seterr(err, errlen,
-					  "%s: truncated: token %d at offset %zu needs 8 bytes of score and length, %zu left",
-					  name, n, off, len - off);
-			return -EINVAL;
-		}
-		score = inpu_le_f32(b + off);
-		l = inpu_le_i32(b + off + 4);
-		if (!isfinite(score)) {
-			inpu_model_seterr(err, errlen,
-					  "%s: not a llama2.c tokenizer: token %d at offset %zu has a non-finite score",
-					  name, n, off);
-			return -EINVAL;
-		}
-		if (l < 0 || l > max_len) {
-			inpu_model_seterr(err, errlen,
-					  "%s: not a llama2.c tokenizer: token %d at offset %zu has length %d, outside 0..max_token_length (%d)",
-					  name, n, off, (int)l, max_len);
-			return -EINVAL;
-		}
-		off += 8;
-		if (len - off < (size_t)l) {
-			inpu_model_seterr(err, errlen,
-					  "%s: truncated: token %d at offset %zu needs %d bytes, %zu left",
-					  name, n, off, (int)l, len - off);
-			return -EINVAL;
-		}
-		if (memchr(b + off, 0, (size_t)l)) {
-			inpu_model_seterr(err, errlen,
-					  "%s: not a llama2.c tokenizer: token %d at offset %zu contains a NUL byte",
-					  name, n, off);
-			return -EINVAL;
-		}
-		off += (size_t)l;
-		bytes += (size_t)l + 1;
+		ret = check_token(b, len, off, n, max_len, name, &l, err,
+				  errlen);
+		if (ret)
+			return ret;
+		off += 8 + (size_t)l;
+		*bytes += (size_t)l + 1;
 	}
 	if (n < INPU_TOK_BYTE0 + 256) {
 		inpu_model_seterr(err, errlen,
@@ -184,12 +207,22 @@ int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 				  name, n);
 		return -EINVAL;
 	}
+	*count = n;
+	return 0;
+}
+
+/* An empty tokenizer with room for @n tokens of @bytes piece bytes. */
+static struct inpu_tokenizer *tokenizer_alloc(int n, int max_len, size_t bytes)
+{
+	struct inpu_tokenizer *t;
+	uint32_t size;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		goto nomem;
+		return NULL;
 	t->n = n;
 	t->max_token_length = max_len;
+	/* At most half full, so that probe runs stay short. */
 	for (size = 1; size < 2u * (uint32_t)n; size <<= 1)
 		;
 	t->mask = size - 1;
@@ -198,15 +231,41 @@ int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 	t->scores = calloc((size_t)n, sizeof(*t->scores));
 	t->strings = malloc(bytes);
 	t->table = malloc(size * sizeof(*t->table));
-	if (!t->vocab || !t->lens || !t->scores || !t->strings || !t->table)
-		goto nomem;
+	if (!t->vocab || !t->lens || !t->scores || !t->strings || !t->table) {
+		inpu_tokenizer_free(t);
+		return NULL;
+	}
 	memset(t->table, 0xff, size * sizeof(*t->table));
+	return t;
+}
 
-	p = t->strings;
-	off = 4;
-	for (int i = 0; i < n; i++) {
+/* Add token @id to the lookup table; duplicates keep the first id. */
+static void table_insert(struct inpu_tokenizer *t, int id)
+{
+	size_t l = (size_t)t->lens[id];
+	uint32_t h;
+
+	if (lookup(t, t->vocab[id], l) >= 0)
+		return;
+	for (h = hash(t->vocab[id], l) & t->mask; t->table[h] >= 0;
+	     h = (h + 1) & t->mask)
+		;
+	t->table[h] = id;
+}
+
+/*
+ * Second pass over the tokens count_tokens() checked: copy them into @t.
+ * The byte fallback of encoding relies on tokens 3..258 being
+ * <0x00>..<0xFF>, so anything else there is refused.
+ */
+static int fill_vocab(struct inpu_tokenizer *t, const unsigned char *b,
+		      const char *name, char *err, size_t errlen)
+{
+	char *p = t->strings;
+	size_t off = 4;
+
+	for (int i = 0; i < t->n; i++) {
 		int l = inpu_le_i32(b + off + 4);
-		uint32_t h;
 
 		t->scores[i] = inpu_le_f32(b + off);
 		t->lens[i] = l;
@@ -221,25 +280,43 @@ int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 					  "%s: token %d is \"%.*s\", not the byte token <0x%02X> a llama2.c tokenizer has there",
 					  name, i, l > 16 ? 16 : l, t->vocab[i],
 					  i - INPU_TOK_BYTE0);
-			inpu_tokenizer_free(t);
 			return -EINVAL;
 		}
-		/* Duplicates keep the first id. */
-		if (lookup(t, t->vocab[i], (size_t)l) >= 0)
-			continue;
-		for (h = hash(t->vocab[i], (size_t)l) & t->mask; t->table[h] >= 0;
-		     h = (h + 1) & t->mask)
-			;
-		t->table[h] = i;
+		table_insert(t, i);
+	}
+	return 0;
+}
+
+int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
+			 struct inpu_tokenizer **out, char *err, size_t errlen)
+{
+	const unsigned char *b = buf;
+	struct inpu_tokenizer *t;
+	int n, max_len, ret;
+	size_t bytes;
+
+	*out = NULL;
+	if (!name)
+		name = "tokenizer";
+	ret = read_max_len(b, len, name, &max_len, err, errlen);
+	if (ret)
+		return ret;
+	ret = count_tokens(b, len, max_len, name, &n, &bytes, err, errlen);
+	if (ret)
+		return ret;
+	t = tokenizer_alloc(n, max_len, bytes);
+	if (!t) {
+		inpu_model_seterr(err, errlen, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	ret = fill_vocab(t, b, name, err, errlen);
+	if (ret) {
+		inpu_tokenizer_free(t);
+		return ret;
 	}
 	t->space_id = lookup(t, " ", 1);
 	*out = t;
 	return 0;
-
-nomem:
-	inpu_tokenizer_free(t);
-	inpu_model_seterr(err, errlen, "%s: out of memory", name);
-	return -ENOMEM;
 }
 
 int inpu_tokenizer_load(const char *path, struct inpu_tokenizer **out,
