@@ -17,11 +17,6 @@
 #include "qgraph.h"
 #include "util.h"
 
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) / a * a;
-}
-
 static uint32_t kv_dim(const struct inpu_qconfig *c)
 {
 	return c->head_dim * c->n_kv_heads;
@@ -42,7 +37,7 @@ int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 	lay->wsize = m->data_size;
 	lay->sbase = sbase;
 #define PLACE(field, bytes, al) do { \
-		off = align_up(off, al); \
+		off = inpu_align_up(off, al); \
 		lay->field = off; \
 		off += (bytes); \
 	} while (0)
@@ -61,7 +56,7 @@ int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 	PLACE(kcache, cache, 4096);
 	PLACE(vcache, cache, 4096);
 #undef PLACE
-	lay->ssize = align_up(off, 4096);
+	lay->ssize = inpu_align_up(off, 4096);
 	return 0;
 }
 

@@ -60,11 +60,6 @@
 #define T_OFFSET	48
 #define T_BYTES		56
 
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) / a * a;
-}
-
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
@@ -181,8 +176,9 @@ int inpu_qmodel_add(struct inpu_qmodel *m, const char *name, uint8_t dtype,
 	for (uint32_t i = 0; i < m->n_tensors; i++)
 		if (m->tensors[i].offset + m->tensors[i].bytes > end)
 			end = m->tensors[i].offset + m->tensors[i].bytes;
-	off = align_up(end, tiled(dtype) ? INPU_QM_ALIGN : INPU_QM_VEC_ALIGN);
-	size = align_up(off + bytes, INPU_QM_ALIGN);
+	off = inpu_align_up(end, tiled(dtype) ? INPU_QM_ALIGN :
+						INPU_QM_VEC_ALIGN);
+	size = inpu_align_up(off + bytes, INPU_QM_ALIGN);
 	t = realloc(m->tensors, (m->n_tensors + 1) * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -658,9 +654,10 @@ static int file_layout(uint32_t n_layers, uint32_t n_tensors,
 
 	l->cfg = INPU_QM_HEADER_BYTES;
 	l->params = l->cfg + CFG_WORDS * 4;
-	l->table = align_up(l->params + pw * 4, INPU_QM_TENSOR_BYTES);
-	l->data = align_up(l->table + (uint64_t)n_tensors * INPU_QM_TENSOR_BYTES,
-			   INPU_QM_ALIGN);
+	l->table = inpu_align_up(l->params + pw * 4, INPU_QM_TENSOR_BYTES);
+	l->data = inpu_align_up(l->table +
+				(uint64_t)n_tensors * INPU_QM_TENSOR_BYTES,
+				INPU_QM_ALIGN);
 	if (data_size > UINT64_MAX / 2)
 		return -EFBIG;
 	l->end = l->data + data_size;

@@ -42,6 +42,12 @@ static inline float inpu_le_f32(const void *p)
 	return v;
 }
 
+/* @v rounded up to a multiple of @a (> 0). */
+static inline uint64_t inpu_align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
 /* *r = a * b; returns nonzero on overflow. */
 static inline int inpu_mul_ovf(uint64_t a, uint64_t b, uint64_t *r)
 {
