@@ -571,6 +571,127 @@ static void absmax_into(double *m, const float *v, int n)
 			*m = fabs((double)v[i]);
 }
 
+/* Rotate q and k (the first @dim + kv of s->qkv) by position @pos. */
+static void rope_rotate(const struct qprep *p, struct fstate *s, int pos)
+{
+	int hs = p->hs;
+	const float *rc = p->rope_cos + (size_t)pos * (size_t)hs / 2;
+	const float *rs = p->rope_sin + (size_t)pos * (size_t)hs / 2;
+
+	for (int i = 0; i < p->dim + p->kv; i += 2) {
+		float fcr = rc[(i % hs) / 2], fci = rs[(i % hs) / 2];
+		float v0 = s->qkv[i], v1 = s->qkv[i + 1];
+
+		s->qkv[i] = v0 * fcr - v1 * fci;
+		s->qkv[i + 1] = v0 * fci + v1 * fcr;
+	}
+}
+
+/* Softmax attention of every head over positions 0..@pos into s->xb. */
+static void attend(const struct qprep *p, struct fstate *s, size_t loff, int pos)
+{
+	int hs = p->hs, kv = p->kv;
+	int group = p->n_heads / p->n_kv_heads;
+	const float *q = s->qkv;
+
+	for (int h = 0; h < p->n_heads; h++) {
+		const float *qh = q + h * hs;
+		size_t ho = loff + (size_t)(h / group) * (size_t)hs;
+		float mx = -INFINITY, sum = 0.0f;
+
+		for (int t = 0; t <= pos; t++) {
+			const float *kt = s->kc + ho + (size_t)t * (size_t)kv;
+			float sc = 0.0f;
+
+			for (int i = 0; i < hs; i++)
+				sc += qh[i] * kt[i];
+			s->att[t] = sc;
+			if (sc > mx)
+				mx = sc;
+		}
+		for (int t = 0; t <= pos; t++) {
+			s->att[t] = expf(s->att[t] - mx);
+			sum += s->att[t];
+		}
+		for (int i = 0; i < hs; i++)
+			s->xb[h * hs + i] = 0.0f;
+		for (int t = 0; t <= pos; t++) {
+			const float *vt = s->vc + ho + (size_t)t * (size_t)kv;
+			float a = s->att[t] / sum;
+
+			for (int i = 0; i < hs; i++)
+				s->xb[h * hs + i] += a * vt[i];
+		}
+	}
+}
+
+/* The attention half of layer @l: RMSNorm, qkv, RoPE, cache, attention, wo. */
+static void forward_attention(const struct qprep *p, struct fstate *s,
+			      struct qcalib *c, int l, int pos, long row)
+{
+	int dim = p->dim, kv = p->kv;
+	size_t lu = (size_t)l;
+	size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
+	float *x = s->x, *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
+
+	rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
+	if (c)
+		observe(qsite_at(c, l, S_XA), s->xb, row);
+	matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
+	       dim, p->nqkv);
+	if (c) {
+		observe_max(qsite_at(c, l, S_Q), q);
+		observe_max(qsite_at(c, l, S_K), k);
+		observe(qsite_at(c, l, S_V), v, row);
+	}
+	rope_rotate(p, s, pos);
+	if (c) {
+		observe(qsite_at(c, l, S_Q), q, row);
+		observe(qsite_at(c, l, S_K), k, row);
+	}
+	memcpy(s->kc + loff + (size_t)pos * (size_t)kv, k, (size_t)kv * sizeof(float));
+	memcpy(s->vc + loff + (size_t)pos * (size_t)kv, v, (size_t)kv * sizeof(float));
+	attend(p, s, loff, pos);
+	if (c)
+		observe(qsite_at(c, l, S_ATT), s->xb, row);
+	matvec(s->xb2, s->xb, p->wo + lu * (size_t)dim * (size_t)dim, dim, dim);
+	for (int i = 0; i < dim; i++)
+		x[i] += s->xb2[i];
+	if (c)
+		absmax_into(&c->res_max, x, dim);
+}
+
+/* The FFN half of layer @l: RMSNorm, w1 and w3, SwiGLU, w2. */
+static void forward_ffn(const struct qprep *p, struct fstate *s,
+			struct qcalib *c, int l, long row)
+{
+	int dim = p->dim, hid = p->hidden;
+	size_t lu = (size_t)l;
+	float *x = s->x;
+
+	rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
+	if (c)
+		observe(qsite_at(c, l, S_XF), s->xb, row);
+	matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
+	       dim, 2 * hid);
+	if (c) {
+		observe(qsite_at(c, l, S_GATE), s->hb, row);
+		observe(qsite_at(c, l, S_UP), s->hb + hid, row);
+	}
+	for (int i = 0; i < hid; i++) {
+		float g = s->hb[i];
+
+		s->tmp[i] = g / (1.0f + expf(-g)) * s->hb[hid + i];
+	}
+	if (c)
+		observe(qsite_at(c, l, S_H), s->tmp, row);
+	matvec(s->xb2, s->tmp, p->w2 + lu * (size_t)dim * (size_t)hid, hid, dim);
+	for (int i = 0; i < dim; i++)
+		x[i] += s->xb2[i];
+	if (c)
+		absmax_into(&c->res_max, x, dim);
+}
+
 /*
  * One token; @row >= 0 stores the sites into sample row @row.  @c may be
  * NULL (no observation: the logits only).
@@ -578,101 +699,15 @@ static void absmax_into(double *m, const float *v, int n)
 static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 		    int token, int pos, long row)
 {
-	int dim = p->dim, hs = p->hs, kv = p->kv, hid = p->hidden;
-	int group = p->n_heads / p->n_kv_heads;
-	const float *rc = p->rope_cos + (size_t)pos * (size_t)hs / 2;
-	const float *rs = p->rope_sin + (size_t)pos * (size_t)hs / 2;
+	int dim = p->dim;
 	float *x = s->x;
 
 	memcpy(x, p->emb + (size_t)token * (size_t)dim, (size_t)dim * sizeof(float));
 	if (c)
 		absmax_into(&c->res_max, x, dim);
 	for (int l = 0; l < p->n_layers; l++) {
-		size_t lu = (size_t)l;
-		size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
-		float *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
-
-		rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
-		if (c)
-			observe(qsite_at(c, l, S_XA), s->xb, row);
-		matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
-		       dim, p->nqkv);
-		if (c) {
-			observe_max(qsite_at(c, l, S_Q), q);
-			observe_max(qsite_at(c, l, S_K), k);
-			observe(qsite_at(c, l, S_V), v, row);
-		}
-		for (int i = 0; i < dim + kv; i += 2) {
-			float fcr = rc[(i % hs) / 2], fci = rs[(i % hs) / 2];
-			float v0 = s->qkv[i], v1 = s->qkv[i + 1];
-
-			s->qkv[i] = v0 * fcr - v1 * fci;
-			s->qkv[i + 1] = v0 * fci + v1 * fcr;
-		}
-		if (c) {
-			observe(qsite_at(c, l, S_Q), q, row);
-			observe(qsite_at(c, l, S_K), k, row);
-		}
-		memcpy(s->kc + loff + (size_t)pos * (size_t)kv, k, (size_t)kv * sizeof(float));
-		memcpy(s->vc + loff + (size_t)pos * (size_t)kv, v, (size_t)kv * sizeof(float));
-		for (int h = 0; h < p->n_heads; h++) {
-			const float *qh = q + h * hs;
-			size_t ho = loff + (size_t)(h / group) * (size_t)hs;
-			float mx = -INFINITY, sum = 0.0f;
-
-			for (int t = 0; t <= pos; t++) {
-				const float *kt = s->kc + ho + (size_t)t * (size_t)kv;
-				float sc = 0.0f;
-
-				for (int i = 0; i < hs; i++)
-					sc += qh[i] * kt[i];
-				s->att[t] = sc;
-				if (sc > mx)
-					mx = sc;
-			}
-			for (int t = 0; t <= pos; t++) {
-				s->att[t] = expf(s->att[t] - mx);
-				sum += s->att[t];
-			}
-			for (int i = 0; i < hs; i++)
-				s->xb[h * hs + i] = 0.0f;
-			for (int t = 0; t <= pos; t++) {
-				const float *vt = s->vc + ho + (size_t)t * (size_t)kv;
-				float a = s->att[t] / sum;
-
-				for (int i = 0; i < hs; i++)
-					s->xb[h * hs + i] += a * vt[i];
-			}
-		}
-		if (c)
-			observe(qsite_at(c, l, S_ATT), s->xb, row);
-		matvec(s->xb2, s->xb, p->wo + lu * (size_t)dim * (size_t)dim, dim, dim);
-		for (int i = 0; i < dim; i++)
-			x[i] += s->xb2[i];
-		if (c)
-			absmax_into(&c->res_max, x, dim);
-
-		rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
-		if (c)
-			observe(qsite_at(c, l, S_XF), s->xb, row);
-		matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
-		       dim, 2 * hid);
-		if (c) {
-			observe(qsite_at(c, l, S_GATE), s->hb, row);
-			observe(qsite_at(c, l, S_UP), s->hb + hid, row);
-		}
-		for (int i = 0; i < hid; i++) {
-			float g = s->hb[i];
-
-			s->tmp[i] = g / (1.0f + expf(-g)) * s->hb[hid + i];
-		}
-		if (c)
-			observe(qsite_at(c, l, S_H), s->tmp, row);
-		matvec(s->xb2, s->tmp, p->w2 + lu * (size_t)dim * (size_t)hid, hid, dim);
-		for (int i = 0; i < dim; i++)
-			x[i] += s->xb2[i];
-		if (c)
-			absmax_into(&c->res_max, x, dim);
+		forward_attention(p, s, c, l, pos, row);
+		forward_ffn(p, s, c, l, row);
 	}
 	rmsnorm(s->xb, x, p->g_fin, dim);
 	if (c)

@@ -855,111 +855,193 @@ static double step_grads(struct qjob *proto, struct tws *ws, int nt)
 	return kl;
 }
 
+/* A fine-tuning run: everything it owns besides the model and its grid. */
+struct qtrain {
+	struct tlin (*tl)[4];
+	struct qprep teacher, st;	/* the float model, the rounded student */
+	struct qprep m, v;		/* Adam moments of the trained tensors */
+	struct qprep *g;		/* [batch] one story's gradients each */
+	double *kls;			/* [batch] one story's KL each */
+	struct tws w[QT_MAX_THREADS];
+	uint32_t *order;		/* the stories in this pass's order */
+	int batch, nt, step, steps;
+	double c1, c2;			/* Adam: 0.9^step, 0.999^step */
+	uint64_t seed;
+};
+
+/* Threads: o->threads or one per CPU, at most QT_MAX_THREADS and @batch. */
+static int train_threads(const struct qtune_opts *o, int batch)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nt;
+
+	if (o->threads > 0)
+		ncpu = o->threads;
+	nt = ncpu < 1 ? 1 : ncpu > QT_MAX_THREADS ? QT_MAX_THREADS : (int)ncpu;
+	return nt > batch ? batch : nt;
+}
+
+/* Positions of the longest story (its tokens but the last). */
+static int longest_story(const struct qtokens *tk)
+{
+	int S = 1;
+
+	for (uint32_t i = 0; i < tk->n; i++)
+		if (tk->len[i] - 1 > S)
+			S = tk->len[i] - 1;
+	return S;
+}
+
+static void train_free(struct qtrain *r)
+{
+	for (int t = 0; t < QT_MAX_THREADS; t++)
+		tws_free(&r->w[t]);
+	for (int b = 0; r->g && b < r->batch; b++)
+		qprep_free(&r->g[b]);
+	free(r->g);
+	free(r->kls);
+	tlin_free(r->tl);
+	free(r->tl);
+	qprep_free(&r->teacher);
+	qprep_free(&r->st);
+	qprep_free(&r->m);
+	qprep_free(&r->v);
+	free(r->order);
+}
+
+/* The teacher (@ref, or @p itself), the student and every buffer. */
+static int train_alloc(struct qtrain *r, const struct qprep *p, const struct qprep *ref,
+		       const struct qtune_scales *sc, const struct qtokens *tk, int S)
+{
+	int ret;
+
+	r->order = malloc(tk->n * sizeof(*r->order));
+	r->tl = calloc(INPU_QM_MAX_LAYERS, sizeof(*r->tl));
+	ret = r->order && r->tl ? tlin_new(p, sc, r->tl) : -ENOMEM;
+	if (!ret)
+		ret = qprep_copy(ref ? ref : p, &r->teacher);
+	if (!ret)
+		ret = qprep_copy(p, &r->st);
+	if (!ret) {
+		r->g = calloc((size_t)r->batch, sizeof(*r->g));
+		r->kls = calloc((size_t)r->batch, sizeof(*r->kls));
+		ret = r->g && r->kls ? 0 : -ENOMEM;
+	}
+	for (int b = 0; b < r->batch && !ret; b++)
+		ret = qtune_grad_alloc(p, &r->g[b]);
+	if (!ret)
+		ret = qtune_grad_alloc(p, &r->m);
+	if (!ret)
+		ret = qtune_grad_alloc(p, &r->v);
+	for (int t = 0; t < r->nt && !ret; t++)
+		ret = tws_new(p, S, &r->w[t]);
+	return ret;
+}
+
+/* Fisher-Yates with the run's generator: the order of the next pass. */
+static void shuffle(uint32_t *order, uint32_t n, uint64_t *seed)
+{
+	for (uint32_t i = n - 1; i > 0; i--) {
+		uint32_t j = (uint32_t)(qrand_next(seed) % (i + 1));
+		uint32_t t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+/* Adam on the weights, the norms and the log channel scales (g[0]). */
+static void train_update(struct qtrain *r, struct qprep *p,
+			 const struct qtune_opts *o, double cosw)
+{
+	r->c1 *= 0.9;
+	r->c2 *= 0.999;
+	for (int i = 0; i < P_N; i++)
+		adam(*pslot(p, i), *pslot(&r->g[0], i), *pslot(&r->m, i), *pslot(&r->v, i),
+		     psize(p, i), cosw * (i >= P_GATT ? o->norm_lr : o->lr),
+		     1.0 - r->c1, 1.0 - r->c2);
+	for (int l = 0; l < p->n_layers && !o->pow2; l++)
+		for (int li = 0; li < 4; li++) {
+			struct tlin *t = &r->tl[l][li];
+			int n, k;
+
+			qprep_layer(p, l, li, &n, &k);
+			adam(t->th, t->gth, t->mth, t->vth, (size_t)n, cosw * o->scale_lr,
+			     1.0 - r->c1, 1.0 - r->c2);
+		}
+}
+
+/*
+ * One step on stories b0.. of the order (a batch, or what is left):
+ * round, gradients, Adam.  Returns their KL summed, their tokens in @ntok.
+ */
+static double train_step(struct qtrain *r, struct qprep *p, const struct qtokens *tk,
+			 const struct qtune_opts *o, struct qtune_scales *sc,
+			 uint32_t b0, uint64_t *ntok)
+{
+	uint32_t batch = (uint32_t)r->batch;
+	uint32_t be = b0 + batch < tk->n ? b0 + batch : tk->n;
+	uint64_t btok = 0;
+	double cosw = 0.5 * (1.0 + cos(3.14159265358979323846 * r->step / r->steps));
+	struct qjob job;
+	double kl;
+
+	fake_quantize(p, &r->st, sc, r->tl);
+	for (uint32_t b = b0; b < be; b++)
+		btok += (uint64_t)(tk->len[r->order[b]] - 1);
+	job = (struct qjob){
+		.teacher = &r->teacher, .st = &r->st, .tk = tk, .order = r->order,
+		.act = o->act_scale, .b0 = b0, .be = be,
+		.scale = 1.0f / (float)(btok ? btok : 1), .g = r->g, .kl = r->kls,
+	};
+	kl = step_grads(&job, r->w, r->nt);
+	*ntok = btok;
+	ste(p, &r->g[0], sc, r->tl);
+	train_update(r, p, o, cosw);
+	if (o->progress)
+		o->progress(o->progress_ctx, "fine-tuning",
+			    (uint64_t)r->step + 1, (uint64_t)r->steps);
+	r->step++;
+	return kl;
+}
+
 int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk,
 	      const struct qtune_opts *o, struct qtune_scales *sc, double *kl_first,
 	      double *kl_last)
 {
-	struct tlin (*tl)[4] = NULL;
-	struct qprep teacher, st, m, v, *g = NULL;
-	struct tws w[QT_MAX_THREADS];
-	struct qjob job;
-	uint32_t *order = NULL;
-	int S = 1, ret, step = 0, steps, batch = o->batch > 0 ? o->batch : 1, nt;
-	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	double c1 = 1.0, c2 = 1.0, *kls = NULL;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct qtrain r;
+	int S, ret;
 
-	memset(&teacher, 0, sizeof(teacher));
-	memset(&st, 0, sizeof(st));
-	memset(&m, 0, sizeof(m));
-	memset(&v, 0, sizeof(v));
-	memset(w, 0, sizeof(w));
-	if (o->threads > 0)
-		ncpu = o->threads;
-	nt = ncpu < 1 ? 1 : ncpu > QT_MAX_THREADS ? QT_MAX_THREADS : (int)ncpu;
-	if (nt > batch)
-		nt = batch;
+	memset(&r, 0, sizeof(r));
+	r.batch = o->batch > 0 ? o->batch : 1;
+	r.nt = train_threads(o, r.batch);
+	r.seed = 0x9e3779b97f4a7c15ull;
+	r.c1 = r.c2 = 1.0;
 	*kl_first = *kl_last = 0.0;
 	if (!sc->s[0][0]) {
 		ret = scales_init(p, o, sc);
 		if (ret)
 			return ret;
 	}
-	for (uint32_t i = 0; i < tk->n; i++)
-		if (tk->len[i] - 1 > S)
-			S = tk->len[i] - 1;
+	S = longest_story(tk);
 	if (!tk->n || o->epochs <= 0)
 		return 0;
-	steps = o->epochs * (int)((tk->n + (uint32_t)batch - 1) / (uint32_t)batch);
-	order = malloc(tk->n * sizeof(*order));
-	tl = calloc(INPU_QM_MAX_LAYERS, sizeof(*tl));
-	ret = order && tl ? tlin_new(p, sc, tl) : -ENOMEM;
-	if (!ret)
-		ret = qprep_copy(ref ? ref : p, &teacher);
-	if (!ret)
-		ret = qprep_copy(p, &st);
-	if (!ret) {
-		g = calloc((size_t)batch, sizeof(*g));
-		kls = calloc((size_t)batch, sizeof(*kls));
-		ret = g && kls ? 0 : -ENOMEM;
-	}
-	for (int b = 0; b < batch && !ret; b++)
-		ret = qtune_grad_alloc(p, &g[b]);
-	if (!ret)
-		ret = qtune_grad_alloc(p, &m);
-	if (!ret)
-		ret = qtune_grad_alloc(p, &v);
-	for (int t = 0; t < nt && !ret; t++)
-		ret = tws_new(p, S, &w[t]);
+	r.steps = o->epochs * (int)((tk->n + (uint32_t)r.batch - 1) / (uint32_t)r.batch);
+	ret = train_alloc(&r, p, ref, sc, tk, S);
 	if (ret)
 		goto out;
 	for (uint32_t i = 0; i < tk->n; i++)
-		order[i] = i;
-	for (int ep = 0; ep < o->epochs && !ret; ep++) {
+		r.order[i] = i;
+	for (int ep = 0; ep < o->epochs; ep++) {
 		double kl = 0.0;
 		uint64_t ntok = 0;
 
-		for (uint32_t i = tk->n - 1; i > 0; i--) {
-			uint32_t j = (uint32_t)(qrand_next(&seed) % (i + 1));
-			uint32_t t = order[i];
+		shuffle(r.order, tk->n, &r.seed);
+		for (uint32_t b0 = 0; b0 < tk->n; b0 += (uint32_t)r.batch) {
+			uint64_t btok;
 
-			order[i] = order[j];
-			order[j] = t;
-		}
-		for (uint32_t b0 = 0; b0 < tk->n; b0 += (uint32_t)batch, step++) {
-			uint32_t be = b0 + (uint32_t)batch < tk->n ? b0 + (uint32_t)batch : tk->n;
-			uint64_t btok = 0;
-			double cosw = 0.5 * (1.0 + cos(3.14159265358979323846 * step / steps));
-
-			fake_quantize(p, &st, sc, tl);
-			for (uint32_t b = b0; b < be; b++)
-				btok += (uint64_t)(tk->len[order[b]] - 1);
-			job = (struct qjob){
-				.teacher = &teacher, .st = &st, .tk = tk, .order = order,
-				.act = o->act_scale, .b0 = b0, .be = be,
-				.scale = 1.0f / (float)(btok ? btok : 1), .g = g, .kl = kls,
-			};
-			kl += step_grads(&job, w, nt);
+			kl += train_step(&r, p, tk, o, sc, b0, &btok);
 			ntok += btok;
-			ste(p, &g[0], sc, tl);
-			c1 *= 0.9;
-			c2 *= 0.999;
-			for (int i = 0; i < P_N; i++)
-				adam(*pslot(p, i), *pslot(&g[0], i), *pslot(&m, i), *pslot(&v, i),
-				     psize(p, i), cosw * (i >= P_GATT ? o->norm_lr : o->lr),
-				     1.0 - c1, 1.0 - c2);
-			for (int l = 0; l < p->n_layers && !o->pow2; l++)
-				for (int li = 0; li < 4; li++) {
-					int n, k;
-
-					qprep_layer(p, l, li, &n, &k);
-					adam(tl[l][li].th, tl[l][li].gth, tl[l][li].mth,
-					     tl[l][li].vth, (size_t)n, cosw * o->scale_lr,
-					     1.0 - c1, 1.0 - c2);
-				}
-			if (o->progress)
-				o->progress(o->progress_ctx, "fine-tuning",
-					    (uint64_t)step + 1, (uint64_t)steps);
 		}
 		if (ntok) {
 			if (ep == 0)
@@ -968,21 +1050,9 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 		}
 	}
 	/* the grid the last step trained is the one the quantizer uses */
-	fake_quantize(p, &st, sc, tl);
+	fake_quantize(p, &r.st, sc, r.tl);
 out:
-	for (int t = 0; t < QT_MAX_THREADS; t++)
-		tws_free(&w[t]);
-	for (int b = 0; g && b < batch; b++)
-		qprep_free(&g[b]);
-	free(g);
-	free(kls);
-	tlin_free(tl);
-	free(tl);
-	qprep_free(&teacher);
-	qprep_free(&st);
-	qprep_free(&m);
-	qprep_free(&v);
-	free(order);
+	train_free(&r);
 	if (ret)
 		qtune_scales_free(sc);
 	return ret;

@@ -457,44 +457,35 @@ out:
 	return ret;
 }
 
-/*
- * GPTQ (Frantar et al. 2022): quantize the columns one by one, each time
- * spreading the rounding error over the columns not yet quantized with
- * the inverse Hessian of the layer's inputs (@hess: the lower triangle of
- * X^T X over every calibration token, then damped).  Channel scales come
- * from the original weights.  Without act-order, W4 group scales are
- * chosen from the updated weights when a group's first column comes;
- * with act-order (columns by decreasing Hessian diagonal) the group
- * scales are static, chosen from the original weights first.
- */
-static int quant_gptq(const float *w, const double *hess, double damp,
-		      int act_order, struct qweight *qw, int pow2)
+/* Column processing order: as is, or by decreasing Hessian diagonal. */
+static void gptq_order(const double *hess, int k, int act_order, int *perm)
 {
-	int n = qw->n, k = qw->k, ret = -ENOMEM;
-	double *h = calloc((size_t)k * k, sizeof(double));
-	double *u = calloc((size_t)k * k, sizeof(double));
-	double *wd = malloc((size_t)n * k * sizeof(double));
-	int *perm = malloc((size_t)k * sizeof(int));
-	float *grp = malloc((size_t)qw->grp * sizeof(float));
-	double mean = 0.0;
-
-	if (!h || !u || !wd || !perm || !grp)
-		goto out;
 	for (int i = 0; i < k; i++)
 		perm[i] = i;
-	if (act_order) {	/* insertion sort: stable, k is small */
-		for (int i = 1; i < k; i++) {
-			int v = perm[i], j = i;
-			double d = hess[(size_t)v * k + v];
+	if (!act_order)
+		return;
+	for (int i = 1; i < k; i++) {	/* insertion sort: stable, k is small */
+		int v = perm[i], j = i;
+		double d = hess[(size_t)v * k + v];
 
-			while (j > 0 && hess[(size_t)perm[j - 1] * k + perm[j - 1]] < d) {
-				perm[j] = perm[j - 1];
-				j--;
-			}
-			perm[j] = v;
+		while (j > 0 && hess[(size_t)perm[j - 1] * k + perm[j - 1]] < d) {
+			perm[j] = perm[j - 1];
+			j--;
 		}
+		perm[j] = v;
 	}
-	/* h and wd in the processing order */
+}
+
+/*
+ * The full Hessian @h and the weights @wd in the processing order, dead
+ * inputs (zero diagonal) given a unit diagonal and zero weights.  Returns
+ * the mean of the diagonal, the scale of the damping.
+ */
+static double gptq_permute(const float *w, const double *hess, const int *perm,
+			   int n, int k, double *h, double *wd)
+{
+	double mean = 0.0;
+
 	for (int i = 0; i < k; i++)
 		for (int j = 0; j < k; j++) {
 			int a = perm[i], b = perm[j];
@@ -513,31 +504,44 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 		}
 		mean += h[(size_t)i * k + i];
 	}
-	mean /= k;
+	return mean / k;
+}
+
+/*
+ * The upper Cholesky factor @u of the inverse of @h damped by @damp of
+ * the @mean diagonal; ten times the damping per failure, up to 6 times.
+ */
+static int gptq_hinv(const double *h, int k, double damp, double mean, double *u)
+{
+	int ret = -ENOMEM;
+
 	for (int tries = 0;; tries++) {
 		double *hd = malloc((size_t)k * k * sizeof(double));
 
 		if (!hd)
-			goto out;
+			return ret;	/* -ENOMEM, or why the last try failed */
 		memcpy(hd, h, (size_t)k * k * sizeof(double));
 		for (int i = 0; i < k; i++)
 			hd[(size_t)i * k + i] += damp * mean * pow(10.0, tries);
 		ret = hinv_upper(hd, k, u);
 		free(hd);
 		if (!ret)
-			break;
-		if (tries == 6) {
-			ret = -EDOM;
-			goto out;
-		}
+			return 0;
+		if (tries == 6)
+			return -EDOM;
 	}
-	for (int r = 0; r < n; r++) {
-		const float *wr = w + (size_t)r * k;
+}
 
-		qw->scale[r] = row_scale(wr, qw, pow2);
-		if (act_order)
-			fit_groups(wr, qw, r);
-	}
+/*
+ * Quantize the columns in the processing order, each column's rounding
+ * error spread over the later columns of @wd with the factor @u.  @grp
+ * holds one W4 group of a row when its scale is chosen here.
+ */
+static void gptq_columns(double *wd, const double *u, const int *perm,
+			 int act_order, struct qweight *qw, float *grp)
+{
+	int n = qw->n, k = qw->k;
+
 	for (int i = 0; i < k; i++) {
 		double uii = u[(size_t)i * k + i];
 		int col = perm[i], g = col / qw->grp;
@@ -570,6 +574,44 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 				wr[j] -= e * u[(size_t)i * k + j];
 		}
 	}
+}
+
+/*
+ * GPTQ (Frantar et al. 2022): quantize the columns one by one, each time
+ * spreading the rounding error over the columns not yet quantized with
+ * the inverse Hessian of the layer's inputs (@hess: the lower triangle of
+ * X^T X over every calibration token, then damped).  Channel scales come
+ * from the original weights.  Without act-order, W4 group scales are
+ * chosen from the updated weights when a group's first column comes;
+ * with act-order (columns by decreasing Hessian diagonal) the group
+ * scales are static, chosen from the original weights first.
+ */
+static int quant_gptq(const float *w, const double *hess, double damp,
+		      int act_order, struct qweight *qw, int pow2)
+{
+	int n = qw->n, k = qw->k, ret = -ENOMEM;
+	double *h = calloc((size_t)k * k, sizeof(double));
+	double *u = calloc((size_t)k * k, sizeof(double));
+	double *wd = malloc((size_t)n * k * sizeof(double));
+	int *perm = malloc((size_t)k * sizeof(int));
+	float *grp = malloc((size_t)qw->grp * sizeof(float));
+	double mean;
+
+	if (!h || !u || !wd || !perm || !grp)
+		goto out;
+	gptq_order(hess, k, act_order, perm);
+	mean = gptq_permute(w, hess, perm, n, k, h, wd);
+	ret = gptq_hinv(h, k, damp, mean, u);
+	if (ret)
+		goto out;
+	for (int r = 0; r < n; r++) {
+		const float *wr = w + (size_t)r * k;
+
+		qw->scale[r] = row_scale(wr, qw, pow2);
+		if (act_order)
+			fit_groups(wr, qw, r);
+	}
+	gptq_columns(wd, u, perm, act_order, qw, grp);
 	ret = 0;
 out:
 	free(h);
@@ -759,126 +801,184 @@ static void progress(const struct qctx *q, const char *stage, uint64_t d,
 		q->o->progress(q->o->progress_ctx, stage, d, n);
 }
 
+/* Scratch of the smoothing search, sized for the widest input. */
+struct smooth_ws {
+	double *amax, *wmax, *sig, *wcol;
+	int *tie;		/* attention channel -> its v channel */
+	uint32_t t;		/* sample tokens searched on */
+	int w4;
+};
+
+/* A: attention RMSNorm -> qkv */
+static void smooth_qkv_in(struct qctx *q, struct smooth_ws *ws, int l)
+{
+	const struct qprep *p = &q->p0;
+	struct qprep *s = &q->p1;
+	int d = p->dim, kv = p->kv;
+	int blk3[4] = { 0, d, d + kv, d + 2 * kv }, n, k;
+	float *wq = qprep_layer(s, l, 0, &n, &k);
+	struct qsite *st = qsite_at(&q->c1, l, S_XA);
+	const double *sig = ws->sig;
+
+	for (int j = 0; j < d; j++)
+		ws->amax[j] = st->chmax[j];
+	col_max(wq, p->nqkv, d, ws->wmax);
+	q->alpha[l][0] = choose_smoothing(st->sample, ws->t, wq, p->nqkv, d, d,
+					  ws->amax, ws->wmax, blk3, 3, q->o, ws->w4,
+					  ws->sig, NULL);
+	for (int j = 0; j < d; j++) {
+		s->g_att[(size_t)l * d + j] /= (float)sig[j];
+		for (int i = 0; i < p->nqkv; i++)
+			wq[(size_t)i * d + j] *= (float)sig[j];
+	}
+}
+
+/* O: v rows / wo columns, channels tied by the kv heads */
+static void smooth_wo_in(struct qctx *q, struct smooth_ws *ws, int l)
+{
+	const struct qprep *p = &q->p0;
+	int d = p->dim, kv = p->kv, hs = p->hs;
+	int group = p->n_heads / p->n_kv_heads;
+	int blk1[2] = { 0, d }, n, k;
+	float *wq = qprep_layer(&q->p1, l, 0, &n, &k);
+	float *wo = qprep_layer(&q->p1, l, 1, &n, &k);
+	struct qsite *st = qsite_at(&q->c1, l, S_ATT);
+	const int *tie = ws->tie;
+	double *amax = ws->amax, *wmax = ws->wmax;
+	const double *sig = ws->sig;
+
+	col_max(wo, d, d, ws->wcol);
+	for (int c = 0; c < kv; c++)
+		amax[c] = wmax[c] = 0.0;
+	for (int j = 0; j < d; j++) {
+		if (st->chmax[j] > amax[tie[j]])
+			amax[tie[j]] = st->chmax[j];
+		if (ws->wcol[j] > wmax[tie[j]])
+			wmax[tie[j]] = ws->wcol[j];
+	}
+	q->alpha[l][1] = choose_smoothing(st->sample, ws->t, wo, d, d, kv, amax,
+					  wmax, blk1, 1, q->o, ws->w4, ws->sig, tie);
+	for (int j = 0; j < d; j++)
+		for (int i = 0; i < d; i++)
+			wo[(size_t)i * d + j] *= (float)sig[j];
+	for (int j = 0; j < d; j++) {	/* one factor per v channel */
+		if (j / hs % group)
+			continue;
+		for (int i = 0; i < d; i++)
+			wq[(size_t)(d + kv + tie[j]) * d + i] /= (float)sig[j];
+	}
+}
+
+/* F: FFN RMSNorm -> w1, w3 */
+static void smooth_w13_in(struct qctx *q, struct smooth_ws *ws, int l)
+{
+	const struct qprep *p = &q->p0;
+	struct qprep *s = &q->p1;
+	int d = p->dim, h = p->hidden;
+	int blk2[3] = { 0, h, 2 * h }, n, k;
+	float *w13 = qprep_layer(s, l, 2, &n, &k);
+	struct qsite *st = qsite_at(&q->c1, l, S_XF);
+	const double *sig = ws->sig;
+
+	for (int j = 0; j < d; j++)
+		ws->amax[j] = st->chmax[j];
+	col_max(w13, 2 * h, d, ws->wmax);
+	q->alpha[l][2] = choose_smoothing(st->sample, ws->t, w13, 2 * h, d, d,
+					  ws->amax, ws->wmax, blk2, 2, q->o, ws->w4,
+					  ws->sig, NULL);
+	for (int j = 0; j < d; j++) {
+		s->g_ffn[(size_t)l * d + j] /= (float)sig[j];
+		for (int i = 0; i < 2 * h; i++)
+			w13[(size_t)i * d + j] *= (float)sig[j];
+	}
+}
+
+/* D: w3 rows / w2 columns */
+static void smooth_w2_in(struct qctx *q, struct smooth_ws *ws, int l)
+{
+	const struct qprep *p = &q->p0;
+	int d = p->dim, h = p->hidden;
+	int blk1[2] = { 0, d }, n, k;
+	float *w13 = qprep_layer(&q->p1, l, 2, &n, &k);
+	float *w2 = qprep_layer(&q->p1, l, 3, &n, &k);
+	struct qsite *st = qsite_at(&q->c1, l, S_H);
+	const double *sig = ws->sig;
+
+	for (int j = 0; j < h; j++)
+		ws->amax[j] = st->chmax[j];
+	col_max(w2, d, h, ws->wmax);
+	q->alpha[l][3] = choose_smoothing(st->sample, ws->t, w2, d, h, h, ws->amax,
+					  ws->wmax, blk1, 1, q->o, ws->w4, ws->sig,
+					  NULL);
+	for (int j = 0; j < h; j++) {
+		for (int i = 0; i < d; i++)
+			w2[(size_t)i * h + j] *= (float)sig[j];
+		for (int i = 0; i < d; i++)
+			w13[(size_t)(h + j) * d + i] /= (float)sig[j];
+	}
+}
+
+/* C: final RMSNorm -> classifier */
+static void smooth_cls_in(struct qctx *q, struct smooth_ws *ws)
+{
+	const struct qprep *p = &q->p0;
+	struct qprep *s = &q->p1;
+	int d = p->dim;
+	struct qsite *st = qsite_at(&q->c1, -1, 0);
+	int blkv[2] = { 0, p->vocab };
+	const double *sig = ws->sig;
+
+	for (int j = 0; j < d; j++)
+		ws->amax[j] = st->chmax[j];
+	col_max(s->wcls, p->vocab, d, ws->wmax);
+	q->alpha_cls = choose_smoothing(st->sample, ws->t, s->wcls, p->vocab,
+					d, d, ws->amax, ws->wmax, blkv, 1, q->o,
+					ws->w4 && q->o->w4_cls, ws->sig, NULL);
+	for (int j = 0; j < d; j++) {
+		s->g_fin[j] /= (float)sig[j];
+		for (int i = 0; i < p->vocab; i++)
+			s->wcls[(size_t)i * d + j] *= (float)sig[j];
+	}
+}
+
 /* Search (or set) and fold every smoothing factor into p1. */
 static int smooth_all(struct qctx *q)
 {
 	const struct qprep *p = &q->p0;
-	struct qprep *s = &q->p1;
-	int d = p->dim, h = p->hidden, kv = p->kv, hs = p->hs;
+	int d = p->dim, h = p->hidden, hs = p->hs;
 	int group = p->n_heads / p->n_kv_heads;
 	int kmax = h > d ? h : d;
-	uint32_t t = q->c1.n_sample < SEARCH_TOKENS ? q->c1.n_sample : SEARCH_TOKENS;
-	double *amax = malloc((size_t)kmax * sizeof(double));
-	double *wmax = malloc((size_t)kmax * sizeof(double));
-	double *sig = malloc((size_t)kmax * sizeof(double));
-	double *wcol = malloc((size_t)kmax * sizeof(double));
-	int *tie = malloc((size_t)d * sizeof(int));
-	int w4 = q->o->scheme == INPU_QS_W4A8;
+	struct smooth_ws ws = {
+		.amax = malloc((size_t)kmax * sizeof(double)),
+		.wmax = malloc((size_t)kmax * sizeof(double)),
+		.sig = malloc((size_t)kmax * sizeof(double)),
+		.wcol = malloc((size_t)kmax * sizeof(double)),
+		.tie = malloc((size_t)d * sizeof(int)),
+		.t = q->c1.n_sample < SEARCH_TOKENS ? q->c1.n_sample : SEARCH_TOKENS,
+		.w4 = q->o->scheme == INPU_QS_W4A8,
+	};
 	int ret = -ENOMEM;
 
-	if (!amax || !wmax || !sig || !wcol || !tie)
+	if (!ws.amax || !ws.wmax || !ws.sig || !ws.wcol || !ws.tie)
 		goto out;
-	for (int j = 0; j < d; j++)	/* attention channel -> its v channel */
-		tie[j] = ((j / hs) / group) * hs + j % hs;
-
+	for (int j = 0; j < d; j++)
+		ws.tie[j] = ((j / hs) / group) * hs + j % hs;
 	for (int l = 0; l < p->n_layers; l++) {
-		size_t lu = (size_t)l;
-		struct qsite *st;
-		int blk3[4] = { 0, d, d + kv, d + 2 * kv }, blk2[3] = { 0, h, 2 * h };
-		int blk1[2] = { 0, d };
-		float *wq = s->wqkv + lu * (size_t)p->nqkv * d;
-		float *wo = s->wo + lu * (size_t)d * d;
-		float *w13 = s->w13 + lu * 2 * (size_t)h * d;
-		float *w2 = s->w2 + lu * (size_t)d * h;
-
 		progress(q, "smoothing search", (uint64_t)l, (uint64_t)p->n_layers);
-		/* A: attention RMSNorm -> qkv */
-		st = qsite_at(&q->c1, l, S_XA);
-		for (int j = 0; j < d; j++)
-			amax[j] = st->chmax[j];
-		col_max(wq, p->nqkv, d, wmax);
-		q->alpha[l][0] = choose_smoothing(st->sample, t, wq, p->nqkv, d, d,
-						  amax, wmax, blk3, 3, q->o, w4, sig,
-						  NULL);
-		for (int j = 0; j < d; j++) {
-			s->g_att[lu * d + j] /= (float)sig[j];
-			for (int i = 0; i < p->nqkv; i++)
-				wq[(size_t)i * d + j] *= (float)sig[j];
-		}
-		/* O: v rows / wo columns, channels tied by the kv heads */
-		st = qsite_at(&q->c1, l, S_ATT);
-		col_max(wo, d, d, wcol);
-		for (int c = 0; c < kv; c++)
-			amax[c] = wmax[c] = 0.0;
-		for (int j = 0; j < d; j++) {
-			if (st->chmax[j] > amax[tie[j]])
-				amax[tie[j]] = st->chmax[j];
-			if (wcol[j] > wmax[tie[j]])
-				wmax[tie[j]] = wcol[j];
-		}
-		q->alpha[l][1] = choose_smoothing(st->sample, t, wo, d, d, kv, amax,
-						  wmax, blk1, 1, q->o, w4, sig, tie);
-		for (int j = 0; j < d; j++)
-			for (int i = 0; i < d; i++)
-				wo[(size_t)i * d + j] *= (float)sig[j];
-		for (int j = 0; j < d; j++) {	/* one factor per v channel */
-			if (j / hs % group)
-				continue;
-			for (int i = 0; i < d; i++)
-				wq[(size_t)(d + kv + tie[j]) * d + i] /= (float)sig[j];
-		}
-		/* F: FFN RMSNorm -> w1, w3 */
-		st = qsite_at(&q->c1, l, S_XF);
-		for (int j = 0; j < d; j++)
-			amax[j] = st->chmax[j];
-		col_max(w13, 2 * h, d, wmax);
-		q->alpha[l][2] = choose_smoothing(st->sample, t, w13, 2 * h, d, d,
-						  amax, wmax, blk2, 2, q->o, w4, sig,
-						  NULL);
-		for (int j = 0; j < d; j++) {
-			s->g_ffn[lu * d + j] /= (float)sig[j];
-			for (int i = 0; i < 2 * h; i++)
-				w13[(size_t)i * d + j] *= (float)sig[j];
-		}
-		/* D: w3 rows / w2 columns */
-		st = qsite_at(&q->c1, l, S_H);
-		for (int j = 0; j < h; j++)
-			amax[j] = st->chmax[j];
-		col_max(w2, d, h, wmax);
-		q->alpha[l][3] = choose_smoothing(st->sample, t, w2, d, h, h, amax,
-						  wmax, blk1, 1, q->o, w4, sig, NULL);
-		for (int j = 0; j < h; j++) {
-			for (int i = 0; i < d; i++)
-				w2[(size_t)i * h + j] *= (float)sig[j];
-			for (int i = 0; i < d; i++)
-				w13[(size_t)(h + j) * d + i] /= (float)sig[j];
-		}
+		smooth_qkv_in(q, &ws, l);
+		smooth_wo_in(q, &ws, l);
+		smooth_w13_in(q, &ws, l);
+		smooth_w2_in(q, &ws, l);
 	}
-	/* C: final RMSNorm -> classifier */
-	{
-		struct qsite *st = qsite_at(&q->c1, -1, 0);
-		int blkv[2] = { 0, p->vocab };
-
-		for (int j = 0; j < d; j++)
-			amax[j] = st->chmax[j];
-		col_max(s->wcls, p->vocab, d, wmax);
-		q->alpha_cls = choose_smoothing(st->sample, t, s->wcls, p->vocab,
-						d, d, amax, wmax, blkv, 1, q->o,
-						w4 && q->o->w4_cls, sig, NULL);
-		for (int j = 0; j < d; j++) {
-			s->g_fin[j] /= (float)sig[j];
-			for (int i = 0; i < p->vocab; i++)
-				s->wcls[(size_t)i * d + j] *= (float)sig[j];
-		}
-	}
+	smooth_cls_in(q, &ws);
 	progress(q, "smoothing search", (uint64_t)p->n_layers, (uint64_t)p->n_layers);
 	ret = 0;
 out:
-	free(amax);
-	free(wmax);
-	free(sig);
-	free(wcol);
-	free(tie);
+	free(ws.amax);
+	free(ws.wmax);
+	free(ws.sig);
+	free(ws.wcol);
+	free(ws.tie);
 	return ret;
 }
 
@@ -1116,8 +1216,7 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 	return 0;
 }
 
-/* The float weights of linear layer @li (qkv, wo, w13, w2) of layer @l. */
-
+/* The input site of linear layer @li (qkv, wo, w13, w2) of a block. */
 static const int in_sites[4] = { S_XA, S_ATT, S_XF, S_H };
 
 /*
@@ -1223,65 +1322,77 @@ static int choose_bits(struct qctx *q)
 	return 0;
 }
 
-static int build_model(struct qctx *q, struct inpu_qmodel **out,
-		       struct inpu_quant_report *rep, char *err, size_t errlen)
+/* The model being built and what the steps of build_model() share. */
+struct mbuild {
+	struct qctx *q;
+	struct inpu_qmodel *m;
+	struct inpu_quant_report *rep;	/* NULL: no report */
+	uint32_t nrep;			/* entries of rep->layer[] so far */
+	int rf;				/* residual: int32 at 2^-rf */
+	double s_r;			/* its scale */
+	double *osc;			/* output scales of one linear layer */
+	char *err;
+	size_t errlen;
+};
+
+/* Residual: int32 at 2^-rf, the calibration max under 2^RESID_BITS. */
+static int resid_frac(const struct qctx *q)
+{
+	int rf = (int)floor(log2(ldexp(1.0, RESID_BITS) /
+				 (q->c2.res_max > 0 ? q->c2.res_max : 1.0)));
+
+	return rf < 0 ? 0 : rf > 24 ? 24 : rf;
+}
+
+/* Logits: int32 at 2^-lf, the calibration max under 2^24. */
+static int logit_frac(const struct qctx *q)
+{
+	int lf = (int)floor(log2(ldexp(1.0, 24) /
+				 (q->c2.logit_max > 0 ? q->c2.logit_max : 1.0)));
+
+	return lf < 8 ? 8 : lf > 24 ? 24 : lf;
+}
+
+/* The model's configuration: shape, options and the firmware's tables. */
+static int model_config(const struct qctx *q, struct inpu_qconfig *cfg)
 {
 	const struct qprep *p = &q->p1;
 	const struct inpu_quant_opts *o = q->o;
 	struct inpu_tables_store tabs;
-	struct inpu_qconfig cfg;
-	struct inpu_qmodel *m;
-	int d = p->dim, h = p->hidden, kv = p->kv, w4 = o->scheme == INPU_QS_W4A8;
-	int pow2 = o->pow2, rf, ek, lf, ret = 0;
-	double s_r, s_e, emax, *osc = NULL;
-	struct qweight qw;
-	uint32_t nrep = 0;
-	char name[INPU_QM_NAME_LEN];
-	int16_t *emb, *rope;
-	int32_t *g;
 
 	memset(&tabs, 0, sizeof(tabs));
 	if (inpu_tables_default(&tabs))
 		return -ENOMEM;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.dim = (uint32_t)d;
-	cfg.hidden_dim = (uint32_t)h;
-	cfg.n_layers = (uint32_t)p->n_layers;
-	cfg.n_heads = (uint32_t)p->n_heads;
-	cfg.n_kv_heads = (uint32_t)p->n_kv_heads;
-	cfg.head_dim = (uint32_t)p->hs;
-	cfg.vocab_size = (uint32_t)p->vocab;
-	cfg.seq_len = (uint32_t)p->seq_len;
-	cfg.scheme = (uint32_t)o->scheme;
-	cfg.flags = (pow2 ? INPU_QF_POW2 : 0) | (o->smooth ? INPU_QF_SMOOTH : 0) |
-		    (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0) |
-		    (o->ft_epochs > 0 ? INPU_QF_FINETUNE : 0);
-	cfg.fw_abi = INPU_FW_ABI_VERSION;
-	cfg.exp_len = tabs.t.exp_len;
-	cfg.exp_frac = tabs.t.exp_frac;
-	cfg.silu_len = tabs.t.silu_len;
-	cfg.silu_zero = tabs.t.silu_zero;
-	cfg.silu_in_frac = tabs.t.silu_in_frac;
-	cfg.silu_out_frac = tabs.t.silu_out_frac;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dim = (uint32_t)p->dim;
+	cfg->hidden_dim = (uint32_t)p->hidden;
+	cfg->n_layers = (uint32_t)p->n_layers;
+	cfg->n_heads = (uint32_t)p->n_heads;
+	cfg->n_kv_heads = (uint32_t)p->n_kv_heads;
+	cfg->head_dim = (uint32_t)p->hs;
+	cfg->vocab_size = (uint32_t)p->vocab;
+	cfg->seq_len = (uint32_t)p->seq_len;
+	cfg->scheme = (uint32_t)o->scheme;
+	cfg->flags = (o->pow2 ? INPU_QF_POW2 : 0) | (o->smooth ? INPU_QF_SMOOTH : 0) |
+		     (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0) |
+		     (o->ft_epochs > 0 ? INPU_QF_FINETUNE : 0);
+	cfg->fw_abi = INPU_FW_ABI_VERSION;
+	cfg->exp_len = tabs.t.exp_len;
+	cfg->exp_frac = tabs.t.exp_frac;
+	cfg->silu_len = tabs.t.silu_len;
+	cfg->silu_zero = tabs.t.silu_zero;
+	cfg->silu_in_frac = tabs.t.silu_in_frac;
+	cfg->silu_out_frac = tabs.t.silu_out_frac;
 	inpu_tables_release(&tabs);
+	cfg->logit_frac = (uint32_t)logit_frac(q);
+	return 0;
+}
 
-	/* residual: int32 at 2^-rf, the calibration max under 2^RESID_BITS */
-	rf = (int)floor(log2(ldexp(1.0, RESID_BITS) / (q->c2.res_max > 0 ? q->c2.res_max : 1.0)));
-	rf = rf < 0 ? 0 : rf > 24 ? 24 : rf;
-	s_r = ldexp(1.0, -rf);
-	/* logits: int32 at 2^-lf, the calibration max under 2^24 */
-	lf = (int)floor(log2(ldexp(1.0, 24) / (q->c2.logit_max > 0 ? q->c2.logit_max : 1.0)));
-	lf = lf < 8 ? 8 : lf > 24 ? 24 : lf;
-	cfg.logit_frac = (uint32_t)lf;
+/* The note the file carries: how it was quantized. */
+static void model_note(struct inpu_qmodel *m, const struct inpu_quant_opts *o)
+{
+	int w4 = o->scheme == INPU_QS_W4A8;
 
-	m = inpu_qmodel_alloc(&cfg);
-	osc = malloc((size_t)(p->vocab > 2 * h + 2 * kv + d ? p->vocab : 2 * h + 2 * kv + d) *
-		     sizeof(double));
-	if (!m || !osc) {
-		free(osc);
-		inpu_qmodel_free(m);
-		return -ENOMEM;
-	}
 	snprintf(m->note, sizeof(m->note),
 		 "inpu quantize: %s%s%s,%s smooth %s%s, act range %s%s%s",
 		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
@@ -1289,30 +1400,35 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 		 w4 && o->w4_zero ? " zero points" : "",
 		 o->rotate ? " rotated," : "",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
-		 pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
+		 o->pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
 		 o->act_range == INPU_RANGE_PCT ? "pct" : "mse",
 		 o->gptq ? (o->act_order ? ", gptq act-order" : ", gptq") : ", rtn",
 		 o->ft_epochs > 0 ? ", fine-tuned" : "");
+}
 
-	/* EMBED: int16 table at s_r 2^ek, mult 2^ek, shift 0 (exact) */
-	emax = vmax(p->emb, (size_t)p->vocab * d);
-	for (ek = 0; ek < 30 && emax / ldexp(s_r, ek) > 32767.0; ek++)
+/* EMBED: int16 table at s_r 2^ek, mult 2^ek, shift 0 (exact) */
+static void model_embed(struct mbuild *b)
+{
+	const struct qprep *p = &b->q->p1;
+	int16_t *emb = inpu_qmodel_data(b->m, "embed");
+	double emax = vmax(p->emb, (size_t)p->vocab * p->dim), s_e;
+	int ek;
+
+	for (ek = 0; ek < 30 && emax / ldexp(b->s_r, ek) > 32767.0; ek++)
 		;
-	s_e = ldexp(s_r, ek);
-	ret = declare_tensors(m, q->bits, w4 && o->w4_cls, opts_fmt(o));
-	if (ret) {
-		inpu_model_seterr(err, errlen, "cannot lay out the tensors: %s",
-				  strerror(-ret));
-		goto fail;
-	}
-	emb = inpu_qmodel_data(m, "embed");
-	rope = inpu_qmodel_data(m, "rope");
-	g = inpu_qmodel_data(m, "final.g");
-	for (size_t i = 0; i < (size_t)p->vocab * d; i++)
+	s_e = ldexp(b->s_r, ek);
+	for (size_t i = 0; i < (size_t)p->vocab * p->dim; i++)
 		emb[i] = (int16_t)clampi(lround(p->emb[i] / s_e), -32767, 32767);
-	m->glob.embed_mult = (int32_t)1 << ek;
-	m->glob.embed_shift = 0;
-	/* RoPE table: (cos, sin) in Q14 per position and pair */
+	b->m->glob.embed_mult = (int32_t)1 << ek;
+	b->m->glob.embed_shift = 0;
+}
+
+/* RoPE table: (cos, sin) in Q14 per position and pair */
+static void model_rope(struct mbuild *b)
+{
+	const struct qprep *p = &b->q->p1;
+	int16_t *rope = inpu_qmodel_data(b->m, "rope");
+
 	for (int pos = 0; pos < p->seq_len; pos++)
 		for (int j = 0; j < p->hs / 2; j++) {
 			double th = pos * pow(10000.0, -2.0 * j / p->hs);
@@ -1320,160 +1436,249 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 			rope[(size_t)pos * p->hs + 2 * j] = (int16_t)lround(16384.0 * cos(th));
 			rope[(size_t)pos * p->hs + 2 * j + 1] = (int16_t)lround(16384.0 * sin(th));
 		}
-	m->glob.final_eps = (uint32_t)fmax(1.0, nearbyint(1e-5 * ldexp(1.0, 2 * rf)));
-	{
-		double s_xc = site_scale8(&q->c2, -1, 0, o);
+}
 
-		ret = norm_params(p->g_fin, d, s_xc, g, &m->glob.final_shift);
-		if (ret) {
-			inpu_model_seterr(err, errlen, "final norm: no shift fits");
-			goto fail;
-		}
-		progress(q, "quantizing weights", 0, (uint64_t)p->n_layers + 1);
-		ret = quant_linear(q, p->wcls, p->vocab, d, qsite_at(&q->c2, -1, 0),
-				   w4 && o->w4_cls, -1, 0, &qw);
-		if (ret)
-			goto fail;
-		for (int i = 0; i < p->vocab; i++)
-			osc[i] = ldexp(1.0, -lf);
-		ret = add_linear(m, "cls", &qw, osc, s_xc, pow2, err, errlen);
-		if (rep) {
-			struct inpu_quant_layer_report *r = &rep->layer[nrep++];
+/* The final norm and the classifier, logits at 2^-logit_frac. */
+static int model_cls(struct mbuild *b)
+{
+	struct qctx *q = b->q;
+	const struct qprep *p = &q->p1;
+	const struct inpu_quant_opts *o = q->o;
+	int w4 = o->scheme == INPU_QS_W4A8 && o->w4_cls;
+	int32_t *g = inpu_qmodel_data(b->m, "final.g");
+	double s_xc = site_scale8(&q->c2, -1, 0, o);
+	struct qweight qw;
+	int ret;
 
-			snprintf(r->name, sizeof(r->name), "cls");
-			r->alpha = q->alpha_cls;
-			r->bits = w4 && o->w4_cls ? 4 : 8;
-			r->sens = -1.0;
-			linear_snr(qsite_at(&q->c2, -1, 0), q->c2.n_sample, p->wcls,
-				   &qw, s_xc, r);
-		}
-		qweight_free(&qw);
-		if (ret)
-			goto fail;
+	ret = norm_params(p->g_fin, p->dim, s_xc, g, &b->m->glob.final_shift);
+	if (ret) {
+		inpu_model_seterr(b->err, b->errlen, "final norm: no shift fits");
+		return ret;
 	}
+	progress(q, "quantizing weights", 0, (uint64_t)p->n_layers + 1);
+	ret = quant_linear(q, p->wcls, p->vocab, p->dim, qsite_at(&q->c2, -1, 0),
+			   w4, -1, 0, &qw);
+	if (ret)
+		return ret;
+	for (int i = 0; i < p->vocab; i++)
+		b->osc[i] = ldexp(1.0, -(int)b->m->cfg.logit_frac);
+	ret = add_linear(b->m, "cls", &qw, b->osc, s_xc, o->pow2, b->err, b->errlen);
+	if (b->rep) {
+		struct inpu_quant_layer_report *r = &b->rep->layer[b->nrep++];
 
-	for (int l = 0; l < p->n_layers; l++) {
-		size_t lu = (size_t)l;
-		struct inpu_qlayer *lp = &m->layers[l];
-		struct lscales sc;
-		const char *nm[4] = { "qkv", "wo", "w13", "w2" };
-		const float *wts[4] = {
-			p->wqkv + lu * (size_t)p->nqkv * d, p->wo + lu * (size_t)d * d,
-			p->w13 + lu * 2 * (size_t)h * d, p->w2 + lu * (size_t)d * h,
-		};
-		const int ns[4] = { p->nqkv, d, 2 * h, d }, ks[4] = { d, d, d, h };
-		const int in_site[4] = { S_XA, S_ATT, S_XF, S_H };
-
-		progress(q, "quantizing weights", (uint64_t)l + 1, (uint64_t)p->n_layers + 1);
-		sc.xa = site_scale8(&q->c2, l, S_XA, o);
-		sc.q = site_scale8(&q->c2, l, S_Q, o);
-		sc.k = site_scale8(&q->c2, l, S_K, o);
-		sc.v = site_scale8(&q->c2, l, S_V, o);
-		sc.att = site_scale8(&q->c2, l, S_ATT, o);
-		sc.xf = site_scale8(&q->c2, l, S_XF, o);
-		sc.h = site_scale8(&q->c2, l, S_H, o);
-		sc.g = site_scale16(&q->c2, l, S_GATE, pow2);
-		sc.u = site_scale16(&q->c2, l, S_UP, pow2);
-
-		snprintf(name, sizeof(name), "l%d.att.g", l);
-		g = inpu_qmodel_data(m, name);
-		if (!g || norm_params(p->g_att + lu * d, d, sc.xa, g, &lp->att_shift)) {
-			ret = -ERANGE;
-			inpu_model_seterr(err, errlen, "layer %d: attention norm", l);
-			goto fail;
-		}
-		lp->att_eps = m->glob.final_eps;
-		snprintf(name, sizeof(name), "l%d.ffn.g", l);
-		g = inpu_qmodel_data(m, name);
-		if (!g || norm_params(p->g_ffn + lu * d, d, sc.xf, g, &lp->ffn_shift)) {
-			ret = -ERANGE;
-			inpu_model_seterr(err, errlen, "layer %d: ffn norm", l);
-			goto fail;
-		}
-		lp->ffn_eps = m->glob.final_eps;
-		lp->qkv_shift = QKV_SHIFT;
-		ret = pair(sc.q * sc.k * ldexp(1.0, (int)cfg.exp_frac), pow2,
-			   &lp->score_mult, &lp->score_shift, "attention scores", err, errlen);
-		if (!ret)
-			ret = pair(sc.v * ldexp(1.0, -15) / sc.att, pow2, &lp->att_mult,
-				   &lp->att_shift_out, "attention output", err, errlen);
-		if (!ret)
-			ret = pair(sc.g * ldexp(1.0, (int)cfg.silu_in_frac), pow2,
-				   &lp->silu_in_mult, &lp->silu_in_shift, "swiglu input",
-				   err, errlen);
-		if (!ret)
-			ret = pair(sc.u * ldexp(1.0, 15 - (int)cfg.silu_out_frac) / sc.h,
-				   pow2, &lp->silu_out_mult, &lp->silu_out_shift,
-				   "swiglu output", err, errlen);
-		if (ret)
-			goto fail;
-
-		for (int li = 0; li < 4; li++) {
-			double in_scale;
-			char pfx[INPU_QM_NAME_LEN];
-			const struct qsite *in = qsite_at(&q->c2, l, in_site[li]);
-
-			switch (li) {
-			case 0:
-				in_scale = sc.xa;
-				for (int i = 0; i < ns[0]; i++)
-					osc[i] = ldexp(i < d ? sc.q : i < d + kv ? sc.k : sc.v,
-						       -QKV_SHIFT);
-				break;
-			case 1:
-				in_scale = sc.att;
-				for (int i = 0; i < d; i++)
-					osc[i] = s_r;
-				break;
-			case 2:
-				in_scale = sc.xf;
-				for (int i = 0; i < 2 * h; i++)
-					osc[i] = i < h ? sc.g : sc.u;
-				break;
-			default:
-				in_scale = sc.h;
-				for (int i = 0; i < d; i++)
-					osc[i] = s_r;
-				break;
-			}
-			ret = quant_linear(q, wts[li], ns[li], ks[li], in,
-					   q->bits[l][li] == 4, l, li, &qw);
-			if (ret) {
-				inpu_model_seterr(err, errlen, "layer %d %s: weight quantization failed",
-						  l, nm[li]);
-				goto fail;
-			}
-			snprintf(pfx, sizeof(pfx), "l%d.%s", l, nm[li]);
-			ret = add_linear(m, pfx, &qw, osc, in_scale, pow2, err, errlen);
-			if (rep && !ret) {
-				struct inpu_quant_layer_report *r = &rep->layer[nrep++];
-
-				snprintf(r->name, sizeof(r->name), "%s", pfx);
-				r->alpha = q->alpha[l][li];
-				r->bits = q->bits[l][li];
-				r->sens = q->sens[l][li];
-				linear_snr(in, q->c2.n_sample, wts[li], &qw, in_scale, r);
-			}
-			qweight_free(&qw);
-			if (ret)
-				goto fail;
-		}
+		snprintf(r->name, sizeof(r->name), "cls");
+		r->alpha = q->alpha_cls;
+		r->bits = w4 ? 4 : 8;
+		r->sens = -1.0;
+		linear_snr(qsite_at(&q->c2, -1, 0), q->c2.n_sample, p->wcls,
+			   &qw, s_xc, r);
 	}
-	progress(q, "quantizing weights", (uint64_t)p->n_layers + 1, (uint64_t)p->n_layers + 1);
-	if (rep) {
-		rep->n_layers = nrep;
-		rep->resid_max = q->c2.res_max;
-		rep->resid_frac = (uint32_t)rf;
+	qweight_free(&qw);
+	return ret;
+}
+
+static void layer_scales(const struct qctx *q, int l, struct lscales *sc)
+{
+	const struct inpu_quant_opts *o = q->o;
+
+	sc->xa = site_scale8(&q->c2, l, S_XA, o);
+	sc->q = site_scale8(&q->c2, l, S_Q, o);
+	sc->k = site_scale8(&q->c2, l, S_K, o);
+	sc->v = site_scale8(&q->c2, l, S_V, o);
+	sc->att = site_scale8(&q->c2, l, S_ATT, o);
+	sc->xf = site_scale8(&q->c2, l, S_XF, o);
+	sc->h = site_scale8(&q->c2, l, S_H, o);
+	sc->g = site_scale16(&q->c2, l, S_GATE, o->pow2);
+	sc->u = site_scale16(&q->c2, l, S_UP, o->pow2);
+}
+
+/* The attention and FFN RMSNorm multipliers of layer @l. */
+static int layer_norms(struct mbuild *b, int l, const struct lscales *sc)
+{
+	const struct qprep *p = &b->q->p1;
+	struct inpu_qlayer *lp = &b->m->layers[l];
+	size_t off = (size_t)l * p->dim;
+	char name[INPU_QM_NAME_LEN];
+	int32_t *g;
+
+	snprintf(name, sizeof(name), "l%d.att.g", l);
+	g = inpu_qmodel_data(b->m, name);
+	if (!g || norm_params(p->g_att + off, p->dim, sc->xa, g, &lp->att_shift)) {
+		inpu_model_seterr(b->err, b->errlen, "layer %d: attention norm", l);
+		return -ERANGE;
 	}
-	ret = inpu_qmodel_check(m, err, errlen);
+	lp->att_eps = b->m->glob.final_eps;
+	snprintf(name, sizeof(name), "l%d.ffn.g", l);
+	g = inpu_qmodel_data(b->m, name);
+	if (!g || norm_params(p->g_ffn + off, p->dim, sc->xf, g, &lp->ffn_shift)) {
+		inpu_model_seterr(b->err, b->errlen, "layer %d: ffn norm", l);
+		return -ERANGE;
+	}
+	lp->ffn_eps = b->m->glob.final_eps;
+	return 0;
+}
+
+/* The rescales of layer @l between its linear layers. */
+static int layer_rescales(struct mbuild *b, int l, const struct lscales *sc)
+{
+	const struct inpu_qconfig *cfg = &b->m->cfg;
+	struct inpu_qlayer *lp = &b->m->layers[l];
+	int pow2 = b->q->o->pow2, ret;
+
+	lp->qkv_shift = QKV_SHIFT;
+	ret = pair(sc->q * sc->k * ldexp(1.0, (int)cfg->exp_frac), pow2,
+		   &lp->score_mult, &lp->score_shift, "attention scores",
+		   b->err, b->errlen);
+	if (!ret)
+		ret = pair(sc->v * ldexp(1.0, -15) / sc->att, pow2, &lp->att_mult,
+			   &lp->att_shift_out, "attention output", b->err, b->errlen);
+	if (!ret)
+		ret = pair(sc->g * ldexp(1.0, (int)cfg->silu_in_frac), pow2,
+			   &lp->silu_in_mult, &lp->silu_in_shift, "swiglu input",
+			   b->err, b->errlen);
+	if (!ret)
+		ret = pair(sc->u * ldexp(1.0, 15 - (int)cfg->silu_out_frac) / sc->h,
+			   pow2, &lp->silu_out_mult, &lp->silu_out_shift,
+			   "swiglu output", b->err, b->errlen);
+	return ret;
+}
+
+/*
+ * The output scales of linear layer @li into b->osc (q, k, v at
+ * 1/2^QKV_SHIFT of their int8 scale); returns its input scale.
+ */
+static double linear_scales(struct mbuild *b, int li, const struct lscales *sc)
+{
+	const struct qprep *p = &b->q->p1;
+	int d = p->dim, h = p->hidden, kv = p->kv;
+
+	switch (li) {
+	case 0:
+		for (int i = 0; i < p->nqkv; i++)
+			b->osc[i] = ldexp(i < d ? sc->q : i < d + kv ? sc->k : sc->v,
+					  -QKV_SHIFT);
+		return sc->xa;
+	case 1:
+		for (int i = 0; i < d; i++)
+			b->osc[i] = b->s_r;
+		return sc->att;
+	case 2:
+		for (int i = 0; i < 2 * h; i++)
+			b->osc[i] = i < h ? sc->g : sc->u;
+		return sc->xf;
+	default:
+		for (int i = 0; i < d; i++)
+			b->osc[i] = b->s_r;
+		return sc->h;
+	}
+}
+
+/* Quantize and pack linear layer @li (qkv, wo, w13, w2) of layer @l. */
+static int layer_linear(struct mbuild *b, int l, int li, const struct lscales *sc)
+{
+	static const char *const nm[4] = { "qkv", "wo", "w13", "w2" };
+	struct qctx *q = b->q;
+	const struct qsite *in = qsite_at(&q->c2, l, in_sites[li]);
+	double in_scale = linear_scales(b, li, sc);
+	char pfx[INPU_QM_NAME_LEN];
+	const float *w;
+	struct qweight qw;
+	int n, k, ret;
+
+	w = qprep_layer(&q->p1, l, li, &n, &k);
+	ret = quant_linear(q, w, n, k, in, q->bits[l][li] == 4, l, li, &qw);
+	if (ret) {
+		inpu_model_seterr(b->err, b->errlen,
+				  "layer %d %s: weight quantization failed", l, nm[li]);
+		return ret;
+	}
+	snprintf(pfx, sizeof(pfx), "l%d.%s", l, nm[li]);
+	ret = add_linear(b->m, pfx, &qw, b->osc, in_scale, q->o->pow2, b->err,
+			 b->errlen);
+	if (b->rep && !ret) {
+		struct inpu_quant_layer_report *r = &b->rep->layer[b->nrep++];
+
+		snprintf(r->name, sizeof(r->name), "%s", pfx);
+		r->alpha = q->alpha[l][li];
+		r->bits = q->bits[l][li];
+		r->sens = q->sens[l][li];
+		linear_snr(in, q->c2.n_sample, w, &qw, in_scale, r);
+	}
+	qweight_free(&qw);
+	return ret;
+}
+
+/* Layer @l: its scales, norms, rescales and linear layers. */
+static int model_layer(struct mbuild *b, int l)
+{
+	struct lscales sc;
+	int ret;
+
+	progress(b->q, "quantizing weights", (uint64_t)l + 1,
+		 (uint64_t)b->q->p1.n_layers + 1);
+	layer_scales(b->q, l, &sc);
+	ret = layer_norms(b, l, &sc);
+	if (!ret)
+		ret = layer_rescales(b, l, &sc);
+	for (int li = 0; li < 4 && !ret; li++)
+		ret = layer_linear(b, l, li, &sc);
+	return ret;
+}
+
+static int build_model(struct qctx *q, struct inpu_qmodel **out,
+		       struct inpu_quant_report *rep, char *err, size_t errlen)
+{
+	const struct qprep *p = &q->p1;
+	const struct inpu_quant_opts *o = q->o;
+	int h = p->hidden, wide = 2 * h + 2 * p->kv + p->dim, ret;
+	struct mbuild b = {
+		.q = q, .rep = rep, .err = err, .errlen = errlen,
+		.rf = resid_frac(q),
+	};
+	struct inpu_qconfig cfg;
+
+	ret = model_config(q, &cfg);
+	if (ret)
+		return ret;
+	b.s_r = ldexp(1.0, -b.rf);
+	b.m = inpu_qmodel_alloc(&cfg);
+	b.osc = malloc((size_t)(p->vocab > wide ? p->vocab : wide) * sizeof(double));
+	if (!b.m || !b.osc) {
+		free(b.osc);
+		inpu_qmodel_free(b.m);
+		return -ENOMEM;
+	}
+	model_note(b.m, o);
+	ret = declare_tensors(b.m, q->bits, o->scheme == INPU_QS_W4A8 && o->w4_cls,
+			      opts_fmt(o));
+	if (ret) {
+		inpu_model_seterr(err, errlen, "cannot lay out the tensors: %s",
+				  strerror(-ret));
+		goto fail;
+	}
+	model_embed(&b);
+	model_rope(&b);
+	b.m->glob.final_eps = (uint32_t)fmax(1.0, nearbyint(1e-5 * ldexp(1.0, 2 * b.rf)));
+	ret = model_cls(&b);
+	for (int l = 0; l < p->n_layers && !ret; l++)
+		ret = model_layer(&b, l);
 	if (ret)
 		goto fail;
-	free(osc);
-	*out = m;
+	progress(q, "quantizing weights", (uint64_t)p->n_layers + 1, (uint64_t)p->n_layers + 1);
+	if (rep) {
+		rep->n_layers = b.nrep;
+		rep->resid_max = q->c2.res_max;
+		rep->resid_frac = (uint32_t)b.rf;
+	}
+	ret = inpu_qmodel_check(b.m, err, errlen);
+	if (ret)
+		goto fail;
+	free(b.osc);
+	*out = b.m;
 	return 0;
 fail:
-	free(osc);
-	inpu_qmodel_free(m);
+	free(b.osc);
+	inpu_qmodel_free(b.m);
 	if (!ret)
 		ret = -EINVAL;
 	return ret;
