@@ -353,6 +353,20 @@ static void emit_ffn(struct gb *g, const struct inpu_qmodel *m,
 	residual_add(g, m, lay, T);
 }
 
+/* SAMPLE over the logits @x: PRNG state at DVA @prng, the token into @y. */
+static void sample_op(struct inpu_op *op, struct inpu_tensor x, uint64_t prng,
+		      struct inpu_tensor y, const struct inpu_qsample *smp)
+{
+	memset(op, 0, sizeof(*op));
+	op->opcode = INPU_OP_SAMPLE;
+	op->u.sample.x = x;
+	op->u.sample.state = ten(prng, INPU_DT_UINT64, 1, 1);
+	op->u.sample.y = y;
+	op->u.sample.temp_mult = smp->temp_mult;
+	op->u.sample.temp_shift = smp->temp_shift;
+	op->u.sample.top_p = smp->top_p;
+}
+
 /*
  * The logits of the last row only (the next token's) and the choice of
  * the next token.  Without @tail: ARGMAX into lay->next.  With it (the
@@ -378,13 +392,7 @@ static void emit_head(struct gb *g, const struct inpu_qmodel *m,
 	x = ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size);
 	ids = ten(s + lay->ids, INPU_DT_INT32, 1, 1);
 	if (tail && tail->samp) {
-		op = emit(g, INPU_OP_SAMPLE);
-		op->u.sample.x = x;
-		op->u.sample.state = ten(tail->prng, INPU_DT_UINT64, 1, 1);
-		op->u.sample.y = ids;
-		op->u.sample.temp_mult = tail->samp->temp_mult;
-		op->u.sample.temp_shift = tail->samp->temp_shift;
-		op->u.sample.top_p = tail->samp->top_p;
+		sample_op(emit(g, INPU_OP_SAMPLE), x, tail->prng, ids, tail->samp);
 	} else {
 		op = emit(g, INPU_OP_ARGMAX);
 		op->u.argmax.x = x;
@@ -499,4 +507,24 @@ void *inpu_qgraph_repeat(const void *one, int k, uint32_t seq_len,
 		}
 	}
 	return h;
+}
+
+int inpu_qgraph_build_sample(uint32_t vocab, uint64_t logits, uint64_t prng,
+			     uint64_t y, const struct inpu_qsample *smp,
+			     void **stream, size_t *len)
+{
+	struct inpu_stream_header *h;
+
+	*len = sizeof(*h) + sizeof(struct inpu_op);
+	h = calloc(1, *len);
+	*stream = h;
+	if (!h)
+		return -ENOMEM;
+	h->magic = INPU_STREAM_MAGIC;
+	h->version = INPU_STREAM_VERSION;
+	h->n_ops = 1;
+	sample_op((struct inpu_op *)(h + 1),
+		  ten(logits, INPU_DT_INT32, 1, vocab), prng,
+		  ten(y, INPU_DT_INT32, 1, 1), smp);
+	return 0;
 }

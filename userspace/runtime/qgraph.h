@@ -113,6 +113,15 @@ int inpu_qgraph_build_tail(const struct inpu_qmodel *m,
 void *inpu_qgraph_repeat(const void *one, int k, uint32_t seq_len,
 			 size_t *len);
 
+/*
+ * A stream of one SAMPLE op, no parameters: @vocab INT32 logits at DVA
+ * @logits, the PRNG state (UINT64) at @prng, the token (INT32) to @y.  The
+ * cpu backend's SAMPLE on the host (qsample.c).  *stream is malloc'ed.
+ */
+int inpu_qgraph_build_sample(uint32_t vocab, uint64_t logits, uint64_t prng,
+			     uint64_t y, const struct inpu_qsample *smp,
+			     void **stream, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,7 +14,7 @@
 #include "inpu_engine.h"
 #include "fw_tables.h"
 #include "qmodel.h"
-#include "qdev.h"
+#include "qgraph.h"
 #include "qsample.h"
 #include "util.h"
 
@@ -27,10 +27,8 @@ struct inpu_qsampler {
 	uint64_t logits_len;
 	const int32_t *logits;		/* this call's */
 	uint8_t state[16];
-	struct {
-		struct inpu_stream_header hdr;
-		struct inpu_op op;
-	} s;
+	void *stream;			/* one SAMPLE op (qgraph.c) */
+	size_t stream_len;
 	struct inpu_run_result res;
 };
 
@@ -76,25 +74,12 @@ static const struct inpu_mem_ops qs_mem = {
 	.map = qs_map,
 };
 
-static struct inpu_tensor ten(uint64_t addr, uint8_t dt, uint32_t cols,
-			      uint32_t size)
-{
-	struct inpu_tensor t;
-
-	memset(&t, 0, sizeof(t));
-	t.addr = addr;
-	t.dtype = dt;
-	t.rows = 1;
-	t.cols = cols;
-	t.stride = cols * size;
-	return t;
-}
-
 void inpu_qsampler_free(struct inpu_qsampler *q)
 {
 	if (!q)
 		return;
 	inpu_engine_free(q->e);
+	free(q->stream);
 	free(q);
 }
 
@@ -105,7 +90,6 @@ int inpu_qsampler_new(const struct inpu_qmodel *m,
 	struct inpu_region regions[2];
 	struct inpu_verror verr;
 	struct inpu_qsampler *q;
-	struct inpu_op *op;
 	int ret;
 
 	*out = NULL;
@@ -125,17 +109,13 @@ int inpu_qsampler_new(const struct inpu_qmodel *m,
 	}
 	q->logits_len = (uint64_t)m->cfg.vocab_size * 4;
 	memcpy(q->state, &s->seed, sizeof(s->seed));
-	q->s.hdr.magic = INPU_STREAM_MAGIC;
-	q->s.hdr.version = INPU_STREAM_VERSION;
-	q->s.hdr.n_ops = 1;
-	op = &q->s.op;
-	op->opcode = INPU_OP_SAMPLE;
-	op->u.sample.x = ten(QS_LOGITS, INPU_DT_INT32, m->cfg.vocab_size, 4);
-	op->u.sample.state = ten(QS_STATE, INPU_DT_UINT64, 1, 8);
-	op->u.sample.y = ten(QS_STATE + 8, INPU_DT_INT32, 1, 4);
-	op->u.sample.temp_mult = s->temp_mult;
-	op->u.sample.temp_shift = s->temp_shift;
-	op->u.sample.top_p = s->top_p;
+	if (inpu_qgraph_build_sample(m->cfg.vocab_size, QS_LOGITS, QS_STATE,
+				     QS_STATE + 8, s, &q->stream,
+				     &q->stream_len)) {
+		inpu_qsampler_free(q);
+		inpu_model_seterr(err, errlen, "out of memory for the SAMPLE op");
+		return -ENOMEM;
+	}
 	memset(regions, 0, sizeof(regions));
 	regions[0].start = QS_LOGITS;
 	regions[0].len = q->logits_len;
@@ -143,7 +123,7 @@ int inpu_qsampler_new(const struct inpu_qmodel *m,
 	regions[1].start = QS_STATE;
 	regions[1].len = sizeof(q->state);
 	regions[1].flags = INPU_REGION_READ | INPU_REGION_WRITE;
-	ret = inpu_validate_stream(&q->s, sizeof(q->s), regions, 2, &verr);
+	ret = inpu_validate_stream(q->stream, q->stream_len, regions, 2, &verr);
 	if (ret) {
 		inpu_model_seterr(err, errlen,
 				  "the SAMPLE op does not validate: %s (slot %d)",
@@ -160,7 +140,7 @@ int inpu_qsampler_run(struct inpu_qsampler *q, const int32_t *logits)
 	int32_t y;
 
 	q->logits = logits;
-	inpu_engine_run(q->e, &q->tables, &qs_mem, q, &q->s, sizeof(q->s),
+	inpu_engine_run(q->e, &q->tables, &qs_mem, q, q->stream, q->stream_len,
 			NULL, &q->res);
 	if (q->res.status)
 		return -EIO;
