@@ -344,10 +344,9 @@ $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libi
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iengine -Ifirmware-blob-tools $(MODEL_INC) -D_GNU_SOURCE $(HARNESS_CFLAGS) $(SAN_FLAGS) \
 		-I$(KSRC)/tools/testing/selftests \
-		-o $@ $< $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libinpu_fw.a \
-		$(B)/asan/engine/libinpu_engine.a \
-		$(B)/asan/engine/libinpu_tables.a $(ASAN_USER_LIBS) \
-		$(DRM_LIBS) -lcrypto -lm
+		-o $@ $< $(ASAN_USER_LIBS) $(B)/asan/lib/libinpu.a \
+		$(B)/asan/fwtools/libinpu_fw.a $(B)/asan/engine/libinpu_engine.a \
+		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lcrypto -lm
 
 # The quantizer tests: the model library before the engine it uses.
 $(B)/host-tests/test_quant_%: tests/host/test_quant_%.c $(B)/asan/lib/libinpu.a \

@@ -164,8 +164,9 @@ fi
 fuzz_shared=$(inpu_shared 2>/dev/null) || fuzz_shared=
 [ -n "$fuzz_shared" ] ||
 	echo "# fuzz: shared model files not found, generated seeds only" | emit
-# fuzz_run NAME WHAT SHARED_SEED [libFuzzer flags]: build/fuzz/fuzz_NAME
-# on a fresh corpus of fuzz_seeds NAME (and SHARED_SEED if not empty).
+# fuzz_run NAME WHAT SHARED_SEEDS [libFuzzer flags]: build/fuzz/fuzz_NAME
+# on a fresh corpus of fuzz_seeds NAME and the files of SHARED_SEEDS (a
+# list separated by ':', may be empty).
 fuzz_run() {
 	local name=$1 what=$2 seed=$3 corpus=$fz/corpus-$1 log=$fz/$1.log st stats n
 	shift 3
@@ -179,7 +180,11 @@ fuzz_run() {
 		result 1 "fuzz: $what: not run, no seeds (log: $log)"
 		return
 	fi
-	[ -z "$seed" ] || cp "$seed" "$corpus/"
+	if [ -n "$seed" ]; then
+		local seeds
+		IFS=: read -ra seeds <<<"$seed"
+		cp "${seeds[@]}" "$corpus/"
+	fi
 	"$fz/fuzz_$name" -seed=1 -max_total_time=10 -timeout=30 \
 		-artifact_prefix="$fz/$name-" "$@" "$corpus" >"$log" 2>&1
 	st=$?
@@ -196,8 +201,9 @@ if [ -n "$fuzz_shared" ]; then
 	# libFuzzer would cut a seed longer than 1 MiB.
 	fuzz_run checkpoint "llama2.c checkpoint reader" "$ckpt" \
 		-max_len="$(stat -c %s "$ckpt")"
+	# tok105: a character-level vocabulary without byte tokens.
 	fuzz_run tokenizer "llama2.c tokenizer reader, encode and decode" \
-		"$fuzz_shared/models/tok512.bin"
+		"$fuzz_shared/models/tok512.bin:$fuzz_shared/models/babyllama/tok105.bin"
 else
 	fuzz_run checkpoint "llama2.c checkpoint reader" ""
 	fuzz_run tokenizer "llama2.c tokenizer reader, encode and decode" ""

@@ -9,7 +9,7 @@ TAP_NAME=cli
 . "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..20"
 check "--help exits 0 and lists commands" 0 '^usage: inpu <command>' "$inpu" --help
 check "no arguments is a usage error" 2 '^usage:' "$inpu"
 check "unknown command is named" 2 "unknown command 'frobnicate'" "$inpu" frobnicate
@@ -36,5 +36,24 @@ if [ -f "$model" ]; then
 else
 	n=$((n + 1))
 	echo "ok $n cli: run names a missing device # SKIP no $model (make models)"
+fi
+# A character-level vocabulary (BabyLlama's tok105, no byte tokens):
+# characters it lacks are <unk>, and the commands say how many.
+baby=${INPU_SHARED:-}/models/babyllama
+if [ -n "${INPU_SHARED:-}" ] && [ -f "$baby/tok105.bin" ]; then
+	check "ppl counts characters outside the vocabulary" 0 \
+		'unknown: +[1-9][0-9]* characters not in the vocabulary, scored as <unk>' \
+		"$inpu" ppl -m "$baby/babyllama-1M.bin" -z "$baby/tok105.bin" \
+		-f "$INPU_SHARED/data/tinystories-dev.txt" -s 1
+	check "generate names prompt characters outside the vocabulary" 0 \
+		'--prompt: 2 characters not in .*tok105.bin.s vocabulary, encoded as <unk>' \
+		"$inpu" generate -m "$baby/babyllama-1M.bin" -z "$baby/tok105.bin" \
+		-p $'Zo\xc3\xab ate \xd0\xb6' -n 12
+else
+	for what in "ppl counts characters outside the vocabulary" \
+		"generate names prompt characters outside the vocabulary"; do
+		n=$((n + 1))
+		echo "ok $n cli: $what # SKIP no ../shared/models/babyllama (set INPU_SHARED)"
+	done
 fi
 exit $failed

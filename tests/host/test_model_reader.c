@@ -224,7 +224,7 @@ TEST_F(ckpt, v0_insane_headers)
 		{ 4, 0, "n_kv_heads 0" },
 		{ 5, 0, "vocab_size 0" },
 		{ 5, INT32_MIN, "vocab_size -2147483648" },
-		{ 5, 100, "vocab_size 100 is below 259" },
+		{ 5, 2, "vocab_size 2 is below 3" },
 		{ 6, 0, "seq_len 0" },
 		{ 6, INT32_MAX, "seq_len 2147483647" },
 	};

@@ -155,7 +155,7 @@ void cli_model_describe(const struct cli_model *cm, FILE *f)
 long cli_encode_prompt(const struct cli_model *cm, const char *prompt,
 		       int **tokens)
 {
-	size_t cap = inpu_tokenizer_max_tokens(strlen(prompt));
+	size_t cap = inpu_tokenizer_max_tokens(strlen(prompt)), unk = 0;
 	long n;
 
 	*tokens = malloc(cap * sizeof(**tokens));
@@ -163,12 +163,16 @@ long cli_encode_prompt(const struct cli_model *cm, const char *prompt,
 		fprintf(stderr, "%s %s: out of memory\n", prog, cm->cmd);
 		return -1;
 	}
-	n = inpu_tokenizer_encode(cm->t, prompt, strlen(prompt), 1, 0, *tokens,
-				  cap);
+	n = inpu_tokenizer_encode_unk(cm->t, prompt, strlen(prompt), 1, 0,
+				      *tokens, cap, &unk);
 	if (n < 0) {
 		fprintf(stderr, "%s %s: --prompt: cannot encode: %s\n", prog,
 			cm->cmd, strerror((int)-n));
 		return -1;
 	}
+	if (unk)
+		fprintf(stderr,
+			"%s %s: --prompt: %zu characters not in %s's vocabulary, encoded as <unk>\n",
+			prog, cm->cmd, unk, cm->tokenizer);
 	return n;
 }

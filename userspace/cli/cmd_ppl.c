@@ -209,6 +209,9 @@ static void ppl_print(const struct ppl_args *a, const struct inpu_ppl *acc,
 		printf("backend:     %s\n", a->cm.b->name);
 	printf("stories:     %llu\n", (unsigned long long)acc->stories);
 	printf("tokens:      %llu\n", (unsigned long long)acc->tokens);
+	if (acc->unk)
+		printf("unknown:     %llu characters not in the vocabulary, scored as <unk>\n",
+		       (unsigned long long)acc->unk);
 	printf("nll/token:   %.6f\n", acc->nll / (double)acc->tokens);
 	printf("perplexity:  %.4f\n", inpu_ppl_value(acc));
 	if (a->compare)

@@ -148,9 +148,10 @@ static const char *check_config(const struct inpu_model_config *c,
 			 c->dim / c->n_heads);
 		return why;
 	}
-	if (c->vocab_size < INPU_TOK_BYTE0 + 256) {
+	/* Byte tokens are optional (character-level vocabularies). */
+	if (c->vocab_size < INPU_TOK_BYTE0) {
 		snprintf(why, whylen,
-			 "vocab_size %d is below 259 (3 special and 256 byte tokens)",
+			 "vocab_size %d is below 3 (the special tokens)",
 			 c->vocab_size);
 		return why;
 	}

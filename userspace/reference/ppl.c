@@ -111,13 +111,14 @@ double inpu_nll(const float *logits, int n, int target)
 int inpu_ppl_story(const struct inpu_tokenizer *t, const struct inpu_lm *lm,
 		   const char *text, size_t len, struct inpu_ppl *acc)
 {
-	size_t cap = inpu_tokenizer_max_tokens(len);
+	size_t cap = inpu_tokenizer_max_tokens(len), unk = 0;
 	int *tokens = malloc(cap * sizeof(*tokens));
 	long n;
 
 	if (!tokens)
 		return -ENOMEM;
-	n = inpu_tokenizer_encode(t, text, len, 1, 0, tokens, cap);
+	n = inpu_tokenizer_encode_unk(t, text, len, 1, 0, tokens, cap, &unk);
+	acc->unk += unk;
 	if (n < 0) {
 		free(tokens);
 		return (int)n;

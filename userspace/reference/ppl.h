@@ -63,6 +63,7 @@ struct inpu_ppl {
 	double nll;		/* sum of negative log-likelihoods (nats) */
 	uint64_t tokens;	/* tokens scored */
 	uint64_t stories;	/* stories scored */
+	uint64_t unk;		/* characters scored as <unk> (no byte tokens) */
 };
 
 /* exp(mean NLL): the perplexity; 0 when nothing was scored. */

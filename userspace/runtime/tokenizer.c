@@ -37,6 +37,7 @@ struct inpu_tokenizer {
 	int *table;		/* open addressing: token id or -1 */
 	uint32_t mask;
 	int space_id;		/* the piece " " (dummy prefix), or -1 */
+	int byte_tokens;	/* ids 3..258 are <0x00>..<0xFF> */
 };
 
 /* Raw bytes for <0xXX> pieces. */
@@ -182,11 +183,12 @@ static int check_token(const unsigned char *b, size_t len, size_t off, int n,
  */
 static int count_tokens(const unsigned char *b, size_t len, int max_len,
 			const char *name, int *count, size_t *bytes,
-			char *err, size_t errlen)
+			int *byte_tokens, char *err, size_t errlen)
 {
 	size_t off;
 	int n = 0, l, ret;
 
+	*byte_tokens = 0;
 	*bytes = 0;
 	for (off = 4; off < len; n++) {
 		if (n >= MAX_TOKENS) {
@@ -198,10 +200,20 @@ static int count_tokens(const unsigned char *b, size_t len, int max_len,
 				  errlen);
 		if (ret)
 			return ret;
+		/* A <0xXX> piece at id 3: the vocabulary has byte tokens. */
+		if (n == INPU_TOK_BYTE0)
+			*byte_tokens = byte_piece((const char *)b + off + 8,
+						  (size_t)l) >= 0;
 		off += 8 + (size_t)l;
 		*bytes += (size_t)l + 1;
 	}
-	if (n < INPU_TOK_BYTE0 + 256) {
+	if (n < INPU_TOK_BYTE0) {
+		inpu_model_seterr(err, errlen,
+				  "%s: %d tokens, fewer than the 3 special tokens of a llama2.c tokenizer",
+				  name, n);
+		return -EINVAL;
+	}
+	if (*byte_tokens && n < INPU_TOK_BYTE0 + 256) {
 		inpu_model_seterr(err, errlen,
 				  "%s: %d tokens, fewer than the 3 special and 256 byte tokens of a llama2.c tokenizer",
 				  name, n);
@@ -256,7 +268,9 @@ static void table_insert(struct inpu_tokenizer *t, int id)
 /*
  * Second pass over the tokens count_tokens() checked: copy them into @t.
  * The byte fallback of encoding relies on tokens 3..258 being
- * <0x00>..<0xFF>, so anything else there is refused.
+ * <0x00>..<0xFF> in a vocabulary that has byte tokens, so anything else
+ * there is refused.  A vocabulary without them (a character-level one:
+ * token 3 is not <0xXX>) encodes unknown characters as <unk>.
  */
 static int fill_vocab(struct inpu_tokenizer *t, const unsigned char *b,
 		      const char *name, char *err, size_t errlen)
@@ -274,7 +288,8 @@ static int fill_vocab(struct inpu_tokenizer *t, const unsigned char *b,
 		p[l] = '\0';
 		p += l + 1;
 		off += 8 + (size_t)l;
-		if (i >= INPU_TOK_BYTE0 && i < INPU_TOK_BYTE0 + 256 &&
+		if (t->byte_tokens && i >= INPU_TOK_BYTE0 &&
+		    i < INPU_TOK_BYTE0 + 256 &&
 		    byte_piece(t->vocab[i], (size_t)l) != i - INPU_TOK_BYTE0) {
 			inpu_model_seterr(err, errlen,
 					  "%s: token %d is \"%.*s\", not the byte token <0x%02X> a llama2.c tokenizer has there",
@@ -292,7 +307,7 @@ int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 {
 	const unsigned char *b = buf;
 	struct inpu_tokenizer *t;
-	int n, max_len, ret;
+	int n, max_len, byte_tokens, ret;
 	size_t bytes;
 
 	*out = NULL;
@@ -301,7 +316,8 @@ int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 	ret = read_max_len(b, len, name, &max_len, err, errlen);
 	if (ret)
 		return ret;
-	ret = count_tokens(b, len, max_len, name, &n, &bytes, err, errlen);
+	ret = count_tokens(b, len, max_len, name, &n, &bytes, &byte_tokens,
+			   err, errlen);
 	if (ret)
 		return ret;
 	t = tokenizer_alloc(n, max_len, bytes);
@@ -309,6 +325,7 @@ int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 		inpu_model_seterr(err, errlen, "%s: out of memory", name);
 		return -ENOMEM;
 	}
+	t->byte_tokens = byte_tokens;
 	ret = fill_vocab(t, b, name, err, errlen);
 	if (ret) {
 		inpu_tokenizer_free(t);
@@ -340,6 +357,11 @@ int inpu_tokenizer_size(const struct inpu_tokenizer *t)
 	return t->n;
 }
 
+int inpu_tokenizer_has_bytes(const struct inpu_tokenizer *t)
+{
+	return t->byte_tokens;
+}
+
 const char *inpu_tokenizer_token(const struct inpu_tokenizer *t, int id)
 {
 	return id >= 0 && id < t->n ? t->vocab[id] : NULL;
@@ -355,6 +377,15 @@ static int pair_id(const struct inpu_tokenizer *t, int a, int b, char *scratch)
 {
 	size_t la = (size_t)t->lens[a], lb = (size_t)t->lens[b];
 
+	/*
+	 * BOS, EOS and <unk> stay tokens of their own.  run.c would merge one
+	 * only where its piece and a neighbour's make another entry, which
+	 * no real vocabulary has, but a crafted one can (an empty BOS piece
+	 * would vanish into the token after it).
+	 */
+	if (a < INPU_TOK_BYTE0 || b < INPU_TOK_BYTE0)
+		return -1;
+
 	memcpy(scratch, t->vocab[a], la);
 	memcpy(scratch + la, t->vocab[b], lb);
 	return lookup(t, scratch, la + lb);
@@ -364,8 +395,16 @@ long inpu_tokenizer_encode(const struct inpu_tokenizer *t, const char *text,
 			   size_t len, int bos, int eos, int *tokens,
 			   size_t cap)
 {
+	return inpu_tokenizer_encode_unk(t, text, len, bos, eos, tokens, cap,
+					 NULL);
+}
+
+long inpu_tokenizer_encode_unk(const struct inpu_tokenizer *t,
+			       const char *text, size_t len, int bos, int eos,
+			       int *tokens, size_t cap, size_t *n_unk)
+{
 	const char *end, *nul;
-	size_t n = 0, str_len = 0;
+	size_t n = 0, str_len = 0, unk = 0;
 	char *scratch = NULL;
 	int *pair = NULL;
 	char buf[4];
@@ -376,8 +415,11 @@ long inpu_tokenizer_encode(const struct inpu_tokenizer *t, const char *text,
 #define PUSH(id) do { if (n >= cap) goto nospace; tokens[n++] = (id); } while (0)
 	if (bos)
 		PUSH(INPU_TOK_BOS);
+	if (end > text && t->space_id < 0 && !t->byte_tokens)
+		unk++;
 	if (end > text)
-		PUSH(t->space_id >= 0 ? t->space_id : INPU_TOK_BYTE0 + ' ');
+		PUSH(t->space_id >= 0 ? t->space_id :
+		     t->byte_tokens ? INPU_TOK_BYTE0 + ' ' : INPU_TOK_UNK);
 
 	/* One token per UTF-8 character (at most 4 bytes), else its bytes. */
 	for (const char *c = text; c < end; c++) {
@@ -392,9 +434,12 @@ long inpu_tokenizer_encode(const struct inpu_tokenizer *t, const char *text,
 		id = lookup(t, buf, str_len);
 		if (id >= 0) {
 			PUSH(id);
-		} else {
+		} else if (t->byte_tokens) {
 			for (size_t i = 0; i < str_len; i++)
 				PUSH((unsigned char)buf[i] + INPU_TOK_BYTE0);
+		} else {
+			PUSH(INPU_TOK_UNK);
+			unk++;
 		}
 		str_len = 0;
 	}
@@ -443,6 +488,8 @@ long inpu_tokenizer_encode(const struct inpu_tokenizer *t, const char *text,
 	if (eos)
 		PUSH(INPU_TOK_EOS);
 #undef PUSH
+	if (n_unk)
+		*n_unk = unk;
 	return (long)n;
 
 nospace:

@@ -26,8 +26,11 @@ struct inpu_tokenizer;
  * Parse a llama2.c tokenizer (int32 max_token_length, then per token a
  * float32 score, an int32 length and the bytes) held in memory.  The
  * number of tokens is what the file holds; it must have the 3 special
- * tokens and the 256 byte tokens <0x00>..<0xFF> at ids 3..258, token
- * lengths within max_token_length and no NUL bytes inside a token.
+ * tokens, token lengths within max_token_length and no NUL bytes inside a
+ * token.  If token 3 is a byte token <0xXX>, the vocabulary must have all
+ * 256 of them, <0x00>..<0xFF> at ids 3..258 (sentencepiece's byte
+ * fallback); otherwise it has none (a character-level vocabulary, as
+ * BabyLlama's tok105) and characters outside it encode as <unk>.
  */
 int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 			 struct inpu_tokenizer **out, char *err,
@@ -37,6 +40,8 @@ int inpu_tokenizer_load(const char *path, struct inpu_tokenizer **out,
 void inpu_tokenizer_free(struct inpu_tokenizer *t);
 
 int inpu_tokenizer_size(const struct inpu_tokenizer *t);
+/* 1 if ids 3..258 are the byte tokens <0x00>..<0xFF>, 0 if it has none. */
+int inpu_tokenizer_has_bytes(const struct inpu_tokenizer *t);
 /* The vocabulary entry of @id (NUL-terminated) and its score. */
 const char *inpu_tokenizer_token(const struct inpu_tokenizer *t, int id);
 float inpu_tokenizer_score(const struct inpu_tokenizer *t, int id);
@@ -51,7 +56,7 @@ static inline size_t inpu_tokenizer_max_tokens(size_t len)
  * BPE-encode @len bytes of @text exactly as llama2.c run.c encode() does:
  * optional BOS, the dummy prefix " " when the text is not empty, one token
  * per UTF-8 character (or byte-fallback tokens <0xXX> for characters not
- * in the vocabulary), then repeatedly merge the adjacent pair whose
+ * in the vocabulary; <unk> in a vocabulary without byte tokens), then repeatedly merge the adjacent pair whose
  * concatenation is the best-scoring vocabulary entry (leftmost on ties),
  * then optional EOS.  @tokens has room for @cap ids (see
  * inpu_tokenizer_max_tokens()).  Stops at a NUL byte, as the C string
@@ -60,6 +65,11 @@ static inline size_t inpu_tokenizer_max_tokens(size_t len)
 long inpu_tokenizer_encode(const struct inpu_tokenizer *t, const char *text,
 			   size_t len, int bos, int eos, int *tokens,
 			   size_t cap);
+/* The same, counting in *@n_unk (if not NULL) the characters encoded as
+ * <unk> because the vocabulary has neither them nor byte tokens. */
+long inpu_tokenizer_encode_unk(const struct inpu_tokenizer *t,
+			       const char *text, size_t len, int bos, int eos,
+			       int *tokens, size_t cap, size_t *n_unk);
 
 /*
  * The text of @token following @prev, as run.c decode() gives it: the
