@@ -371,14 +371,16 @@ kselftest: $(B)/lib/libinpu.a engine
 		ENGINE_INC=$(CURDIR)/engine
 
 # ---- models --------------------------------------------------------------
-# stories260K quantized at build time (build outputs, never committed) from
-# the shared folder (scripts/env.sh inpu_shared): W8A8 with the quantizer's
-# default options (about 30 s on one core), W4A8 with 8 passes of
-# fine-tuning too (about 2.5 minutes on 2 cores; +4.5% perplexity against
-# +12.7% without, userspace/quantizer/README.md).  They are remade when the
-# quantizer changes, not when only the CLI does.
-MODEL_NAMES := stories260K-w8a8.inpu stories260K-w4a8.inpu
-MODELS := $(addprefix $(B)/models/,$(MODEL_NAMES)) $(B)/models/tok512.bin
+# Real models quantized at build time (build outputs, never committed) from
+# the shared folder (scripts/env.sh inpu_shared): stories260K W8A8 with the
+# quantizer's default options (about 30 s on one core) and W4A8 with 8
+# passes of fine-tuning too (about 2.5 minutes on 2 cores; +4.5% perplexity
+# against +12.7% without, userspace/quantizer/README.md); BabyLlama 1M (a
+# character-level vocabulary without byte tokens) W8A8 (about 45 s).  They
+# are remade when the quantizer changes, not when only the CLI does.
+MODEL_NAMES := stories260K-w8a8.inpu stories260K-w4a8.inpu babyllama-1M-w8a8.inpu
+MODELS := $(addprefix $(B)/models/,$(MODEL_NAMES)) $(B)/models/tok512.bin \
+	$(B)/models/tok105.bin
 QUANT_DEPS := $(wildcard userspace/quantizer/*.[ch]) uapi/inpu/inpu_model_file.h \
 	$(addprefix userspace/,runtime/qmodel.c runtime/qmodel.h runtime/requant.c \
 	runtime/tokenizer.c reference/forward_float.c reference/checkpoint.c reference/model.h)
@@ -387,19 +389,28 @@ QUANT_OPTS_w4a8 := --finetune 8
 
 models: $(MODELS)
 
-$(B)/models/stories260K-%.inpu: $(QUANT_DEPS) | $(B)/bin/inpu
+# $(call quantize,NAME,CHECKPOINT,TOKENIZER) for the target $@, scheme $*;
+# the two paths relative to the shared folder.
+define quantize
 	@mkdir -p $(dir $@)
 	@shared=$$(. scripts/env.sh && inpu_shared) || exit 1; \
-	echo "quantize stories260K ($*) -> $@"; \
-	$(B)/bin/inpu quantize -m "$$shared/models/stories260K.bin" \
-		-z "$$shared/models/tok512.bin" -c "$$shared/data/tinystories-calib.txt" \
+	echo "quantize $(1) ($*) -> $@"; \
+	$(B)/bin/inpu quantize -m "$$shared/$(2)" -z "$$shared/$(3)" \
+		-c "$$shared/data/tinystories-calib.txt" \
 		--scheme $* $(QUANT_OPTS_$*) -o $@.tmp >$@.log 2>&1 || { tail -n 20 $@.log >&2; rm -f $@.tmp; exit 1; }; \
 	mv $@.tmp $@; grep '^time:' $@.log
+endef
 
-$(B)/models/tok512.bin:
+$(B)/models/stories260K-%.inpu: $(QUANT_DEPS) | $(B)/bin/inpu
+	$(call quantize,stories260K,models/stories260K.bin,models/tok512.bin)
+
+$(B)/models/babyllama-1M-%.inpu: $(QUANT_DEPS) | $(B)/bin/inpu
+	$(call quantize,babyllama-1M,models/babyllama/babyllama-1M.bin,models/babyllama/tok105.bin)
+
+$(B)/models/tok512.bin $(B)/models/tok105.bin:
 	@mkdir -p $(dir $@)
 	@shared=$$(. scripts/env.sh && inpu_shared) || exit 1; \
-	cp "$$shared/models/tok512.bin" $@
+	cp "$$shared/models/$(if $(findstring tok105,$@),babyllama/)$(notdir $@)" $@
 
 # ---- QEMU and the VM -----------------------------------------------------
 qemu:

@@ -168,16 +168,17 @@ fuzz_shared=$(inpu_shared 2>/dev/null) || fuzz_shared=
 # on a fresh corpus of fuzz_seeds NAME and the files of SHARED_SEEDS (a
 # list separated by ':', may be empty).
 fuzz_run() {
-	local name=$1 what=$2 seed=$3 corpus=$fz/corpus-$1 log=$fz/$1.log st stats n
+	# flog, not log: emit() appends to $log, which a local would shadow.
+	local name=$1 what=$2 seed=$3 corpus=$fz/corpus-$1 flog=$fz/$1.log st stats n
 	shift 3
 	if [ ! -x "$fz/fuzz_$name" ] || [ ! -x "$fz/fuzz_seeds" ]; then
 		result 1 "fuzz: $what: not run, the fuzzer failed to build"
 		return
 	fi
 	rm -rf "$corpus" && mkdir -p "$corpus"
-	if ! "$fz/fuzz_seeds" "$name" "$corpus" >"$log" 2>&1; then
-		cat "$log"
-		result 1 "fuzz: $what: not run, no seeds (log: $log)"
+	if ! "$fz/fuzz_seeds" "$name" "$corpus" >"$flog" 2>&1; then
+		cat "$flog"
+		result 1 "fuzz: $what: not run, no seeds (log: $flog)"
 		return
 	fi
 	if [ -n "$seed" ]; then
@@ -186,13 +187,13 @@ fuzz_run() {
 		cp "${seeds[@]}" "$corpus/"
 	fi
 	"$fz/fuzz_$name" -seed=1 -max_total_time=10 -timeout=30 \
-		-artifact_prefix="$fz/$name-" "$@" "$corpus" >"$log" 2>&1
+		-artifact_prefix="$fz/$name-" "$@" "$corpus" >"$flog" 2>&1
 	st=$?
-	stats=$(fuzz_stats "$log")
-	n=$(fuzz_count "$log")
+	stats=$(fuzz_stats "$flog")
+	n=$(fuzz_count "$flog")
 	fuzz_iters=$((fuzz_iters + ${n:-0}))
-	[ "$st" = 0 ] || tail -n 30 "$log"
-	result "$st" "fuzz: $what, 10 s, seed 1 (${stats:-no stats}; log: $log)"
+	[ "$st" = 0 ] || tail -n 30 "$flog"
+	result "$st" "fuzz: $what, 10 s, seed 1 (${stats:-no stats}; log: $flog)"
 }
 fuzz_run validate "command-stream validator" ""
 fuzz_run qmodel ".inpu model reader" ""

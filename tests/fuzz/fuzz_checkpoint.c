@@ -85,7 +85,7 @@ static void check_model(const uint8_t *buf, size_t len,
 	      c->n_heads > 0 && c->n_kv_heads > 0 && c->seq_len > 0);
 	CHECK(c->dim % c->n_heads == 0 && c->n_heads % c->n_kv_heads == 0 &&
 	      inpu_model_head_size(c) % 2 == 0);
-	CHECK(c->vocab_size >= INPU_TOK_BYTE0 + 256);
+	CHECK(c->vocab_size >= INPU_TOK_BYTE0);
 	CHECK(file_size(c) == len);
 	CHECK(c->shared_classifier ? m->wcls == m->tok_embeddings :
 	      m->wcls != m->tok_embeddings);

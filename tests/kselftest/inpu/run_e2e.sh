@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # kselftest (TAP): end-to-end inference through /dev/accel, bit-exact with
-# the CPU backend.  For stories260K quantized W8A8 and W4A8, 'inpu run'
+# the CPU backend.  For stories260K quantized W8A8 and W4A8 and BabyLlama
+# 1M (a character-level vocabulary) W8A8, 'inpu run'
 # generates greedily from "Once upon a time" on the device (one submission
 # per position) and on the CPU backend (the same stream through the engine
 # library in this process); the generated token ids must be identical and
@@ -30,12 +31,18 @@ not_ok() { n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1)); }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-5}"; }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..21"
 mkdir -p "$TMP"
 
-for s in w8a8 w4a8; do
-	m=$MODELS/stories260K-$s.inpu
-	args="-m $m -z $MODELS/tok512.bin -n $STEPS --ids"
+# MODEL:TOKENIZER:CHARS (of the dev text in the long prompt).  BabyLlama
+# has a character-level vocabulary: a character is a token, so its long
+# prompt is shorter.
+for spec in stories260K-w8a8:tok512.bin:300 stories260K-w4a8:tok512.bin:300 \
+	babyllama-1M-w8a8:tok105.bin:150; do
+	s=${spec%%:*} rest=${spec#*:}
+	tok=$MODELS/${rest%%:*} chars=${rest#*:}
+	m=$MODELS/$s.inpu
+	args="-m $m -z $tok -n $STEPS --ids"
 
 	jobs0=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
 	inpu run $args -p "$PROMPT" --backend device -d /dev/accel/accel0 \
@@ -111,8 +118,8 @@ for s in w8a8 w4a8; do
 		show "$TMP/cpu.err"
 	fi
 
-	long=$(head -c 300 "${DATA:-/opt/inpu/data}/tinystories-dev.txt" | tr '\n' ' ')
-	largs="-m $m -z $MODELS/tok512.bin -n 200 --ids -q"
+	long=$(head -c "$chars" "${DATA:-/opt/inpu/data}/tinystories-dev.txt" | tr '\n' ' ')
+	largs="-m $m -z $tok -n 200 --ids -q"
 	jobs0=$(cat "$SYSFS/jobs_completed" 2>/dev/null || echo 0)
 	inpu run $largs -p "$long" --backend device >"$TMP/dev.out" 2>"$TMP/dev.err"
 	rd=$?
