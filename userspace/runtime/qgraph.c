@@ -62,21 +62,6 @@ int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 
 /* ---- operand descriptors ------------------------------------------------- */
 
-static unsigned int dt_bytes(uint8_t dt)
-{
-	switch (dt) {
-	case INPU_DT_INT8:
-	case INPU_DT_UINT8:
-		return 1;
-	case INPU_DT_INT16:
-		return 2;
-	case INPU_DT_INT32:
-		return 4;
-	default:
-		return 8;
-	}
-}
-
 static struct inpu_tensor ten(uint64_t addr, uint8_t dt, uint32_t rows,
 			      uint32_t cols)
 {
@@ -88,7 +73,7 @@ static struct inpu_tensor ten(uint64_t addr, uint8_t dt, uint32_t rows,
 	t.rows = rows;
 	t.cols = cols;
 	if (dt != INPU_DT_W8_TILED && dt != INPU_DT_W4_TILED)
-		t.stride = cols * dt_bytes(dt);
+		t.stride = cols * inpu_dtype_size(dt);
 	return t;
 }
 
