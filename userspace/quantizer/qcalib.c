@@ -545,19 +545,6 @@ static int fstate_new(const struct qprep *p, struct fstate *s)
 	return 0;
 }
 
-static void rmsnorm(float *o, const float *x, const float *w, int n)
-{
-	float ss = 0.0f;
-
-	for (int j = 0; j < n; j++)
-		ss += x[j] * x[j];
-	ss /= (float)n;
-	ss += 1e-5f;
-	ss = 1.0f / sqrtf(ss);
-	for (int j = 0; j < n; j++)
-		o[j] = w[j] * (ss * x[j]);
-}
-
 static void matvec(float *out, const float *x, const float *w, int n, int d)
 {
 	for (int i = 0; i < d; i++)
@@ -634,7 +621,7 @@ static void forward_attention(const struct qprep *p, struct fstate *s,
 	size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
 	float *x = s->x, *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
 
-	rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
 	if (c)
 		observe(qsite_at(c, l, S_XA), s->xb, row);
 	matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
@@ -669,7 +656,7 @@ static void forward_ffn(const struct qprep *p, struct fstate *s,
 	size_t lu = (size_t)l;
 	float *x = s->x;
 
-	rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
 	if (c)
 		observe(qsite_at(c, l, S_XF), s->xb, row);
 	matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
@@ -709,7 +696,7 @@ static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 		forward_attention(p, s, c, l, pos, row);
 		forward_ffn(p, s, c, l, row);
 	}
-	rmsnorm(s->xb, x, p->g_fin, dim);
+	inpu_rmsnorm(s->xb, x, p->g_fin, dim);
 	if (c)
 		observe(qsite_at(c, -1, 0), s->xb, row);
 	matvec(s->logits, s->xb, p->wcls, dim, p->vocab);

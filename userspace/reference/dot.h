@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The float dot product of the reference forward pass, shared with the
- * quantizer's calibration and fine-tuning so that all three sum alike.
+ * The float dot product and RMSNorm of the reference forward pass, shared
+ * with the quantizer's calibration and fine-tuning so that all three sum
+ * alike.
  */
 #ifndef INPU_REF_DOT_H
 #define INPU_REF_DOT_H
+
+#include <math.h>
 
 /*
  * Dot product with eight partial sums, so that the compiler can vectorize
@@ -23,6 +26,20 @@ static inline float inpu_dot8(const float *a, const float *b, int n)
 	for (; i < n; i++)
 		sum += a[i] * b[i];
 	return sum;
+}
+
+/* run.c's rmsnorm(): eps 1e-5, in this order of operations. */
+static inline void inpu_rmsnorm(float *o, const float *x, const float *w, int n)
+{
+	float ss = 0.0f;
+
+	for (int j = 0; j < n; j++)
+		ss += x[j] * x[j];
+	ss /= (float)n;
+	ss += 1e-5f;
+	ss = 1.0f / sqrtf(ss);
+	for (int j = 0; j < n; j++)
+		o[j] = w[j] * (ss * x[j]);
 }
 
 #endif /* INPU_REF_DOT_H */

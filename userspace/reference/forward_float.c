@@ -104,19 +104,6 @@ int inpu_float_state_new(const struct inpu_model *m,
 	return 0;
 }
 
-static void rmsnorm(float *o, const float *x, const float *w, int n)
-{
-	float ss = 0.0f;
-
-	for (int j = 0; j < n; j++)
-		ss += x[j] * x[j];
-	ss /= (float)n;
-	ss += 1e-5f;
-	ss = 1.0f / sqrtf(ss);
-	for (int j = 0; j < n; j++)
-		o[j] = w[j] * (ss * x[j]);
-}
-
 static void softmax(float *x, int n)
 {
 	float max = x[0], sum = 0.0f;
@@ -270,7 +257,7 @@ static void ffn(struct inpu_float_state *s, size_t lu)
 	int dim = m->cfg.dim, hidden = m->cfg.hidden_dim;
 	float *x = s->x;
 
-	rmsnorm(s->xb, x, m->rms_ffn + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, m->rms_ffn + lu * (size_t)dim, dim);
 	matmul(s->hb, s->xb, m->w1 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
 	matmul(s->hb2, s->xb, m->w3 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
 	for (int i = 0; i < hidden; i++) {
@@ -307,7 +294,7 @@ const float *inpu_float_forward(struct inpu_float_state *s, int token, int pos)
 		float *k = s->key_cache + loff + (size_t)pos * (size_t)kv_dim;
 		float *v = s->value_cache + loff + (size_t)pos * (size_t)kv_dim;
 
-		rmsnorm(s->xb, x, m->rms_att + lu * (size_t)dim, dim);
+		inpu_rmsnorm(s->xb, x, m->rms_att + lu * (size_t)dim, dim);
 		matmul(s->q, s->xb, m->wq + lu * (size_t)dim * (size_t)dim, dim, dim);
 		matmul(k, s->xb, m->wk + lu * (size_t)dim * (size_t)kv_dim, dim, kv_dim);
 		matmul(v, s->xb, m->wv + lu * (size_t)dim * (size_t)kv_dim, dim, kv_dim);
@@ -318,7 +305,7 @@ const float *inpu_float_forward(struct inpu_float_state *s, int token, int pos)
 			x[i] += s->xb2[i];
 		ffn(s, lu);
 	}
-	rmsnorm(x, x, m->rms_final, dim);
+	inpu_rmsnorm(x, x, m->rms_final, dim);
 	matmul(s->logits, x, m->wcls, dim, p->vocab_size);
 	return s->logits;
 }
