@@ -617,6 +617,12 @@ static int inpu_job_queue(struct inpu_file *ifile, struct inpu_job *job,
 	ret = drm_gem_lock_reservations(cb->bos, cb->n_bos, &ticket);
 	if (ret)
 		return ret;
+	/*
+	 * Once pushed, the job may run, end and drop the last reference to
+	 * @cb (a racing DESTROY drops the handle's) before the unlock below
+	 * reads cb->bos: hold one of our own until then.
+	 */
+	kref_get(&cb->ref);
 	for (i = 0; i < cb->n_bos; i++) {
 		bool write = cb->bo_flags[i] & DRM_INPU_REF_WRITE;
 
@@ -631,6 +637,7 @@ static int inpu_job_queue(struct inpu_file *ifile, struct inpu_job *job,
 	ret = inpu_job_push(ifile, job, out_sync, args);
 out_unlock:
 	drm_gem_unlock_reservations(cb->bos, cb->n_bos, &ticket);
+	inpu_cmdbuf_put(cb);
 	return ret;
 }
 
