@@ -74,6 +74,10 @@ struct cli_model {
 /* Load model and tokenizer, check that they belong together, open the
  * backend.  0, or the exit status after a message. */
 int cli_model_open(struct cli_model *cm);
+/* The two halves of cli_model_open(), for a command that needs the model
+ * to choose the backend's options (run: the SAMPLE immediates). */
+int cli_model_load(struct cli_model *cm);
+int cli_model_backend(struct cli_model *cm);
 void cli_model_close(struct cli_model *cm);
 /* One line on what the model is: "PATH (llama2.c v1, dim ...)". */
 void cli_model_describe(const struct cli_model *cm, FILE *f);

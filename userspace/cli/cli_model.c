@@ -68,40 +68,47 @@ static int check_file_kind(const struct cli_model *cm)
 	return 1;
 }
 
-static int open_float(struct cli_model *cm)
+static int load_float(struct cli_model *cm, char *err, size_t errlen)
+{
+	return inpu_model_load(cm->model, &cm->m, err, errlen) ||
+	       inpu_tokenizer_load(cm->tokenizer, &cm->t, err, errlen) ||
+	       inpu_model_check_tokenizer(cm->m, cm->model, cm->t,
+					  cm->tokenizer, err, errlen);
+}
+
+int cli_model_load(struct cli_model *cm)
 {
 	char err[INPU_MODEL_ERRLEN];
+	int ret = check_file_kind(cm);
 
-	if (inpu_model_load(cm->model, &cm->m, err, sizeof(err)) ||
-	    inpu_tokenizer_load(cm->tokenizer, &cm->t, err, sizeof(err)) ||
-	    inpu_model_check_tokenizer(cm->m, cm->model, cm->t, cm->tokenizer,
-				       err, sizeof(err))) {
+	if (ret)
+		return ret;
+	if (cm->kind == CLI_FLOAT ? load_float(cm, err, sizeof(err)) :
+	    inpu_qmodel_load(cm->model, &cm->qm, err, sizeof(err)) ||
+	    inpu_tokenizer_load(cm->tokenizer, &cm->t, err, sizeof(err))) {
 		fprintf(stderr, "%s %s: %s\n", prog, cm->cmd, err);
 		return 1;
 	}
-	if (inpu_backend_float_new(cm->m, &cm->b)) {
-		fprintf(stderr, "%s %s: %s: out of memory for the activations\n",
-			prog, cm->cmd, cm->model);
+	if (cm->qm && (uint32_t)inpu_tokenizer_size(cm->t) != cm->qm->cfg.vocab_size) {
+		fprintf(stderr,
+			"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
+			prog, cm->cmd, cm->model, cm->qm->cfg.vocab_size,
+			cm->tokenizer, inpu_tokenizer_size(cm->t));
 		return 1;
 	}
 	return 0;
 }
 
-static int open_integer(struct cli_model *cm)
+int cli_model_backend(struct cli_model *cm)
 {
 	char err[INPU_MODEL_ERRLEN];
 	int ret;
 
-	if (inpu_qmodel_load(cm->model, &cm->qm, err, sizeof(err)) ||
-	    inpu_tokenizer_load(cm->tokenizer, &cm->t, err, sizeof(err))) {
-		fprintf(stderr, "%s %s: %s\n", prog, cm->cmd, err);
-		return 1;
-	}
-	if ((uint32_t)inpu_tokenizer_size(cm->t) != cm->qm->cfg.vocab_size) {
-		fprintf(stderr,
-			"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
-			prog, cm->cmd, cm->model, cm->qm->cfg.vocab_size,
-			cm->tokenizer, inpu_tokenizer_size(cm->t));
+	if (cm->kind == CLI_FLOAT) {
+		if (!inpu_backend_float_new(cm->m, &cm->b))
+			return 0;
+		fprintf(stderr, "%s %s: %s: out of memory for the activations\n",
+			prog, cm->cmd, cm->model);
 		return 1;
 	}
 	if (cm->kind == CLI_DEVICE)
@@ -119,11 +126,9 @@ static int open_integer(struct cli_model *cm)
 
 int cli_model_open(struct cli_model *cm)
 {
-	int ret = check_file_kind(cm);
+	int ret = cli_model_load(cm);
 
-	if (ret)
-		return ret;
-	return cm->kind == CLI_FLOAT ? open_float(cm) : open_integer(cm);
+	return ret ? ret : cli_model_backend(cm);
 }
 
 void cli_model_close(struct cli_model *cm)

@@ -231,34 +231,28 @@ static int run_args(int argc, char **argv, struct run_args *a)
 			prog, a->cm.device);
 		return 2;
 	}
-	return -1;
-}
-
-/*
- * --temperature and --top-p as SAMPLE immediates, which need the model's
- * logit and exp-table scales: -1 to go on, else the exit status.
- */
-static int run_sampling(struct run_args *a)
-{
-	char err[INPU_MODEL_ERRLEN];
-	struct inpu_qmodel *pm;
-	int32_t mult, shift;
-	double real;
-
-	if (a->temperature <= 0) {
-		if (!a->have_seed)
-			return -1;
+	if (a->have_seed && a->temperature <= 0) {
 		fprintf(stderr, "%s run: --seed: only with --temperature > 0 (greedy decoding uses no randomness)\n",
 			prog);
 		return 2;
 	}
-	if (inpu_qmodel_load(a->cm.model, &pm, err, sizeof(err))) {
-		fprintf(stderr, "%s run: %s\n", prog, err);
-		return 1;
-	}
-	real = ldexp(1.0, (int)pm->cfg.exp_frac - (int)pm->cfg.logit_frac) /
+	return -1;
+}
+
+/*
+ * --temperature and --top-p as SAMPLE immediates, which need the loaded
+ * model's logit and exp-table scales: -1 to go on, else the exit status.
+ */
+static int run_sampling(struct run_args *a)
+{
+	const struct inpu_qconfig *cfg = &a->cm.qm->cfg;
+	int32_t mult, shift;
+	double real;
+
+	if (a->temperature <= 0)
+		return -1;
+	real = ldexp(1.0, (int)cfg->exp_frac - (int)cfg->logit_frac) /
 	       a->temperature;
-	inpu_qmodel_free(pm);
 	if (inpu_requant_pair(real, 0, &mult, &shift)) {
 		fprintf(stderr, "%s run: --temperature %g: out of the range the SAMPLE op can express\n",
 			prog, a->temperature);
@@ -484,11 +478,13 @@ int cmd_run(int argc, char **argv)
 	int *tokens = NULL, rc = run_args(argc, argv, &a);
 	long n_prompt;
 
-	if (rc < 0)
-		rc = run_sampling(&a);
 	if (rc >= 0)
 		return rc;
-	rc = cli_model_open(&a.cm);
+	rc = cli_model_load(&a.cm);
+	if (!rc) {
+		rc = run_sampling(&a);
+		rc = rc >= 0 ? rc : cli_model_backend(&a.cm);
+	}
 	if (rc)
 		goto out;
 	qd = inpu_backend_qdev(a.cm.b);
