@@ -38,9 +38,14 @@ LIB_HDRS := $(wildcard userspace/lib/*.h)
 # perplexity) and the offline quantizer.  Each folder sees only the headers
 # of the folders it may use: runtime <- reference <- quantizer.
 USER_LIBS_DIRS := runtime reference quantizer
+# The quantizer's matrix products: OpenBLAS (Debian's libopenblas-dev;
+# faster than BLIS here, userspace/quantizer/README.md), called
+# single-threaded from the quantizer's own threads.
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS := $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas) -lpthread
 INC_runtime := -Iuserspace/runtime -Iuserspace/lib
 INC_reference := -Iuserspace/reference -Iuserspace/runtime
-INC_quantizer := -Iuserspace/quantizer -Iuserspace/reference -Iuserspace/runtime
+INC_quantizer := -Iuserspace/quantizer -Iuserspace/reference -Iuserspace/runtime $(BLAS_CFLAGS)
 MODEL_SRCS := $(foreach d,$(USER_LIBS_DIRS),$(wildcard userspace/$(d)/*.c))
 MODEL_HDRS := $(foreach d,$(USER_LIBS_DIRS),$(wildcard userspace/$(d)/*.h))
 MODEL_INC := $(foreach d,$(USER_LIBS_DIRS),-Iuserspace/$(d))
@@ -48,8 +53,9 @@ MODEL_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine $(DRM_CFLAG
 # Link order: a library before the ones it uses.
 USER_LIBS = $(foreach d,quantizer reference runtime,$(B)/$(d)/libinpu_$(d).a)
 ASAN_USER_LIBS = $(foreach d,quantizer reference runtime,$(B)/asan/$(d)/libinpu_$(d).a)
-MODEL_LIBS = $(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a -lcrypto
-ASAN_MODEL_LIBS = $(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a -lcrypto
+MODEL_LIBS = $(B)/engine/libinpu_engine.a $(B)/engine/libinpu_tables.a -lcrypto $(BLAS_LIBS)
+ASAN_MODEL_LIBS = $(B)/asan/engine/libinpu_engine.a $(B)/asan/engine/libinpu_tables.a -lcrypto \
+	$(BLAS_LIBS)
 KERNEL_SRCS := $(wildcard kernel/*.c kernel/*.h) engine/validate.c engine/inpu_validate.h engine/fw_image.c engine/inpu_fw_image.h Kbuild scripts/kcompat.sh
 QEMU_DEV_SRCS := $(wildcard qemu-device/*)
 # Firmware image tools: fw_build.c is shared with the host tests and the fuzzer.
@@ -346,7 +352,7 @@ $(B)/host-tests/%: tests/host/%.c $(B)/asan/lib/libinpu.a $(B)/asan/fwtools/libi
 		-I$(KSRC)/tools/testing/selftests \
 		-o $@ $< $(ASAN_USER_LIBS) $(B)/asan/lib/libinpu.a \
 		$(B)/asan/fwtools/libinpu_fw.a $(B)/asan/engine/libinpu_engine.a \
-		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lcrypto -lm
+		$(B)/asan/engine/libinpu_tables.a $(DRM_LIBS) -lcrypto $(BLAS_LIBS) -lm
 
 # The quantizer tests: the model library before the engine it uses.
 $(B)/host-tests/test_quant_%: tests/host/test_quant_%.c $(B)/asan/lib/libinpu.a \

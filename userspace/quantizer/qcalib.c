@@ -2,8 +2,10 @@
 /*
  * Calibration (offline, floating point): the prepared float model (the
  * checkpoint with q/k/v and w1/w3 fused, 1/sqrt(head_dim) folded into the
- * q weights and the smoothing factors folded in) and its forward pass,
- * which records every activation the integer graph quantizes.
+ * q weights and the smoothing factors folded in), the calibration
+ * observers' storage, the calibration text's tokens and stories sampled
+ * from the float model (the forward pass that records every activation
+ * the integer graph quantizes is qforward.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -409,34 +411,6 @@ int qcalib_new(const struct qprep *p, uint32_t cap, int hess, struct qcalib *c)
 	return 0;
 }
 
-/* Record @v into site @s: channel maxima, and the sample row if @row >= 0. */
-static void observe(struct qsite *s, const float *v, long row)
-{
-	for (int i = 0; i < s->width; i++) {
-		float a = fabsf(v[i]);
-
-		if (a > s->chmax[i])
-			s->chmax[i] = a;
-	}
-	if (row >= 0)
-		memcpy(s->sample + (size_t)row * (size_t)s->width, v,
-		       (size_t)s->width * sizeof(float));
-	if (s->hess) {
-		for (int i = 0; i < s->width; i++) {
-			double *hr = s->hess + (size_t)i * (size_t)s->width;
-			double vi = v[i];
-
-			for (int j = 0; j <= i; j++)
-				hr[j] += vi * v[j];
-		}
-	}
-}
-
-static void observe_max(struct qsite *s, const float *v)
-{
-	observe(s, v, -1);
-}
-
 /* ---- tokens ------------------------------------------------------------------- */
 
 void qtokens_free(struct qtokens *q)
@@ -503,7 +477,11 @@ int qtokens_from_text(const struct inpu_tokenizer *t, const char *text,
 	return ret;
 }
 
-/* ---- the instrumented forward pass ------------------------------------------- */
+/*
+ * ---- the token-by-token forward pass (with a KV cache) ------------------------
+ * Sampling stories needs one token at a time; calibration runs whole
+ * stories as matrix products (qforward.c).
+ */
 
 struct fstate {
 	float *x, *xb, *xb2, *qkv, *hb, *att, *logits, *kc, *vc, *tmp;
@@ -549,13 +527,6 @@ static void matvec(float *out, const float *x, const float *w, int n, int d)
 {
 	for (int i = 0; i < d; i++)
 		out[i] = inpu_dot8(w + (size_t)i * (size_t)n, x, n);
-}
-
-static void absmax_into(double *m, const float *v, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fabs((double)v[i]) > *m)
-			*m = fabs((double)v[i]);
 }
 
 /* Rotate q and k (the first @dim + kv of s->qkv) by position @pos. */
@@ -613,126 +584,62 @@ static void attend(const struct qprep *p, struct fstate *s, size_t loff, int pos
 }
 
 /* The attention half of layer @l: RMSNorm, qkv, RoPE, cache, attention, wo. */
-static void forward_attention(const struct qprep *p, struct fstate *s,
-			      struct qcalib *c, int l, int pos, long row)
+static void forward_attention(const struct qprep *p, struct fstate *s, int l,
+			      int pos)
 {
 	int dim = p->dim, kv = p->kv;
 	size_t lu = (size_t)l;
 	size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
-	float *x = s->x, *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
+	float *x = s->x, *k = s->qkv + dim, *v = s->qkv + dim + kv;
 
 	inpu_rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
-	if (c)
-		observe(qsite_at(c, l, S_XA), s->xb, row);
 	matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
 	       dim, p->nqkv);
-	if (c) {
-		observe_max(qsite_at(c, l, S_Q), q);
-		observe_max(qsite_at(c, l, S_K), k);
-		observe(qsite_at(c, l, S_V), v, row);
-	}
 	rope_rotate(p, s, pos);
-	if (c) {
-		observe(qsite_at(c, l, S_Q), q, row);
-		observe(qsite_at(c, l, S_K), k, row);
-	}
 	memcpy(s->kc + loff + (size_t)pos * (size_t)kv, k, (size_t)kv * sizeof(float));
 	memcpy(s->vc + loff + (size_t)pos * (size_t)kv, v, (size_t)kv * sizeof(float));
 	attend(p, s, loff, pos);
-	if (c)
-		observe(qsite_at(c, l, S_ATT), s->xb, row);
 	matvec(s->xb2, s->xb, p->wo + lu * (size_t)dim * (size_t)dim, dim, dim);
 	for (int i = 0; i < dim; i++)
 		x[i] += s->xb2[i];
-	if (c)
-		absmax_into(&c->res_max, x, dim);
 }
 
 /* The FFN half of layer @l: RMSNorm, w1 and w3, SwiGLU, w2. */
-static void forward_ffn(const struct qprep *p, struct fstate *s,
-			struct qcalib *c, int l, long row)
+static void forward_ffn(const struct qprep *p, struct fstate *s, int l)
 {
 	int dim = p->dim, hid = p->hidden;
 	size_t lu = (size_t)l;
 	float *x = s->x;
 
 	inpu_rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
-	if (c)
-		observe(qsite_at(c, l, S_XF), s->xb, row);
 	matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
 	       dim, 2 * hid);
-	if (c) {
-		observe(qsite_at(c, l, S_GATE), s->hb, row);
-		observe(qsite_at(c, l, S_UP), s->hb + hid, row);
-	}
 	for (int i = 0; i < hid; i++) {
 		float g = s->hb[i];
 
 		s->tmp[i] = g / (1.0f + expf(-g)) * s->hb[hid + i];
 	}
-	if (c)
-		observe(qsite_at(c, l, S_H), s->tmp, row);
 	matvec(s->xb2, s->tmp, p->w2 + lu * (size_t)dim * (size_t)hid, hid, dim);
 	for (int i = 0; i < dim; i++)
 		x[i] += s->xb2[i];
-	if (c)
-		absmax_into(&c->res_max, x, dim);
 }
 
 /*
  * One token; @row >= 0 stores the sites into sample row @row.  @c may be
  * NULL (no observation: the logits only).
  */
-static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
-		    int token, int pos, long row)
+static void forward(const struct qprep *p, struct fstate *s, int token, int pos)
 {
 	int dim = p->dim;
 	float *x = s->x;
 
 	memcpy(x, p->emb + (size_t)token * (size_t)dim, (size_t)dim * sizeof(float));
-	if (c)
-		absmax_into(&c->res_max, x, dim);
 	for (int l = 0; l < p->n_layers; l++) {
-		forward_attention(p, s, c, l, pos, row);
-		forward_ffn(p, s, c, l, row);
+		forward_attention(p, s, l, pos);
+		forward_ffn(p, s, l);
 	}
 	inpu_rmsnorm(s->xb, x, p->g_fin, dim);
-	if (c)
-		observe(qsite_at(c, -1, 0), s->xb, row);
 	matvec(s->logits, s->xb, p->wcls, dim, p->vocab);
-	if (c)
-		absmax_into(&c->logit_max, s->logits, p->vocab);
-}
-
-int qcalib_run(const struct qprep *p, const struct qtokens *tk,
-	       uint64_t stride, struct qcalib *c,
-	       void (*progress)(void *, const char *, uint64_t, uint64_t),
-	       void *pctx, const char *stage)
-{
-	struct fstate s;
-	uint64_t t = 0;
-	int ret;
-
-	memset(&s, 0, sizeof(s));
-	ret = fstate_new(p, &s);
-	if (ret)
-		return ret;
-	if (!stride)
-		stride = 1;
-	for (uint32_t i = 0; i < tk->n; i++) {
-		for (int pos = 0; pos + 1 < tk->len[i]; pos++, t++) {
-			long row = -1;
-
-			if (t % stride == stride / 2 && c->n_sample < c->cap)
-				row = (long)c->n_sample++;
-			forward(p, &s, c, tk->story[i][pos], pos, row);
-		}
-		if (progress)
-			progress(pctx, stage, i + 1, tk->n);
-	}
-	c->tokens = t;
-	fstate_free(&s);
-	return 0;
 }
 
 int qtokens_copy(const struct qtokens *a, struct qtokens *b)
@@ -796,7 +703,7 @@ int qtokens_generate(const struct qprep *p, uint32_t n, int max_len, uint64_t se
 			double mx = -INFINITY, sum = 0.0, acc = 0.0;
 			int next = p->vocab - 1;
 
-			forward(p, &s, NULL, tok[len - 1], len - 1, -1);
+			forward(p, &s, tok[len - 1], len - 1);
 			for (int v = 0; v < p->vocab; v++)
 				if (s.logits[v] > mx)
 					mx = s.logits[v];
@@ -822,25 +729,4 @@ int qtokens_generate(const struct qprep *p, uint32_t n, int max_len, uint64_t se
 	}
 	fstate_free(&s);
 	return ret;
-}
-
-double qcalib_nll(const struct qprep *p, const struct qtokens *tk,
-		  uint32_t max_stories)
-{
-	struct fstate s;
-	double nll = 0.0;
-	uint64_t n = 0;
-
-	memset(&s, 0, sizeof(s));
-	if (fstate_new(p, &s))
-		return -1.0;
-	for (uint32_t i = 0; i < tk->n && (!max_stories || i < max_stories); i++) {
-		for (int pos = 0; pos + 1 < tk->len[i]; pos++) {
-			forward(p, &s, NULL, tk->story[i][pos], pos, -1);
-			nll += inpu_nll(s.logits, p->vocab, tk->story[i][pos + 1]);
-			n++;
-		}
-	}
-	fstate_free(&s);
-	return n ? nll / (double)n : 0.0;
 }

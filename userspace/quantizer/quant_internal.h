@@ -141,6 +141,20 @@ int qcalib_run(const struct qprep *p, const struct qtokens *tk,
 double qcalib_nll(const struct qprep *p, const struct qtokens *tk,
 		  uint32_t max_stories);
 
+/*
+ * Parallel loops (qpar.c): fn(ctx, item, worker) for every item 0..n-1 on
+ * up to qpar_threads() threads (worker 0 is the caller), items taken in
+ * increasing order; worker ids are below qpar_workers(n).  BLAS runs
+ * single-threaded inside each worker.  Results must not depend on which
+ * worker ran an item: callers reduce per-item results in item order.
+ */
+void qpar_set_threads(int n);		/* 0: one per CPU */
+int qpar_threads(void);
+int qpar_workers(uint32_t n);
+int qpar_for(uint32_t n, void (*fn)(void *ctx, uint32_t item, int worker),
+	     void *ctx);
+void qpar_blas_init(void);
+
 /* Quantization-aware fine-tuning by distillation (qtune.c). */
 struct qtune_opts {
 	int epochs;		/* passes over the calibration stories */
