@@ -87,6 +87,7 @@ struct qcalib {
 	uint64_t tokens;	/* tokens run */
 	double res_max;		/* max |residual| (embeddings and after adds) */
 	double logit_max;	/* max |logit| */
+	int no_logits;		/* set: skip the classifier (logit_max unused) */
 };
 
 static inline struct qsite *qsite_at(struct qcalib *c, int layer, int s)

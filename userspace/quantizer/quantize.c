@@ -14,6 +14,8 @@
 
 #include <inpu/inpu_fw.h>
 
+#include <cblas.h>
+
 #include "inpu_engine.h"
 #include "tables_gen.h"
 #include "tokenizer.h"
@@ -74,22 +76,38 @@ static int cmp_float(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sum of squared int8 quantization errors of @v at scale @s. */
+/*
+ * Sum of squared int8 quantization errors of @v at scale @s.  The clip
+ * searches call this for every candidate over the whole sample, so it is
+ * written to vectorize: rounding by adding and subtracting 1.5 * 2^52
+ * (round to nearest, ties to even, as nearbyint, for |x| < 2^51; here
+ * |x| <= 127 / 0.3) instead of a libm call, and four partial sums in a
+ * fixed order, so every build (SSE2 or AVX2 clone) gives the same bits.
+ */
+__attribute__((target_clones("avx2", "default")))
 static double q8_err(const float *v, size_t n, double s)
 {
-	double e = 0.0, inv = 1.0 / s;
+	const double magic = 6755399441055744.0;
+	double e[4] = { 0.0, 0.0, 0.0, 0.0 }, inv = 1.0 / s;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		double q = nearbyint(v[i] * inv);
+	for (; i + 4 <= n; i += 4) {
+		for (int l = 0; l < 4; l++) {
+			double q = (v[i + l] * inv + magic) - magic;
 
-		if (q > 127)
-			q = 127;
-		else if (q < -127)
-			q = -127;
-		q = v[i] - q * s;
-		e += q * q;
+			q = q > 127.0 ? 127.0 : q < -127.0 ? -127.0 : q;
+			q = v[i + l] - q * s;
+			e[l] += q * q;
+		}
 	}
-	return e;
+	for (; i < n; i++) {
+		double q = (v[i] * inv + magic) - magic;
+
+		q = q > 127.0 ? 127.0 : q < -127.0 ? -127.0 : q;
+		q = v[i] - q * s;
+		e[0] += q * q;
+	}
+	return (e[0] + e[1]) + (e[2] + e[3]);
 }
 
 /*
@@ -645,24 +663,36 @@ static void smooth_factors(const double *amax, const double *wmax, int k,
 		sig[j] = sig[j] > 0.0 ? sig[j] / lsum : 1.0;
 }
 
+/* Sample rows per product of the searches: bounds the [rows][n] buffers. */
+#define SEARCH_ROWS	64
+
+/* Y[m][n] = X[m][k] . W[n][k]^T (float, single-threaded BLAS). */
+static void sgemm_nt(float *y, const float *x, const float *w, int m, int n, int k)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
+		    w, k, 0.0f, y, n);
+}
+
 /*
  * Relative output error of a linear layer with inputs divided and weight
  * columns multiplied by @sig, both quantized as the graph does: the sum
- * over output blocks [blk[b], blk[b+1]) of |Y - Yq|^2 / |Y|^2.
+ * over output blocks [blk[b], blk[b+1]) of |Y - Yq|^2 / |Y|^2, Y the
+ * float outputs @y[t][n].
  */
 static double linear_error(const float *x, uint32_t t, const float *w, int n,
 			   int k, const double *sig, const int *blk, int nblk,
-			   const struct inpu_quant_opts *o, int w4, const double *y)
+			   const struct inpu_quant_opts *o, int w4, const float *y)
 {
 	float *xs = malloc((size_t)t * k * sizeof(float));
 	float *ws = calloc((size_t)n * k + 1, sizeof(float));
 	float *wq = malloc((size_t)n * k * sizeof(float));
+	float *yq = malloc((size_t)SEARCH_ROWS * n * sizeof(float));
 	double *num = calloc((size_t)nblk, sizeof(double));
 	double *den = calloc((size_t)nblk, sizeof(double));
 	struct qweight qw;
 	double s, err = 0.0;
 
-	if (!xs || !ws || !wq || !num || !den ||
+	if (!xs || !ws || !wq || !yq || !num || !den ||
 	    qweight_alloc(&qw, n, k, w4, opts_fmt(o))) {
 		err = DBL_MAX;
 		goto out;
@@ -679,20 +709,19 @@ static double linear_error(const float *x, uint32_t t, const float *w, int n,
 	quant_rtn(ws, &qw, o->pow2);
 	dequant(&qw, wq);
 	qweight_free(&qw);
-	for (uint32_t r = 0; r < t; r++) {
-		const float *xr = xs + (size_t)r * k;
+	for (uint32_t r0 = 0; r0 < t; r0 += SEARCH_ROWS) {
+		int m = t - r0 < SEARCH_ROWS ? (int)(t - r0) : SEARCH_ROWS;
 
-		for (int b = 0; b < nblk; b++) {
-			for (int i = blk[b]; i < blk[b + 1]; i++) {
-				const float *wr = wq + (size_t)i * k;
-				double acc = 0.0, ref = y[(size_t)r * n + i];
+		sgemm_nt(yq, xs + (size_t)r0 * k, wq, m, n, k);
+		for (int r = 0; r < m; r++)
+			for (int b = 0; b < nblk; b++)
+				for (int i = blk[b]; i < blk[b + 1]; i++) {
+					double ref = y[(size_t)(r0 + r) * n + i];
+					double d = yq[(size_t)r * n + i] - ref;
 
-				for (int j = 0; j < k; j++)
-					acc += (double)xr[j] * wr[j];
-				num[b] += (acc - ref) * (acc - ref);
-				den[b] += ref * ref;
-			}
-		}
+					num[b] += d * d;
+					den[b] += ref * ref;
+				}
 	}
 	for (int b = 0; b < nblk; b++)
 		err += den[b] > 0.0 ? num[b] / den[b] : 0.0;
@@ -700,16 +729,57 @@ out:
 	free(xs);
 	free(ws);
 	free(wq);
+	free(yq);
 	free(num);
 	free(den);
 	return err;
+}
+
+/* The smoothing candidates of one site: none, then alpha 0, 0.1, .. 1. */
+#define SMOOTH_CANDS	12
+
+struct smooth_search {
+	const float *x, *w, *y;
+	uint32_t t;
+	int n, k, kf, nblk, w4;
+	const double *amax, *wmax;
+	const int *blk, *tie;
+	const struct inpu_quant_opts *o;
+	double *sig;		/* [SMOOTH_CANDS][k] */
+	double err[SMOOTH_CANDS];
+};
+
+/* Candidate @c's factors and error (a worker of qpar_for). */
+static void smooth_candidate(void *ctx, uint32_t c, int worker)
+{
+	struct smooth_search *ss = ctx;
+	double *sig = ss->sig + (size_t)c * ss->k;
+	double *cand = malloc((size_t)ss->kf * sizeof(double));
+
+	(void)worker;
+	if (!cand) {
+		ss->err[c] = DBL_MAX;
+		return;
+	}
+	if (c == 0) {
+		for (int j = 0; j < ss->k; j++)
+			sig[j] = 1.0;
+	} else {
+		smooth_factors(ss->amax, ss->wmax, ss->kf, (c - 1) / 10.0, cand);
+		for (int j = 0; j < ss->k; j++)
+			sig[j] = cand[ss->tie ? ss->tie[j] : j];
+	}
+	free(cand);
+	ss->err[c] = linear_error(ss->x, ss->t, ss->w, ss->n, ss->k, sig, ss->blk,
+				  ss->nblk, ss->o, ss->w4, ss->y);
 }
 
 /*
  * Choose the smoothing factors of one linear input site of @k channels.
  * @amax, @wmax: maxima of the @kf factor channels (input channel j uses
  * factor tie[j], or j without @tie); @x: the float input sample, @w the
- * float weights.  Writes @sig[k] and returns the alpha (-1: none).
+ * float weights.  Writes @sig[k] and returns the alpha (-1: none).  The
+ * candidates are measured in parallel; the first best one wins.
  */
 static double choose_smoothing(const float *x, uint32_t t, const float *w,
 			       int n, int k, int kf, const double *amax,
@@ -717,54 +787,46 @@ static double choose_smoothing(const float *x, uint32_t t, const float *w,
 			       const struct inpu_quant_opts *o, int w4,
 			       double *sig, const int *tie)
 {
-	double *cand = malloc((size_t)kf * sizeof(double));
-	double *full = malloc((size_t)k * sizeof(double));
-	double *y = malloc((size_t)t * n * sizeof(double));
-	double best_err, best_alpha = -1.0;
+	struct smooth_search ss = {
+		.x = x, .w = w, .t = t, .n = n, .k = k, .kf = kf, .nblk = nblk,
+		.w4 = w4, .amax = amax, .wmax = wmax, .blk = blk, .tie = tie, .o = o,
+	};
+	float *y = NULL;
+	int best = 0;
 
 	for (int j = 0; j < k; j++)
 		sig[j] = 1.0;
-	if (o->smooth == 0 || !cand || !full || !y) {
-		free(cand);
-		free(full);
-		free(y);
+	if (o->smooth == 0)
 		return -1.0;
-	}
 	if (o->smooth == 1) {
+		double *cand = malloc((size_t)kf * sizeof(double));
+
+		if (!cand)
+			return -1.0;
 		smooth_factors(amax, wmax, kf, o->alpha, cand);
 		for (int j = 0; j < k; j++)
 			sig[j] = cand[tie ? tie[j] : j];
 		free(cand);
-		free(full);
-		free(y);
 		return o->alpha;
 	}
-	for (uint32_t r = 0; r < t; r++)
-		for (int i = 0; i < n; i++) {
-			double acc = 0.0;
-
-			for (int j = 0; j < k; j++)
-				acc += (double)x[(size_t)r * k + j] * w[(size_t)i * k + j];
-			y[(size_t)r * n + i] = acc;
-		}
-	best_err = linear_error(x, t, w, n, k, sig, blk, nblk, o, w4, y);
-	for (int a = 0; a <= 10; a++) {
-		double alpha = a / 10.0, e;
-
-		smooth_factors(amax, wmax, kf, alpha, cand);
-		for (int j = 0; j < k; j++)
-			full[j] = cand[tie ? tie[j] : j];
-		e = linear_error(x, t, w, n, k, full, blk, nblk, o, w4, y);
-		if (e < best_err) {
-			best_err = e;
-			best_alpha = alpha;
-			memcpy(sig, full, (size_t)k * sizeof(double));
-		}
+	ss.sig = malloc((size_t)SMOOTH_CANDS * k * sizeof(double));
+	y = malloc((size_t)t * n * sizeof(float) + 1);
+	if (!ss.sig || !y) {
+		free(ss.sig);
+		free(y);
+		return -1.0;
 	}
-	free(cand);
-	free(full);
+	qpar_blas_init();
+	sgemm_nt(y, x, w, (int)t, n, k);
+	ss.y = y;
+	qpar_for(SMOOTH_CANDS, smooth_candidate, &ss);
+	for (int c = 1; c < SMOOTH_CANDS; c++)
+		if (ss.err[c] < ss.err[best])
+			best = c;
+	memcpy(sig, ss.sig + (size_t)best * k, (size_t)k * sizeof(double));
+	free(ss.sig);
 	free(y);
-	return best_alpha;
+	return best ? (best - 1) / 10.0 : -1.0;
 }
 
 /* Column maxima of |W| (N x K). */
@@ -1038,50 +1100,85 @@ static int quant_linear(struct qctx *q, const float *w, int n, int k,
 	return 0;
 }
 
-/* Output SNR of a linear layer against float on the calibration sample. */
+/* One block of SEARCH_ROWS sample rows of linear_snr: its sums. */
+struct snr_job {
+	const float *x, *w, *wq;	/* sample [t][k], float and rounded weights */
+	uint32_t t;
+	int n, k;
+	double sx;
+	double (*sum)[3];		/* [blocks]: |Y|^2, |Y - Yw|^2, |Y - Ywa|^2 */
+};
+
+static void snr_block(void *ctx, uint32_t blkno, int worker)
+{
+	struct snr_job *j = ctx;
+	uint32_t r0 = blkno * SEARCH_ROWS;
+	int m = j->t - r0 < SEARCH_ROWS ? (int)(j->t - r0) : SEARCH_ROWS;
+	size_t rn = (size_t)m * j->n;
+	float *y = malloc(rn * 3 * sizeof(float));
+	float *xq = malloc((size_t)m * j->k * sizeof(float));
+	const float *x = j->x + (size_t)r0 * j->k;
+	double *sum = j->sum[blkno];
+
+	(void)worker;
+	if (!y || !xq) {
+		free(y);
+		free(xq);
+		sum[0] = sum[1] = sum[2] = -1.0;	/* reported as failed */
+		return;
+	}
+	for (size_t i = 0; i < (size_t)m * j->k; i++)
+		xq[i] = (float)(clampi(lround(x[i] / j->sx), -127, 127) * j->sx);
+	sgemm_nt(y, x, j->w, m, j->n, j->k);
+	sgemm_nt(y + rn, x, j->wq, m, j->n, j->k);
+	sgemm_nt(y + 2 * rn, xq, j->wq, m, j->n, j->k);
+	sum[0] = sum[1] = sum[2] = 0.0;
+	for (size_t i = 0; i < rn; i++) {
+		double a = y[i], ew = a - y[rn + i], ewa = a - y[2 * rn + i];
+
+		sum[0] += a * a;
+		sum[1] += ew * ew;
+		sum[2] += ewa * ewa;
+	}
+	free(y);
+	free(xq);
+}
+
+/*
+ * Output SNR of a linear layer against float on the calibration sample:
+ * blocks of rows in parallel, their sums added in block order.
+ */
 static void linear_snr(const struct qsite *in, uint32_t t, const float *w,
 		       const struct qweight *qw, double sx,
 		       struct inpu_quant_layer_report *r)
 {
 	int n = qw->n, k = qw->k;
+	uint32_t nb = (t + SEARCH_ROWS - 1) / SEARCH_ROWS;
 	double sig = 0.0, ew = 0.0, ewa = 0.0;
-	double *wq = malloc((size_t)n * k * sizeof(double));
-	double *xq = malloc((size_t)k * sizeof(double));
+	float *wq = malloc((size_t)n * k * sizeof(float));
+	struct snr_job j = {
+		.x = in->sample, .w = w, .wq = wq, .t = t, .n = n, .k = k, .sx = sx,
+		.sum = calloc(nb ? nb : 1, sizeof(*j.sum)),
+	};
 
-	if (!wq || !xq) {
+	r->in_clip = sx * 127.0;
+	r->in_max = vmax(in->chmax, (size_t)in->width);
+	if (!wq || !j.sum) {
 		free(wq);
-		free(xq);
+		free(j.sum);
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < k; j++)
-			wq[(size_t)i * k + j] = qw_real(qw, i, j);
-	for (uint32_t s = 0; s < t; s++) {
-		const float *x = in->sample + (size_t)s * k;
-
-		for (int j = 0; j < k; j++)
-			xq[j] = clampi(lround(x[j] / sx), -127, 127) * sx;
-		for (int i = 0; i < n; i++) {
-			const float *wr = w + (size_t)i * k;
-			const double *qr = wq + (size_t)i * k;
-			double y = 0.0, yw = 0.0, ywa = 0.0;
-
-			for (int j = 0; j < k; j++) {
-				y += (double)x[j] * wr[j];
-				yw += (double)x[j] * qr[j];
-				ywa += xq[j] * qr[j];
-			}
-			sig += y * y;
-			ew += (y - yw) * (y - yw);
-			ewa += (y - ywa) * (y - ywa);
-		}
+	dequant(qw, wq);
+	qpar_for(nb, snr_block, &j);
+	for (uint32_t b = 0; b < nb; b++) {
+		sig += j.sum[b][0];
+		ew += j.sum[b][1];
+		ewa += j.sum[b][2];
 	}
 	r->snr_w_db = ew > 0.0 ? 10.0 * log10(sig / ew) : 999.0;
 	r->snr_wa_db = ewa > 0.0 ? 10.0 * log10(sig / ewa) : 999.0;
-	r->in_clip = sx * 127.0;
-	r->in_max = vmax(in->chmax, (size_t)in->width);
 	free(wq);
-	free(xq);
+	free(j.sum);
 }
 
 /* Requant pair into *m, *s; on failure record the error. */
@@ -1871,6 +1968,8 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		ret = qcalib_new(&q.p0, opts->n_sample, 0, &q.c1);
 	if (ret)
 		goto nomem;
+	/* pass 1 feeds the smoothing search only: no logits needed */
+	q.c1.no_logits = 1;
 	/* pass 1: the float model as is (statistics for the smoothing search) */
 	if (opts->smooth) {
 		ret = qcalib_run(&q.p0, &q.tk, q.stride, &q.c1, opts->progress,
