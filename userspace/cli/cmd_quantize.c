@@ -27,7 +27,7 @@ static void quantize_usage(FILE *f)
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
 		"                    [--w4-group 16|32] [--w4-zero|--w4-sym]\n"
 		"                    [--finetune EPOCHS [--ft-lr LR] [--ft-batch N]\n"
-		"                     [--ft-generate N] [--ft-act]]\n"
+		"                     [--ft-generate N] [--ft-act]] [--threads N]\n"
 		"\n"
 		"Quantize a llama2.c checkpoint into an integer-only .inpu model\n"
 		"(userspace/quantizer/QUANT.md, userspace/runtime/FORMAT.md):\n"
@@ -78,6 +78,8 @@ static void quantize_usage(FILE *f)
 		"                          from the float model (data-free, as LLM-QAT)\n"
 		"      --ft-act            fine-tuning rounds the int8 activations too\n"
 		"                          (their ranges from a calibration pass first)\n"
+		"  -j, --threads N         worker threads (default: one per CPU); the\n"
+		"                          model's bytes are the same for any N\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -86,7 +88,8 @@ struct q_progress {
 	int tty;
 	char stage[64];
 	time_t last;
-	struct timespec start;
+	struct timespec start;		/* of the whole run */
+	struct timespec stage_start;
 };
 
 static double elapsed(const struct timespec *t0)
@@ -97,6 +100,41 @@ static double elapsed(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* "1h02m", "3m05s", "42s": short enough for one terminal line. */
+static void fmt_secs(char *buf, size_t n, double s)
+{
+	long v = (long)(s + 0.5);
+
+	if (v >= 3600)
+		snprintf(buf, n, "%ldh%02ldm", v / 3600, v / 60 % 60);
+	else if (v >= 60)
+		snprintf(buf, n, "%ldm%02lds", v / 60, v % 60);
+	else
+		snprintf(buf, n, "%lds", v);
+}
+
+/*
+ * On a terminal: one line redrawn at most once a second, a bar, the
+ * stage's share done and the time left at the stage's pace so far.
+ */
+static void q_bar(const struct q_progress *p, const char *stage, uint64_t done,
+		  uint64_t total)
+{
+	char bar[31], eta[48] = "";
+	double frac = total ? (double)done / (double)total : 1.0;
+	double t = elapsed(&p->stage_start);
+	int fill = (int)(frac * 30.0);
+
+	for (int i = 0; i < 30; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[30] = 0;
+	if (done && done < total && t > 1.0)
+		fmt_secs(eta, sizeof(eta), t * (double)(total - done) / (double)done);
+	fprintf(stderr, "\r\033[K%s quantize: %s [%s] %3.0f%% %llu/%llu%s%s", prog,
+		stage, bar, 100.0 * frac, (unsigned long long)done,
+		(unsigned long long)total, eta[0] ? "  ETA " : "", eta);
+}
+
 static void q_progress(void *ctx, const char *stage, uint64_t done,
 		       uint64_t total)
 {
@@ -104,14 +142,15 @@ static void q_progress(void *ctx, const char *stage, uint64_t done,
 	time_t now = time(NULL);
 	int fresh = strcmp(p->stage, stage) != 0;
 
-	if (fresh)
+	if (fresh) {
 		snprintf(p->stage, sizeof(p->stage), "%s", stage);
+		clock_gettime(CLOCK_MONOTONIC, &p->stage_start);
+	}
 	if (p->tty) {
 		if (!fresh && now == p->last && done != total)
 			return;
 		p->last = now;
-		fprintf(stderr, "\r\033[K%s quantize: %s %llu/%llu", prog, stage,
-			(unsigned long long)done, (unsigned long long)total);
+		q_bar(p, stage, done, total);
 		if (done == total)
 			fprintf(stderr, " (%.1f s)\n", elapsed(&p->start));
 	} else if (done == total) {
@@ -249,6 +288,15 @@ static int quantize_number_opt(int c, struct qargs *a)
 		if (parse_real("--ft-lr", optarg, 1e-7, 1.0, &a->o.ft_lr))
 			return 2;
 		break;
+	case 'j':
+		v = cli_parse_count(optarg, 1024);
+		if (v < 0) {
+			fprintf(stderr, "%s quantize: --threads: '%s' is not an integer in 1..1024\n",
+				prog, optarg);
+			return 2;
+		}
+		a->o.threads = (int)v;
+		break;
 	}
 	return 0;
 }
@@ -298,7 +346,7 @@ static int quantize_opt(int c, struct qargs *a)
 		break;
 	case 'S': case 'a': case 'r': case 'P':
 		return quantize_choice_opt(c, a);
-	case 'n': case 's': case 'B': case 'F': case 'b': case 'G': case 'L':
+	case 'n': case 's': case 'B': case 'F': case 'b': case 'G': case 'L': case 'j':
 		return quantize_number_opt(c, a);
 	}
 	return 0;
@@ -331,6 +379,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 		{ "w4-group", required_argument, NULL, 'P' },
 		{ "w4-zero", no_argument, NULL, 'Z' },
 		{ "w4-sym", no_argument, NULL, 'Y' },
+		{ "threads", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -338,7 +387,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 
 	inpu_quant_opts_default(&a->o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gARr:n:s:WB:F:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:c:o:S:a:2gARr:n:s:WB:F:j:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			quantize_usage(stdout);
 			return 0;

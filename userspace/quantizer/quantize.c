@@ -1868,6 +1868,7 @@ static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
 		.norm_lr = 0.1 * o->ft_lr, .scale_lr = 4.0 * o->ft_lr,
 		.w4 = o->scheme == INPU_QS_W4A8, .pow2 = o->pow2, .bits = q->bits,
 		.group = opts_fmt(o).group, .zero = o->w4_zero,
+		.threads = o->threads,
 		.progress = o->progress, .progress_ctx = o->progress_ctx,
 	};
 	struct qprep ref;
@@ -1948,6 +1949,7 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 	}
 	if (rep)
 		memset(rep, 0, sizeof(*rep));
+	qpar_set_threads(opts->threads);
 	ret = qtokens_from_text(t, calib, calib_len, model->cfg.seq_len,
 				opts->max_stories, &q.tk);
 	if (ret) {
@@ -1965,10 +1967,15 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		q.stride = 1;
 	ret = qprep_from_model(model, opts->rotate, &q.p0);
 	if (!ret)
-		ret = qcalib_new(&q.p0, opts->n_sample, 0, &q.c1);
+		ret = qcalib_new(&q.p0, opts->n_sample < SEARCH_TOKENS ?
+				 opts->n_sample : SEARCH_TOKENS, 0, &q.c1);
 	if (ret)
 		goto nomem;
-	/* pass 1 feeds the smoothing search only: no logits needed */
+	/*
+	 * Pass 1 feeds the smoothing search only: it reads the first
+	 * SEARCH_TOKENS sampled rows (the same rows whatever the room) and
+	 * no logits.
+	 */
 	q.c1.no_logits = 1;
 	/* pass 1: the float model as is (statistics for the smoothing search) */
 	if (opts->smooth) {

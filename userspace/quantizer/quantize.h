@@ -72,6 +72,8 @@ struct inpu_quant_opts {
 				 * stories sampled from the float model */
 	int ft_act;		/* fine-tuning also rounds the int8 activations
 				 * (ranges from a calibration pass before it) */
+	int threads;		/* worker threads, 0: one per CPU; the model
+				 * is the same for any number */
 	/* progress: stage name, done, total (may be NULL) */
 	void (*progress)(void *ctx, const char *stage, uint64_t done,
 			 uint64_t total);
