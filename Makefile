@@ -77,6 +77,7 @@ help:
 	@echo "make bench-engine   matmul G MAC/s, scalar vs SIMD, vs the vpdpbusd peak"
 	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
 	@echo "make bench      model decode/prefill tok/s and latency: VM device, host cpu, cycle model, llama.cpp"
+	@echo "make bench-quantize quantizer wall time and peak memory: stories15M/110M shapes, stories260K, BabyLlama 1M"
 	@echo "make bench-trace    jobs/s with and without inpu-trace attached, in the VM"
 	@echo "make soak       100,000 jobs, 4 processes, every device fault, kills and recoveries, in the VM"
 	@echo "make check-debug    kselftests, race tests and a short soak on a KASAN/lockdep/kmemleak kernel"
@@ -460,6 +461,13 @@ bench: deps
 bench-run: initramfs qemu models $(B)/bench/synth_model
 	bash tests/bench/run-bench.sh
 
+# Quantizer time and peak memory, W8A8 and W4A8 with the options of
+# 'make models', on stories15M/110M-shaped random checkpoints and the two
+# real models: build/bench/quantize.md (tests/bench/bench-quantize.sh).
+bench-quantize: $(B)/bin/inpu $(B)/bench/synth_model
+	QUANT_OPTS_w8a8='$(QUANT_OPTS_w8a8)' QUANT_OPTS_w4a8='$(QUANT_OPTS_w4a8)' \
+		bash tests/bench/bench-quantize.sh
+
 $(B)/bench/synth_model: tests/bench/synth_model.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -o $@ $< -lm
@@ -509,5 +517,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace trace engine firmware fuzz bench bench-run bench-engine bench-vm bench-trace host-tests kselftest qemu initramfs models \
+.PHONY: help deps all module userspace trace engine firmware fuzz bench bench-run bench-engine bench-quantize bench-vm bench-trace host-tests kselftest qemu initramfs models \
 	vm-shell check check-run demo demo-run clean FORCE soak check-debug check-debug-run

@@ -48,6 +48,10 @@ pkgs=(
 	# the debug kernel of make check-debug
 	flex bison bc libelf-dev
 	libdrm-dev libssl-dev
+	# the quantizer's matrix products (userspace/quantizer/README.md)
+	libopenblas-dev pkg-config
+	# make bench-quantize: peak memory
+	time
 	clang libclang-rt-14-dev
 	seabios qemu-system-data
 	gnuplot-nox
