@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "qmodel.h"
 #include "quantize.h"
 #include "dot.h"
@@ -88,8 +90,7 @@ struct tws {
 	float *dx, *dt, *dn;		/* [S][d] */
 	float *dqkv;			/* [S][nqkv] */
 	float *dhb, *dhh, *tmp;		/* [S][2 hid], [S][hid], [S][2 hid] */
-	float *row;			/* [S] */
-	float *ht;			/* [4][hs][S] one head's k, v, dk, dv */
+	float *dp;			/* [S][S] one head's d loss / d scores */
 };
 
 static void tws_free(struct tws *w)
@@ -98,7 +99,7 @@ static void tws_free(struct tws *w)
 			&w->att, &w->xf, &w->qkv, &w->prob, &w->hb, &w->hh,
 			&w->x, &w->xout, &w->xfin, &w->logits, &w->pt, &w->dx,
 			&w->dt, &w->dn, &w->dqkv, &w->dhb, &w->dhh, &w->tmp,
-			&w->row, &w->ht };
+			&w->dp };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		free(*f[i]);
@@ -137,13 +138,12 @@ static int tws_new(const struct qprep *p, int S, struct tws *w)
 	w->dhb = calloc(s * 2 * h, sizeof(float));
 	w->dhh = calloc(s * h, sizeof(float));
 	w->tmp = calloc(s * 2 * h + s * d, sizeof(float));
-	w->row = calloc(s, sizeof(float));
-	w->ht = calloc(4 * (size_t)p->hs * s, sizeof(float));
+	w->dp = calloc(s * s, sizeof(float));
 	if (!w->xin || !w->xmid || !w->r1 || !w->r2 || !w->rf || !w->xa ||
 	    !w->att || !w->xf || !w->qkv || !w->prob || !w->hb || !w->hh ||
 	    !w->x || !w->xout || !w->xfin || !w->logits || !w->pt || !w->dx ||
 	    !w->dt || !w->dn || !w->dqkv || !w->dhb || !w->dhh || !w->tmp ||
-	    !w->row || !w->ht) {
+	    !w->dp) {
 		tws_free(w);
 		return -ENOMEM;
 	}
@@ -152,47 +152,31 @@ static int tws_new(const struct qprep *p, int S, struct tws *w)
 
 /* ---- building blocks (row-major, T rows) ------------------------------------------ */
 
+/*
+ * The three products of a linear layer's forward and backward pass, as
+ * single-threaded BLAS calls (qpar_blas_init): each story's gradient is
+ * computed by one thread, so the sums stay the same for any thread count.
+ */
+
 /* y[t][i] = x[t] . w[i]   (w: n x k) */
 static void mm_nt(float *y, const float *x, const float *w, int T, int k, int n)
 {
-	for (int t = 0; t < T; t++)
-		for (int i = 0; i < n; i++)
-			y[(size_t)t * n + i] = inpu_dot8(x + (size_t)t * k, w + (size_t)i * k, k);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, k, 1.0f, x, k,
+		    w, k, 0.0f, y, n);
 }
 
 /* dx[t] = sum_i dy[t][i] w[i]   (overwrites dx) */
 static void mm_nn(float *dx, const float *dy, const float *w, int T, int n, int k)
 {
-	memset(dx, 0, (size_t)T * k * sizeof(float));
-	for (int t = 0; t < T; t++) {
-		float *xt = dx + (size_t)t * k;
-
-		for (int i = 0; i < n; i++) {
-			const float *wi = w + (size_t)i * k;
-			float g = dy[(size_t)t * n + i];
-
-			for (int j = 0; j < k; j++)
-				xt[j] += g * wi[j];
-		}
-	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, k, n, 1.0f, dy, n,
+		    w, k, 0.0f, dx, k);
 }
 
 /* dw[i] += sum_t dy[t][i] x[t] */
 static void mm_tn(float *dw, const float *dy, const float *x, int T, int n, int k)
 {
-	for (int t = 0; t < T; t++) {
-		const float *xt = x + (size_t)t * k;
-
-		for (int i = 0; i < n; i++) {
-			float *wi = dw + (size_t)i * k;
-			float g = dy[(size_t)t * n + i];
-
-			if (g == 0.0f)
-				continue;
-			for (int j = 0; j < k; j++)
-				wi[j] += g * xt[j];
-		}
-	}
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, T, 1.0f, dy, n,
+		    x, k, 1.0f, dw, k);
 }
 
 static void rms_fwd(float *y, float *r, const float *x, const float *g, int T, int n)
@@ -247,107 +231,87 @@ static void rope(const struct qprep *p, float *qkv, int T, float dir)
 	}
 }
 
-/*
- * Keys or values of kv head @kh transposed into @dst[hs][T]: the loops
- * over positions then run along contiguous memory.
- */
-static void head_t(const struct qprep *p, const float *qkv, int off, int T, float *dst)
+/* Causal softmax of rows 0..T-1 of @pr (row stride @S); the future set to 0. */
+static void causal_softmax(float *pr, int T, int S)
 {
-	for (int u = 0; u < T; u++)
-		for (int i = 0; i < p->hs; i++)
-			dst[(size_t)i * T + u] = qkv[(size_t)u * p->nqkv + off + i];
-}
+	for (int t = 0; t < T; t++) {
+		float *r = pr + (size_t)t * S, mx = -INFINITY, sum = 0.0f;
 
-/* @kt, @vt: room for 2 [hs][T] */
-static void attn_fwd(const struct qprep *p, const float *qkv, float *out,
-		     float *prob, int T, int S, float *kt, float *vt)
-{
-	int hs = p->hs, nq = p->nqkv, dim = p->dim, kv = p->kv;
-	int grp = p->n_heads / p->n_kv_heads;
-
-	for (int h = 0; h < p->n_heads; h++) {
-		if (h % grp == 0) {
-			head_t(p, qkv, dim + (h / grp) * hs, T, kt);
-			head_t(p, qkv, dim + kv + (h / grp) * hs, T, vt);
+		for (int u = 0; u <= t; u++)
+			if (r[u] > mx)
+				mx = r[u];
+		for (int u = 0; u <= t; u++) {
+			r[u] = expf(r[u] - mx);
+			sum += r[u];
 		}
-		for (int t = 0; t < T; t++) {
-			const float *q = qkv + (size_t)t * nq + h * hs;
-			float *pr = prob + ((size_t)h * S + t) * S;
-			float *o = out + (size_t)t * dim + h * hs, mx = -INFINITY, sum = 0.0f;
-
-			for (int u = 0; u <= t; u++)
-				pr[u] = 0.0f;
-			for (int i = 0; i < hs; i++)
-				for (int u = 0; u <= t; u++)
-					pr[u] += q[i] * kt[(size_t)i * T + u];
-			for (int u = 0; u <= t; u++)
-				if (pr[u] > mx)
-					mx = pr[u];
-			for (int u = 0; u <= t; u++) {
-				pr[u] = expf(pr[u] - mx);
-				sum += pr[u];
-			}
-			sum = 1.0f / sum;
-			for (int u = 0; u <= t; u++)
-				pr[u] *= sum;
-			for (int i = 0; i < hs; i++)
-				o[i] = inpu_dot8(pr, vt + (size_t)i * T, t + 1);
-		}
+		sum = 1.0f / sum;
+		for (int u = 0; u <= t; u++)
+			r[u] *= sum;
+		for (int u = t + 1; u < T; u++)
+			r[u] = 0.0f;
 	}
 }
 
-/* dqkv (overwritten) from dout, through softmax(q k^T) v; @kt: 4 [hs][T] */
-static void attn_bwd(const struct qprep *p, const float *qkv, const float *prob,
-		     const float *dout, float *dqkv, float *dp, int T, int S, float *kt)
+/*
+ * Every head: prob = softmax(q k^T) (kept, [H][S][S], zero above the
+ * diagonal for the backward products), out = prob v.
+ */
+static void attn_fwd(const struct qprep *p, const float *qkv, float *out,
+		     float *prob, int T, int S)
 {
 	int hs = p->hs, nq = p->nqkv, dim = p->dim, kv = p->kv;
 	int grp = p->n_heads / p->n_kv_heads;
-	size_t ht = (size_t)hs * T;
-	float *vt = kt + ht, *dkt = vt + ht, *dvt = dkt + ht;
+
+	for (int h = 0; h < p->n_heads; h++) {
+		const float *q = qkv + (size_t)h * hs;
+		const float *k = qkv + dim + (size_t)(h / grp) * hs, *v = k + kv;
+		float *pr = prob + (size_t)h * S * S;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f,
+			    q, nq, k, nq, 0.0f, pr, S);
+		causal_softmax(pr, T, S);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f,
+			    pr, S, v, nq, 0.0f, out + (size_t)h * hs, dim);
+	}
+}
+
+/*
+ * dqkv (overwritten) from dout, through softmax(q k^T) v; @dp: room for
+ * one head's [T][S] gradient of the scores.
+ */
+static void attn_bwd(const struct qprep *p, const float *qkv, const float *prob,
+		     const float *dout, float *dqkv, float *dp, int T, int S)
+{
+	int hs = p->hs, nq = p->nqkv, dim = p->dim, kv = p->kv;
+	int grp = p->n_heads / p->n_kv_heads;
 
 	memset(dqkv, 0, (size_t)T * nq * sizeof(float));
 	for (int h = 0; h < p->n_heads; h++) {
-		int ko = dim + (h / grp) * hs, vo = dim + kv + (h / grp) * hs;
+		size_t ko = (size_t)dim + (size_t)(h / grp) * hs;
+		const float *q = qkv + (size_t)h * hs, *k = qkv + ko, *v = k + kv;
+		const float *pr = prob + (size_t)h * S * S;
+		const float *dot = dout + (size_t)h * hs;
 
-		if (h % grp == 0) {
-			head_t(p, qkv, ko, T, kt);
-			head_t(p, qkv, vo, T, vt);
-			memset(dkt, 0, 2 * ht * sizeof(float));
-		}
+		/* dP = dO v^T, dv += P^T dO */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f,
+			    dot, dim, v, nq, 0.0f, dp, S);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f,
+			    pr, S, dot, dim, 1.0f, dqkv + ko + kv, nq);
+		/* through the softmax: dS = P (dP - sum P dP), causal */
 		for (int t = 0; t < T; t++) {
-			const float *q = qkv + (size_t)t * nq + h * hs;
-			const float *pr = prob + ((size_t)h * S + t) * S;
-			const float *dot = dout + (size_t)t * dim + h * hs;
-			float *dq = dqkv + (size_t)t * nq + h * hs, sum;
+			const float *pt = pr + (size_t)t * S;
+			float *dt = dp + (size_t)t * S, sum = inpu_dot8(pt, dt, t + 1);
 
 			for (int u = 0; u <= t; u++)
-				dp[u] = 0.0f;
-			for (int i = 0; i < hs; i++) {
-				const float *v = vt + (size_t)i * T;
-				float *dv = dvt + (size_t)i * T;
-
-				for (int u = 0; u <= t; u++) {
-					dp[u] += dot[i] * v[u];
-					dv[u] += pr[u] * dot[i];
-				}
-			}
-			sum = inpu_dot8(pr, dp, t + 1);
-			for (int u = 0; u <= t; u++)
-				dp[u] = pr[u] * (dp[u] - sum);
-			for (int i = 0; i < hs; i++) {
-				float *dk = dkt + (size_t)i * T;
-
-				dq[i] = inpu_dot8(dp, kt + (size_t)i * T, t + 1);
-				for (int u = 0; u <= t; u++)
-					dk[u] += dp[u] * q[i];
-			}
+				dt[u] = pt[u] * (dt[u] - sum);
+			for (int u = t + 1; u < T; u++)
+				dt[u] = 0.0f;
 		}
-		if (h % grp == grp - 1)
-			for (int u = 0; u < T; u++)
-				for (int i = 0; i < hs; i++) {
-					dqkv[(size_t)u * nq + ko + i] = dkt[(size_t)i * T + u];
-					dqkv[(size_t)u * nq + vo + i] = dvt[(size_t)i * T + u];
-				}
+		/* dq = dS k, dk += dS^T q */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f,
+			    dp, S, k, nq, 0.0f, dqkv + (size_t)h * hs, nq);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f,
+			    dp, S, q, nq, 1.0f, dqkv + ko, nq);
 	}
 }
 
@@ -415,8 +379,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 			aq_cols(qkv, T, nq, d, d + m->kv, a[S_K]);
 			aq_cols(qkv, T, nq, d + m->kv, nq, a[S_V]);
 		}
-		attn_fwd(m, qkv, att, LD(w->prob, l, (size_t)m->n_heads * S * S), T, S,
-			 w->ht, w->ht + (size_t)m->hs * T);
+		attn_fwd(m, qkv, att, LD(w->prob, l, (size_t)m->n_heads * S * S), T, S);
 		if (a)
 			aq(att, (size_t)T * d, a[S_ATT]);
 		mm_nt(w->tmp, att, LD(m->wo, l, (size_t)d * d), T, d, d);
@@ -487,7 +450,7 @@ static void seq_backward(const struct qprep *m, struct tws *w, const float *dlog
 		mm_nn(w->dn, w->dx, LD(m->wo, l, (size_t)d * d), T, d, d);
 		mm_tn(LD(g->wo, l, (size_t)d * d), w->dx, LD(w->att, l, sd), T, d, d);
 		attn_bwd(m, qkv, LD(w->prob, l, (size_t)m->n_heads * S * S), w->dn,
-			 w->dqkv, w->row, T, S, w->ht);
+			 w->dqkv, w->dp, T, S);
 		rope(m, w->dqkv, T, -1.0f);
 		mm_nn(w->dn, w->dqkv, LD(m->wqkv, l, (size_t)nq * d), T, nq, d);
 		mm_tn(LD(g->wqkv, l, (size_t)nq * d), w->dqkv, LD(w->xa, l, sd), T, nq, d);
@@ -575,6 +538,7 @@ int qtune_loss_grad(const struct qprep *teacher, const struct qprep *student,
 
 	if (ret)
 		return ret;
+	qpar_blas_init();
 	*kl = story_grad(teacher, student, tok, T, NULL, 1.0f, &w, grad);
 	tws_free(&w);
 	return 0;
@@ -1013,6 +977,7 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 	int S, ret;
 
 	memset(&r, 0, sizeof(r));
+	qpar_blas_init();
 	r.batch = o->batch > 0 ? o->batch : 1;
 	r.nt = train_threads(o, r.batch);
 	r.seed = 0x9e3779b97f4a7c15ull;
