@@ -40,9 +40,10 @@ LIB_HDRS := $(wildcard userspace/lib/*.h)
 USER_LIBS_DIRS := runtime reference quantizer
 # The quantizer's matrix products: OpenBLAS (Debian's libopenblas-dev;
 # faster than BLIS here, userspace/quantizer/README.md), called
-# single-threaded from the quantizer's own threads.
+# single-threaded from the quantizer's own threads; GPTQ's Cholesky
+# factors through LAPACKE (liblapacke-dev; LAPACK is OpenBLAS's).
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS := $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas) -lpthread
+BLAS_LIBS := -llapacke $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas) -lpthread
 INC_runtime := -Iuserspace/runtime -Iuserspace/lib
 INC_reference := -Iuserspace/reference -Iuserspace/runtime
 INC_quantizer := -Iuserspace/quantizer -Iuserspace/reference -Iuserspace/runtime $(BLAS_CFLAGS)
@@ -461,12 +462,11 @@ bench: deps
 bench-run: initramfs qemu models $(B)/bench/synth_model
 	bash tests/bench/run-bench.sh
 
-# Quantizer time and peak memory, W8A8 and W4A8 with the options of
-# 'make models', on stories15M/110M-shaped random checkpoints and the two
-# real models: build/bench/quantize.md (tests/bench/bench-quantize.sh).
+# Quantizer time and peak memory, W8A8 and W4A8 with the default options,
+# on stories15M/110M-shaped random checkpoints and the two real models:
+# build/bench/quantize.md (tests/bench/bench-quantize.sh).
 bench-quantize: $(B)/bin/inpu $(B)/bench/synth_model
-	QUANT_OPTS_w8a8='$(QUANT_OPTS_w8a8)' QUANT_OPTS_w4a8='$(QUANT_OPTS_w4a8)' \
-		bash tests/bench/bench-quantize.sh
+	bash tests/bench/bench-quantize.sh
 
 $(B)/bench/synth_model: tests/bench/synth_model.c
 	@mkdir -p $(dir $@)

@@ -49,7 +49,7 @@ pkgs=(
 	flex bison bc libelf-dev
 	libdrm-dev libssl-dev
 	# the quantizer's matrix products (userspace/quantizer/README.md)
-	libopenblas-dev pkg-config
+	libopenblas-dev liblapacke-dev pkg-config
 	# make bench-quantize: peak memory
 	time
 	clang libclang-rt-14-dev

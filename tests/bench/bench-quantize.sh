@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # make bench-quantize: how long 'inpu quantize' takes and how much memory it
-# needs, W8A8 and W4A8 with the options 'make models' uses, on random float
+# needs, W8A8 and W4A8 with the default options (W4A8: fine-tuning for
+# small models, GPTQ above INPU_FT_AUTO_MAX_PARAMS), on random float
 # checkpoints in the shapes of stories15M and stories110M (tests/bench/
 # synth_model.c, as make bench makes them) and on the two real models of
 # the shared folder (stories260K, BabyLlama 1M).  Calibration: the shared
@@ -14,7 +15,7 @@
 #
 # Environment: BENCH_QUANT_MODELS (default "stories260K babyllama-1M
 # stories15M stories110M") picks models; QUANT_OPTS_w8a8, QUANT_OPTS_w4a8
-# the options (the Makefile passes its own); THREADS the --threads value
+# extra options (default none); THREADS the --threads value
 # (default: one per CPU).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,7 +28,7 @@ shared=$(inpu_shared)
 calib=$shared/data/tinystories-calib.txt
 MODELS=${BENCH_QUANT_MODELS:-stories260K babyllama-1M stories15M stories110M}
 opts_w8a8=${QUANT_OPTS_w8a8-}
-opts_w4a8=${QUANT_OPTS_w4a8---finetune 8}
+opts_w4a8=${QUANT_OPTS_w4a8-}
 threads=${THREADS:+--threads $THREADS}
 
 # NAME -> "checkpoint tokenizer target_w8a8_s target_w4a8_s" (0: no target);
@@ -88,7 +89,7 @@ done
 	echo "# inpu quantize: time and memory"
 	echo
 	echo "$(date -u +%F), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)),"
-	echo "calibration text $(basename "$calib"), options: W8A8 '${opts_w8a8:-}', W4A8 '${opts_w4a8}'${threads:+, $threads}."
+	echo "calibration text $(basename "$calib"), extra options: W8A8 '${opts_w8a8}', W4A8 '${opts_w4a8}'${threads:+, $threads}."
 	echo
 	echo "| model | float MB | scheme | method | wall s | target s | time | peak RSS MB | RSS / float | memory (<= 4x) |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"

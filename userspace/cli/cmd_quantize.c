@@ -66,7 +66,10 @@ static void quantize_usage(FILE *f)
 		"  -B, --avg-bits B        w4a8: mixed precision, 4 or 8 bits per linear layer\n"
 		"                          of the blocks by measured sensitivity, at most B\n"
 		"                          bits per weight on average (4 < B <= 8)\n"
-		"  -F, --finetune EPOCHS   quantization-aware fine-tuning before rounding:\n"
+		"  -F, --finetune EPOCHS   quantization-aware fine-tuning before rounding\n"
+		"                          (w4a8 default: 8 passes for models of at most\n"
+		"                          4M parameters outside the embeddings, else\n"
+		"                          --gptq without fine-tuning):\n"
 		"                          the block weights and RMSNorm weights are tuned\n"
 		"                          so that the rounded model matches the float\n"
 		"                          model's next-token distributions on CALIB.txt\n"
@@ -180,6 +183,7 @@ struct qargs {
 	const char *model, *tok, *calib, *outp;
 	struct inpu_quant_opts o;
 	int w4_fmt_set;		/* --w4-group, --w4-zero or --w4-sym given */
+	int method_set;		/* --finetune or --gptq given */
 };
 
 /*
@@ -270,8 +274,10 @@ static int quantize_number_opt(int c, struct qargs *a)
 				prog, c == 'F' ? "--finetune" : "--ft-batch", optarg);
 			return 2;
 		}
-		if (c == 'F')
+		if (c == 'F') {
 			a->o.ft_epochs = (int)v;
+			a->method_set = 1;
+		}
 		else
 			a->o.ft_batch = (int)v;
 		break;
@@ -326,6 +332,7 @@ static int quantize_opt(int c, struct qargs *a)
 		break;
 	case 'g':
 		a->o.gptq = 1;
+		a->method_set = 1;
 		break;
 	case 'A':
 		a->o.act_order = 1;
@@ -413,6 +420,9 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 			prog);
 		return 2;
 	}
+	/* w4a8 without a method: chosen by the model's size once it is read */
+	if (a->o.scheme == INPU_QS_W4A8 && !a->method_set)
+		a->o.ft_epochs = INPU_FT_AUTO;
 	if (!a->model || !a->tok || !a->calib || !a->outp) {
 		fprintf(stderr, "%s quantize: missing %s (try '%s quantize --help')\n",
 			prog, !a->model ? "-m MODEL" : !a->tok ? "-z TOKENIZER" :
@@ -498,6 +508,14 @@ int cmd_quantize(int argc, char **argv)
 		fprintf(stderr, "%s quantize: %s\n", prog, err);
 		goto out;
 	}
+	if (inpu_quant_auto_method(&m->cfg, &a.o))
+		fprintf(stderr, "%s quantize: w4a8: a model this size (over %llu parameters "
+			"outside the embeddings) is not fine-tuned by default (too slow): GPTQ "
+			"instead; --finetune N fine-tunes anyway\n", prog,
+			(unsigned long long)INPU_FT_AUTO_MAX_PARAMS);
+	else if (a.o.scheme == INPU_QS_W4A8 && !a.method_set)
+		fprintf(stderr, "%s quantize: w4a8: fine-tuning %d passes (the default for "
+			"a model this size; --gptq for GPTQ instead)\n", prog, a.o.ft_epochs);
 	rep = calloc(1, sizeof(*rep));
 	if (!rep) {
 		fprintf(stderr, "%s quantize: out of memory\n", prog);

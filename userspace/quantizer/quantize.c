@@ -15,6 +15,7 @@
 #include <inpu/inpu_fw.h>
 
 #include <cblas.h>
+#include <lapacke.h>
 
 #include "inpu_engine.h"
 #include "tables_gen.h"
@@ -52,6 +53,32 @@ void inpu_quant_opts_default(struct inpu_quant_opts *o)
 	/* Measured best for W4A8 (README.md): groups of 16 with zero points. */
 	o->w4_group = INPU_W4_GROUP_SMALL;
 	o->w4_zero = 1;
+}
+
+/* Parameters outside the embedding table (the classifier counted). */
+static uint64_t body_params(const struct inpu_model_config *c)
+{
+	uint64_t d = (uint64_t)c->dim, h = (uint64_t)c->hidden_dim;
+	uint64_t kv = c->n_heads ? d * (uint64_t)c->n_kv_heads / (uint64_t)c->n_heads : d;
+
+	return (uint64_t)c->n_layers * (d * (d + 2 * kv) + d * d + 3 * d * h) +
+	       d * (uint64_t)c->vocab_size;
+}
+
+int inpu_quant_auto_method(const struct inpu_model_config *c,
+			   struct inpu_quant_opts *o)
+{
+	if (o->ft_epochs != INPU_FT_AUTO)
+		return 0;
+	o->ft_epochs = 0;
+	if (o->scheme != INPU_QS_W4A8)
+		return 0;
+	if (body_params(c) <= INPU_FT_AUTO_MAX_PARAMS) {
+		o->ft_epochs = INPU_FT_AUTO_EPOCHS;
+		return 0;
+	}
+	o->gptq = 1;
+	return 1;
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -400,79 +427,26 @@ int inpu_quant_matrix(const float *w, uint32_t n, uint32_t k, int w4,
 				    scale);
 }
 
-/* In-place Cholesky L L^T = A (lower); 0 or -1 if not positive definite. */
-static int cholesky(double *a, int n)
-{
-	for (int j = 0; j < n; j++) {
-		double d = a[(size_t)j * n + j];
-
-		for (int k = 0; k < j; k++)
-			d -= a[(size_t)j * n + k] * a[(size_t)j * n + k];
-		if (!(d > 0.0))
-			return -1;
-		d = sqrt(d);
-		a[(size_t)j * n + j] = d;
-		for (int i = j + 1; i < n; i++) {
-			double s = a[(size_t)i * n + j];
-
-			for (int k = 0; k < j; k++)
-				s -= a[(size_t)i * n + k] * a[(size_t)j * n + k];
-			a[(size_t)i * n + j] = s / d;
-		}
-		for (int k = j + 1; k < n; k++)
-			a[(size_t)j * n + k] = 0.0;
-	}
-	return 0;
-}
-
 /*
  * U, the upper Cholesky factor of H^-1 (H^-1 = U^T U), which GPTQ uses:
- * L = chol(H), H^-1 = L^-T L^-1, then the Cholesky factor of that.
+ * LAPACK's Cholesky factor of H, the inverse from it, and that inverse's
+ * factor (single-threaded, qpar_blas_init).  A row-major symmetric matrix
+ * is its own column-major view, and a column-major lower factor L is the
+ * row-major upper U = L^T: no copies.  -1 if H is not positive definite.
  */
 static int hinv_upper(const double *h, int n, double *u)
 {
-	double *l = malloc((size_t)n * n * sizeof(double));
-	double *li = calloc((size_t)n * n, sizeof(double));
-	int ret = -1;
-
-	if (!l || !li)
-		goto out;
-	memcpy(l, h, (size_t)n * n * sizeof(double));
-	if (cholesky(l, n))
-		goto out;
-	/* li = L^-1 (lower) */
-	for (int j = 0; j < n; j++) {
-		li[(size_t)j * n + j] = 1.0 / l[(size_t)j * n + j];
-		for (int i = j + 1; i < n; i++) {
-			double s = 0.0;
-
-			for (int k = j; k < i; k++)
-				s -= l[(size_t)i * n + k] * li[(size_t)k * n + j];
-			li[(size_t)i * n + j] = s / l[(size_t)i * n + i];
-		}
-	}
-	/* u = H^-1 = li^T li */
+	memcpy(u, h, (size_t)n * n * sizeof(double));
+	qpar_blas_init();
+	if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, u, n) ||
+	    LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', n, u, n))
+		return -1;
+	if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, u, n))
+		return -1;
 	for (int i = 0; i < n; i++)
-		for (int j = 0; j < n; j++) {
-			double s = 0.0;
-
-			for (int k = i > j ? i : j; k < n; k++)
-				s += li[(size_t)k * n + i] * li[(size_t)k * n + j];
-			u[(size_t)i * n + j] = s;
-		}
-	if (cholesky(u, n))
-		goto out;
-	/* transpose the lower factor into the upper one */
-	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++) {
-			u[(size_t)i * n + j] = u[(size_t)j * n + i];
-			u[(size_t)j * n + i] = 0.0;
-		}
-	ret = 0;
-out:
-	free(l);
-	free(li);
-	return ret;
+		for (int j = 0; j < i; j++)
+			u[(size_t)i * n + j] = 0.0;
+	return 0;
 }
 
 /* Column processing order: as is, or by decreasing Hessian diagonal. */
@@ -1927,11 +1901,17 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		  const struct inpu_quant_opts *opts, struct inpu_qmodel **out,
 		  struct inpu_quant_report *rep, char *err, size_t errlen)
 {
+	struct inpu_quant_opts auto_opts;
 	struct qctx q;
 	int ret;
 
 	*out = NULL;
 	memset(&q, 0, sizeof(q));
+	if (opts->ft_epochs == INPU_FT_AUTO) {
+		auto_opts = *opts;
+		inpu_quant_auto_method(&model->cfg, &auto_opts);
+		opts = &auto_opts;
+	}
 	q.o = opts;
 	if (opts->scheme != INPU_QS_W8A8 && opts->scheme != INPU_QS_W4A8) {
 		inpu_model_seterr(err, errlen, "unknown scheme %d", opts->scheme);

@@ -65,7 +65,8 @@ struct inpu_quant_opts {
 	double gptq_damp;	/* fraction of mean diag(H), e.g. 0.01 */
 	int ft_epochs;		/* > 0: quantization-aware fine-tuning of the
 				 * block weights by distillation from the float
-				 * model, this many passes (not with gptq) */
+				 * model, this many passes (not with gptq);
+				 * INPU_FT_AUTO: inpu_quant_auto_method() */
 	int ft_batch;		/* stories per fine-tuning step */
 	double ft_lr;		/* fine-tuning peak learning rate (Adam) */
 	uint32_t ft_generate;	/* fine-tuning also distils on this many
@@ -81,6 +82,22 @@ struct inpu_quant_opts {
 };
 
 void inpu_quant_opts_default(struct inpu_quant_opts *o);
+
+/*
+ * W4A8's default method (ft_epochs INPU_FT_AUTO; inpu quantize without
+ * --finetune or --gptq): fine-tuning, INPU_FT_AUTO_EPOCHS passes, for a
+ * model of at most INPU_FT_AUTO_MAX_PARAMS parameters outside the
+ * embedding table, else GPTQ without fine-tuning: fine-tuning's time
+ * grows with parameters times calibration tokens, and past that size it
+ * misses the time goals (userspace/quantizer/README.md, make
+ * bench-quantize).  Resolves @o (ft_epochs, gptq) for @m; returns 1 if it
+ * chose GPTQ because of the model's size, else 0.  W8A8: ft_epochs 0.
+ */
+#define INPU_FT_AUTO		(-1)
+#define INPU_FT_AUTO_EPOCHS	8
+#define INPU_FT_AUTO_MAX_PARAMS	4000000ull
+int inpu_quant_auto_method(const struct inpu_model_config *c,
+			   struct inpu_quant_opts *o);
 
 /* Output SNR of one linear layer against float on calibration data. */
 struct inpu_quant_layer_report {
