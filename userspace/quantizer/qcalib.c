@@ -53,6 +53,8 @@ static void dims(struct qprep *p, const struct qprep *src)
 	p->vocab = src->vocab;
 	p->seq_len = src->seq_len;
 	p->nqkv = src->nqkv;
+	p->rope_theta = src->rope_theta;
+	p->norm_eps = src->norm_eps;
 }
 
 int qprep_copy(const struct qprep *s, struct qprep *p)
@@ -266,6 +268,8 @@ int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p)
 	p->vocab = c->vocab_size;
 	p->seq_len = c->seq_len;
 	p->nqkv = p->dim + 2 * p->kv;
+	p->rope_theta = c->rope_theta;
+	p->norm_eps = c->norm_eps;
 	d = (size_t)p->dim;
 	h = (size_t)p->hidden;
 	kv = (size_t)p->kv;
@@ -302,7 +306,7 @@ int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p)
 	}
 	for (int pos = 0; pos < p->seq_len; pos++) {
 		for (int i = 0; i < p->hs; i += 2) {
-			float freq = 1.0f / powf(10000.0f, (float)i / (float)p->hs);
+			float freq = 1.0f / powf(p->rope_theta, (float)i / (float)p->hs);
 			float val = (float)pos * freq;
 
 			p->rope_cos[(size_t)pos * p->hs / 2 + i / 2] = cosf(val);
@@ -621,7 +625,7 @@ static void forward_attention(const struct qprep *p, struct fstate *s,
 	size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
 	float *x = s->x, *q = s->qkv, *k = s->qkv + dim, *v = s->qkv + dim + kv;
 
-	inpu_rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim, p->norm_eps);
 	if (c)
 		observe(qsite_at(c, l, S_XA), s->xb, row);
 	matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
@@ -656,7 +660,7 @@ static void forward_ffn(const struct qprep *p, struct fstate *s,
 	size_t lu = (size_t)l;
 	float *x = s->x;
 
-	inpu_rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim, p->norm_eps);
 	if (c)
 		observe(qsite_at(c, l, S_XF), s->xb, row);
 	matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
@@ -696,7 +700,7 @@ static void forward(const struct qprep *p, struct fstate *s, struct qcalib *c,
 		forward_attention(p, s, c, l, pos, row);
 		forward_ffn(p, s, c, l, row);
 	}
-	inpu_rmsnorm(s->xb, x, p->g_fin, dim);
+	inpu_rmsnorm(s->xb, x, p->g_fin, dim, p->norm_eps);
 	if (c)
 		observe(qsite_at(c, -1, 0), s->xb, row);
 	matvec(s->logits, s->xb, p->wcls, dim, p->vocab);

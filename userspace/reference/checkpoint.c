@@ -258,6 +258,8 @@ static int parse_v1_header(const unsigned char *b, size_t len,
 		return -EINVAL;
 	}
 	c->version = INPU_CKPT_V1;
+	c->rope_theta = 10000.0f;
+	c->norm_eps = 1e-5f;
 	c->dim = inpu_le_i32(b + 8);
 	c->hidden_dim = inpu_le_i32(b + 12);
 	c->n_layers = inpu_le_i32(b + 16);
@@ -298,6 +300,8 @@ static int parse_v0_header(const unsigned char *b, size_t len,
 		return -EINVAL;
 	}
 	c->version = INPU_CKPT_V0;
+	c->rope_theta = 10000.0f;
+	c->norm_eps = 1e-5f;
 	c->dim = inpu_le_i32(b);
 	c->hidden_dim = inpu_le_i32(b + 4);
 	c->n_layers = inpu_le_i32(b + 8);

@@ -32,7 +32,9 @@ struct inpu_model_config {
 	int vocab_size;
 	int seq_len;		/* maximum sequence length */
 	int shared_classifier;	/* 1: the classifier is tok_embeddings */
-	int version;		/* INPU_CKPT_V0 or INPU_CKPT_V1 */
+	int version;		/* INPU_CKPT_V0 or INPU_CKPT_V1 (INPU_CKPT_GGUF) */
+	float rope_theta;	/* RoPE base (llama2.c: 10000) */
+	float norm_eps;		/* RMSNorm epsilon (llama2.c: 1e-5) */
 };
 
 /*
@@ -110,8 +112,8 @@ void inpu_float_state_free(struct inpu_float_state *s);
  * Run @token at position @pos (0 <= pos < seq_len; positions 0..pos-1 must
  * have been run before in this state, their keys and values are reused)
  * and return the vocab_size logits, valid until the next call.  This is
- * llama2.c run.c forward(): RMSNorm (eps 1e-5), RoPE on interleaved pairs
- * (theta 10000), grouped-query attention, SwiGLU FFN, final RMSNorm and
+ * llama2.c run.c forward(): RMSNorm (cfg.norm_eps), RoPE on interleaved
+ * pairs (base cfg.rope_theta), grouped-query attention, SwiGLU FFN, final RMSNorm and
  * the classifier.  Returns NULL for a token or position out of range.
  */
 const float *inpu_float_forward(struct inpu_float_state *s, int token,
