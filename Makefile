@@ -172,12 +172,13 @@ $(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 # SIMD kernels need their own target flags).
 FUZZ_ENGINE_OBJS = $(patsubst engine/%.c,$(B)/fuzz/engine/%.o,$(ENGINE_SRCS) engine/tables_gen.c)
 FUZZ_MODEL_CFLAGS = $(FUZZ_CFLAGS) $(MODEL_INC) -Iuserspace/lib $(DRM_CFLAGS)
-FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c fw_tables.c file.c) \
+FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c fw_tables.c file.c \
+	tokenizer.c) \
 	$(B)/gen/fw_blob.c
 FUZZ_CKPT_SRCS = $(addprefix userspace/,reference/checkpoint.c reference/forward_float.c \
-	runtime/tokenizer.c runtime/file.c)
+	runtime/tokenizer.c runtime/file.c) $(wildcard userspace/reference/gguf*.c)
 FUZZ_TOK_SRCS = $(addprefix userspace/runtime/,tokenizer.c file.c)
-SEED_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c file.c)
+SEED_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c file.c tokenizer.c)
 
 $(B)/fuzz/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
