@@ -70,8 +70,9 @@ help:
 	@echo "make            build the module, userspace, tests and QEMU"
 	@echo "make check      set up, build and run every test (host, then in the VM)"
 	@echo "make demo       set up, build, quantize stories260K, boot the VM and generate a story on the device"
-	@echo "make models     quantize stories260K (W8A8, W4A8) into build/models/"
-	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits)"
+	@echo "make models     quantize stories260K and BabyLlama 1M (W8A8, W4A8) into build/models/"
+	@echo "make vm-shell   interactive shell in the test VM (Ctrl-A X quits;"
+	@echo "                USER_MODELS=a.inpu puts your models in /opt/inpu/models)"
 	@echo "make module | userspace | engine | qemu | kselftest | host-tests | initramfs"
 	@echo "make firmware   build/bin/inpu-fw and the image build/firmware/inpu-fw.bin"
 	@echo "make fuzz       libFuzzer targets for every parser and the validator (build/fuzz/)"
@@ -180,12 +181,13 @@ $(B)/fuzz/fuzz_fw_image: tests/fuzz/fuzz_fw_image.c engine/fw_image.c \
 # SIMD kernels need their own target flags).
 FUZZ_ENGINE_OBJS = $(patsubst engine/%.c,$(B)/fuzz/engine/%.o,$(ENGINE_SRCS) engine/tables_gen.c)
 FUZZ_MODEL_CFLAGS = $(FUZZ_CFLAGS) $(MODEL_INC) -Iuserspace/lib $(DRM_CFLAGS)
-FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c fw_tables.c file.c) \
+FUZZ_QMODEL_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c qcpu.c fw_tables.c file.c \
+	tokenizer.c) \
 	$(B)/gen/fw_blob.c
 FUZZ_CKPT_SRCS = $(addprefix userspace/,reference/checkpoint.c reference/forward_float.c \
-	runtime/tokenizer.c runtime/file.c)
+	runtime/tokenizer.c runtime/file.c) $(wildcard userspace/reference/gguf*.c)
 FUZZ_TOK_SRCS = $(addprefix userspace/runtime/,tokenizer.c file.c)
-SEED_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c file.c)
+SEED_SRCS = $(addprefix userspace/runtime/,qmodel.c qgraph.c file.c tokenizer.c)
 
 $(B)/fuzz/engine/%.o: engine/%.c $(ENGINE_HDRS) $(UAPI_HEADERS)
 	@mkdir -p $(dir $@)
@@ -425,7 +427,9 @@ qemu:
 	bash scripts/build-qemu.sh
 
 # In the guest: /opt/inpu/{bin,kselftest,models,data}; models/ holds the
-# quantized stories260K and tok512.bin, data/ the dev text (for inpu ppl).
+# quantized models of 'make models' and their tokenizers, and any files
+# named in USER_MODELS (make vm-shell USER_MODELS=my.inpu); data/ the dev
+# text (for inpu ppl).
 $(B)/vm/initramfs.cpio: module userspace trace kselftest firmware models tests/vm/init \
 		tests/vm/mkinitramfs.sh tests/vm/guest-check.sh tests/vm/trace-overhead.sh \
 		tests/vm/soak.sh FORCE
@@ -439,6 +443,7 @@ $(B)/vm/initramfs.cpio: module userspace trace kselftest firmware models tests/v
 		$(B)/vm/root/bin/
 	cp $(B)/kselftest/* $(B)/vm/root/kselftest/
 	cp $(MODELS) $(B)/vm/root/models/
+	$(if $(USER_MODELS),cp $(USER_MODELS) $(B)/vm/root/models/)
 	shared=$$(. scripts/env.sh && inpu_shared) && \
 		cp "$$shared/data/tinystories-dev.txt" $(B)/vm/root/data/
 	cp tests/vm/guest-check.sh tests/vm/trace-overhead.sh tests/vm/soak.sh $(B)/vm/root/

@@ -125,6 +125,10 @@ for t in "$B"/host-tests/*; do
 	"$t" 2>&1 | emit
 done
 bash tests/host/test_cli.sh "$B/asan/bin/inpu" 2>&1 | emit
+# GGUF import end to end: three quantizations, so the optimised inpu (4.5
+# minutes under ASan, 1 without); the GGUF readers run under ASan in
+# test_model_gguf and in the fuzzer below.
+bash tests/host/test_gguf_cli.sh "$B/bin/inpu" 2>&1 | emit
 bash tests/host/test_fw_cli.sh "$B/asan/bin/inpu-fw" 2>&1 | emit
 bash tests/host/test_trace_cli.sh "$B/asan/bin/inpu-trace" 2>&1 | emit
 

@@ -186,7 +186,7 @@ TEST_F(cli, quantize_w4a8_finetuned)
 TEST_F(cli, usage_errors_exit_2)
 {
 	RUN("quantize", "--help");
-	EXPECT_RUN(0, out, "usage: inpu quantize -m MODEL.bin");
+	EXPECT_RUN(0, out, "usage: inpu quantize -m MODEL [-z TOKENIZER.bin]");
 	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", self->calib);
 	EXPECT_RUN(2, err, "inpu quantize: missing -o OUTPUT");
 	QUANTIZE("--scheme", "w2a2");

@@ -23,6 +23,7 @@
 #include "tables_gen.h"
 #include "file.h"
 #include "qmodel.h"
+#include "tokenizer.h"
 #include "qgraph.h"
 #include "qcpu.h"
 #include "fw_tables.h"
@@ -483,6 +484,95 @@ TEST_F(qfile, inconsistent_contents)
 	put32(self->buf + H_NTENSORS, self->m->n_tensors);
 	redigest(self->buf, self->len);
 	EXPECT_EQ(0, inpu_qmodel_check(self->m, self->err, sizeof(self->err)));
+}
+
+/*
+ * A llama2.c tokenizer file of @n tokens: the three specials, then one
+ * lowercase or uppercase letter each (a character-level vocabulary).
+ */
+static uint8_t *char_tokenizer(int n, size_t *len)
+{
+	static const char *const special[] = { "<unk>", "\n<s>\n", "\n</s>\n" };
+	uint8_t *b = malloc(4 + (size_t)n * 16), *p = b + 4;
+	int32_t max = 6;
+
+	memcpy(b, &max, 4);
+	for (int i = 0; i < n; i++) {
+		char c[2] = { (char)(i - 3 < 26 ? 'a' + i - 3 : 'A' + i - 29), 0 };
+		const char *s = i < 3 ? special[i] : c;
+		int32_t l = (int32_t)strlen(s);
+		float score = (float)-i;
+
+		memcpy(p, &score, 4);
+		memcpy(p + 4, &l, 4);
+		memcpy(p + 8, s, (size_t)l);
+		p += 8 + l;
+	}
+	*len = (size_t)(p - b);
+	return b;
+}
+
+/* The model carries its tokenizer: round trip, absence, and bad sections. */
+TEST_F(qfile, tokenizer_section)
+{
+	struct inpu_tokenizer *t, *t2;
+	struct inpu_qmodel *m2;
+	uint8_t *tb, *b;
+	size_t tlen, len;
+	int ids[8], ids2[8];
+
+	/* A file without one (as every file before the section) says so. */
+	ASSERT_EQ(0, inpu_qmodel_parse(self->buf, self->len, "old.inpu", &m2,
+				       self->err, sizeof(self->err)));
+	EXPECT_EQ(-ENOENT, inpu_qmodel_tokenizer(m2, "old.inpu", &t2, self->err,
+						 sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "old.inpu carries no tokenizer"));
+	inpu_qmodel_free(m2);
+
+	tb = char_tokenizer(40, &tlen);
+	ASSERT_EQ(0, inpu_tokenizer_parse(tb, tlen, "chars", &t, self->err,
+					  sizeof(self->err)));
+	ASSERT_EQ(0, inpu_qmodel_set_tokenizer(self->m, t));
+	EXPECT_EQ(tlen, self->m->tokenizer_bytes);
+	EXPECT_EQ(0, memcmp(tb, self->m->tokenizer, tlen));	/* serialize = file */
+	ASSERT_EQ(0, inpu_qmodel_serialize(self->m, &b, &len, self->err,
+					   sizeof(self->err)));
+	EXPECT_EQ(self->len + tlen, len);
+	ASSERT_EQ(0, inpu_qmodel_parse(b, len, "new.inpu", &m2, self->err,
+				       sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	ASSERT_EQ(0, inpu_qmodel_tokenizer(m2, "new.inpu", &t2, self->err,
+					   sizeof(self->err)));
+	EXPECT_EQ(40, inpu_tokenizer_size(t2));
+	EXPECT_EQ(inpu_tokenizer_encode(t, "a Bc", 4, 1, 0, ids, 8),
+		  inpu_tokenizer_encode(t2, "a Bc", 4, 1, 0, ids2, 8));
+	EXPECT_EQ(0, memcmp(ids, ids2, sizeof(ids[0]) * 4));
+	inpu_tokenizer_free(t2);
+	inpu_qmodel_free(m2);
+
+	/* A token length past the section, with a valid digest. */
+	put32(b + len - tlen + 4 + 4, 1000);
+	redigest(b, len);
+	reject(_metadata, b, len, -EINVAL, "tokenizer section");
+	/* Another vocabulary size than the model's. */
+	free(b);
+	inpu_tokenizer_free(t);
+	free(tb);
+	tb = char_tokenizer(39, &tlen);
+	ASSERT_EQ(0, inpu_tokenizer_parse(tb, tlen, "chars", &t, self->err,
+					  sizeof(self->err)));
+	ASSERT_EQ(0, inpu_qmodel_set_tokenizer(self->m, t));
+	ASSERT_EQ(0, inpu_qmodel_serialize(self->m, &b, &len, self->err,
+					   sizeof(self->err)));
+	reject(_metadata, b, len, -EINVAL, "the tokenizer section has 39 tokens, vocab_size is 40");
+	/* A size beyond the limit. */
+	memcpy(b + 240, &(uint64_t){ (uint64_t)INPU_QM_MAX_TOKENIZER + 1 }, 8);
+	redigest(b, len);
+	reject(_metadata, b, len, -EINVAL, "tokenizer size");
+	free(b);
+	inpu_tokenizer_free(t);
+	free(tb);
 }
 
 TEST(writer_refuses_incomplete_models)

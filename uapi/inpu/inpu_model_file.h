@@ -19,6 +19,7 @@
 #define INPU_QM_MAX_LAYERS	256
 #define INPU_QM_MAX_TENSORS	4096
 #define INPU_QM_MAX_DIM		65536
+#define INPU_QM_MAX_TOKENIZER	(64u << 20)	/* bytes of the tokenizer section */
 
 /* Weight schemes (informational: each tensor carries its own dtype). */
 #define INPU_QS_W8A8		1

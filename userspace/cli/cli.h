@@ -34,6 +34,9 @@ int cmd_run(int argc, char **argv);
 
 /* A decimal integer in 1..@max, or -1. */
 long long cli_parse_count(const char *s, long long max);
+struct cli_model;
+/* --seq-len's value into cm->seq_len: 0, or 2 after a message. */
+int cli_seq_len(const char *cmd, const char *s, struct cli_model *cm);
 /* The same for option --@opt of @cmd, saying what is wrong when it is not. */
 long long cli_count_opt(const char *cmd, const char *opt, const char *arg,
 			long long max);
@@ -60,7 +63,10 @@ int cli_backend_parse(const char *cmd, const char *name, unsigned int avail,
 
 struct cli_model {
 	/* in */
-	const char *cmd, *model, *tokenizer;
+	const char *cmd, *model;
+	const char *tokenizer;			/* -z, or NULL: the model's own */
+	int seq_len;				/* float: context override, or 0 */
+	int tok_optional;			/* no tokenizer anywhere is fine */
 	const char *device;			/* CLI_DEVICE: the node, or NULL */
 	const struct inpu_qsample *samp;	/* integer backends: NULL greedy */
 	enum cli_backend kind;
@@ -79,6 +85,8 @@ int cli_model_open(struct cli_model *cm);
 int cli_model_load(struct cli_model *cm);
 int cli_model_backend(struct cli_model *cm);
 void cli_model_close(struct cli_model *cm);
+/* Where the tokenizer came from, for messages: -z's path or the model's. */
+const char *cli_model_tok_name(const struct cli_model *cm);
 /* One line on what the model is: "PATH (llama2.c v1, dim ...)". */
 void cli_model_describe(const struct cli_model *cm, FILE *f);
 /*

@@ -68,12 +68,58 @@ static int check_file_kind(const struct cli_model *cm)
 	return 1;
 }
 
+const char *cli_model_tok_name(const struct cli_model *cm)
+{
+	return cm->tokenizer ? cm->tokenizer : cm->model;
+}
+
+/*
+ * -z's tokenizer replaces the one the model file carries (GGUF and .inpu
+ * files have one; llama2.c checkpoints and older .inpu files do not).
+ */
+static int load_tokenizer(struct cli_model *cm, struct inpu_tokenizer *own,
+			  char *err, size_t errlen)
+{
+	if (cm->tokenizer) {
+		inpu_tokenizer_free(own);
+		return inpu_tokenizer_load(cm->tokenizer, &cm->t, err, errlen);
+	}
+	cm->t = own;
+	if (own || cm->tok_optional || cm->qm)
+		return 0;
+	snprintf(err, errlen,
+		 "%s is a llama2.c checkpoint, which carries no tokenizer: give one with -z",
+		 cm->model);
+	return -EINVAL;
+}
+
 static int load_float(struct cli_model *cm, char *err, size_t errlen)
 {
-	return inpu_model_load(cm->model, &cm->m, err, errlen) ||
-	       inpu_tokenizer_load(cm->tokenizer, &cm->t, err, errlen) ||
-	       inpu_model_check_tokenizer(cm->m, cm->model, cm->t,
-					  cm->tokenizer, err, errlen);
+	struct inpu_tokenizer *own = NULL;
+	int ret;
+
+	ret = inpu_model_open(cm->model, &cm->m, cm->tokenizer ? NULL : &own,
+			      err, errlen);
+	if (!ret)
+		ret = load_tokenizer(cm, own, err, errlen);
+	if (!ret && cm->seq_len)
+		cm->m->cfg.seq_len = cm->seq_len;
+	if (!ret && cm->t)
+		ret = inpu_model_check_tokenizer(cm->m, cm->model, cm->t,
+						 cli_model_tok_name(cm), err, errlen);
+	return ret;
+}
+
+static int load_integer(struct cli_model *cm, char *err, size_t errlen)
+{
+	int ret = inpu_qmodel_load(cm->model, &cm->qm, err, errlen);
+
+	if (ret)
+		return ret;
+	if (cm->tokenizer)
+		return load_tokenizer(cm, NULL, err, errlen);
+	ret = inpu_qmodel_tokenizer(cm->qm, cm->model, &cm->t, err, errlen);
+	return ret == -ENOENT && cm->tok_optional ? 0 : ret;
 }
 
 int cli_model_load(struct cli_model *cm)
@@ -83,17 +129,22 @@ int cli_model_load(struct cli_model *cm)
 
 	if (ret)
 		return ret;
+	if (cm->seq_len && cm->kind != CLI_FLOAT) {
+		fprintf(stderr,
+			"%s %s: --seq-len applies to float checkpoints; an .inpu model's is fixed when it is quantized\n",
+			prog, cm->cmd);
+		return 2;
+	}
 	if (cm->kind == CLI_FLOAT ? load_float(cm, err, sizeof(err)) :
-	    inpu_qmodel_load(cm->model, &cm->qm, err, sizeof(err)) ||
-	    inpu_tokenizer_load(cm->tokenizer, &cm->t, err, sizeof(err))) {
+	    load_integer(cm, err, sizeof(err))) {
 		fprintf(stderr, "%s %s: %s\n", prog, cm->cmd, err);
 		return 1;
 	}
-	if (cm->qm && (uint32_t)inpu_tokenizer_size(cm->t) != cm->qm->cfg.vocab_size) {
+	if (cm->qm && cm->t && (uint32_t)inpu_tokenizer_size(cm->t) != cm->qm->cfg.vocab_size) {
 		fprintf(stderr,
 			"%s %s: %s has a vocabulary of %u tokens, %s has %d: they do not belong together\n",
 			prog, cm->cmd, cm->model, cm->qm->cfg.vocab_size,
-			cm->tokenizer, inpu_tokenizer_size(cm->t));
+			cli_model_tok_name(cm), inpu_tokenizer_size(cm->t));
 		return 1;
 	}
 	return 0;
@@ -145,16 +196,22 @@ void cli_model_close(struct cli_model *cm)
 
 void cli_model_describe(const struct cli_model *cm, FILE *f)
 {
-	if (cm->qm)
+	char kind[32];
+
+	if (cm->qm) {
 		fprintf(f, "%s (.inpu, %s, dim %u, %u layers, vocab %u, seq_len %u)\n",
 			cm->model, cm->qm->note, cm->qm->cfg.dim,
 			cm->qm->cfg.n_layers, cm->qm->cfg.vocab_size,
 			cm->qm->cfg.seq_len);
+		return;
+	}
+	if (cm->m->cfg.version == INPU_CKPT_GGUF)
+		snprintf(kind, sizeof(kind), "GGUF");
 	else
-		fprintf(f, "%s (llama2.c v%d, dim %d, %d layers, vocab %d, seq_len %d)\n",
-			cm->model, cm->m->cfg.version, cm->m->cfg.dim,
-			cm->m->cfg.n_layers, cm->m->cfg.vocab_size,
-			cm->m->cfg.seq_len);
+		snprintf(kind, sizeof(kind), "llama2.c v%d", cm->m->cfg.version);
+	fprintf(f, "%s (%s, dim %d, %d layers, vocab %d, seq_len %d)\n",
+		cm->model, kind, cm->m->cfg.dim, cm->m->cfg.n_layers,
+		cm->m->cfg.vocab_size, cm->m->cfg.seq_len);
 }
 
 long cli_encode_prompt(const struct cli_model *cm, const char *prompt,
@@ -178,6 +235,6 @@ long cli_encode_prompt(const struct cli_model *cm, const char *prompt,
 	if (unk)
 		fprintf(stderr,
 			"%s %s: --prompt: %zu characters not in %s's vocabulary, encoded as <unk>\n",
-			prog, cm->cmd, unk, cm->tokenizer);
+			prog, cm->cmd, unk, cli_model_tok_name(cm));
 	return n;
 }

@@ -23,6 +23,19 @@ long long cli_parse_count(const char *s, long long max)
 	return v;
 }
 
+int cli_seq_len(const char *cmd, const char *s, struct cli_model *cm)
+{
+	long long v = cli_parse_count(s, 1 << 20);
+
+	if (v < 0) {
+		fprintf(stderr, "%s %s: --seq-len: '%s' is not an integer in 1..%d\n",
+			prog, cmd, s, 1 << 20);
+		return 2;
+	}
+	cm->seq_len = (int)v;
+	return 0;
+}
+
 long long cli_count_opt(const char *cmd, const char *opt, const char *arg,
 			long long max)
 {

@@ -14,8 +14,8 @@
 static void generate_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s generate -m MODEL.bin -z TOKENIZER.bin [-p PROMPT] [-n STEPS]\n"
-		"                    [--backend float|cpu]\n"
+		"usage: %s generate -m MODEL [-z TOKENIZER.bin] [-p PROMPT] [-n STEPS]\n"
+		"                    [--backend float|cpu] [--seq-len N]\n"
 		"\n"
 		"Greedy decoding (temperature 0) as llama2.c run.c does it: BOS and the\n"
 		"prompt, then the most likely token, STEPS positions in all (the prompt\n"
@@ -23,15 +23,21 @@ static void generate_usage(FILE *f)
 		"included.  Needs no device.\n"
 		"\n"
 		"options:\n"
-		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1), or .inpu\n"
-		"                          model for --backend cpu\n"
-		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1) or GGUF\n"
+		"                          file (architecture llama), or .inpu model for\n"
+		"                          --backend cpu\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin); default: the\n"
+		"                          one in the GGUF or .inpu file (a llama2.c\n"
+		"                          checkpoint has none)\n"
 		"  -p, --prompt TEXT       text to start from (default: empty)\n"
 		"  -n, --steps N           positions to run, at most the model's seq_len\n"
 		"                          (default 256)\n"
 		"  -b, --backend NAME      float (the float32 reference; default) or cpu\n"
 		"                          (the integer model; the next token is the\n"
 		"                          stream's own ARGMAX, no floating point)\n"
+		"  -L, --seq-len N         float: the context length to run at instead of\n"
+		"                          the checkpoint's (GGUF files from llama.cpp's\n"
+		"                          llama2.c converter say 128 whatever the model)\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -51,13 +57,14 @@ static int generate_args(int argc, char **argv, struct gen_args *a)
 		{ "prompt", required_argument, NULL, 'p' },
 		{ "steps", required_argument, NULL, 'n' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "seq-len", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:p:n:b:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:p:n:b:L:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			a->cm.model = optarg;
@@ -82,6 +89,10 @@ static int generate_args(int argc, char **argv, struct gen_args *a)
 					      1u << CLI_FLOAT | 1u << CLI_CPU, &a->cm.kind))
 				return 2;
 			break;
+		case 'L':
+			if (cli_seq_len("generate", optarg, &a->cm))
+				return 2;
+			break;
 		case 'h':
 			generate_usage(stdout);
 			return 0;
@@ -95,9 +106,9 @@ static int generate_args(int argc, char **argv, struct gen_args *a)
 			argv[optind]);
 		return 2;
 	}
-	if (!a->cm.model || !a->cm.tokenizer) {
-		fprintf(stderr, "%s generate: missing %s (try '%s generate --help')\n",
-			prog, !a->cm.model ? "-m MODEL" : "-z TOKENIZER", prog);
+	if (!a->cm.model) {
+		fprintf(stderr, "%s generate: missing -m MODEL (try '%s generate --help')\n",
+			prog, prog);
 		return 2;
 	}
 	return -1;

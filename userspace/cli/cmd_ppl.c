@@ -24,10 +24,12 @@
 static void ppl_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s ppl -m MODEL -z TOKENIZER.bin -f TEXT [--backend float|cpu|device]\n"
+		"usage: %s ppl -m MODEL [-z TOKENIZER.bin] -f TEXT [--backend float|cpu|device]\n"
 		"               [-d DEVICE] [--max-stories N] [--compare FLOAT.bin]\n"
+		"               [--seq-len N]\n"
 		"\n"
-		"Perplexity of a llama2.c checkpoint (v0 or float32 v1; backend float)\n"
+		"Perplexity of a llama2.c checkpoint (v0 or float32 v1) or a GGUF file\n"
+		"(architecture llama; backend float)\n"
 		"or of an integer .inpu model (backend cpu: the engine on the host;\n"
 		"--backend device: every step on the INPU device, the same number) on a\n"
 		"text of stories separated by lines '" INPU_STORY_SEP "', with the protocol of\n"
@@ -37,8 +39,11 @@ static void ppl_usage(FILE *f)
 		"device.\n"
 		"\n"
 		"options:\n"
-		"  -m, --model PATH        llama2.c checkpoint, or .inpu model for cpu/device\n"
-		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -m, --model PATH        llama2.c checkpoint or GGUF file, or .inpu model\n"
+		"                          for cpu/device\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin); default: the\n"
+		"                          one in the GGUF or .inpu file (a llama2.c\n"
+		"                          checkpoint has none)\n"
 		"  -f, --file PATH         text to evaluate\n"
 		"  -b, --backend NAME      float (the float32 reference; default), cpu\n"
 		"                          (the integer model through the engine library)\n"
@@ -49,6 +54,9 @@ static void ppl_usage(FILE *f)
 		"  -c, --compare PATH      with --backend cpu or device: also run this float\n"
 		"                          checkpoint and report how often both models rank\n"
 		"                          the same token first (top-1 agreement)\n"
+		"  -L, --seq-len N         float: the context length to cut stories at\n"
+		"                          instead of the checkpoint's (GGUF files from\n"
+		"                          llama.cpp's llama2.c converter say 128)\n"
 		"  -h, --help              show this help\n",
 		prog);
 }
@@ -70,6 +78,7 @@ static int ppl_args(int argc, char **argv, struct ppl_args *a)
 		{ "device", required_argument, NULL, 'd' },
 		{ "max-stories", required_argument, NULL, 's' },
 		{ "compare", required_argument, NULL, 'c' },
+		{ "seq-len", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,7 +87,7 @@ static int ppl_args(int argc, char **argv, struct ppl_args *a)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:z:f:b:d:s:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:z:f:b:d:s:c:L:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			cm->model = optarg;
@@ -108,6 +117,10 @@ static int ppl_args(int argc, char **argv, struct ppl_args *a)
 		case 'c':
 			a->compare = optarg;
 			break;
+		case 'L':
+			if (cli_seq_len("ppl", optarg, cm))
+				return 2;
+			break;
 		case 'h':
 			ppl_usage(stdout);
 			return 0;
@@ -120,10 +133,9 @@ static int ppl_args(int argc, char **argv, struct ppl_args *a)
 		fprintf(stderr, "%s ppl: unexpected argument '%s'\n", prog, argv[optind]);
 		return 2;
 	}
-	if (!cm->model || !cm->tokenizer || !a->file) {
+	if (!cm->model || !a->file) {
 		fprintf(stderr, "%s ppl: missing %s (try '%s ppl --help')\n", prog,
-			!cm->model ? "-m MODEL" : !cm->tokenizer ? "-z TOKENIZER" : "-f TEXT",
-			prog);
+			!cm->model ? "-m MODEL" : "-f TEXT", prog);
 		return 2;
 	}
 	if (cm->device && cm->kind != CLI_DEVICE) {
@@ -291,7 +303,14 @@ int cmd_ppl(int argc, char **argv)
 	if (!ret && a.compare) {
 		ref.model = a.compare;
 		ref.tokenizer = a.cm.tokenizer;
+		ref.tok_optional = 1;	/* the vocabulary is checked below */
 		ret = cli_model_open(&ref) ? 1 : 0;
+		if (!ret && (uint32_t)ref.m->cfg.vocab_size != a.cm.qm->cfg.vocab_size) {
+			fprintf(stderr, "%s ppl: --compare %s has vocab_size %d, %s has %u\n",
+				prog, a.compare, ref.m->cfg.vocab_size, a.cm.model,
+				a.cm.qm->cfg.vocab_size);
+			ret = 1;
+		}
 		ag.lm = lm;
 		ag.ref = ref.b;
 		lm.forward = agree_forward;

@@ -20,7 +20,8 @@
 static void quantize_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s quantize -m MODEL.bin -z TOKENIZER.bin -c CALIB.txt -o OUT.inpu\n"
+		"usage: %s quantize -m MODEL [-z TOKENIZER.bin] -c CALIB.txt -o OUT.inpu\n"
+		"                    [--seq-len N]\n"
 		"                    [--scheme w8a8|w4a8] [--smooth ALPHA|auto|off] [--pow2]\n"
 		"                    [--gptq [--act-order]] [--act-range mse|max|pNN.NN]\n"
 		"                    [--samples N] [--rotate]\n"
@@ -29,7 +30,8 @@ static void quantize_usage(FILE *f)
 		"                    [--finetune EPOCHS [--ft-lr LR] [--ft-batch N]\n"
 		"                     [--ft-generate N] [--ft-act]] [--threads N]\n"
 		"\n"
-		"Quantize a llama2.c checkpoint into an integer-only .inpu model\n"
+		"Quantize a llama2.c checkpoint or a GGUF file into an integer-only .inpu\n"
+		"model that carries its tokenizer\n"
 		"(userspace/quantizer/QUANT.md, userspace/runtime/FORMAT.md):\n"
 		"calibration with the float model on CALIB.txt (stories separated\n"
 		"by '" INPU_STORY_SEP "'), SmoothQuant scale migration, per-channel\n"
@@ -38,8 +40,14 @@ static void quantize_usage(FILE *f)
 		"each linear layer against float on calibration data) to stdout.\n"
 		"\n"
 		"options:\n"
-		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1)\n"
-		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1) or GGUF\n"
+		"                          file (architecture llama; F32, F16, BF16, Q8_0,\n"
+		"                          Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K tensors)\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin); default: the\n"
+		"                          GGUF file's own (a llama2.c checkpoint has none)\n"
+		"      --seq-len N         the context length to build for instead of the\n"
+		"                          checkpoint's (GGUF files from llama.cpp's llama2.c\n"
+		"                          converter say 128 whatever the model)\n"
 		"  -c, --calib PATH        calibration text\n"
 		"  -o, --output PATH       the .inpu model to write\n"
 		"  -S, --scheme NAME       w8a8 (default) or w4a8 (int4 weights in groups of\n"
@@ -184,6 +192,7 @@ struct qargs {
 	struct inpu_quant_opts o;
 	int w4_fmt_set;		/* --w4-group, --w4-zero or --w4-sym given */
 	int method_set;		/* --finetune or --gptq given */
+	int seq_len;		/* --seq-len, or 0: the checkpoint's */
 };
 
 /*
@@ -321,6 +330,14 @@ static int quantize_opt(int c, struct qargs *a)
 	case 'z':
 		a->tok = optarg;
 		break;
+	case 'q':
+		a->seq_len = (int)cli_parse_count(optarg, 1 << 20);
+		if (a->seq_len < 0) {
+			fprintf(stderr, "%s quantize: --seq-len: '%s' is not an integer in 1..%d\n",
+				prog, optarg, 1 << 20);
+			return 2;
+		}
+		break;
 	case 'c':
 		a->calib = optarg;
 		break;
@@ -365,6 +382,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 	static const struct option opts[] = {
 		{ "model", required_argument, NULL, 'm' },
 		{ "tokenizer", required_argument, NULL, 'z' },
+		{ "seq-len", required_argument, NULL, 'q' },
 		{ "calib", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "scheme", required_argument, NULL, 'S' },
@@ -423,10 +441,10 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 	/* w4a8 without a method: chosen by the model's size once it is read */
 	if (a->o.scheme == INPU_QS_W4A8 && !a->method_set)
 		a->o.ft_epochs = INPU_FT_AUTO;
-	if (!a->model || !a->tok || !a->calib || !a->outp) {
+	if (!a->model || !a->calib || !a->outp) {
 		fprintf(stderr, "%s quantize: missing %s (try '%s quantize --help')\n",
-			prog, !a->model ? "-m MODEL" : !a->tok ? "-z TOKENIZER" :
-			!a->calib ? "-c CALIB" : "-o OUTPUT", prog);
+			prog, !a->model ? "-m MODEL" : !a->calib ? "-c CALIB" : "-o OUTPUT",
+			prog);
 		return 2;
 	}
 	return -1;
@@ -483,6 +501,42 @@ static void print_report(const struct qargs *a, const struct inpu_qmodel *qm,
 	}
 }
 
+/*
+ * The checkpoint and its tokenizer: -z's, else the one in the file (GGUF);
+ * --seq-len replaces the context length.
+ */
+static int load_inputs(const struct qargs *a, struct inpu_model **m,
+		       struct inpu_tokenizer **t, char *err, size_t errlen)
+{
+	int ret = inpu_model_open(a->model, m, a->tok ? NULL : t, err, errlen);
+
+	if (!ret && a->tok)
+		ret = inpu_tokenizer_load(a->tok, t, err, errlen);
+	if (!ret && !*t) {
+		snprintf(err, errlen,
+			 "%s is a llama2.c checkpoint, which carries no tokenizer: give one with -z",
+			 a->model);
+		ret = -EINVAL;
+	}
+	if (!ret && a->seq_len)
+		(*m)->cfg.seq_len = a->seq_len;
+	if (!ret)
+		ret = inpu_model_check_tokenizer(*m, a->model, *t,
+						 a->tok ? a->tok : a->model, err, errlen);
+	return ret;
+}
+
+/* The .inpu file carries the tokenizer, so it runs with nothing else. */
+static int embed_tokenizer(struct inpu_qmodel *qm, const struct inpu_tokenizer *t,
+			   char *err, size_t errlen)
+{
+	int ret = inpu_qmodel_set_tokenizer(qm, t);
+
+	if (ret)
+		snprintf(err, errlen, "cannot embed the tokenizer: %s", strerror(-ret));
+	return ret;
+}
+
 int cmd_quantize(int argc, char **argv)
 {
 	struct qargs a = { 0 };
@@ -501,9 +555,7 @@ int cmd_quantize(int argc, char **argv)
 	if (check_writable(a.outp))
 		return 1;
 	ret = 1;
-	if (inpu_model_load(a.model, &m, err, sizeof(err)) ||
-	    inpu_tokenizer_load(a.tok, &t, err, sizeof(err)) ||
-	    inpu_model_check_tokenizer(m, a.model, t, a.tok, err, sizeof(err)) ||
+	if (load_inputs(&a, &m, &t, err, sizeof(err)) ||
 	    inpu_read_file(a.calib, &text, &len, err, sizeof(err))) {
 		fprintf(stderr, "%s quantize: %s\n", prog, err);
 		goto out;
@@ -526,6 +578,7 @@ int cmd_quantize(int argc, char **argv)
 	a.o.progress = q_progress;
 	a.o.progress_ctx = &pr;
 	if (inpu_quantize(m, t, text, len, &a.o, &qm, rep, err, sizeof(err)) ||
+	    embed_tokenizer(qm, t, err, sizeof(err)) ||
 	    inpu_qmodel_save(qm, a.outp, err, sizeof(err))) {
 		fprintf(stderr, "%s quantize: %s\n", prog, err);
 		goto out;

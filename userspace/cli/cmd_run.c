@@ -40,7 +40,9 @@ static void run_usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  -m, --model PATH        integer .inpu model\n"
-		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin)\n"
+		"  -z, --tokenizer PATH    llama2.c tokenizer (e.g. tok512.bin); default: the\n"
+		"                          one inside the model (models made before tokenizers\n"
+		"                          were embedded need -z)\n"
 		"  -p, --prompt TEXT       text to start from (default: empty)\n"
 		"  -n, --steps N           positions to run, at most the model's seq_len\n"
 		"                          (default 256)\n"
@@ -221,9 +223,9 @@ static int run_args(int argc, char **argv, struct run_args *a)
 		fprintf(stderr, "%s run: unexpected argument '%s'\n", prog, argv[optind]);
 		return 2;
 	}
-	if (!a->cm.model || !a->cm.tokenizer) {
-		fprintf(stderr, "%s run: missing %s (try '%s run --help')\n", prog,
-			!a->cm.model ? "-m MODEL" : "-z TOKENIZER", prog);
+	if (!a->cm.model) {
+		fprintf(stderr, "%s run: missing -m MODEL (try '%s run --help')\n", prog,
+			prog);
 		return 2;
 	}
 	if (a->cm.device && a->cm.kind != CLI_DEVICE) {

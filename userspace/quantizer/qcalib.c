@@ -55,6 +55,8 @@ static void dims(struct qprep *p, const struct qprep *src)
 	p->vocab = src->vocab;
 	p->seq_len = src->seq_len;
 	p->nqkv = src->nqkv;
+	p->rope_theta = src->rope_theta;
+	p->norm_eps = src->norm_eps;
 }
 
 int qprep_copy(const struct qprep *s, struct qprep *p)
@@ -268,6 +270,8 @@ int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p)
 	p->vocab = c->vocab_size;
 	p->seq_len = c->seq_len;
 	p->nqkv = p->dim + 2 * p->kv;
+	p->rope_theta = c->rope_theta;
+	p->norm_eps = c->norm_eps;
 	d = (size_t)p->dim;
 	h = (size_t)p->hidden;
 	kv = (size_t)p->kv;
@@ -304,7 +308,7 @@ int qprep_from_model(const struct inpu_model *m, int rot, struct qprep *p)
 	}
 	for (int pos = 0; pos < p->seq_len; pos++) {
 		for (int i = 0; i < p->hs; i += 2) {
-			float freq = 1.0f / powf(10000.0f, (float)i / (float)p->hs);
+			float freq = 1.0f / powf(p->rope_theta, (float)i / (float)p->hs);
 			float val = (float)pos * freq;
 
 			p->rope_cos[(size_t)pos * p->hs / 2 + i / 2] = cosf(val);
@@ -592,7 +596,7 @@ static void forward_attention(const struct qprep *p, struct fstate *s, int l,
 	size_t loff = lu * (size_t)p->seq_len * (size_t)kv;
 	float *x = s->x, *k = s->qkv + dim, *v = s->qkv + dim + kv;
 
-	inpu_rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, p->g_att + lu * (size_t)dim, dim, p->norm_eps);
 	matvec(s->qkv, s->xb, p->wqkv + lu * (size_t)p->nqkv * (size_t)dim,
 	       dim, p->nqkv);
 	rope_rotate(p, s, pos);
@@ -611,7 +615,7 @@ static void forward_ffn(const struct qprep *p, struct fstate *s, int l)
 	size_t lu = (size_t)l;
 	float *x = s->x;
 
-	inpu_rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, p->g_ffn + lu * (size_t)dim, dim, p->norm_eps);
 	matvec(s->hb, s->xb, p->w13 + lu * 2 * (size_t)hid * (size_t)dim,
 	       dim, 2 * hid);
 	for (int i = 0; i < hid; i++) {
@@ -638,7 +642,7 @@ static void forward(const struct qprep *p, struct fstate *s, int token, int pos)
 		forward_attention(p, s, l, pos);
 		forward_ffn(p, s, l);
 	}
-	inpu_rmsnorm(s->xb, x, p->g_fin, dim);
+	inpu_rmsnorm(s->xb, x, p->g_fin, dim, p->norm_eps);
 	matvec(s->logits, s->xb, p->wcls, dim, p->vocab);
 }
 

@@ -290,7 +290,8 @@ static void attention_block(struct frun *r, struct fbatch *b, uint32_t story,
 	int nq = p->nqkv;
 
 	for (size_t t = 0; t < (size_t)T; t++)
-		inpu_rmsnorm(b->xb + t * d, b->x + t * d, p->g_att + lu * d, p->dim);
+		inpu_rmsnorm(b->xb + t * d, b->x + t * d, p->g_att + lu * d, p->dim,
+			     p->norm_eps);
 	observe_in(r, b, story, l, S_XA, b->xb, p->dim, T);
 	linear(b->qkv, b->xb, p->wqkv + lu * (size_t)nq * d, T, nq, p->dim);
 	if (r->c) {
@@ -317,7 +318,8 @@ static void ffn_block(struct frun *r, struct fbatch *b, uint32_t story, int l, i
 	size_t lu = (size_t)l, d = (size_t)p->dim, hid = (size_t)p->hidden;
 
 	for (size_t t = 0; t < (size_t)T; t++)
-		inpu_rmsnorm(b->xb + t * d, b->x + t * d, p->g_ffn + lu * d, p->dim);
+		inpu_rmsnorm(b->xb + t * d, b->x + t * d, p->g_ffn + lu * d, p->dim,
+			     p->norm_eps);
 	observe_in(r, b, story, l, S_XF, b->xb, p->dim, T);
 	linear(b->hb, b->xb, p->w13 + lu * 2 * hid * d, T, 2 * p->hidden, p->dim);
 	if (r->c) {
@@ -345,7 +347,7 @@ static void head_block(struct frun *r, struct fbatch *b, uint32_t story, int T)
 	double nll = 0.0;
 
 	for (size_t t = 0; t < (size_t)T; t++)
-		inpu_rmsnorm(b->xb + t * d, b->x + t * d, p->g_fin, p->dim);
+		inpu_rmsnorm(b->xb + t * d, b->x + t * d, p->g_fin, p->dim, p->norm_eps);
 	observe_in(r, b, story, -1, 0, b->xb, p->dim, T);
 	if (r->c && r->c->no_logits)	/* the classifier is most of the work */
 		return;

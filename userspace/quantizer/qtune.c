@@ -179,7 +179,8 @@ static void mm_tn(float *dw, const float *dy, const float *x, int T, int n, int 
 		    x, k, 1.0f, dw, k);
 }
 
-static void rms_fwd(float *y, float *r, const float *x, const float *g, int T, int n)
+static void rms_fwd(float *y, float *r, const float *x, const float *g, int T, int n,
+		    float eps)
 {
 	for (int t = 0; t < T; t++) {
 		const float *xt = x + (size_t)t * n;
@@ -187,7 +188,7 @@ static void rms_fwd(float *y, float *r, const float *x, const float *g, int T, i
 
 		for (int j = 0; j < n; j++)
 			ss += xt[j] * xt[j];
-		r[t] = 1.0f / sqrtf(ss / (float)n + 1e-5f);
+		r[t] = 1.0f / sqrtf(ss / (float)n + eps);
 		for (int j = 0; j < n; j++)
 			y[(size_t)t * n + j] = g[j] * (r[t] * xt[j]);
 	}
@@ -369,7 +370,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 		memcpy(LD(w->xin, l, sd), w->x, (size_t)T * d * sizeof(float));
 		const float *a = as ? as + (size_t)l * S_PER_LAYER : NULL;
 
-		rms_fwd(xa, LD(w->r1, l, S), w->x, LD(m->g_att, l, d), T, d);
+		rms_fwd(xa, LD(w->r1, l, S), w->x, LD(m->g_att, l, d), T, d, m->norm_eps);
 		if (a)
 			aq(xa, (size_t)T * d, a[S_XA]);
 		mm_nt(qkv, xa, LD(m->wqkv, l, (size_t)nq * d), T, d, nq);
@@ -386,7 +387,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 		for (size_t i = 0; i < (size_t)T * d; i++)
 			w->x[i] += w->tmp[i];
 		memcpy(LD(w->xmid, l, sd), w->x, (size_t)T * d * sizeof(float));
-		rms_fwd(xf, LD(w->r2, l, S), w->x, LD(m->g_ffn, l, d), T, d);
+		rms_fwd(xf, LD(w->r2, l, S), w->x, LD(m->g_ffn, l, d), T, d, m->norm_eps);
 		if (a)
 			aq(xf, (size_t)T * d, a[S_XF]);
 		mm_nt(hb, xf, LD(m->w13, l, (size_t)2 * hid * d), T, d, 2 * hid);
@@ -404,7 +405,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 			w->x[i] += w->tmp[i];
 	}
 	memcpy(w->xout, w->x, (size_t)T * d * sizeof(float));
-	rms_fwd(w->xfin, w->rf, w->x, m->g_fin, T, d);
+	rms_fwd(w->xfin, w->rf, w->x, m->g_fin, T, d, m->norm_eps);
 	if (as)
 		aq(w->xfin, (size_t)T * d, as[(size_t)m->n_layers * S_PER_LAYER]);
 	mm_nt(w->logits, w->xfin, m->wcls, T, d, m->vocab);

@@ -24,6 +24,8 @@
 struct qprep {
 	int dim, hidden, n_layers, n_heads, n_kv_heads, hs, kv, vocab, seq_len;
 	int nqkv;		/* dim + 2 kv */
+	float rope_theta;	/* RoPE base */
+	float norm_eps;		/* RMSNorm epsilon */
 	float *emb;		/* [vocab][dim] */
 	float *g_att;		/* [L][dim] RMSNorm weight / smoothing */
 	float *wqkv;		/* [L][nqkv][dim] */

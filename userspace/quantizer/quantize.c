@@ -1502,7 +1502,7 @@ static void model_rope(struct mbuild *b)
 
 	for (int pos = 0; pos < p->seq_len; pos++)
 		for (int j = 0; j < p->hs / 2; j++) {
-			double th = pos * pow(10000.0, -2.0 * j / p->hs);
+			double th = pos * pow(p->rope_theta, -2.0 * j / p->hs);
 
 			rope[(size_t)pos * p->hs + 2 * j] = (int16_t)lround(16384.0 * cos(th));
 			rope[(size_t)pos * p->hs + 2 * j + 1] = (int16_t)lround(16384.0 * sin(th));
@@ -1729,7 +1729,7 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	}
 	model_embed(&b);
 	model_rope(&b);
-	b.m->glob.final_eps = (uint32_t)fmax(1.0, nearbyint(1e-5 * ldexp(1.0, 2 * b.rf)));
+	b.m->glob.final_eps = (uint32_t)fmax(1.0, nearbyint((double)p->norm_eps * ldexp(1.0, 2 * b.rf)));
 	ret = model_cls(&b);
 	for (int l = 0; l < p->n_layers && !ret; l++)
 		ret = model_layer(&b, l);

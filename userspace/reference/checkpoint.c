@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "file.h"
+#include "gguf.h"
 #include "tokenizer.h"
 #include "model.h"
 #include "util.h"
@@ -106,8 +107,8 @@ static uint64_t tensor_layers(const struct inpu_model_config *c, enum tensor t)
 	}
 }
 
-static const char *check_config(const struct inpu_model_config *c,
-				char *why, size_t whylen)
+const char *inpu_model_check_config(const struct inpu_model_config *c,
+				    char *why, size_t whylen)
 {
 	static const struct {
 		const char *name;
@@ -258,6 +259,8 @@ static int parse_v1_header(const unsigned char *b, size_t len,
 		return -EINVAL;
 	}
 	c->version = INPU_CKPT_V1;
+	c->rope_theta = 10000.0f;
+	c->norm_eps = 1e-5f;
 	c->dim = inpu_le_i32(b + 8);
 	c->hidden_dim = inpu_le_i32(b + 12);
 	c->n_layers = inpu_le_i32(b + 16);
@@ -272,7 +275,7 @@ static int parse_v1_header(const unsigned char *b, size_t len,
 		return -EINVAL;
 	}
 	c->shared_classifier = b[36];
-	if (check_config(c, why, sizeof(why))) {
+	if (inpu_model_check_config(c, why, sizeof(why))) {
 		describe(c, desc, sizeof(desc));
 		inpu_model_seterr(err, errlen, "%s: v1 header: %s (%s)",
 				  name, why, desc);
@@ -298,6 +301,8 @@ static int parse_v0_header(const unsigned char *b, size_t len,
 		return -EINVAL;
 	}
 	c->version = INPU_CKPT_V0;
+	c->rope_theta = 10000.0f;
+	c->norm_eps = 1e-5f;
 	c->dim = inpu_le_i32(b);
 	c->hidden_dim = inpu_le_i32(b + 4);
 	c->n_layers = inpu_le_i32(b + 8);
@@ -309,7 +314,7 @@ static int parse_v0_header(const unsigned char *b, size_t len,
 	c->shared_classifier = c->vocab_size > 0;
 	if (c->vocab_size < 0 && c->vocab_size != INT32_MIN)
 		c->vocab_size = -c->vocab_size;
-	if (check_config(c, why, sizeof(why))) {
+	if (inpu_model_check_config(c, why, sizeof(why))) {
 		describe(c, desc, sizeof(desc));
 		inpu_model_seterr(err, errlen,
 				  "%s: not a llama2.c checkpoint: no \"ak42\" magic and the v0 header is not sane: %s (%s)",
@@ -356,6 +361,22 @@ static int check_file_size(const struct inpu_model_config *c,
 				  c->shared_classifier ? "shared" : "separate",
 				  (unsigned long long)want, len);
 	return -EINVAL;
+}
+
+int inpu_model_alloc(const struct inpu_model_config *c, struct inpu_model **out)
+{
+	struct inpu_model *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->cfg = *c;
+	if (alloc_weights(m)) {
+		free(m);
+		return -ENOMEM;
+	}
+	*out = m;
+	return 0;
 }
 
 /* A model with config @c and weight storage for @floats weights. */
@@ -453,6 +474,8 @@ int inpu_model_parse(const void *buf, size_t len, const char *name,
 	*out = NULL;
 	if (!name)
 		name = "checkpoint";
+	if (inpu_gguf_is(b, len))
+		return inpu_model_from_gguf(b, len, name, out, NULL, err, errlen);
 	if (len >= 4 && inpu_le_u32(b) == INPU_CKPT_MAGIC) {
 		ret = parse_v1_header(b, len, name, &c, err, errlen);
 		header = INPU_CKPT_V1_HEADER;
@@ -483,15 +506,26 @@ int inpu_model_parse(const void *buf, size_t len, const char *name,
 int inpu_model_load(const char *path, struct inpu_model **out, char *err,
 		    size_t errlen)
 {
+	return inpu_model_open(path, out, NULL, err, errlen);
+}
+
+int inpu_model_open(const char *path, struct inpu_model **out,
+		    struct inpu_tokenizer **tok, char *err, size_t errlen)
+{
 	size_t len;
 	char *buf;
 	int ret;
 
 	*out = NULL;
+	if (tok)
+		*tok = NULL;
 	ret = inpu_read_file(path, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = inpu_model_parse(buf, len, path, out, err, errlen);
+	if (inpu_gguf_is(buf, len))
+		ret = inpu_model_from_gguf(buf, len, path, out, tok, err, errlen);
+	else
+		ret = inpu_model_parse(buf, len, path, out, err, errlen);
 	free(buf);
 	return ret;
 }

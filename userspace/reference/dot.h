@@ -28,15 +28,16 @@ static inline float inpu_dot8(const float *a, const float *b, int n)
 	return sum;
 }
 
-/* run.c's rmsnorm(): eps 1e-5, in this order of operations. */
-static inline void inpu_rmsnorm(float *o, const float *x, const float *w, int n)
+/* run.c's rmsnorm() (whose eps is 1e-5), in this order of operations. */
+static inline void inpu_rmsnorm(float *o, const float *x, const float *w, int n,
+				float eps)
 {
 	float ss = 0.0f;
 
 	for (int j = 0; j < n; j++)
 		ss += x[j] * x[j];
 	ss /= (float)n;
-	ss += 1e-5f;
+	ss += eps;
 	ss = 1.0f / sqrtf(ss);
 	for (int j = 0; j < n; j++)
 		o[j] = w[j] * (ss * x[j]);

@@ -93,7 +93,7 @@ int inpu_float_state_new(const struct inpu_model *m,
 	/* run.c computes these per call; the same expressions, once. */
 	for (int pos = 0; pos < c->seq_len; pos++) {
 		for (size_t i = 0; i < hs; i += 2) {
-			float freq = 1.0f / powf(10000.0f, (float)i / (float)hs);
+			float freq = 1.0f / powf(c->rope_theta, (float)i / (float)hs);
 			float val = (float)pos * freq;
 
 			s->rope_cos[(size_t)pos * hs / 2 + i / 2] = cosf(val);
@@ -257,7 +257,7 @@ static void ffn(struct inpu_float_state *s, size_t lu)
 	int dim = m->cfg.dim, hidden = m->cfg.hidden_dim;
 	float *x = s->x;
 
-	inpu_rmsnorm(s->xb, x, m->rms_ffn + lu * (size_t)dim, dim);
+	inpu_rmsnorm(s->xb, x, m->rms_ffn + lu * (size_t)dim, dim, m->cfg.norm_eps);
 	matmul(s->hb, s->xb, m->w1 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
 	matmul(s->hb2, s->xb, m->w3 + lu * (size_t)dim * (size_t)hidden, dim, hidden);
 	for (int i = 0; i < hidden; i++) {
@@ -294,7 +294,7 @@ const float *inpu_float_forward(struct inpu_float_state *s, int token, int pos)
 		float *k = s->key_cache + loff + (size_t)pos * (size_t)kv_dim;
 		float *v = s->value_cache + loff + (size_t)pos * (size_t)kv_dim;
 
-		inpu_rmsnorm(s->xb, x, m->rms_att + lu * (size_t)dim, dim);
+		inpu_rmsnorm(s->xb, x, m->rms_att + lu * (size_t)dim, dim, m->cfg.norm_eps);
 		matmul(s->q, s->xb, m->wq + lu * (size_t)dim * (size_t)dim, dim, dim);
 		matmul(k, s->xb, m->wk + lu * (size_t)dim * (size_t)kv_dim, dim, kv_dim);
 		matmul(v, s->xb, m->wv + lu * (size_t)dim * (size_t)kv_dim, dim, kv_dim);
@@ -305,7 +305,7 @@ const float *inpu_float_forward(struct inpu_float_state *s, int token, int pos)
 			x[i] += s->xb2[i];
 		ffn(s, lu);
 	}
-	inpu_rmsnorm(x, x, m->rms_final, dim);
+	inpu_rmsnorm(x, x, m->rms_final, dim, m->cfg.norm_eps);
 	matmul(s->logits, x, m->wcls, dim, p->vocab_size);
 	return s->logits;
 }

@@ -22,6 +22,7 @@ extern "C" {
 #define INPU_CKPT_V1 1		/* "ak42" v1: 256-byte header, export.py order */
 #define INPU_CKPT_MAGIC 0x616b3432u	/* "ak42" as a little-endian uint32 */
 #define INPU_CKPT_V1_HEADER 256
+#define INPU_CKPT_GGUF 3	/* read from a GGUF file (gguf_llama.c) */
 
 struct inpu_model_config {
 	int dim;		/* residual stream width */
@@ -32,7 +33,9 @@ struct inpu_model_config {
 	int vocab_size;
 	int seq_len;		/* maximum sequence length */
 	int shared_classifier;	/* 1: the classifier is tok_embeddings */
-	int version;		/* INPU_CKPT_V0 or INPU_CKPT_V1 */
+	int version;		/* INPU_CKPT_V0 or INPU_CKPT_V1 (INPU_CKPT_GGUF) */
+	float rope_theta;	/* RoPE base (llama2.c: 10000) */
+	float norm_eps;		/* RMSNorm epsilon (llama2.c: 1e-5) */
 };
 
 /*
@@ -86,6 +89,31 @@ int inpu_model_load(const char *path, struct inpu_model **out, char *err,
 
 void inpu_model_free(struct inpu_model *m);
 
+/*
+ * Read a llama2.c checkpoint or a GGUF file (by its magic) at @path.  A
+ * GGUF file also yields its tokenizer in *@tok (if @tok is not NULL); a
+ * llama2.c checkpoint carries none (*@tok = NULL).
+ */
+int inpu_model_open(const char *path, struct inpu_model **out,
+		    struct inpu_tokenizer **tok, char *err, size_t errlen);
+
+/*
+ * The model and the tokenizer of a GGUF file of architecture "llama"
+ * (gguf_llama.c; @tok may be NULL).  Its tensors are dequantized to float.
+ */
+int inpu_model_from_gguf(const void *buf, size_t len, const char *name,
+			 struct inpu_model **out, struct inpu_tokenizer **tok,
+			 char *err, size_t errlen);
+
+/*
+ * For readers of other containers: NULL if @c is a configuration this
+ * library runs, else why not (in @why); a model with storage for @c's
+ * tensors (wcls shares tok_embeddings if c->shared_classifier).
+ */
+const char *inpu_model_check_config(const struct inpu_model_config *c,
+				    char *why, size_t whylen);
+int inpu_model_alloc(const struct inpu_model_config *c, struct inpu_model **out);
+
 
 
 /*
@@ -110,8 +138,8 @@ void inpu_float_state_free(struct inpu_float_state *s);
  * Run @token at position @pos (0 <= pos < seq_len; positions 0..pos-1 must
  * have been run before in this state, their keys and values are reused)
  * and return the vocab_size logits, valid until the next call.  This is
- * llama2.c run.c forward(): RMSNorm (eps 1e-5), RoPE on interleaved pairs
- * (theta 10000), grouped-query attention, SwiGLU FFN, final RMSNorm and
+ * llama2.c run.c forward(): RMSNorm (cfg.norm_eps), RoPE on interleaved
+ * pairs (base cfg.rope_theta), grouped-query attention, SwiGLU FFN, final RMSNorm and
  * the classifier.  Returns NULL for a token or position out of range.
  */
 const float *inpu_float_forward(struct inpu_float_state *s, int token,

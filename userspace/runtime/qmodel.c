@@ -25,6 +25,7 @@
 #include "inpu_engine.h"
 #include "file.h"
 #include "qmodel.h"
+#include "tokenizer.h"
 #include "util.h"
 
 /* ---- header layout (FORMAT.md) ----------------------------------------- */
@@ -46,7 +47,8 @@
 #define H_DATASIZE	72
 #define H_DIGEST	80
 #define H_NOTE		112
-#define H_END		(H_NOTE + INPU_QM_NOTE_LEN)	/* 240; zero to 256 */
+#define H_TOKBYTES	(H_NOTE + INPU_QM_NOTE_LEN)	/* 240 */
+#define H_END		(H_TOKBYTES + 8)	/* 248; zero to 256 */
 
 #define CFG_WORDS	18
 
@@ -121,6 +123,7 @@ void inpu_qmodel_free(struct inpu_qmodel *m)
 	free(m->layers);
 	free(m->tensors);
 	free(m->data);
+	free(m->tokenizer);
 	free(m);
 }
 
@@ -643,11 +646,12 @@ static void layer_from(struct inpu_qlayer *p, const uint32_t *w)
 
 /* Section offsets of the canonical layout for a model of this size. */
 struct qm_layout {
-	uint64_t cfg, params, table, data, end;
+	uint64_t cfg, params, table, data, tok, end;
 };
 
 static int file_layout(uint32_t n_layers, uint32_t n_tensors,
-		       uint64_t data_size, struct qm_layout *l)
+		       uint64_t data_size, uint64_t tok_bytes,
+		       struct qm_layout *l)
 {
 	uint64_t pw = INPU_QM_GLOBAL_WORDS +
 		      (uint64_t)n_layers * INPU_QM_LAYER_WORDS;
@@ -658,9 +662,10 @@ static int file_layout(uint32_t n_layers, uint32_t n_tensors,
 	l->data = inpu_align_up(l->table +
 				(uint64_t)n_tensors * INPU_QM_TENSOR_BYTES,
 				INPU_QM_ALIGN);
-	if (data_size > UINT64_MAX / 2)
+	if (data_size > UINT64_MAX / 4 || tok_bytes > INPU_QM_MAX_TOKENIZER)
 		return -EFBIG;
-	l->end = l->data + data_size;
+	l->tok = l->data + data_size;
+	l->end = l->tok + tok_bytes;
 	return 0;
 }
 
@@ -700,7 +705,8 @@ int inpu_qmodel_serialize(const struct inpu_qmodel *m, uint8_t **out,
 		inpu_model_seterr(err, errlen, "note not NUL-terminated");
 		return -EINVAL;
 	}
-	ret = file_layout(m->cfg.n_layers, m->n_tensors, m->data_size, &l);
+	ret = file_layout(m->cfg.n_layers, m->n_tensors, m->data_size,
+			  m->tokenizer_bytes, &l);
 	if (ret || l.end > SIZE_MAX) {
 		inpu_model_seterr(err, errlen, "model too large");
 		return -EFBIG;
@@ -727,6 +733,7 @@ int inpu_qmodel_serialize(const struct inpu_qmodel *m, uint8_t **out,
 	put64(b + H_DATAOFF, l.data);
 	put64(b + H_DATASIZE, m->data_size);
 	memcpy(b + H_NOTE, m->note, strlen(m->note));
+	put64(b + H_TOKBYTES, m->tokenizer_bytes);
 
 	config_words(&m->cfg, cfgw);
 	for (int i = 0; i < CFG_WORDS; i++)
@@ -752,6 +759,8 @@ int inpu_qmodel_serialize(const struct inpu_qmodel *m, uint8_t **out,
 		put64(e + T_BYTES, t->bytes);
 	}
 	memcpy(b + l.data, m->data, m->data_size);
+	if (m->tokenizer_bytes)
+		memcpy(b + l.tok, m->tokenizer, m->tokenizer_bytes);
 	ret = digest(b, (size_t)l.end, b + H_DIGEST);
 	if (ret) {
 		inpu_model_seterr(err, errlen, "SHA-256 failed");
@@ -978,10 +987,13 @@ static int check_layout(const uint8_t *b, size_t len, const char *name,
 				  "%u tensors, more than %u", *n_tensors,
 				  INPU_QM_MAX_TENSORS);
 	*data_size = get64(b + H_DATASIZE);
-	if (file_layout(cfg->n_layers, *n_tensors, *data_size, l))
+	if (file_layout(cfg->n_layers, *n_tensors, *data_size,
+			get64(b + H_TOKBYTES), l))
 		return parse_fail(err, errlen, name, -EINVAL,
-				  "data size %llu too large",
-				  (unsigned long long)*data_size);
+				  "data size %llu or tokenizer size %llu too large (at most %u)",
+				  (unsigned long long)*data_size,
+				  (unsigned long long)get64(b + H_TOKBYTES),
+				  INPU_QM_MAX_TOKENIZER);
 	if (get64(b + H_PARAMOFF) != l->params ||
 	    get64(b + H_TABLEOFF) != l->table ||
 	    get64(b + H_DATAOFF) != l->data)
@@ -1064,6 +1076,68 @@ static int read_tensors(struct inpu_qmodel *m, const uint8_t *b,
 	return 0;
 }
 
+/* The optional tokenizer section: a valid tokenizer of vocab_size tokens. */
+static int read_tokenizer(struct inpu_qmodel *m, const uint8_t *b,
+			  const struct qm_layout *l, const char *name,
+			  char *err, size_t errlen)
+{
+	struct inpu_tokenizer *t;
+	char msg[INPU_MODEL_ERRLEN];
+	uint64_t n = l->end - l->tok;
+	int ret;
+
+	if (!n)
+		return 0;
+	ret = inpu_tokenizer_parse(b + l->tok, (size_t)n, "tokenizer section", &t,
+				   msg, sizeof(msg));
+	if (ret)
+		return parse_fail(err, errlen, name, ret, "%s", msg);
+	ret = inpu_tokenizer_size(t);
+	inpu_tokenizer_free(t);
+	if ((uint32_t)ret != m->cfg.vocab_size)
+		return parse_fail(err, errlen, name, -EINVAL,
+				  "the tokenizer section has %d tokens, vocab_size is %u",
+				  ret, m->cfg.vocab_size);
+	m->tokenizer = malloc((size_t)n);
+	if (!m->tokenizer)
+		return parse_fail(err, errlen, name, -ENOMEM, "out of memory");
+	memcpy(m->tokenizer, b + l->tok, (size_t)n);
+	m->tokenizer_bytes = n;
+	return 0;
+}
+
+int inpu_qmodel_set_tokenizer(struct inpu_qmodel *m,
+			      const struct inpu_tokenizer *t)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (inpu_tokenizer_serialize(t, &buf, &len))
+		return -ENOMEM;
+	if (len > INPU_QM_MAX_TOKENIZER) {
+		free(buf);
+		return -EFBIG;
+	}
+	free(m->tokenizer);
+	m->tokenizer = buf;
+	m->tokenizer_bytes = len;
+	return 0;
+}
+
+int inpu_qmodel_tokenizer(const struct inpu_qmodel *m, const char *name,
+			  struct inpu_tokenizer **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!m->tokenizer_bytes) {
+		inpu_model_seterr(err, errlen,
+				  "%s carries no tokenizer (a model made before tokenizers were embedded): give one with -z",
+				  name);
+		return -ENOENT;
+	}
+	return inpu_tokenizer_parse(m->tokenizer, (size_t)m->tokenizer_bytes, name,
+				    out, err, errlen);
+}
+
 int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
 		      struct inpu_qmodel **out, char *err, size_t errlen)
 {
@@ -1093,6 +1167,8 @@ int inpu_qmodel_parse(const void *buf, size_t len, const char *name,
 		return parse_fail(err, errlen, name, -ENOMEM, "out of memory");
 	read_params(m, b, &l);
 	ret = read_tensors(m, b, &l, n_tensors, data_size, name, err, errlen);
+	if (!ret)
+		ret = read_tokenizer(m, b, &l, name, err, errlen);
 	if (ret) {
 		inpu_qmodel_free(m);
 		return ret;

@@ -79,7 +79,21 @@ struct inpu_qmodel {
 	uint8_t *data;			/* the device image, data_size bytes */
 	uint64_t data_size;		/* multiple of INPU_QM_ALIGN */
 	char note[INPU_QM_NOTE_LEN];	/* how it was made (free text) */
+	uint8_t *tokenizer;		/* a llama2.c tokenizer file, or NULL */
+	uint64_t tokenizer_bytes;
 };
+
+struct inpu_tokenizer;
+
+/* Embed @t (serialized) in @m, replacing any tokenizer.  -ENOMEM, -EFBIG. */
+int inpu_qmodel_set_tokenizer(struct inpu_qmodel *m,
+			      const struct inpu_tokenizer *t);
+/*
+ * The tokenizer embedded in @m (@name for messages); -ENOENT with a
+ * message if the file has none.
+ */
+int inpu_qmodel_tokenizer(const struct inpu_qmodel *m, const char *name,
+			  struct inpu_tokenizer **out, char *err, size_t errlen);
 
 /*
  * The tensors every model has (names; "l%u." prefixes per layer):

@@ -302,6 +302,30 @@ static int fill_vocab(struct inpu_tokenizer *t, const unsigned char *b,
 	return 0;
 }
 
+int inpu_tokenizer_serialize(const struct inpu_tokenizer *t, uint8_t **buf,
+			     size_t *len)
+{
+	size_t total = 4;
+	uint8_t *p;
+
+	for (int i = 0; i < t->n; i++)
+		total += 8 + (size_t)t->lens[i];
+	p = malloc(total);
+	*buf = p;
+	*len = total;
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, &t->max_token_length, 4);
+	p += 4;
+	for (int i = 0; i < t->n; i++) {
+		memcpy(p, &t->scores[i], 4);
+		memcpy(p + 4, &t->lens[i], 4);
+		memcpy(p + 8, t->vocab[i], (size_t)t->lens[i]);
+		p += 8 + t->lens[i];
+	}
+	return 0;
+}
+
 int inpu_tokenizer_parse(const void *buf, size_t len, const char *name,
 			 struct inpu_tokenizer **out, char *err, size_t errlen)
 {

@@ -39,6 +39,14 @@ int inpu_tokenizer_load(const char *path, struct inpu_tokenizer **out,
 			char *err, size_t errlen);
 void inpu_tokenizer_free(struct inpu_tokenizer *t);
 
+/*
+ * The tokenizer as a llama2.c tokenizer file (what inpu_tokenizer_parse()
+ * reads back to the same tokenizer) in a malloc'ed buffer: for embedding
+ * it in a model file.  -ENOMEM.
+ */
+int inpu_tokenizer_serialize(const struct inpu_tokenizer *t, uint8_t **buf,
+			     size_t *len);
+
 int inpu_tokenizer_size(const struct inpu_tokenizer *t);
 /* 1 if ids 3..258 are the byte tokens <0x00>..<0xFF>, 0 if it has none. */
 int inpu_tokenizer_has_bytes(const struct inpu_tokenizer *t);
