@@ -415,6 +415,20 @@ int qcalib_new(const struct qprep *p, uint32_t cap, int hess, struct qcalib *c)
 	return 0;
 }
 
+void qcalib_divide(struct qsite *s, uint32_t rows, const double *f)
+{
+	size_t w = (size_t)s->width;
+
+	for (size_t j = 0; j < w; j++)
+		s->chmax[j] = (float)(s->chmax[j] / f[j]);
+	for (size_t r = 0; r < rows; r++)
+		for (size_t j = 0; j < w; j++)
+			s->sample[r * w + j] = (float)(s->sample[r * w + j] / f[j]);
+	for (size_t i = 0; s->hess && i < w; i++)
+		for (size_t j = 0; j <= i; j++)
+			s->hess[i * w + j] /= f[i] * f[j];
+}
+
 /* ---- tokens ------------------------------------------------------------------- */
 
 void qtokens_free(struct qtokens *q)

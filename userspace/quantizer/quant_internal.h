@@ -105,6 +105,15 @@ static inline struct qsite *qsite_at(struct qcalib *c, int layer, int s)
 int qcalib_new(const struct qprep *p, uint32_t cap, int hess, struct qcalib *c);
 void qcalib_free(struct qcalib *c);
 
+/*
+ * Site @s as if its channel j had been divided by @f[j] (> 0) before it
+ * was observed: maxima and the first @rows sample rows divided, X^T X by
+ * f[i] f[j].  Smoothing divides activations by per-channel factors and
+ * leaves the rest of the model's function as it was, so the smoothed
+ * model's statistics follow from the unsmoothed ones without another pass.
+ */
+void qcalib_divide(struct qsite *s, uint32_t rows, const double *f);
+
 /* The token lists of the calibration text (protocol of the dev file). */
 struct qtokens {
 	int **story;		/* [n] token arrays, BOS first */

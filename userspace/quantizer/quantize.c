@@ -825,10 +825,34 @@ struct qctx {
 	uint8_t bits[INPU_QM_MAX_LAYERS][4];	/* qkv, wo, w13, w2: 4 or 8 */
 	double sens[INPU_QM_MAX_LAYERS][4];	/* NLL increase at 4 bits */
 	double alpha_cls;
+	double *fac;			/* smoothing factors: fac_slot() */
 	uint64_t stride;
 	struct qtune_scales tuned;	/* fine-tuned grids (tuned.s[0][0] set) */
 	int bits_chosen;		/* bits[][] set before fine-tuning */
 };
+
+/*
+ * The smoothing factors that divide the inputs of linear layer @li (0 qkv,
+ * 1 wo, 2 w13, 3 w2) of layer @l (-1: the classifier); NULL before
+ * smooth_all().
+ */
+static double *fac_slot(const struct qctx *q, int l, int li)
+{
+	size_t d = (size_t)q->p0.dim, per = 3 * d + (size_t)q->p0.hidden;
+
+	if (!q->fac)
+		return NULL;
+	return q->fac + (l < 0 ? (size_t)q->p0.n_layers * per : (size_t)l * per +
+			 (size_t)li * d);
+}
+
+static void keep_factors(const struct qctx *q, int l, int li, const double *sig, int k)
+{
+	double *f = fac_slot(q, l, li);
+
+	if (f)
+		memcpy(f, sig, (size_t)k * sizeof(double));
+}
 
 static void progress(const struct qctx *q, const char *stage, uint64_t d,
 		     uint64_t n)
@@ -862,6 +886,7 @@ static void smooth_qkv_in(struct qctx *q, struct smooth_ws *ws, int l)
 	q->alpha[l][0] = choose_smoothing(st->sample, ws->t, wq, p->nqkv, d, d,
 					  ws->amax, ws->wmax, blk3, 3, q->o, ws->w4,
 					  ws->sig, NULL);
+	keep_factors(q, l, 0, sig, d);
 	for (int j = 0; j < d; j++) {
 		s->g_att[(size_t)l * d + j] /= (float)sig[j];
 		for (int i = 0; i < p->nqkv; i++)
@@ -894,6 +919,7 @@ static void smooth_wo_in(struct qctx *q, struct smooth_ws *ws, int l)
 	}
 	q->alpha[l][1] = choose_smoothing(st->sample, ws->t, wo, d, d, kv, amax,
 					  wmax, blk1, 1, q->o, ws->w4, ws->sig, tie);
+	keep_factors(q, l, 1, sig, d);
 	for (int j = 0; j < d; j++)
 		for (int i = 0; i < d; i++)
 			wo[(size_t)i * d + j] *= (float)sig[j];
@@ -922,6 +948,7 @@ static void smooth_w13_in(struct qctx *q, struct smooth_ws *ws, int l)
 	q->alpha[l][2] = choose_smoothing(st->sample, ws->t, w13, 2 * h, d, d,
 					  ws->amax, ws->wmax, blk2, 2, q->o, ws->w4,
 					  ws->sig, NULL);
+	keep_factors(q, l, 2, sig, d);
 	for (int j = 0; j < d; j++) {
 		s->g_ffn[(size_t)l * d + j] /= (float)sig[j];
 		for (int i = 0; i < 2 * h; i++)
@@ -946,6 +973,7 @@ static void smooth_w2_in(struct qctx *q, struct smooth_ws *ws, int l)
 	q->alpha[l][3] = choose_smoothing(st->sample, ws->t, w2, d, h, h, ws->amax,
 					  ws->wmax, blk1, 1, q->o, ws->w4, ws->sig,
 					  NULL);
+	keep_factors(q, l, 3, sig, h);
 	for (int j = 0; j < h; j++) {
 		for (int i = 0; i < d; i++)
 			w2[(size_t)i * h + j] *= (float)sig[j];
@@ -970,6 +998,7 @@ static void smooth_cls_in(struct qctx *q, struct smooth_ws *ws)
 	q->alpha_cls = choose_smoothing(st->sample, ws->t, s->wcls, p->vocab,
 					d, d, ws->amax, ws->wmax, blkv, 1, q->o,
 					ws->w4 && q->o->w4_cls, ws->sig, NULL);
+	keep_factors(q, -1, 0, sig, d);
 	for (int j = 0; j < d; j++) {
 		s->g_fin[j] /= (float)sig[j];
 		for (int i = 0; i < p->vocab; i++)
@@ -1016,6 +1045,42 @@ out:
 	free(ws.wcol);
 	free(ws.tie);
 	return ret;
+}
+
+/*
+ * The smoothed model's calibration from the unsmoothed one's (@q->c1 into
+ * @q->c2): smoothing divides the inputs of qkv, wo (and the v channels it
+ * reads), w13, w2 (and the w3 outputs) and the classifier by its factors
+ * and changes nothing else, so the statistics follow by division
+ * (qcalib_divide) instead of a second pass over the calibration text.
+ */
+static int calib_smoothed(struct qctx *q)
+{
+	const struct qprep *p = &q->p0;
+	int d = p->dim, hs = p->hs, group = p->n_heads / p->n_kv_heads;
+	double *vf = malloc((size_t)p->kv * sizeof(double));
+	uint32_t rows;
+
+	if (!vf)
+		return -ENOMEM;
+	q->c2 = q->c1;
+	memset(&q->c1, 0, sizeof(q->c1));
+	rows = q->c2.n_sample;
+	for (int l = 0; l < p->n_layers; l++) {
+		const double *fo = fac_slot(q, l, 1), *fd = fac_slot(q, l, 3);
+
+		for (int j = 0; j < d; j++)	/* one factor per v channel */
+			vf[((j / hs) / group) * hs + j % hs] = fo[j];
+		qcalib_divide(qsite_at(&q->c2, l, S_XA), rows, fac_slot(q, l, 0));
+		qcalib_divide(qsite_at(&q->c2, l, S_V), rows, vf);
+		qcalib_divide(qsite_at(&q->c2, l, S_ATT), rows, fo);
+		qcalib_divide(qsite_at(&q->c2, l, S_XF), rows, fac_slot(q, l, 2));
+		qcalib_divide(qsite_at(&q->c2, l, S_UP), rows, fd);
+		qcalib_divide(qsite_at(&q->c2, l, S_H), rows, fd);
+	}
+	qcalib_divide(qsite_at(&q->c2, -1, 0), rows, fac_slot(q, -1, 0));
+	free(vf);
+	return 0;
 }
 
 /* Scales of the activations of one layer (real units per integer step). */
@@ -1896,6 +1961,53 @@ static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
 	return ret;
 }
 
+/*
+ * Calibration and smoothing: p1 is p0 smoothed, c2 the statistics of p1
+ * (unless fine-tuning follows: it changes p1, so it calibrates again).
+ * One pass over the calibration text: with smoothing, the pass on p0
+ * feeds the search and then, divided by the factors, stands for p1's
+ * (calib_smoothed); before fine-tuning the pass only feeds the search
+ * (its first SEARCH_TOKENS sampled rows, no logits).
+ */
+static int calibrate(struct qctx *q)
+{
+	const struct inpu_quant_opts *o = q->o;
+	int tune = o->ft_epochs > 0, ret;
+	size_t per = 3 * (size_t)q->p0.dim + (size_t)q->p0.hidden;
+
+	if (!o->smooth) {
+		for (int l = 0; l < q->p0.n_layers; l++)
+			for (int i = 0; i < 4; i++)
+				q->alpha[l][i] = -1.0;
+		q->alpha_cls = -1.0;
+		ret = qprep_copy(&q->p0, &q->p1);
+		if (!ret && !tune)
+			ret = qcalib_new(&q->p1, o->n_sample, o->gptq, &q->c2);
+		if (!ret && !tune)
+			ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, o->progress,
+					 o->progress_ctx, "calibration");
+		return ret;
+	}
+	q->fac = malloc(((size_t)q->p0.n_layers + 1) * per * sizeof(double));
+	if (!q->fac)
+		return -ENOMEM;
+	ret = qcalib_new(&q->p0, !tune ? o->n_sample : o->n_sample < SEARCH_TOKENS ?
+			 o->n_sample : SEARCH_TOKENS, !tune && o->gptq, &q->c1);
+	if (ret)
+		return ret;
+	q->c1.no_logits = tune;
+	ret = qcalib_run(&q->p0, &q->tk, q->stride, &q->c1, o->progress,
+			 o->progress_ctx, "calibration");
+	if (!ret)
+		ret = qprep_copy(&q->p0, &q->p1);
+	if (!ret)
+		ret = smooth_all(q);
+	if (!ret && !tune)
+		ret = calib_smoothed(q);
+	qcalib_free(&q->c1);
+	return ret;
+}
+
 int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t,
 		  const char *calib, size_t calib_len,
 		  const struct inpu_quant_opts *opts, struct inpu_qmodel **out,
@@ -1947,50 +2059,21 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		q.stride = 1;
 	ret = qprep_from_model(model, opts->rotate, &q.p0);
 	if (!ret)
-		ret = qcalib_new(&q.p0, opts->n_sample < SEARCH_TOKENS ?
-				 opts->n_sample : SEARCH_TOKENS, 0, &q.c1);
+		ret = calibrate(&q);
 	if (ret)
 		goto nomem;
-	/*
-	 * Pass 1 feeds the smoothing search only: it reads the first
-	 * SEARCH_TOKENS sampled rows (the same rows whatever the room) and
-	 * no logits.
-	 */
-	q.c1.no_logits = 1;
-	/* pass 1: the float model as is (statistics for the smoothing search) */
-	if (opts->smooth) {
-		ret = qcalib_run(&q.p0, &q.tk, q.stride, &q.c1, opts->progress,
-				 opts->progress_ctx, "calibration pass 1");
-		if (ret)
-			goto nomem;
-	}
-	ret = qprep_copy(&q.p0, &q.p1);
-	if (ret)
-		goto nomem;
-	if (opts->smooth) {
-		ret = smooth_all(&q);
-		if (ret)
-			goto nomem;
-	} else {
-		for (int l = 0; l < q.p0.n_layers; l++)
-			for (int i = 0; i < 4; i++)
-				q.alpha[l][i] = -1.0;
-		q.alpha_cls = -1.0;
-	}
-	qcalib_free(&q.c1);
 	if (opts->ft_epochs > 0) {
 		ret = finetune(&q, rep, err, errlen);
 		if (ret)
 			goto out;
+		/* pass 2: the tuned model (every range, GPTQ, the report) */
+		ret = qcalib_new(&q.p1, opts->n_sample, opts->gptq, &q.c2);
+		if (!ret)
+			ret = qcalib_run(&q.p1, &q.tk, q.stride, &q.c2, opts->progress,
+					 opts->progress_ctx, "calibration pass 2");
+		if (ret)
+			goto nomem;
 	}
-	/* pass 2: the smoothed model (every range, GPTQ, the report) */
-	ret = qcalib_new(&q.p1, opts->n_sample, opts->gptq, &q.c2);
-	if (!ret)
-		ret = qcalib_run(&q.p1, &q.tk, q.stride, &q.c2, opts->progress,
-				 opts->progress_ctx, opts->smooth ?
-				 "calibration pass 2" : "calibration");
-	if (ret)
-		goto nomem;
 	if (rep) {
 		rep->calib_tokens = q.c2.tokens;
 		rep->sample_tokens = q.c2.n_sample;
@@ -2011,5 +2094,6 @@ out:
 	qprep_free(&q.p1);
 	qtokens_free(&q.tk);
 	qtune_scales_free(&q.tuned);
+	free(q.fac);
 	return ret;
 }
