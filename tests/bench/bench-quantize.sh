@@ -63,7 +63,7 @@ table=$work/rows.md
 : >"$table"
 for name in $MODELS; do
 	read -r ckpt tok t8 t4 < <(model_files "$name")
-	mb=$(awk -v b="$(stat -c %s "$ckpt")" 'BEGIN { printf "%.1f", b / 1048576 }')
+	mb=$(awk -v b="$(stat -L -c %s "$ckpt")" 'BEGIN { printf "%.1f", b / 1048576 }')
 	for s in w8a8 w4a8; do
 		opts=$opts_w8a8 limit=$t8
 		[ "$s" = w4a8 ] && opts=$opts_w4a8 limit=$t4
@@ -76,7 +76,8 @@ for name in $MODELS; do
 		read -r secs kb <"$work/$name-$s.time"
 		rss=$(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }')
 		ratio=$(awk -v r="$rss" -v m="$mb" 'BEGIN { printf "%.1f", r / m }')
-		method=$(sed -n 's/^scheme: *//p' "$work/$name-$s.log" | head -n 1)
+		method=$(sed -n 's/^scheme: *//p' "$work/$name-$s.log" | head -n 1 |
+			sed 's/^inpu quantize: //')
 		printf '| %s | %s | %s | %s | %.1f | %s | %s | %s | %sx | %s |\n' \
 			"$name" "$mb" "$s" "$method" "$secs" "${limit/#0/-}" \
 			"$(verdict "$secs" "$limit")" "$rss" "$ratio" \

@@ -394,10 +394,15 @@ int qcalib_new(const struct qprep *p, uint32_t cap, int hess, struct qcalib *c)
 	for (int i = 0; i < n; i++) {
 		struct qsite *s = &c->site[i];
 
+		int sampled = i == n - 1 || (i % S_PER_LAYER != S_GATE &&
+					     i % S_PER_LAYER != S_UP);
+
 		s->width = i == n - 1 ? p->dim : site_width(p, i % S_PER_LAYER);
 		s->chmax = calloc((size_t)s->width, sizeof(float));
-		s->sample = calloc((size_t)cap * (size_t)s->width + 1, sizeof(float));
-		if (!s->chmax || !s->sample) {
+		/* the int16 w1/w3 outputs' scales come from the maxima alone */
+		s->sample = sampled ? calloc((size_t)cap * (size_t)s->width + 1,
+					     sizeof(float)) : NULL;
+		if (!s->chmax || (sampled && !s->sample)) {
 			qcalib_free(c);
 			return -ENOMEM;
 		}
@@ -421,7 +426,7 @@ void qcalib_divide(struct qsite *s, uint32_t rows, const double *f)
 
 	for (size_t j = 0; j < w; j++)
 		s->chmax[j] = (float)(s->chmax[j] / f[j]);
-	for (size_t r = 0; r < rows; r++)
+	for (size_t r = 0; s->sample && r < rows; r++)
 		for (size_t j = 0; j < w; j++)
 			s->sample[r * w + j] = (float)(s->sample[r * w + j] / f[j]);
 	for (size_t i = 0; s->hess && i < w; i++)

@@ -25,8 +25,15 @@
 #include "dot.h"
 #include "quant_internal.h"
 
-/* Logit rows per product: bounds the [rows][vocab] buffer. */
+/* Logit rows per product: bounds the [rows][vocab] buffer (NLL). */
 #define LOGIT_ROWS 64
+/*
+ * Classifier rows per product when only the largest logit is wanted: all
+ * T rows against a block of the classifier that stays in cache; row
+ * blocks against the whole classifier would read it from memory again
+ * for every block.
+ */
+#define LOGIT_COLS 2048
 
 /* One worker's story buffers ([T][width] each) and its observations. */
 struct fbatch {
@@ -95,7 +102,8 @@ static int fbatch_new(const struct frun *r, int T, struct fbatch *b)
 	b->hb = fbuf(t, 2 * h);
 	b->h = fbuf(t, h);
 	b->sc = fbuf(t, t);
-	b->logits = fbuf(LOGIT_ROWS, (size_t)p->vocab);
+	b->logits = fbuf(1, LOGIT_ROWS * (size_t)p->vocab > t * LOGIT_COLS ?
+			 LOGIT_ROWS * (size_t)p->vocab : t * LOGIT_COLS);
 	if (!b->x || !b->xb || !b->qkv || !b->att || !b->y || !b->hb || !b->h ||
 	    !b->sc || !b->logits)
 		return -ENOMEM;
@@ -155,7 +163,7 @@ static void observe_rows(struct frun *r, struct fbatch *b, uint32_t story, int l
 			if (a > mx[i])
 				mx[i] = a;
 		}
-		if (row >= 0)
+		if (row >= 0 && st->sample)
 			memcpy(st->sample + (size_t)row * (size_t)st->width, vr,
 			       (size_t)st->width * sizeof(float));
 	}
@@ -338,6 +346,20 @@ static void ffn_block(struct frun *r, struct fbatch *b, uint32_t story, int l, i
 	residual_add(b, p->dim, T);
 }
 
+/* The largest |logit| of the T rows of b->xb, by blocks of the classifier. */
+static void logit_max_cols(const struct qprep *p, struct fbatch *b, int T)
+{
+	for (int v0 = 0; v0 < p->vocab; v0 += LOGIT_COLS) {
+		int n = p->vocab - v0 < LOGIT_COLS ? p->vocab - v0 : LOGIT_COLS;
+
+		linear(b->logits, b->xb, p->wcls + (size_t)v0 * (size_t)p->dim, T, n,
+		       p->dim);
+		for (size_t i = 0; i < (size_t)T * (size_t)n; i++)
+			if (fabs((double)b->logits[i]) > b->logit_max)
+				b->logit_max = fabs((double)b->logits[i]);
+	}
+}
+
 /* Final norm and classifier: logit maxima, and the NLL of the next tokens. */
 static void head_block(struct frun *r, struct fbatch *b, uint32_t story, int T)
 {
@@ -351,6 +373,10 @@ static void head_block(struct frun *r, struct fbatch *b, uint32_t story, int T)
 	observe_in(r, b, story, -1, 0, b->xb, p->dim, T);
 	if (r->c && r->c->no_logits)	/* the classifier is most of the work */
 		return;
+	if (!r->nll) {
+		logit_max_cols(p, b, T);
+		return;
+	}
 	for (int t0 = 0; t0 < T; t0 += LOGIT_ROWS) {
 		int m = T - t0 < LOGIT_ROWS ? T - t0 : LOGIT_ROWS;
 

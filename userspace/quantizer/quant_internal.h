@@ -76,7 +76,8 @@ enum {
 struct qsite {
 	int width;
 	float *chmax;		/* [width] max |x| per channel, all tokens */
-	float *sample;		/* [cap][width] values at sampled tokens */
+	float *sample;		/* [cap][width] values at sampled tokens;
+				 * NULL at S_GATE and S_UP (maxima only) */
 	double *hess;		/* [width][width] lower triangle of sum x x^T
 				 * over every token, or NULL */
 };

@@ -2060,6 +2060,8 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 	ret = qprep_from_model(model, opts->rotate, &q.p0);
 	if (!ret)
 		ret = calibrate(&q);
+	/* from here on only p1 is used: one model copy less at the peak */
+	qprep_free(&q.p0);
 	if (ret)
 		goto nomem;
 	if (opts->ft_epochs > 0) {
