@@ -209,9 +209,15 @@ if [ -n "$fuzz_shared" ]; then
 	# tok105: a character-level vocabulary without byte tokens.
 	fuzz_run tokenizer "llama2.c tokenizer reader, encode and decode" \
 		"$fuzz_shared/models/tok512.bin:$fuzz_shared/models/babyllama/tok105.bin"
+	gg=$fuzz_shared/models/gguf
+	# -max_len: the larger seed, so libFuzzer keeps both whole.
+	fuzz_run gguf "GGUF reader" \
+		"$gg/stories260K-pad192-q4_0.gguf:$gg/stories260K-pad192-q8_0.gguf" \
+		-max_len="$(stat -c %s "$gg/stories260K-pad192-q8_0.gguf")"
 else
 	fuzz_run checkpoint "llama2.c checkpoint reader" ""
 	fuzz_run tokenizer "llama2.c tokenizer reader, encode and decode" ""
+	fuzz_run gguf "GGUF reader" ""
 fi
 echo "# fuzz iterations: $fuzz_iters" | emit
 

@@ -39,7 +39,7 @@ synth() {
 		[ -f "$models/$name-$s.inpu" ] && continue
 		echo "bench: quantize $name ($s; one calibration story, fixed smoothing)"
 		$B/bin/inpu quantize -m "$models/$name.bin" -z "$models/$name-tok.bin" \
-			-c "$calib" -S "$s" --max-stories 1 --samples 128 --smooth 0.5 \
+			-c "$calib" -S "$s" --max-stories 1 --samples 128 --smooth 0.5 --rtn \
 			-o "$models/$name-$s.inpu.tmp" >"$models/$name-$s.log" 2>&1
 		mv "$models/$name-$s.inpu.tmp" "$models/$name-$s.inpu"
 	done

@@ -2,11 +2,12 @@
 /*
  * Seed inputs for the libFuzzer targets, written at test time (no binary
  * files in git): fuzz_seeds TARGET DIR, TARGET one of validate, qmodel,
- * checkpoint, tokenizer.  Small valid inputs, so that the fuzzers start
+ * checkpoint, tokenizer, gguf.  Small valid inputs, so that the fuzzers start
  * past the format checks: tiny .inpu models made by the real writer, their
  * step streams (qgraph.c) plus a stream with the ops and MATMUL forms the
- * graph does not use, a v0 and a v1 llama2.c checkpoint and a tokenizer.
- * tests/check.sh adds the shared stories260K.bin and tok512.bin.
+ * graph does not use, a v0 and a v1 llama2.c checkpoint, a tokenizer and
+ * two tiny llama GGUF files.  tests/check.sh adds the shared stories260K.bin
+ * and tok512.bin (and the shared GGUF files).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -303,10 +304,221 @@ static void tokenizer_seed(void)
 	put("tiny.bin", buf, n, NULL, 0);
 }
 
+/* ---- GGUF, architecture llama ------------------------------------------ */
+
+/*
+ * A tiny llama GGUF written field by field (the reader is not linked
+ * here): dim 8, 2 heads of 4, 1 kv head, hidden 32, 1 layer, context 16,
+ * a character vocabulary of 8 (no byte tokens), every key the reader
+ * needs and a few it checks.  @f16: matrices F16 and the classifier
+ * shared (no output.weight); else F32 with ffn_down (rows of 32) in Q8_0
+ * and a separate classifier.  @version 2 or 3 (the same layout).
+ */
+struct gbuf {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static void g_put(struct gbuf *g, const void *p, size_t n)
+{
+	if (g->n + n > g->cap) {
+		fprintf(stderr, "fuzz_seeds: GGUF seed buffer too small\n");
+		exit(1);
+	}
+	memcpy(g->b + g->n, p, n);
+	g->n += n;
+}
+
+static void g_u32(struct gbuf *g, uint32_t v)
+{
+	g_put(g, &v, 4);
+}
+
+static void g_u64(struct gbuf *g, uint64_t v)
+{
+	g_put(g, &v, 8);
+}
+
+static void g_str(struct gbuf *g, const char *s)
+{
+	g_u64(g, strlen(s));
+	g_put(g, s, strlen(s));
+}
+
+enum { GG_U32 = 4, GG_I32 = 5, GG_F32 = 6, GG_BOOL = 7, GG_STR = 8, GG_ARR = 9 };
+
+static void g_kv_u32(struct gbuf *g, const char *k, uint32_t v)
+{
+	g_str(g, k);
+	g_u32(g, GG_U32);
+	g_u32(g, v);
+}
+
+static void g_kv_f32(struct gbuf *g, const char *k, float v)
+{
+	g_str(g, k);
+	g_u32(g, GG_F32);
+	g_put(g, &v, 4);
+}
+
+static void g_kv_str(struct gbuf *g, const char *k, const char *v)
+{
+	g_str(g, k);
+	g_u32(g, GG_STR);
+	g_str(g, v);
+}
+
+/* An array of @n elements of type @t, each @size bytes of @v (strings: @s). */
+static void g_kv_arr(struct gbuf *g, const char *k, uint32_t t, uint64_t n,
+		     const void *v, size_t size, const char *const *s)
+{
+	g_str(g, k);
+	g_u32(g, GG_ARR);
+	g_u32(g, t);
+	g_u64(g, n);
+	for (uint64_t i = 0; i < n; i++) {
+		if (s)
+			g_str(g, s[i]);
+		else
+			g_put(g, (const uint8_t *)v + i * size, size);
+	}
+}
+
+enum { GT_F32 = 0, GT_F16 = 1, GT_Q8_0 = 8 };
+
+struct gtensor {
+	char name[32];
+	uint64_t ne0, ne1;	/* ne1 0: a vector */
+	uint32_t type;
+};
+
+static uint64_t gt_bytes(const struct gtensor *t)
+{
+	uint64_t n = t->ne0 * (t->ne1 ? t->ne1 : 1);
+
+	return t->type == GT_F32 ? 4 * n : t->type == GT_F16 ? 2 * n : n / 32 * 34;
+}
+
+/* Random data for @t: floats in [-1, 1], halves of magnitude 2^-5..1. */
+static void gt_data(struct gbuf *g, const struct gtensor *t)
+{
+	uint64_t n = t->ne0 * (t->ne1 ? t->ne1 : 1);
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (t->type == GT_F32) {
+			float f = (float)((int32_t)(rnd() % 2001) - 1000) / 1000.0f;
+
+			g_put(g, &f, 4);
+		} else if (t->type == GT_F16) {
+			uint16_t h = (uint16_t)((rnd() & 0x8000) | ((10 + rnd() % 5) << 10) |
+						(rnd() & 0x3ff));
+
+			g_put(g, &h, 2);
+		} else {
+			if (i % 32 == 0) {
+				uint16_t d = 0x2000;	/* 2^-7 */
+
+				g_put(g, &d, 2);
+			}
+			g_put(g, &(int8_t){ (int8_t)rnd() }, 1);
+		}
+	}
+}
+
+static int gg_tensors(struct gtensor *t, int f16)
+{
+	static const struct { const char *n; int cols, rows; } s[] = {
+		{ "token_embd", 8, 8 }, { "output_norm", 8, 0 }, { "output", 8, 8 },
+		{ "blk.0.attn_norm", 8, 0 }, { "blk.0.attn_q", 8, 8 },
+		{ "blk.0.attn_k", 8, 4 }, { "blk.0.attn_v", 8, 4 },
+		{ "blk.0.attn_output", 8, 8 }, { "blk.0.ffn_norm", 8, 0 },
+		{ "blk.0.ffn_gate", 8, 32 }, { "blk.0.ffn_down", 32, 8 },
+		{ "blk.0.ffn_up", 8, 32 },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (f16 && !strcmp(s[i].n, "output"))
+			continue;	/* shared classifier */
+		snprintf(t[n].name, sizeof(t[n].name), "%s.weight", s[i].n);
+		t[n].ne0 = (uint64_t)s[i].cols;
+		t[n].ne1 = (uint64_t)s[i].rows;
+		t[n].type = !s[i].rows ? GT_F32 : f16 ? GT_F16 :
+			    !strcmp(s[i].n, "blk.0.ffn_down") ? GT_Q8_0 : GT_F32;
+		n++;
+	}
+	return n;
+}
+
+static void gg_keys(struct gbuf *g)
+{
+	static const char *const tok[] = {
+		"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "a", "ab",
+	};
+	const float score[8] = { 0, 0, 0, -1, -2, -3, -4, -5 };
+	const int32_t type[8] = { 2, 3, 3, 1, 1, 1, 1, 1 };
+
+	g_kv_str(g, "general.architecture", "llama");
+	g_kv_str(g, "general.name", "fuzz seed");
+	g_kv_u32(g, "llama.context_length", 16);
+	g_kv_u32(g, "llama.embedding_length", 8);
+	g_kv_u32(g, "llama.feed_forward_length", 32);
+	g_kv_u32(g, "llama.block_count", 1);
+	g_kv_u32(g, "llama.attention.head_count", 2);
+	g_kv_u32(g, "llama.attention.head_count_kv", 1);
+	g_kv_u32(g, "llama.rope.dimension_count", 4);
+	g_kv_f32(g, "llama.rope.freq_base", 10000.0f);
+	g_kv_f32(g, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+	g_kv_str(g, "tokenizer.ggml.model", "llama");
+	g_kv_arr(g, "tokenizer.ggml.tokens", GG_STR, 8, NULL, 0, tok);
+	g_kv_arr(g, "tokenizer.ggml.scores", GG_F32, 8, score, 4, NULL);
+	g_kv_arr(g, "tokenizer.ggml.token_type", GG_I32, 8, type, 4, NULL);
+	g_kv_u32(g, "tokenizer.ggml.unknown_token_id", 0);
+	g_kv_u32(g, "tokenizer.ggml.bos_token_id", 1);
+	g_kv_u32(g, "tokenizer.ggml.eos_token_id", 2);
+	g_str(g, "tokenizer.ggml.add_space_prefix");
+	g_u32(g, GG_BOOL);
+	g_put(g, &(uint8_t){ 1 }, 1);
+}
+
+#define GG_N_KEYS 19
+
+static void gguf_seed(const char *name, int f16, uint32_t version)
+{
+	struct gtensor t[16];
+	struct gbuf g = { calloc(1, 16384), 0, 16384 };
+	int n = gg_tensors(t, f16);
+	uint64_t off = 0;
+
+	if (!g.b)
+		exit(1);
+	g_u32(&g, 0x46554747u);	/* "GGUF" */
+	g_u32(&g, version);
+	g_u64(&g, (uint64_t)n);
+	g_u64(&g, GG_N_KEYS);
+	gg_keys(&g);
+	for (int i = 0; i < n; i++) {	/* each tensor 32-byte aligned */
+		g_str(&g, t[i].name);
+		g_u32(&g, t[i].ne1 ? 2 : 1);
+		g_u64(&g, t[i].ne0);
+		if (t[i].ne1)
+			g_u64(&g, t[i].ne1);
+		g_u32(&g, t[i].type);
+		g_u64(&g, off);
+		off += (gt_bytes(&t[i]) + 31) & ~31ull;
+	}
+	for (int i = 0; i < n; i++) {
+		g.n = (g.n + 31) & ~(size_t)31;	/* calloc'ed: zero padding */
+		gt_data(&g, &t[i]);
+	}
+	put(name, g.b, g.n, NULL, 0);
+	free(g.b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: fuzz_seeds validate|qmodel|checkpoint|tokenizer DIR\n");
+		fprintf(stderr, "usage: fuzz_seeds validate|qmodel|checkpoint|tokenizer|gguf DIR\n");
 		return 2;
 	}
 	dir = argv[2];
@@ -319,6 +531,9 @@ int main(int argc, char **argv)
 		checkpoint_seeds();
 	} else if (!strcmp(argv[1], "tokenizer")) {
 		tokenizer_seed();
+	} else if (!strcmp(argv[1], "gguf")) {
+		gguf_seed("tiny-f32-q8_0.gguf", 0, 3);
+		gguf_seed("tiny-f16-v2.gguf", 1, 2);
 	} else {
 		fprintf(stderr, "fuzz_seeds: unknown target %s\n", argv[1]);
 		return 2;

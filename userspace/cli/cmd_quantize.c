@@ -23,7 +23,7 @@ static void quantize_usage(FILE *f)
 		"usage: %s quantize -m MODEL [-z TOKENIZER.bin] -c CALIB.txt -o OUT.inpu\n"
 		"                    [--seq-len N]\n"
 		"                    [--scheme w8a8|w4a8] [--smooth ALPHA|auto|off] [--pow2]\n"
-		"                    [--gptq [--act-order]] [--act-range mse|max|pNN.NN]\n"
+		"                    [--gptq [--act-order] | --rtn] [--act-range mse|max|pNN.NN]\n"
 		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
 		"                    [--w4-group 16|32] [--w4-zero|--w4-sym]\n"
@@ -59,7 +59,8 @@ static void quantize_usage(FILE *f)
 		"  -R, --rotate            rotate the residual stream (randomised Hadamard,\n"
 		"                          RMSNorm weights folded into the next layers) and\n"
 		"                          the values per head, offline (QuaRot R1, R2)\n"
-		"  -g, --gptq              GPTQ weight rounding instead of round-to-nearest\n"
+		"  -g, --gptq              GPTQ weight rounding instead of round-to-nearest\n"		"      --rtn               round-to-nearest weights, no fine-tuning (w4a8's\n"
+		"                          method before it was chosen by size)\n"
 		"  -A, --act-order         GPTQ: columns by decreasing Hessian diagonal\n"
 		"                          (static group scales)\n"
 		"  -r, --act-range HOW     activation clipping: mse (default), max, or a\n"
@@ -351,6 +352,11 @@ static int quantize_opt(int c, struct qargs *a)
 		a->o.gptq = 1;
 		a->method_set = 1;
 		break;
+	case 'N':	/* --rtn: round-to-nearest, as chosen */
+		a->o.gptq = 0;
+		a->o.ft_epochs = 0;
+		a->method_set = 1;
+		break;
 	case 'A':
 		a->o.act_order = 1;
 		break;
@@ -405,6 +411,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 		{ "w4-zero", no_argument, NULL, 'Z' },
 		{ "w4-sym", no_argument, NULL, 'Y' },
 		{ "threads", required_argument, NULL, 'j' },
+		{ "rtn", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -381,6 +381,7 @@ int inpu_gguf_parse(const void *buf, size_t len, const char *name,
 	*out = NULL;
 	if (!g)
 		return -ENOMEM;
+	g->name = c.name;	/* the typed getters' messages name the file */
 	ret = parse_header(&c, g);
 	if (!ret)
 		ret = parse_all_kv(&c, g);
@@ -451,12 +452,12 @@ void inpu_gguf_arr_strs(const struct inpu_gguf_kv *kv, struct inpu_gguf_str *out
 	}
 }
 
-static int type_err(const struct inpu_gguf_kv *kv, const char *want, char *err,
-		    size_t errlen)
+static int type_err(const struct inpu_gguf *g, const struct inpu_gguf_kv *kv,
+		    const char *want, char *err, size_t errlen)
 {
 	inpu_model_seterr(err, errlen,
-			  "metadata key '%.*s' (offset %llu) has type %u%s, not %s",
-			  (int)kv->key.len, kv->key.s, (unsigned long long)kv->offset,
+			  "%s: metadata key '%.*s' (offset %llu) has type %u%s, not %s",
+			  g->name, (int)kv->key.len, kv->key.s, (unsigned long long)kv->offset,
 			  kv->type, kv->type == INPU_GGUF_ARRAY ? " (array)" : "", want);
 	return -EINVAL;
 }
@@ -472,12 +473,12 @@ int inpu_gguf_get_u32(const struct inpu_gguf *g, const char *key, uint32_t *v,
 	if (kv->type == INPU_GGUF_ARRAY || kv->type == INPU_GGUF_STRING ||
 	    kv->type == INPU_GGUF_F32 || kv->type == INPU_GGUF_F64 ||
 	    kv->type == INPU_GGUF_BOOL)
-		return type_err(kv, "an integer", err, errlen);
+		return type_err(g, kv, "an integer", err, errlen);
 	d = inpu_gguf_arr_num(kv, 0);	/* exact: |value| < 2^53 or out of range */
 	if (d < 0 || d > UINT32_MAX) {
 		inpu_model_seterr(err, errlen,
-				  "metadata key '%s' (offset %llu) is %.0f, outside 0..%u",
-				  key, (unsigned long long)kv->offset, d, UINT32_MAX);
+				  "%s: metadata key '%s' (offset %llu) is %.0f, outside 0..%u",
+				  g->name, key, (unsigned long long)kv->offset, d, UINT32_MAX);
 		return -EINVAL;
 	}
 	*v = (uint32_t)d;
@@ -492,11 +493,11 @@ int inpu_gguf_get_f32(const struct inpu_gguf *g, const char *key, float *v,
 	if (!kv)
 		return -ENOENT;
 	if (kv->type != INPU_GGUF_F32 && kv->type != INPU_GGUF_F64)
-		return type_err(kv, "a float", err, errlen);
+		return type_err(g, kv, "a float", err, errlen);
 	*v = (float)inpu_gguf_arr_num(kv, 0);
 	if (!isfinite(*v)) {
-		inpu_model_seterr(err, errlen, "metadata key '%s' (offset %llu) is not finite",
-				  key, (unsigned long long)kv->offset);
+		inpu_model_seterr(err, errlen, "%s: metadata key '%s' (offset %llu) is not finite",
+				  g->name, key, (unsigned long long)kv->offset);
 		return -EINVAL;
 	}
 	return 0;
@@ -510,7 +511,7 @@ int inpu_gguf_get_str(const struct inpu_gguf *g, const char *key,
 	if (!kv)
 		return -ENOENT;
 	if (kv->type != INPU_GGUF_STRING)
-		return type_err(kv, "a string", err, errlen);
+		return type_err(g, kv, "a string", err, errlen);
 	inpu_gguf_arr_strs(kv, v);
 	return 0;
 }

@@ -58,6 +58,7 @@ struct inpu_gguf {
 	struct inpu_gguf_kv *kv;
 	struct inpu_gguf_tensor *tensor;
 	uint64_t alignment, data_offset;
+	const char *name;	/* inpu_gguf_parse()'s @name, for messages */
 };
 
 /*
@@ -85,8 +86,8 @@ const struct inpu_gguf_tensor *inpu_gguf_tensor(const struct inpu_gguf *g,
 /*
  * Typed reads of key @key.  Integers of any integer type convert when the
  * value fits.  Returns 0, -ENOENT if the key is absent (no message), or
- * -EINVAL with a message naming the key if it has another type or does not
- * fit.
+ * -EINVAL with a message naming the file (g->name, which must still be
+ * valid) and the key if it has another type or does not fit.
  */
 int inpu_gguf_get_u32(const struct inpu_gguf *g, const char *key,
 		      uint32_t *v, char *err, size_t errlen);

@@ -30,7 +30,7 @@ struct ld {
 static int need_int(struct ld *l, const char *key, int *v)
 {
 	char k[96];
-	uint32_t u;
+	uint32_t u = 0;
 	int ret;
 
 	snprintf(k, sizeof(k), "llama.%s", key);
@@ -51,7 +51,7 @@ static int need_int(struct ld *l, const char *key, int *v)
 static int want_int(struct ld *l, const char *key, uint32_t want, const char *why)
 {
 	char k[96];
-	uint32_t u;
+	uint32_t u = 0;
 	int ret;
 
 	snprintf(k, sizeof(k), "llama.%s", key);
@@ -182,7 +182,10 @@ static int read_config(struct ld *l, struct inpu_model_config *c)
 
 /*
  * Tensor @tname of @rows rows of @cols (GGUF: ne = {cols, rows}), or a
- * vector when @rows is 0, dequantized into @dst.
+ * vector when @rows is 0, dequantized into @dst.  With @dst NULL only its
+ * presence and shape are checked: that pass runs before the model is
+ * allocated, so the allocation is bounded by what the file's tensors hold
+ * and a tiny file cannot make the reader allocate gigabytes.
  */
 static int load_tensor(struct ld *l, const char *tname, uint64_t cols,
 		       uint64_t rows, float *dst)
@@ -205,6 +208,8 @@ static int load_tensor(struct ld *l, const char *tname, uint64_t cols,
 				  (unsigned long long)cols, (unsigned long long)(rows ? rows : 1));
 		return -EINVAL;
 	}
+	if (!dst)
+		return 0;
 	l->used[t - l->g->tensor] = 1;
 	ret = inpu_ggml_dequant(t->type, t->data, t->nelem, dst);
 	if (ret)
@@ -215,9 +220,10 @@ static int load_tensor(struct ld *l, const char *tname, uint64_t cols,
 	return ret ? -EINVAL : 0;
 }
 
-static int load_layer(struct ld *l, struct inpu_model *m, int i)
+/* Layer @i into @m, or with @m NULL its shapes only (load_tensor()). */
+static int load_layer(struct ld *l, const struct inpu_model_config *c,
+		      struct inpu_model *m, int i)
 {
-	const struct inpu_model_config *c = &m->cfg;
 	size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim;
 	size_t kv = (size_t)inpu_model_kv_dim(c), L = (size_t)i;
 	const struct {
@@ -225,15 +231,17 @@ static int load_layer(struct ld *l, struct inpu_model *m, int i)
 		size_t cols, rows;
 		float *dst;
 	} t[] = {
-		{ "attn_norm", d, 0, m->rms_att + L * d },
-		{ "attn_q", d, d, m->wq + L * d * d },
-		{ "attn_k", d, kv, m->wk + L * kv * d },
-		{ "attn_v", d, kv, m->wv + L * kv * d },
-		{ "attn_output", d, d, m->wo + L * d * d },
-		{ "ffn_norm", d, 0, m->rms_ffn + L * d },
-		{ "ffn_gate", d, h, m->w1 + L * h * d },
-		{ "ffn_down", h, d, m->w2 + L * d * h },
-		{ "ffn_up", d, h, m->w3 + L * h * d },
+#define AT(p, off) (m ? m->p + (off) : NULL)
+		{ "attn_norm", d, 0, AT(rms_att, L * d) },
+		{ "attn_q", d, d, AT(wq, L * d * d) },
+		{ "attn_k", d, kv, AT(wk, L * kv * d) },
+		{ "attn_v", d, kv, AT(wv, L * kv * d) },
+		{ "attn_output", d, d, AT(wo, L * d * d) },
+		{ "ffn_norm", d, 0, AT(rms_ffn, L * d) },
+		{ "ffn_gate", d, h, AT(w1, L * h * d) },
+		{ "ffn_down", h, d, AT(w2, L * d * h) },
+		{ "ffn_up", d, h, AT(w3, L * h * d) },
+#undef AT
 	};
 	char name[64];
 	int ret;
@@ -277,20 +285,21 @@ static int check_all_used(struct ld *l)
 	return 0;
 }
 
-static int load_weights(struct ld *l, struct inpu_model *m)
+/* Every tensor of @c into @m, or with @m NULL their shapes only. */
+static int load_weights(struct ld *l, const struct inpu_model_config *c,
+			struct inpu_model *m)
 {
-	const struct inpu_model_config *c = &m->cfg;
 	uint64_t d = (uint64_t)c->dim, v = (uint64_t)c->vocab_size;
 	int ret;
 
-	ret = load_tensor(l, "token_embd.weight", d, v, m->tok_embeddings);
+	ret = load_tensor(l, "token_embd.weight", d, v, m ? m->tok_embeddings : NULL);
 	if (!ret)
-		ret = load_tensor(l, "output_norm.weight", d, 0, m->rms_final);
+		ret = load_tensor(l, "output_norm.weight", d, 0, m ? m->rms_final : NULL);
 	if (!ret && !c->shared_classifier)
-		ret = load_tensor(l, "output.weight", d, v, m->wcls);
+		ret = load_tensor(l, "output.weight", d, v, m ? m->wcls : NULL);
 	for (int i = 0; i < c->n_layers && !ret; i++)
-		ret = load_layer(l, m, i);
-	if (!ret)
+		ret = load_layer(l, c, m, i);
+	if (!ret && m)
 		ret = check_all_used(l);
 	return ret;
 }
@@ -316,10 +325,12 @@ int inpu_model_from_gguf(const void *buf, size_t len, const char *name,
 	ret = l.used ? read_config(&l, &c) : -ENOMEM;
 	if (!ret) {
 		c.shared_classifier = classifier_shared(g);
-		ret = inpu_model_alloc(&c, &m);
+		ret = load_weights(&l, &c, NULL);	/* shapes before allocating */
 	}
 	if (!ret)
-		ret = load_weights(&l, m);
+		ret = inpu_model_alloc(&c, &m);
+	if (!ret)
+		ret = load_weights(&l, &c, m);
 	if (!ret && tok)
 		ret = inpu_tokenizer_from_gguf(g, l.name, c.vocab_size, tok, err, errlen);
 	if (ret == -ENOMEM)

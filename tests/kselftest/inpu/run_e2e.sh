@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # kselftest (TAP): end-to-end inference through /dev/accel, bit-exact with
-# the CPU backend.  For stories260K quantized W8A8 and W4A8 and BabyLlama
-# 1M (a character-level vocabulary) W8A8, 'inpu run'
+# the CPU backend.  For stories260K and BabyLlama 1M (a character-level
+# vocabulary), each quantized W8A8 and W4A8, 'inpu run'
 # generates greedily from "Once upon a time" on the device (one submission
 # per position) and on the CPU backend (the same stream through the engine
 # library in this process); the generated token ids must be identical and
@@ -16,7 +16,9 @@
 # position) must agree too.  A long prompt (the first 300 characters of
 # the dev text, about 140 tokens) prefilled on the device in batches of 32
 # tokens (matrix-matrix ops) must give the ids of the cpu run one token
-# per step, greedy and sampled with the same batching on both.
+# per step, greedy and sampled with the same batching on both.  Last, a
+# model runs with the tokenizer it carries (no -z) and generates the text
+# it generates with its tokenizer file.
 # Runs in the test VM with the models under $MODELS.
 MODELS=${MODELS:-/opt/inpu/models}
 STEPS=${STEPS:-64}
@@ -31,14 +33,14 @@ not_ok() { n=$((n + 1)); echo "not ok $n $1"; fails=$((fails + 1)); }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-5}"; }
 
 echo "TAP version 13"
-echo "1..21"
+echo "1..29"
 mkdir -p "$TMP"
 
 # MODEL:TOKENIZER:CHARS (of the dev text in the long prompt).  BabyLlama
 # has a character-level vocabulary: a character is a token, so its long
 # prompt is shorter.
 for spec in stories260K-w8a8:tok512.bin:300 stories260K-w4a8:tok512.bin:300 \
-	babyllama-1M-w8a8:tok105.bin:150; do
+	babyllama-1M-w8a8:tok105.bin:150 babyllama-1M-w4a8:tok105.bin:150; do
 	s=${spec%%:*} rest=${spec#*:}
 	tok=$MODELS/${rest%%:*} chars=${rest#*:}
 	m=$MODELS/$s.inpu
@@ -156,5 +158,20 @@ for spec in stories260K-w8a8:tok512.bin:300 stories260K-w4a8:tok512.bin:300 \
 		show "$TMP/dev.err"
 	fi
 done
+
+# One file to run: the tokenizer inside the .inpu file.
+m=$MODELS/babyllama-1M-w8a8.inpu
+inpu run -m "$m" -z "$MODELS/tok105.bin" -p "$PROMPT" -n "$STEPS" --backend device \
+	>"$TMP/z.out" 2>"$TMP/z.err"
+rz=$?
+inpu run -m "$m" -p "$PROMPT" -n "$STEPS" --backend device >"$TMP/own.out" 2>"$TMP/own.err"
+rown=$?
+if [ $rz = 0 ] && [ $rown = 0 ] && grep -q "^$PROMPT" "$TMP/own.out" &&
+	cmp -s "$TMP/z.out" "$TMP/own.out"; then
+	ok "babyllama-1M-w8a8: runs without -z (its own tokenizer), the same text"
+else
+	not_ok "babyllama-1M-w8a8: runs without -z (status $rown; with -z $rz), the same text"
+	show "$TMP/own.err"
+fi
 rm -rf "$TMP"
 [ "$fails" = 0 ]
