@@ -37,7 +37,7 @@ synth() {
 	fi
 	for s in w8a8 w4a8; do
 		[ -f "$models/$name-$s.inpu" ] && continue
-		echo "bench: quantize $name ($s; one calibration story, fixed smoothing)"
+		echo "bench: quantize $name ($s; one calibration story, fixed smoothing, round-to-nearest)"
 		$B/bin/inpu quantize -m "$models/$name.bin" -z "$models/$name-tok.bin" \
 			-c "$calib" -S "$s" --max-stories 1 --samples 128 --smooth 0.5 --rtn \
 			-o "$models/$name-$s.inpu.tmp" >"$models/$name-$s.log" 2>&1
