@@ -34,9 +34,8 @@ int cmd_run(int argc, char **argv);
 
 /* A decimal integer in 1..@max, or -1. */
 long long cli_parse_count(const char *s, long long max);
-struct cli_model;
-/* --seq-len's value into cm->seq_len: 0, or 2 after a message. */
-int cli_seq_len(const char *cmd, const char *s, struct cli_model *cm);
+/* --seq-len's value into *@seq_len: 0, or 2 after a message. */
+int cli_seq_len(const char *cmd, const char *s, int *seq_len);
 /* The same for option --@opt of @cmd, saying what is wrong when it is not. */
 long long cli_count_opt(const char *cmd, const char *opt, const char *arg,
 			long long max);
@@ -83,6 +82,13 @@ int cli_model_open(struct cli_model *cm);
 /* The two halves of cli_model_open(), for a command that needs the model
  * to choose the backend's options (run: the SAMPLE immediates). */
 int cli_model_load(struct cli_model *cm);
+/*
+ * The float checkpoint (llama2.c or GGUF) and its tokenizer (-z's or the
+ * file's), --seq-len applied: cli_model_load()'s float half, for commands
+ * that print the message themselves (quantize).  0 or a negative errno
+ * with the message in @err.
+ */
+int cli_model_load_float(struct cli_model *cm, char *err, size_t errlen);
 int cli_model_backend(struct cli_model *cm);
 void cli_model_close(struct cli_model *cm);
 /* Where the tokenizer came from, for messages: -z's path or the model's. */

@@ -93,7 +93,7 @@ static int load_tokenizer(struct cli_model *cm, struct inpu_tokenizer *own,
 	return -EINVAL;
 }
 
-static int load_float(struct cli_model *cm, char *err, size_t errlen)
+int cli_model_load_float(struct cli_model *cm, char *err, size_t errlen)
 {
 	struct inpu_tokenizer *own = NULL;
 	int ret;
@@ -135,7 +135,7 @@ int cli_model_load(struct cli_model *cm)
 			prog, cm->cmd);
 		return 2;
 	}
-	if (cm->kind == CLI_FLOAT ? load_float(cm, err, sizeof(err)) :
+	if (cm->kind == CLI_FLOAT ? cli_model_load_float(cm, err, sizeof(err)) :
 	    load_integer(cm, err, sizeof(err))) {
 		fprintf(stderr, "%s %s: %s\n", prog, cm->cmd, err);
 		return 1;

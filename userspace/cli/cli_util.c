@@ -23,7 +23,7 @@ long long cli_parse_count(const char *s, long long max)
 	return v;
 }
 
-int cli_seq_len(const char *cmd, const char *s, struct cli_model *cm)
+int cli_seq_len(const char *cmd, const char *s, int *seq_len)
 {
 	long long v = cli_parse_count(s, 1 << 20);
 
@@ -32,7 +32,7 @@ int cli_seq_len(const char *cmd, const char *s, struct cli_model *cm)
 			prog, cmd, s, 1 << 20);
 		return 2;
 	}
-	cm->seq_len = (int)v;
+	*seq_len = (int)v;
 	return 0;
 }
 

@@ -90,7 +90,7 @@ static int generate_args(int argc, char **argv, struct gen_args *a)
 				return 2;
 			break;
 		case 'L':
-			if (cli_seq_len("generate", optarg, &a->cm))
+			if (cli_seq_len("generate", optarg, &a->cm.seq_len))
 				return 2;
 			break;
 		case 'h':

@@ -118,7 +118,7 @@ static int ppl_args(int argc, char **argv, struct ppl_args *a)
 			a->compare = optarg;
 			break;
 		case 'L':
-			if (cli_seq_len("ppl", optarg, cm))
+			if (cli_seq_len("ppl", optarg, &cm->seq_len))
 				return 2;
 			break;
 		case 'h':

@@ -332,13 +332,7 @@ static int quantize_opt(int c, struct qargs *a)
 		a->tok = optarg;
 		break;
 	case 'q':
-		a->seq_len = (int)cli_parse_count(optarg, 1 << 20);
-		if (a->seq_len < 0) {
-			fprintf(stderr, "%s quantize: --seq-len: '%s' is not an integer in 1..%d\n",
-				prog, optarg, 1 << 20);
-			return 2;
-		}
-		break;
+		return cli_seq_len("quantize", optarg, &a->seq_len);
 	case 'c':
 		a->calib = optarg;
 		break;
@@ -508,31 +502,6 @@ static void print_report(const struct qargs *a, const struct inpu_qmodel *qm,
 	}
 }
 
-/*
- * The checkpoint and its tokenizer: -z's, else the one in the file (GGUF);
- * --seq-len replaces the context length.
- */
-static int load_inputs(const struct qargs *a, struct inpu_model **m,
-		       struct inpu_tokenizer **t, char *err, size_t errlen)
-{
-	int ret = inpu_model_open(a->model, m, a->tok ? NULL : t, err, errlen);
-
-	if (!ret && a->tok)
-		ret = inpu_tokenizer_load(a->tok, t, err, errlen);
-	if (!ret && !*t) {
-		snprintf(err, errlen,
-			 "%s is a llama2.c checkpoint, which carries no tokenizer: give one with -z",
-			 a->model);
-		ret = -EINVAL;
-	}
-	if (!ret && a->seq_len)
-		(*m)->cfg.seq_len = a->seq_len;
-	if (!ret)
-		ret = inpu_model_check_tokenizer(*m, a->model, *t,
-						 a->tok ? a->tok : a->model, err, errlen);
-	return ret;
-}
-
 /* The .inpu file carries the tokenizer, so it runs with nothing else. */
 static int embed_tokenizer(struct inpu_qmodel *qm, const struct inpu_tokenizer *t,
 			   char *err, size_t errlen)
@@ -548,8 +517,9 @@ int cmd_quantize(int argc, char **argv)
 {
 	struct qargs a = { 0 };
 	struct inpu_quant_report *rep = NULL;
-	struct inpu_model *m = NULL;
-	struct inpu_tokenizer *t = NULL;
+	struct cli_model cm = { .cmd = "quantize", .kind = CLI_FLOAT };
+	struct inpu_model *m;
+	struct inpu_tokenizer *t;
 	struct inpu_qmodel *qm = NULL;
 	struct q_progress pr = { 0 };
 	char err[INPU_MODEL_ERRLEN];
@@ -562,11 +532,16 @@ int cmd_quantize(int argc, char **argv)
 	if (check_writable(a.outp))
 		return 1;
 	ret = 1;
-	if (load_inputs(&a, &m, &t, err, sizeof(err)) ||
+	cm.model = a.model;
+	cm.tokenizer = a.tok;
+	cm.seq_len = a.seq_len;
+	if (cli_model_load_float(&cm, err, sizeof(err)) ||
 	    inpu_read_file(a.calib, &text, &len, err, sizeof(err))) {
 		fprintf(stderr, "%s quantize: %s\n", prog, err);
 		goto out;
 	}
+	m = cm.m;
+	t = cm.t;
 	if (inpu_quant_auto_method(&m->cfg, &a.o))
 		fprintf(stderr, "%s quantize: w4a8: a model this size (over %llu parameters "
 			"outside the embeddings) is not fine-tuned by default (too slow): GPTQ "
@@ -597,7 +572,6 @@ out:
 	free(rep);
 	free(text);
 	inpu_qmodel_free(qm);
-	inpu_tokenizer_free(t);
-	inpu_model_free(m);
+	cli_model_close(&cm);
 	return ret;
 }
