@@ -204,13 +204,13 @@ $(B)/fuzz/fuzz_qmodel: tests/fuzz/fuzz_qmodel.c tests/fuzz/fuzz_util.h $(FUZZ_QM
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_QMODEL_SRCS) $(FUZZ_ENGINE_OBJS) \
 		-lcrypto -lm
 
-$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c tests/fuzz/fuzz_util.h $(FUZZ_CKPT_SRCS) \
+$(B)/fuzz/fuzz_checkpoint: tests/fuzz/fuzz_checkpoint.c tests/fuzz/fuzz_util.h tests/fuzz/fuzz_model.h $(FUZZ_CKPT_SRCS) \
 		$(MODEL_HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_CKPT_SRCS) -lm
 
 # The GGUF reader: the checkpoint target's sources (they include gguf*.c).
-$(B)/fuzz/fuzz_gguf: tests/fuzz/fuzz_gguf.c tests/fuzz/fuzz_util.h $(FUZZ_CKPT_SRCS) \
+$(B)/fuzz/fuzz_gguf: tests/fuzz/fuzz_gguf.c tests/fuzz/fuzz_util.h tests/fuzz/fuzz_model.h $(FUZZ_CKPT_SRCS) \
 		$(MODEL_HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_MODEL_CFLAGS) -o $@ $< $(FUZZ_CKPT_SRCS) -lm

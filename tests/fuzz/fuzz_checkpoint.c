@@ -29,12 +29,11 @@
 #include "model.h"
 
 #include "fuzz_util.h"
+#include "fuzz_model.h"
 
 #define NAME		"fuzz.bin"
 /* The largest size the retry at the implied size tries. */
 #define RESIZE_MAX	(4u << 20)
-/* Weights of a model small enough for the slower checks. */
-#define SMALL		(1u << 16)
 
 /* Bytes of the file the header of @c implies (llama2.c run.c, export.py). */
 static uint64_t file_size(const struct inpu_model_config *c)
@@ -51,58 +50,20 @@ static uint64_t file_size(const struct inpu_model_config *c)
 	return INPU_CKPT_V1_HEADER + 4 * n;
 }
 
-static void forward(const struct inpu_model *m)
-{
-	const struct inpu_model_config *c = &m->cfg;
-	struct inpu_float_state *s;
-	const float *logits;
-	int tok;
-
-	CHECK(inpu_float_state_new(m, &s) == 0);
-	CHECK(inpu_float_forward(s, c->vocab_size, 0) == NULL);
-	CHECK(inpu_float_forward(s, 0, c->seq_len) == NULL);
-	logits = inpu_float_forward(s, INPU_TOK_BOS, 0);
-	CHECK(logits != NULL);
-	tok = inpu_argmax(logits, c->vocab_size);
-	CHECK(tok >= 0 && tok < c->vocab_size);
-	if (c->seq_len > 1)
-		CHECK(inpu_float_forward(s, tok, 1) != NULL);
-	inpu_float_state_free(s);
-}
-
 static void check_model(const uint8_t *buf, size_t len,
 			const struct inpu_model *m)
 {
 	const struct inpu_model_config *c = &m->cfg;
 	uint32_t magic = 0;
-	uint64_t cache, kv;
 
 	if (len >= 4)
 		memcpy(&magic, buf, 4);
 	CHECK(c->version == (magic == INPU_CKPT_MAGIC ? INPU_CKPT_V1 :
 			     INPU_CKPT_V0));
-	CHECK(c->dim > 0 && c->hidden_dim > 0 && c->n_layers > 0 &&
-	      c->n_heads > 0 && c->n_kv_heads > 0 && c->seq_len > 0);
-	CHECK(c->dim % c->n_heads == 0 && c->n_heads % c->n_kv_heads == 0 &&
-	      inpu_model_head_size(c) % 2 == 0);
-	CHECK(c->vocab_size >= INPU_TOK_BYTE0);
+	fuzz_model_config(m);
 	CHECK(file_size(c) == len);
-	CHECK(c->shared_classifier ? m->wcls == m->tok_embeddings :
-	      m->wcls != m->tok_embeddings);
-
-	/* Small models (the speed of the run): every weight finite, one
-	 * forward step when the state is small too.
-	 */
-	if (m->n_floats > SMALL)
-		return;
-	for (size_t i = 0; i < m->n_floats; i++)
-		CHECK(isfinite(m->storage[i]));
-	kv = (uint64_t)inpu_model_kv_dim(c);
-	cache = (uint64_t)c->n_layers * (uint64_t)c->seq_len * kv;
-	if (cache <= (1u << 20) &&
-	    (uint64_t)c->seq_len * (uint64_t)inpu_model_head_size(c) <= (1u << 16) &&
-	    (uint64_t)c->n_heads * (uint64_t)c->seq_len <= (1u << 20))
-		forward(m);
+	if (m->n_floats <= FUZZ_MODEL_SMALL)
+		fuzz_model_small(m);
 }
 
 /* Parse @buf; returns the status, with the message in @err. */

@@ -36,10 +36,9 @@
 #include "gguf_dequant.h"
 
 #include "fuzz_util.h"
+#include "fuzz_model.h"
 
 #define NAME		"fuzz.gguf"
-/* Weights of a model small enough for the slower checks. */
-#define SMALL		(1u << 16)
 /* Keys or tensors few enough for the quadratic lookups checks. */
 #define FEW		256
 
@@ -171,25 +170,6 @@ static void check_gguf(const uint8_t *buf, size_t len, const struct inpu_gguf *g
 	free(by);
 }
 
-static void forward(const struct inpu_model *m)
-{
-	const struct inpu_model_config *c = &m->cfg;
-	struct inpu_float_state *s;
-	const float *logits;
-	int tok;
-
-	CHECK(inpu_float_state_new(m, &s) == 0);
-	CHECK(inpu_float_forward(s, c->vocab_size, 0) == NULL);
-	CHECK(inpu_float_forward(s, 0, c->seq_len) == NULL);
-	logits = inpu_float_forward(s, INPU_TOK_BOS, 0);
-	CHECK(logits != NULL);
-	tok = inpu_argmax(logits, c->vocab_size);
-	CHECK(tok >= 0 && tok < c->vocab_size);
-	if (c->seq_len > 1)
-		CHECK(inpu_float_forward(s, tok, 1) != NULL);
-	inpu_float_state_free(s);
-}
-
 /* The tokenizer encodes and decodes a short text with ids in range. */
 static void check_tokenizer(const struct inpu_tokenizer *t, int vocab)
 {
@@ -212,38 +192,21 @@ static void check_model(const uint8_t *buf, size_t len, const struct inpu_model 
 	const struct inpu_model_config *c = &m->cfg;
 	struct inpu_model *m2;
 	char err[INPU_MODEL_ERRLEN];
-	uint64_t cache, kv;
 
 	CHECK(c->version == INPU_CKPT_GGUF);
-	CHECK(c->dim > 0 && c->hidden_dim > 0 && c->n_layers > 0 &&
-	      c->n_heads > 0 && c->n_kv_heads > 0 && c->seq_len > 0 && c->vocab_size > 0);
-	CHECK(c->dim % c->n_heads == 0 && c->n_heads % c->n_kv_heads == 0 &&
-	      inpu_model_head_size(c) % 2 == 0);
-	CHECK(c->vocab_size >= INPU_TOK_BYTE0);
+	fuzz_model_config(m);
 	CHECK(c->rope_theta > 1.0f && isfinite(c->rope_theta));
 	CHECK(c->norm_eps > 0.0f && c->norm_eps <= 1.0f);
-	CHECK(c->shared_classifier ? m->wcls == m->tok_embeddings :
-	      m->wcls != m->tok_embeddings);
 	check_tokenizer(t, c->vocab_size);
 
-	/* Small models (the speed of the run): every weight finite, the same
-	 * weights without the tokenizer, one forward step when the state is
-	 * small too.
-	 */
-	if (m->n_floats > SMALL)
+	/* Small models: the same weights without the tokenizer too. */
+	if (m->n_floats > FUZZ_MODEL_SMALL)
 		return;
-	for (size_t i = 0; i < m->n_floats; i++)
-		CHECK(isfinite(m->storage[i]));
 	CHECK(inpu_model_from_gguf(buf, len, NAME, &m2, NULL, err, sizeof(err)) == 0);
 	CHECK(m2->n_floats == m->n_floats &&
 	      !memcmp(m2->storage, m->storage, m->n_floats * sizeof(float)));
 	inpu_model_free(m2);
-	kv = (uint64_t)inpu_model_kv_dim(c);
-	cache = (uint64_t)c->n_layers * (uint64_t)c->seq_len * kv;
-	if (cache <= (1u << 20) &&
-	    (uint64_t)c->seq_len * (uint64_t)inpu_model_head_size(c) <= (1u << 16) &&
-	    (uint64_t)c->n_heads * (uint64_t)c->seq_len <= (1u << 20))
-		forward(m);
+	fuzz_model_small(m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
