@@ -270,6 +270,26 @@ static bool inpu_job_ended(struct inpu_job *job)
 	return !job->hw_fence || dma_fence_is_signaled(job->hw_fence);
 }
 
+/*
+ * Retire what the device completed without its interrupt having done so.
+ * The device may finish the job between any two of the timeout handler's
+ * register reads, so every place the handler looks at HEAD goes through
+ * here and the job's lost interrupt is counted once, wherever it is found.
+ */
+static void inpu_retire_lost(struct inpu_device *idev, struct inpu_job *job)
+{
+	bool ended = inpu_job_ended(job);
+
+	if (!inpu_ring_irq(idev) || ended || !inpu_job_ended(job))
+		return;
+	atomic_inc(&idev->lost_irqs);
+	drm_warn(&idev->drm,
+		 "job %llu of context %u completed without an interrupt\n",
+		 job->job_id, job->vm->ctx);
+	if (READ_ONCE(debug_lost_irq_delay_ms))
+		msleep(READ_ONCE(debug_lost_irq_delay_ms));
+}
+
 /* A hang: charge the job's file and process, then reset. */
 static void inpu_job_hung(struct inpu_device *idev, struct inpu_job *job)
 {
@@ -298,15 +318,7 @@ enum drm_gpu_sched_stat inpu_job_timedout(struct inpu_job *job)
 					     inpu_job_keep(job);
 		goto out;
 	}
-	if (job->hw_fence && inpu_ring_irq(idev) &&
-	    dma_fence_is_signaled(job->hw_fence)) {
-		atomic_inc(&idev->lost_irqs);
-		drm_warn(&idev->drm,
-			 "job %llu of context %u completed without an interrupt\n",
-			 job->job_id, job->vm->ctx);
-		if (READ_ONCE(debug_lost_irq_delay_ms))
-			msleep(READ_ONCE(debug_lost_irq_delay_ms));
-	}
+	inpu_retire_lost(idev, job);
 	/* Done (just now, ended by a forced recovery, or never run). */
 	if (inpu_job_ended(job)) {
 		stat = inpu_job_release_ended(job);
@@ -330,7 +342,7 @@ enum drm_gpu_sched_stat inpu_job_timedout(struct inpu_job *job)
 	if (READ_ONCE(debug_tdr_delay_ms))
 		msleep(READ_ONCE(debug_tdr_delay_ms));
 	/* It may have finished since: then there is nothing to reset. */
-	inpu_ring_irq(idev);
+	inpu_retire_lost(idev, job);
 	if (dma_fence_is_signaled(job->hw_fence)) {
 		stat = inpu_job_release_ended(job);
 		goto out;
