@@ -40,12 +40,20 @@ static uint64_t tbytes(const struct inpu_tensor *t)
 {
 	if (t->dtype == INPU_DT_W8_TILED || t->dtype == INPU_DT_W4_TILED)
 		return inpu_tiled_bytes(t->dtype, t->rows, t->cols);
-	return (uint64_t)t->rows * t->cols * inpu_dtype_size(t->dtype);
+	return (uint64_t)t->rows * (inpu_dtype_row_prefix(t->dtype) +
+				    (uint64_t)t->cols * inpu_dtype_size(t->dtype));
 }
+
 
 static uint64_t o_rows_cols(const struct inpu_tensor *t)
 {
 	return (uint64_t)t->rows * t->cols;
+}
+
+/* An I8ROW output takes two more passes: its row maximum, its rounding. */
+static uint64_t row_quant_elems(const struct inpu_tensor *y)
+{
+	return y->dtype == INPU_DT_I8ROW ? 2 * o_rows_cols(y) : 0;
 }
 
 static uint32_t log2_ceil(uint64_t v)
@@ -87,10 +95,11 @@ static uint64_t attention_cost(const struct inpu_op_attention *o,
 
 	cost->macs = 2 * keys * o->n_heads * o->head_dim;
 	/* Only the filled part of the cache moves. */
-	cost->dram_bytes = 2 * tbytes(&o->q) + 2 * ctx * kvdim;
+	cost->dram_bytes = 2 * tbytes(&o->q) + ctx * kvdim *
+			   (inpu_dtype_size(o->k.dtype) + inpu_dtype_size(o->v.dtype));
 	cost->sram_bytes = cost->dram_bytes + keys * o->n_heads * 8;
 	return div_up64(cost->macs, r * cl) +
-	       div_up64(keys * o->n_heads * 4, cl);
+	       div_up64(keys * o->n_heads * 4 + row_quant_elems(&o->y), cl);
 }
 
 /*
@@ -103,13 +112,15 @@ static uint64_t vector_elems(const struct inpu_op *op, struct inpu_cost *cost)
 
 	switch (op->opcode) {
 	case INPU_OP_RMSNORM:
-		elems = 3 * o_rows_cols(&op->u.rmsnorm.x);
+		elems = 3 * o_rows_cols(&op->u.rmsnorm.x) +
+			row_quant_elems(&op->u.rmsnorm.y);
 		break;
 	case INPU_OP_ROPE:
 		elems = 3 * o_rows_cols(&op->u.rope.x);
 		break;
 	case INPU_OP_SWIGLU:
-		elems = 3 * o_rows_cols(&op->u.swiglu.gate);
+		elems = 3 * o_rows_cols(&op->u.swiglu.gate) +
+			row_quant_elems(&op->u.swiglu.y);
 		break;
 	case INPU_OP_ADD:
 		elems = 2 * o_rows_cols(&op->u.add.a);

@@ -60,6 +60,7 @@ void inpu_kernels_select(int level, struct inpu_kernels *k)
 	k->w8_block = inpu_w8_block_scalar;
 	k->w4_block = inpu_w4_block_scalar;
 	k->dot_i8 = inpu_dot_i8_scalar;
+	k->dot_i8_i16 = inpu_dot_i8_i16_scalar;
 	k->axpy_i8 = inpu_axpy_i8_scalar;
 	if (level >= INPU_ISA_AVX2)
 		inpu_kernels_avx2(k);

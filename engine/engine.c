@@ -203,7 +203,8 @@ static int rw_elems(struct op_ctx *c, const struct inpu_tensor *t,
 		    uint64_t i0, uint64_t n, void *buf, int write)
 {
 	unsigned int es = inpu_dtype_size(t->dtype);
-	uint64_t cols = t->cols, base = inpu_eng_tensor_addr(c, t);
+	uint64_t cols = t->cols, base = inpu_eng_tensor_addr(c, t) +
+					 inpu_dtype_row_prefix(t->dtype);
 	int dense = t->stride == cols * es;
 	uint8_t *p = buf;
 
@@ -312,6 +313,7 @@ static void tensor_span(const struct op_ctx *c, const struct inpu_tensor *t,
 {
 	*lo = inpu_eng_tensor_addr(c, t);
 	*hi = *lo + (uint64_t)(t->rows - 1) * t->stride +
+	      inpu_dtype_row_prefix(t->dtype) +
 	      (uint64_t)t->cols * inpu_dtype_size(t->dtype);
 }
 
@@ -330,25 +332,36 @@ int inpu_eng_out_hazard(const struct op_ctx *c, const struct inpu_tensor *y,
 		 y->cols == x->cols);
 }
 
+/*
+ * What the out stream holds per element: y's own type, or for I8ROW the
+ * int16 values its rows are quantized from when the op ends.
+ */
+static uint8_t stage_dtype(const struct inpu_tensor *y)
+{
+	return y->dtype == INPU_DT_I8ROW ? INPU_DT_INT16 : y->dtype;
+}
+
 int inpu_eng_out_open(struct op_ctx *c, struct out_stream *o,
 		      const struct inpu_tensor *y, uint64_t chunk, int staged)
 {
 	uint64_t count = (uint64_t)y->rows * y->cols;
 
 	o->t = y;
-	o->staged = staged;
+	/* A row's scale needs the whole row: I8ROW is always staged. */
+	o->staged = staged || y->dtype == INPU_DT_I8ROW;
 	/*
-	 * Staging costs one copy of y in y's own element type: no more than
-	 * the device memory y covers.
+	 * Staging costs one copy of y in y's own element type (int16 for
+	 * I8ROW): no more than twice the device memory y covers.
 	 */
-	o->buf = inpu_eng_op_alloc(c, (staged ? count : chunk) *
-				      inpu_dtype_size(y->dtype));
+	o->buf = inpu_eng_op_alloc(c, (o->staged ? count : chunk) *
+				      inpu_dtype_size(stage_dtype(y)));
 	return o->buf ? 0 : -1;
 }
 
 uint8_t *inpu_eng_out_slot(const struct out_stream *o, uint64_t i0)
 {
-	return o->staged ? o->buf + i0 * inpu_dtype_size(o->t->dtype) : o->buf;
+	return o->staged ?
+	       o->buf + i0 * inpu_dtype_size(stage_dtype(o->t)) : o->buf;
 }
 
 int inpu_eng_out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
@@ -360,16 +373,81 @@ int inpu_eng_out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
 int inpu_eng_out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0,
 		     uint64_t n, const int64_t *v)
 {
-	saturate_to(inpu_eng_out_slot(o, i0), o->t->dtype, v, n);
+	saturate_to(inpu_eng_out_slot(o, i0), stage_dtype(o->t), v, n);
 	return inpu_eng_out_commit(c, o, i0, n);
+}
+
+/*
+ * One I8ROW row from its int16 values @u (ISA.md section 2): the largest
+ * magnitude a is the row's scale, and each value becomes round(127 u / a)
+ * through the integer reciprocal r = floor(127 * 2^31 / a).
+ */
+void inpu_eng_row_quant(const int16_t *u, uint32_t n, int32_t *scale,
+			int8_t *q)
+{
+	int64_t r, a = 0;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		int64_t m = u[i] < 0 ? -(int64_t)u[i] : u[i];
+
+		if (m > a)
+			a = m;
+	}
+	*scale = (int32_t)a;
+	r = a ? (int64_t)(((uint64_t)127 << 31) / (uint64_t)a) : 0;
+	for (i = 0; i < n; i++)
+		q[i] = sat8(rshift_round((int64_t)u[i] * r, 31));
+}
+
+/* Quantize the staged int16 rows of an I8ROW output and write them. */
+static int out_close_rows(struct op_ctx *c, struct out_stream *o)
+{
+	const struct inpu_tensor *t = o->t;
+	uint64_t base = inpu_eng_tensor_addr(c, t);
+	uint8_t *row = inpu_eng_op_alloc(c, INPU_I8ROW_PREFIX +
+					    (size_t)t->cols);
+	uint32_t r;
+
+	if (!row)
+		return -1;
+	for (r = 0; r < t->rows; r++) {
+		int32_t a;
+
+		inpu_eng_row_quant((const int16_t *)o->buf +
+				   (uint64_t)r * t->cols, t->cols, &a,
+				   (int8_t *)row + INPU_I8ROW_PREFIX);
+		memcpy(row, &a, sizeof(a));
+		if (inpu_eng_mem_write(c, base + (uint64_t)r * t->stride, row,
+				       INPU_I8ROW_PREFIX + (uint64_t)t->cols))
+			return -1;
+		if (inpu_eng_op_work(c, t->cols))
+			return -1;
+	}
+	return 0;
 }
 
 int inpu_eng_out_close(struct op_ctx *c, struct out_stream *o)
 {
 	if (!o->staged)
 		return 0;
+	if (o->t->dtype == INPU_DT_I8ROW)
+		return out_close_rows(c, o);
 	return rw_elems(c, o->t, 0, (uint64_t)o->t->rows * o->t->cols, o->buf,
 			1);
+}
+
+int inpu_eng_read_row_scales(struct op_ctx *c, const struct inpu_tensor *t,
+			     uint32_t r0, uint32_t n, int32_t *scale)
+{
+	uint64_t base = inpu_eng_tensor_addr(c, t);
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (inpu_eng_mem_read(c, base + (uint64_t)(r0 + i) * t->stride,
+				      &scale[i], sizeof(*scale)))
+			return -1;
+	return 0;
 }
 
 int inpu_eng_op_poll(struct op_ctx *c)

@@ -117,6 +117,13 @@ int inpu_eng_out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0,
 		     uint64_t n, const int64_t *v);
 int inpu_eng_out_close(struct op_ctx *c, struct out_stream *o);
 
+/* One I8ROW row from int16 values: its scale and int8 values (ISA.md 2). */
+void inpu_eng_row_quant(const int16_t *u, uint32_t n, int32_t *scale,
+			int8_t *q);
+/* The int32 scales of rows [r0, r0 + n) of an I8ROW tensor. */
+int inpu_eng_read_row_scales(struct op_ctx *c, const struct inpu_tensor *t,
+			     uint32_t r0, uint32_t n, int32_t *scale);
+
 /*
  * Ask the poll hook now and restart the count: -1 with c->status
  * INPU_RUN_CANCELLED when it says stop.

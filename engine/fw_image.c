@@ -198,7 +198,8 @@ static int check_header(const struct fw_parse *p)
 	if (info->image_size != p->len)
 		return fail(p->err, INPU_FW_E_SIZE, -1, "image_size",
 			    HDR(image_size));
-	if (info->abi_version != INPU_FW_ABI_VERSION)
+	if (info->abi_version < INPU_FW_ABI_MIN ||
+	    info->abi_version > INPU_FW_ABI_VERSION)
 		return fail(p->err, INPU_FW_E_ABI, -1, "abi_version",
 			    HDR(abi_version));
 	if (info->features & ~INPU_FW_FEAT_ALL)

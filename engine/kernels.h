@@ -37,6 +37,9 @@ typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
  */
 typedef int32_t (*inpu_dot_i8_fn)(const int8_t *a, const int8_t *b,
 				  uint32_t n);
+/* The same with 16-bit keys (an INT16 key cache): sum a[i] * b[i]. */
+typedef int32_t (*inpu_dot_i8_i16_fn)(const int8_t *a, const int16_t *b,
+				      uint32_t n);
 typedef void (*inpu_axpy_i8_fn)(int32_t *acc, int32_t p, const int8_t *v,
 				uint32_t n);
 
@@ -44,6 +47,7 @@ struct inpu_kernels {
 	inpu_w8_block_fn w8_block;
 	inpu_w4_block_fn w4_block;
 	inpu_dot_i8_fn dot_i8;
+	inpu_dot_i8_i16_fn dot_i8_i16;
 	inpu_axpy_i8_fn axpy_i8;
 };
 
@@ -55,6 +59,7 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc);
 int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n);
+int32_t inpu_dot_i8_i16_scalar(const int8_t *a, const int16_t *b, uint32_t n);
 void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v,
 			 uint32_t n);
 

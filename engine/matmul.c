@@ -28,6 +28,7 @@ struct mm_state {
 	uint8_t *tilebuf;	/* KT_CHUNK tiles, when map() cannot serve */
 	const struct inpu_qparam *qp;
 	const int32_t *bias;
+	int32_t *xscale;	/* I8ROW x: the chunk's row scales, else NULL */
 	const uint8_t *gs, *gz;	/* whole group tensors (W4) */
 	uint8_t *gsb, *gzb;	/* this block's groups, KT_CHUNK tiles */
 	int32_t *acc, *part;
@@ -142,6 +143,34 @@ static int mm_load(struct op_ctx *c, struct mm_state *st)
 }
 
 /*
+ * Row @m of the block @nb's sums to output values (ISA.md 3.1): with an
+ * I8ROW x the sum is scaled by the row's scale first, in 64 bits, and the
+ * bias is in those units.  v[0] is output column @col0.
+ */
+static void mm_requant(const struct mm_state *st, const int32_t *acc,
+		       uint32_t nb, uint32_t m, uint32_t col0, int64_t *v)
+{
+	uint32_t i, col;
+
+	for (i = 0; i < INPU_TILE_N; i++) {
+		int64_t a;
+
+		col = nb * INPU_TILE_N + i;
+		if (col >= st->n)
+			break;
+		if (st->xscale) {
+			a = wmul64(acc[i], st->xscale[m]);
+			if (st->bias)
+				a = wadd64(a, st->bias[col]);
+		} else {
+			a = st->bias ? wadd32(acc[i], st->bias[col]) : acc[i];
+		}
+		v[col - col0] = requant(a, st->qp[col].mult,
+				 clamp_shift(st->qp[col].shift));
+	}
+}
+
+/*
  * Rows in chunks of ROW_CHUNK, output columns by OP_CHUNK values, K by
  * KT_CHUNK tiles: the scratch memory is the padded activation rows and the
  * per-channel constants, never M x N.  y never overlaps an input (the
@@ -151,7 +180,7 @@ int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op)
 {
 	const struct inpu_op_matmul *o = &op->u.matmul;
 	struct mm_state st = { .o = o, .k = o->x.cols, .n = o->w.rows };
-	uint32_t m_rows = o->x.rows, tile_k, nblocks, chunk, m0, mr, m, nb, i;
+	uint32_t m_rows = o->x.rows, tile_k, nblocks, chunk, m0, mr, m, nb;
 	uint32_t col0, ncols, colc;
 	struct out_stream out;
 	int8_t *xpad;
@@ -181,6 +210,11 @@ int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op)
 	if (colc > st.npad)
 		colc = st.npad;
 	v = inpu_eng_op_alloc(c, (size_t)chunk * colc * 8);
+	if (o->x.dtype == INPU_DT_I8ROW) {
+		st.xscale = inpu_eng_op_alloc(c, (size_t)chunk * 4);
+		if (!st.xscale)
+			return -1;
+	}
 	if (!st.tiles || !st.acc || !st.part || !xpad || !v ||
 	    inpu_eng_out_open(c, &out, &o->y, colc, 0) || mm_load(c, &st))
 		return -1;
@@ -193,27 +227,19 @@ int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op)
 						(uint64_t)(m0 + m) * st.k, st.k,
 						xpad + (size_t)m * st.kpad))
 				return -1;
+		if (st.xscale &&
+		    inpu_eng_read_row_scales(c, &o->x, m0, mr, st.xscale))
+			return -1;
 		for (col0 = 0; col0 < st.n; col0 += colc) {
 			ncols = st.n - col0 < colc ? st.n - col0 : colc;
 			for (nb = col0 / INPU_TILE_N;
 			     nb * INPU_TILE_N < col0 + ncols; nb++) {
 				if (mm_block(c, &st, nb, xpad, mr))
 					return -1;
-				for (m = 0; m < mr; m++) {
-					for (i = 0; i < INPU_TILE_N; i++) {
-						uint32_t col = nb * INPU_TILE_N + i;
-						int32_t a;
-
-						if (col >= st.n)
-							break;
-						a = st.acc[m * INPU_TILE_N + i];
-						if (st.bias)
-							a = wadd32(a, st.bias[col]);
-						v[(size_t)m * colc + col - col0] =
-							requant(a, st.qp[col].mult,
-								clamp_shift(st.qp[col].shift));
-					}
-				}
+				for (m = 0; m < mr; m++)
+					mm_requant(&st, st.acc + m * INPU_TILE_N,
+						   nb, m, col0,
+						   v + (size_t)m * colc);
 			}
 			for (m = 0; m < mr; m++)
 				if (inpu_eng_out_put(c, &out,

@@ -89,6 +89,15 @@ int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n)
 	return (int32_t)s;
 }
 
+int32_t inpu_dot_i8_i16_scalar(const int8_t *a, const int16_t *b, uint32_t n)
+{
+	uint32_t s = 0, i;
+
+	for (i = 0; i < n; i++)
+		s += (uint32_t)((int32_t)a[i] * b[i]);
+	return (int32_t)s;
+}
+
 void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v, uint32_t n)
 {
 	uint32_t i;

@@ -168,7 +168,9 @@ static uint32_t exp_index(const struct inpu_tables *t, int64_t d, int32_t mult,
 
 struct attn_state {
 	const struct inpu_op_attention *o;
-	const int8_t *k, *v;	/* the whole cache rows 0..ctx-1 */
+	const void *k;		/* the whole key cache rows 0..ctx-1 */
+	int k16;		/* INT16 keys, else INT8 */
+	const int8_t *v;	/* the whole value cache rows 0..ctx-1 */
 	int32_t *s;
 	uint32_t *e;
 	int32_t *acc;
@@ -193,8 +195,10 @@ static int attn_head(struct op_ctx *c, struct attn_state *a,
 	for (j0 = 0; j0 < len; j0 += jn) {
 		jn = len - j0 < a->jstep ? len - j0 : a->jstep;
 		for (j = j0; j < j0 + jn; j++) {
-			int32_t dot = c->e->k.dot_i8(qh, a->k + (size_t)j * a->kvdim +
-						     kvo, hd);
+			size_t at = (size_t)j * a->kvdim + kvo;
+			int32_t dot = a->k16 ?
+				c->e->k.dot_i8_i16(qh, (const int16_t *)a->k + at, hd) :
+				c->e->k.dot_i8(qh, (const int8_t *)a->k + at, hd);
 
 			a->s[j] = dot;
 			if (dot > mx)
@@ -237,7 +241,8 @@ int inpu_eng_op_attention(struct op_ctx *c, const struct inpu_op *op)
 	uint32_t ctx = pos0 + rows, hc = OP_CHUNK / hd, m, h0, h, hn;
 	struct attn_state a = { .o = o, .kvdim = o->n_kv_heads * hd };
 	struct out_stream out;
-	int8_t *q, *k, *v;
+	int8_t *q, *v;
+	void *k;
 	int64_t *y;
 
 	if (!hc)
@@ -247,7 +252,8 @@ int inpu_eng_op_attention(struct op_ctx *c, const struct inpu_op *op)
 	a.jstep = OP_POLL_UNITS / hd ? OP_POLL_UNITS / hd : 1;
 	q = inpu_eng_op_alloc(c, (size_t)hc * hd);
 	y = inpu_eng_op_alloc(c, (size_t)hc * hd * 8);
-	k = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim);
+	a.k16 = o->k.dtype == INPU_DT_INT16;
+	k = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim * (a.k16 ? 2 : 1));
 	v = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim);
 	a.s = inpu_eng_op_alloc(c, (size_t)ctx * 4);
 	a.e = inpu_eng_op_alloc(c, (size_t)ctx * 4);

@@ -10,6 +10,7 @@
 #define MAX_DIM		(1u << 24)	/* rows and cols */
 #define MAX_SHIFT	62
 #define MAX_CONTEXT	65536		/* attention capacity, sample width */
+#define MAX_ROW_Q	65536		/* I8ROW row length: one row is staged */
 
 /* Operand access. */
 #define A_R	INPU_REGION_READ
@@ -35,7 +36,7 @@ struct op_rule {
 static const struct op_rule op_rules[INPU_OP_COUNT] = {
 	[INPU_OP_NOP] = { 0, 0, { } },
 	[INPU_OP_MATMUL] = { 7, 8, {
-		{ DT(INT8), A_R },
+		{ DT(INT8) | DT(I8ROW), A_R },
 		{ DT(W8_TILED) | DT(W4_TILED), A_R },
 		{ DT(NONE) | DT(UINT8), A_R },
 		{ DT(NONE) | DT(INT32), A_R },
@@ -45,20 +46,20 @@ static const struct op_rule op_rules[INPU_OP_COUNT] = {
 	[INPU_OP_RMSNORM] = { 3, 8, {
 		{ DT(INT16) | DT(INT32), A_R },
 		{ DT(INT32), A_R },
-		{ DT(INT8) | DT(INT16), A_W } } },
+		{ DT(INT8) | DT(INT16) | DT(I8ROW), A_W } } },
 	[INPU_OP_ROPE] = { 3, 8, {
 		{ DT(INT8) | DT(INT16), A_R },
 		{ DT(INT16), A_R },
 		{ DT(INT8) | DT(INT16), A_W } } },
 	[INPU_OP_ATTENTION] = { 4, 28, {
 		{ DT(INT8), A_R },
+		{ DT(INT8) | DT(INT16), A_R },
 		{ DT(INT8), A_R },
-		{ DT(INT8), A_R },
-		{ DT(INT8), A_W } } },
+		{ DT(INT8) | DT(INT16) | DT(I8ROW), A_W } } },
 	[INPU_OP_SWIGLU] = { 3, 16, {
 		{ DT(INT16), A_R },
 		{ DT(INT16), A_R },
-		{ DT(INT8), A_W } } },
+		{ DT(INT8) | DT(INT16) | DT(I8ROW), A_W } } },
 	[INPU_OP_ADD] = { 3, 16, {
 		{ DT_I8_16_32, A_R },
 		{ DT_I8_16_32, A_R },
@@ -173,7 +174,7 @@ static int check_tensor(const struct vctx *v, const struct inpu_tensor *t,
 			const struct slot_rule *rule, __u64 *span)
 {
 	__u64 bytes, row_bytes, lo, hi, dlo, dhi, start, end;
-	unsigned int esize, i;
+	unsigned int esize, align, i;
 	int ret;
 
 	if (t->dtype >= INPU_DT_COUNT || !(rule->dtypes & (1u << t->dtype)))
@@ -197,9 +198,15 @@ static int check_tensor(const struct vctx *v, const struct inpu_tensor *t,
 		bytes = inpu_tiled_bytes(t->dtype, t->rows, t->cols);
 	} else {
 		esize = inpu_dtype_size(t->dtype);
-		row_bytes = (__u64)t->cols * esize;
-		if (t->stride < row_bytes || t->stride % esize ||
-		    t->addr % esize || (t->dyn_param && t->dyn_mul % esize))
+		/* An I8ROW row starts with its int32 scale: 4-byte aligned. */
+		align = inpu_dtype_row_prefix(t->dtype) ? INPU_I8ROW_PREFIX :
+							  esize;
+		if (inpu_dtype_row_prefix(t->dtype) && t->cols > MAX_ROW_Q)
+			return INPU_ERR_SHAPE;
+		row_bytes = inpu_dtype_row_prefix(t->dtype) +
+			    (__u64)t->cols * esize;
+		if (t->stride < row_bytes || t->stride % align ||
+		    t->addr % align || (t->dyn_param && t->dyn_mul % align))
 			return INPU_ERR_STRIDE;
 		bytes = (__u64)(t->rows - 1) * t->stride + row_bytes;
 	}

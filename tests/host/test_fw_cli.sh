@@ -40,7 +40,7 @@ check "build again" 0 "b.bin: " "$fw" build -o "$tmp/b.bin" --note "cli test"
 ok_if "build twice gives identical bytes" 'cmp -s "$tmp/a.bin" "$tmp/b.bin"'
 check "build replaces a file" 0 "b.bin: " "$fw" build -o "$tmp/b.bin" --fw-version 2.5.7
 ok_if "no temporary files left" '[ "$(ls -A "$tmp" | grep -c tmp)" = 0 ]'
-check "verify a good image" 0 'a.bin: ok: fw 1.0.0, format 1, abi 1, 3 sections' "$fw" verify "$tmp/a.bin"
+check "verify a good image" 0 'a.bin: ok: fw 1.0.0, format 1, abi 2, 3 sections' "$fw" verify "$tmp/a.bin"
 check "info shows the version" 0 'fw_version +2\.5\.7 \(0x00020507\)' "$fw" info "$tmp/b.bin"
 check "info shows every section" 0 '2 note +0x00[0-9a-f]+ +8 +64' "$fw" info "$tmp/a.bin"
 check "info shows digest status" 0 'digest +[0-9a-f]{64} at 0x[0-9a-f]+ \(ok\)' "$fw" info "$tmp/a.bin"

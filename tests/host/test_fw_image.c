@@ -405,7 +405,7 @@ TEST_F(fw, future_abi_version)
 
 TEST_F(fw, past_abi_version)
 {
-	set32(self->img, H_ABI, INPU_FW_ABI_VERSION - 1);
+	set32(self->img, H_ABI, INPU_FW_ABI_MIN - 1);
 	EXPECT_REJECT(INPU_FW_E_ABI, -1, "abi_version", H_ABI);
 }
 

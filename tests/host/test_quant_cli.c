@@ -154,7 +154,9 @@ TEST_F(cli, quantize_w4a8_mixed)
 	EXPECT_RUN(0, out, "dNLL(4 bit)");
 	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
 	EXPECT_EQ((uint32_t)INPU_QS_W4A8, m->cfg.scheme);
-	EXPECT_EQ((uint32_t)(INPU_QF_POW2 | INPU_QF_GPTQ), m->cfg.flags);
+	/* Powers of two: static scales (auto), int16 keys (any scale). */
+	EXPECT_EQ((uint32_t)(INPU_QF_POW2 | INPU_QF_GPTQ | INPU_QF_KEY16),
+		  m->cfg.flags);
 	inpu_qmodel_free(m);
 }
 
@@ -173,7 +175,8 @@ TEST_F(cli, quantize_w4a8_finetuned)
 	EXPECT_RUN(0, out, "fine-tuning:  2 passes, KL(float || rounded)");
 	EXPECT_RUN(0, err, "fine-tuning done");
 	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
-	EXPECT_EQ((uint32_t)INPU_QF_FINETUNE, m->cfg.flags);
+	EXPECT_EQ((uint32_t)(INPU_QF_FINETUNE | INPU_QF_DYN_ACT | INPU_QF_KEY16),
+		  m->cfg.flags);
 	EXPECT_NE(NULL, strstr(m->note, "fine-tuned"));
 	EXPECT_NE(NULL, strstr(m->note, "w4a8 g16 zero points"));
 	/* groups of 16 (Kpad 128: 8 rows) with zero points; the classifier int8 */
@@ -196,6 +199,12 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_RUN(2, err, "--smooth: '1.5' is not a number in 0..1");
 	QUANTIZE("--act-range", "p101");
 	EXPECT_RUN(2, err, "--act-range");
+	QUANTIZE("--act-scales", "per-tensor");
+	EXPECT_RUN(2, err, "--act-scales: 'per-tensor' is not dynamic or static");
+	QUANTIZE("--key-cache", "4");
+	EXPECT_RUN(2, err, "--key-cache: '4' is not 16 or 8");
+	QUANTIZE("--pow2", "--act-scales", "dynamic");
+	EXPECT_RUN(2, err, "per-token scales are not powers of two");
 	QUANTIZE("--avg-bits", "5");
 	EXPECT_RUN(2, err, "--avg-bits needs --scheme w4a8");
 	QUANTIZE("--finetune", "0");

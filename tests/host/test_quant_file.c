@@ -426,6 +426,45 @@ TEST_F(qfile, wrong_abi_and_version)
 	reject(_metadata, self->buf, self->len, -ENOTSUP, "format version 2");
 }
 
+/* Config word @i (FORMAT.md: the config follows the header). */
+static void put_cfg(uint8_t *b, int i, uint32_t v)
+{
+	put32(b + INPU_QM_HEADER_BYTES + 4 * i, v);
+}
+
+/*
+ * Files of firmware ABI 1 (written before per-token scales and int16
+ * keys) still load; those features need ABI 2, and the header and the
+ * config must say the same.
+ */
+TEST_F(qfile, abi_1_files_load_and_abi_2_features_need_abi_2)
+{
+	struct inpu_qmodel *m;
+
+	put32(self->buf + H_FWABI, INPU_FW_ABI_MIN);
+	put_cfg(self->buf, 11, INPU_FW_ABI_MIN);
+	redigest(self->buf, self->len);
+	ASSERT_EQ(0, inpu_qmodel_parse(self->buf, self->len, "old", &m,
+				       self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	EXPECT_EQ((uint32_t)INPU_FW_ABI_MIN, m->cfg.fw_abi);
+	inpu_qmodel_free(m);
+	put_cfg(self->buf, 9, INPU_QF_SMOOTH | INPU_QF_DYN_ACT);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "need firmware ABI 2");
+	put_cfg(self->buf, 9, INPU_QF_SMOOTH | INPU_QF_KEY16);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "need firmware ABI 2");
+	put_cfg(self->buf, 11, INPU_FW_ABI_VERSION);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -EINVAL, "differs from the header's");
+	put32(self->buf + H_FWABI, INPU_FW_ABI_MIN - 1);
+	put_cfg(self->buf, 11, INPU_FW_ABI_MIN - 1);
+	redigest(self->buf, self->len);
+	reject(_metadata, self->buf, self->len, -ENOTSUP, "firmware ABI 0");
+}
+
 TEST_F(qfile, inconsistent_contents)
 {
 	uint64_t table = get64(self->buf + H_TABLEOFF);

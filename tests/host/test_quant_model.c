@@ -144,12 +144,13 @@ static int greedy(struct inpu_qcpu *c, const char *prompt, int steps,
  * it.  If such a change is intended, check the perplexity (README.md) and
  * update the pin.  (The float model's text, for comparison: "Once upon a
  * time, there was a little girl named Lily. She loved to play outside in
- * the park. One day, she saw a big, red ball...")
+ * the park. One day, she saw a big, red ball..."; with static scales and
+ * int8 keys the integer model went "...play with her toys and eat cars".)
  */
 #define PINNED_PROMPT	"Once upon a time"
 #define PINNED_STEPS	48
 #define PINNED_TEXT \
-	"Once upon a time, there was a little girl named Lily. She loved to play with her toys and eat cars. One day, she saw a big, red car in the gar"
+	"Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to"
 
 TEST(greedy_text_is_pinned)
 {

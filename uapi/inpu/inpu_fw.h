@@ -24,8 +24,14 @@ extern "C" {
 
 #define INPU_FW_MAGIC		0x57464e49u	/* "INFW" */
 #define INPU_FW_FORMAT_VERSION	1
-/* The engine ABI (ISA and table semantics) an image is built for. */
-#define INPU_FW_ABI_VERSION	1
+/*
+ * The engine ABI (ISA and table semantics) an image is built for, and the
+ * oldest one an engine still runs.  ABI 2 added the I8ROW element type
+ * (per-token activation scales, engine/ISA.md); ABI 1 images and models
+ * mean the same on it.
+ */
+#define INPU_FW_ABI_VERSION	2
+#define INPU_FW_ABI_MIN		1
 #define INPU_FW_DIGEST_BYTES	32
 #define INPU_FW_MAX_SECTIONS	16
 #define INPU_FW_MAX_ALIGN	4096

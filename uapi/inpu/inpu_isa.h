@@ -38,6 +38,7 @@ enum inpu_dtype {
 	INPU_DT_QPARAM = 6,	/* struct inpu_qparam, 8 bytes */
 	INPU_DT_W8_TILED = 7,	/* int8 weights in the device tile layout */
 	INPU_DT_W4_TILED = 8,	/* int4 weights in the device tile layout */
+	INPU_DT_I8ROW = 9,	/* int8 rows, each after its int32 row scale */
 	INPU_DT_COUNT
 };
 
@@ -50,6 +51,7 @@ static inline unsigned int inpu_dtype_size(unsigned int dtype)
 	switch (dtype) {
 	case INPU_DT_INT8:
 	case INPU_DT_UINT8:
+	case INPU_DT_I8ROW:
 		return 1;
 	case INPU_DT_INT16:
 		return 2;
@@ -61,6 +63,16 @@ static inline unsigned int inpu_dtype_size(unsigned int dtype)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * Bytes in front of each row's elements: the int32 scale of an I8ROW row
+ * (engine/ISA.md section 2), 0 for every other type.
+ */
+#define INPU_I8ROW_PREFIX	4
+static inline unsigned int inpu_dtype_row_prefix(unsigned int dtype)
+{
+	return dtype == INPU_DT_I8ROW ? INPU_I8ROW_PREFIX : 0;
 }
 
 /*

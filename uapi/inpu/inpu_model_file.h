@@ -25,13 +25,21 @@
 #define INPU_QS_W8A8		1
 #define INPU_QS_W4A8		2
 
-/* Flags: how the model was made (informational, shown by tools). */
+/* Flags: how the model was made (shown by tools; informational but one). */
 #define INPU_QF_POW2		(1u << 0)	/* every rescale a power of two */
 #define INPU_QF_SMOOTH		(1u << 1)	/* SmoothQuant scale migration */
 #define INPU_QF_GPTQ		(1u << 2)	/* GPTQ weight rounding */
 #define INPU_QF_ROTATE		(1u << 3)	/* rotated residual stream */
 #define INPU_QF_FINETUNE	(1u << 4)	/* quantization-aware fine-tuning */
+/*
+ * Not informational: the inputs of the linear layers are quantized per
+ * token on the device (I8ROW, firmware ABI >= 2; QUANT.md).
+ */
+#define INPU_QF_DYN_ACT		(1u << 5)
+/* Not informational: the key cache holds int16 keys (firmware ABI >= 2). */
+#define INPU_QF_KEY16		(1u << 6)
 #define INPU_QF_ALL		(INPU_QF_POW2 | INPU_QF_SMOOTH | INPU_QF_GPTQ | \
-				 INPU_QF_ROTATE | INPU_QF_FINETUNE)
+				 INPU_QF_ROTATE | INPU_QF_FINETUNE | \
+				 INPU_QF_DYN_ACT | INPU_QF_KEY16)
 
 #endif /* INPU_MODEL_FILE_H */

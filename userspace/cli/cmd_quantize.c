@@ -24,6 +24,7 @@ static void quantize_usage(FILE *f)
 		"                    [--seq-len N]\n"
 		"                    [--scheme w8a8|w4a8] [--smooth ALPHA|auto|off] [--pow2]\n"
 		"                    [--gptq [--act-order] | --rtn] [--act-range mse|max|pNN.NN]\n"
+		"                    [--act-scales dynamic|static] [--key-cache 16|8]\n"
 		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
 		"                    [--w4-group 16|32] [--w4-zero|--w4-sym]\n"
@@ -63,8 +64,12 @@ static void quantize_usage(FILE *f)
 		"                          method before it was chosen by size)\n"
 		"  -A, --act-order         GPTQ: columns by decreasing Hessian diagonal\n"
 		"                          (static group scales)\n"
-		"  -r, --act-range HOW     activation clipping: mse (default), max, or a\n"
-		"                          percentile such as p99.99\n"
+		"      --act-scales HOW    the int8 inputs of the linear layers: dynamic\n"
+		"                          (default; scaled per token on the device) or\n"
+		"                          static (calibrated scales; with --pow2)\n"
+		"      --key-cache BITS    the attention's key cache: 16 (default) or 8 bits\n"
+		"  -r, --act-range HOW     static activation clipping: mse (default), max,\n"
+		"                          or a percentile such as p99.99\n"
 		"  -n, --samples N         calibration tokens kept for the searches (4096)\n"
 		"  -s, --max-stories N     only the first N calibration stories\n"
 		"  -W, --w4-classifier     w4a8: the classifier in 4 bits too\n"
@@ -225,6 +230,22 @@ static int quantize_choice_opt(int c, struct qargs *a)
 			a->o.smooth = 1;
 		}
 		break;
+	case 'D':
+		if (strcmp(optarg, "dynamic") && strcmp(optarg, "static")) {
+			fprintf(stderr, "%s quantize: --act-scales: '%s' is not dynamic or static\n",
+				prog, optarg);
+			return 2;
+		}
+		a->o.act_dyn = !strcmp(optarg, "dynamic");
+		break;
+	case 'K':
+		if (strcmp(optarg, "16") && strcmp(optarg, "8")) {
+			fprintf(stderr, "%s quantize: --key-cache: '%s' is not 16 or 8\n",
+				prog, optarg);
+			return 2;
+		}
+		a->o.key16 = !strcmp(optarg, "16");
+		break;
 	case 'r':
 		if (!strcmp(optarg, "mse")) {
 			a->o.act_range = INPU_RANGE_MSE;
@@ -368,7 +389,7 @@ static int quantize_opt(int c, struct qargs *a)
 	case 'T':
 		a->o.ft_act = 1;
 		break;
-	case 'S': case 'a': case 'r': case 'P':
+	case 'S': case 'a': case 'r': case 'P': case 'D': case 'K':
 		return quantize_choice_opt(c, a);
 	case 'n': case 's': case 'B': case 'F': case 'b': case 'G': case 'L': case 'j':
 		return quantize_number_opt(c, a);
@@ -392,6 +413,8 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 		{ "act-order", no_argument, NULL, 'A' },
 		{ "rotate", no_argument, NULL, 'R' },
 		{ "act-range", required_argument, NULL, 'r' },
+		{ "act-scales", required_argument, NULL, 'D' },
+		{ "key-cache", required_argument, NULL, 'K' },
 		{ "samples", required_argument, NULL, 'n' },
 		{ "max-stories", required_argument, NULL, 's' },
 		{ "w4-classifier", no_argument, NULL, 'W' },
@@ -428,6 +451,11 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 	if (optind < argc) {
 		fprintf(stderr, "%s quantize: unexpected argument '%s'\n", prog,
 			argv[optind]);
+		return 2;
+	}
+	if (a->o.act_dyn == 1 && a->o.pow2) {
+		fprintf(stderr, "%s quantize: --act-scales dynamic: per-token scales are not powers of two (--pow2)\n",
+			prog);
 		return 2;
 	}
 	if (a->o.avg_bits > 0 && a->o.scheme != INPU_QS_W4A8) {

@@ -45,6 +45,8 @@ void inpu_quant_opts_default(struct inpu_quant_opts *o)
 	o->smooth = 2;
 	o->alpha = 0.5;
 	o->act_range = INPU_RANGE_MSE;
+	o->act_dyn = INPU_ACT_AUTO;
+	o->key16 = 1;
 	o->pct = 99.99;
 	o->n_sample = 4096;
 	o->gptq_damp = 0.01;
@@ -193,6 +195,30 @@ static double act_scale8(const float *v, size_t n, double mx,
 		}
 	}
 	return best;
+}
+
+/*
+ * Round @t rows of @k activations to int8 as the graph does: at the static
+ * scale @s, or with @s = 0 per row at the row's own scale (max |x| / 127,
+ * the device's I8ROW; the int16 step before it is left out).
+ */
+static void fake_quant8(float *x, uint32_t t, int k, double s)
+{
+	for (uint32_t r = 0; r < t; r++) {
+		float *row = x + (size_t)r * k;
+		double sr = s, mx = 0.0;
+
+		if (!(sr > 0.0)) {
+			for (int j = 0; j < k; j++)
+				if (fabsf(row[j]) > mx)
+					mx = fabsf(row[j]);
+			if (!(mx > 0.0))
+				continue;
+			sr = mx / 127.0;
+		}
+		for (int j = 0; j < k; j++)
+			row[j] = (float)(clampi(lround(row[j] / sr), -127, 127) * sr);
+	}
 }
 
 static double vmax(const float *v, size_t n)
@@ -674,9 +700,9 @@ static double linear_error(const float *x, uint32_t t, const float *w, int n,
 	for (uint32_t r = 0; r < t; r++)
 		for (int j = 0; j < k; j++)
 			xs[(size_t)r * k + j] = (float)(x[(size_t)r * k + j] / sig[j]);
-	s = act_scale8(xs, (size_t)t * k, vmax(xs, (size_t)t * k), o);
-	for (size_t i = 0; i < (size_t)t * k; i++)
-		xs[i] = (float)(clampi(lround(xs[i] / s), -127, 127) * s);
+	s = o->act_dyn ? 0.0 :
+	    act_scale8(xs, (size_t)t * k, vmax(xs, (size_t)t * k), o);
+	fake_quant8(xs, t, k, s);
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < k; j++)
 			ws[(size_t)i * k + j] = (float)(w[(size_t)i * k + j] * sig[j]);
@@ -1108,6 +1134,42 @@ static double site_scale16(const struct qcalib *c, int l, int s, int pow2)
 }
 
 /*
+ * The scale of the output of the op that feeds a linear layer: int8 at a
+ * calibrated scale, or with per-token scales the int16 its rows are
+ * quantized from on the device (I8ROW).
+ */
+static double in_site_scale(const struct qcalib *c, int l, int s,
+			    const struct inpu_quant_opts *o)
+{
+	return o->act_dyn ? site_scale16(c, l, s, 0) : site_scale8(c, l, s, o);
+}
+
+/*
+ * The int8 scale k would have unclipped: the int16 keys, at 1/2^QKV_SHIFT
+ * of it, then cover twice the calibration maximum (as q and v do).
+ */
+static double key_scale16(const struct qcalib *c, int l,
+			  const struct inpu_quant_opts *o)
+{
+	const struct qsite *st = qsite_at((struct qcalib *)c, l, S_K);
+	double v = vmax(st->chmax, (size_t)st->width) / 127.0;
+
+	if (!(v > 0.0))
+		v = 1.0;
+	return o->pow2 ? pow2_up(v) : v;
+}
+
+/*
+ * The real value of one int8 input step of a linear layer whose feeding
+ * op writes at @s: per token, one step is the row scale (an int16
+ * magnitude) over 127.
+ */
+static double step_scale(double s, const struct inpu_quant_opts *o)
+{
+	return o->act_dyn ? s / 127.0 : s;
+}
+
+/*
  * Quantize one linear layer's float weights into @qw: on the grid that
  * fine-tuning trained for it (layer @l, @li) if any, else RTN or GPTQ.
  */
@@ -1166,8 +1228,8 @@ static void snr_block(void *ctx, uint32_t blkno, int worker)
 		sum[0] = sum[1] = sum[2] = -1.0;	/* reported as failed */
 		return;
 	}
-	for (size_t i = 0; i < (size_t)m * j->k; i++)
-		xq[i] = (float)(clampi(lround(x[i] / j->sx), -127, 127) * j->sx);
+	memcpy(xq, x, (size_t)m * j->k * sizeof(float));
+	fake_quant8(xq, (uint32_t)m, j->k, j->sx);
 	sgemm_nt(y, x, j->w, m, j->n, j->k);
 	sgemm_nt(y + rn, x, j->wq, m, j->n, j->k);
 	sgemm_nt(y + 2 * rn, xq, j->wq, m, j->n, j->k);
@@ -1200,8 +1262,9 @@ static void linear_snr(const struct qsite *in, uint32_t t, const float *w,
 		.sum = calloc(nb ? nb : 1, sizeof(*j.sum)),
 	};
 
-	r->in_clip = sx * 127.0;
 	r->in_max = vmax(in->chmax, (size_t)in->width);
+	/* Per token (sx 0) nothing clips. */
+	r->in_clip = sx > 0.0 ? sx * 127.0 : r->in_max;
 	if (!wq || !j.sum) {
 		free(wq);
 		free(j.sum);
@@ -1306,9 +1369,15 @@ static int declare_tensors(struct inpu_qmodel *m,
 }
 
 /* Pack a quantized linear layer into the model's PFX.w/.gs/.qp. */
+/*
+ * Pack a linear layer and its per-channel pairs.  @in_scale is the real
+ * value of one input step; with @dyn the input is I8ROW, one step of which
+ * is the row scale (int16 units) times in_scale, and the pairs are 16-bit.
+ */
 static int add_linear(struct inpu_qmodel *m, const char *pfx,
 		      const struct qweight *qw, const double *out_scale,
-		      double in_scale, int pow2, char *err, size_t errlen)
+		      double in_scale, int pow2, int dyn, char *err,
+		      size_t errlen)
 {
 	char name[INPU_QM_NAME_LEN];
 	struct inpu_qparam *qp;
@@ -1343,8 +1412,16 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 	for (int i = 0; i < qw->n; i++) {
 		struct inpu_qparam p;
 
-		ret = pair(in_scale * qw->scale[i] / out_scale[i], pow2, &p.mult,
-			   &p.shift, pfx, err, errlen);
+		double real = in_scale * qw->scale[i] / out_scale[i];
+
+		if (dyn && inpu_requant_pair16(real, &p.mult, &p.shift)) {
+			inpu_model_seterr(err, errlen,
+					  "%s: rescale %g has no 16-bit multiplier and shift",
+					  pfx, real);
+			return -ERANGE;
+		}
+		ret = dyn ? 0 : pair(real, pow2, &p.mult, &p.shift, pfx, err,
+				     errlen);
 		if (ret)
 			return ret;
 		memcpy(&qp[i], &p, sizeof(p));
@@ -1511,8 +1588,12 @@ static int model_config(const struct qctx *q, struct inpu_qconfig *cfg)
 	cfg->scheme = (uint32_t)o->scheme;
 	cfg->flags = (o->pow2 ? INPU_QF_POW2 : 0) | (o->smooth ? INPU_QF_SMOOTH : 0) |
 		     (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0) |
-		     (o->ft_epochs > 0 ? INPU_QF_FINETUNE : 0);
-	cfg->fw_abi = INPU_FW_ABI_VERSION;
+		     (o->ft_epochs > 0 ? INPU_QF_FINETUNE : 0) |
+		     (o->act_dyn ? INPU_QF_DYN_ACT : 0) |
+		     (o->key16 ? INPU_QF_KEY16 : 0);
+	/* ABI 1 runtimes still read a model without the ABI 2 features. */
+	cfg->fw_abi = o->act_dyn || o->key16 ? INPU_FW_ABI_VERSION :
+					       INPU_FW_ABI_MIN;
 	cfg->exp_len = tabs.t.exp_len;
 	cfg->exp_frac = tabs.t.exp_frac;
 	cfg->silu_len = tabs.t.silu_len;
@@ -1530,14 +1611,16 @@ static void model_note(struct inpu_qmodel *m, const struct inpu_quant_opts *o)
 	int w4 = o->scheme == INPU_QS_W4A8;
 
 	snprintf(m->note, sizeof(m->note),
-		 "inpu quantize: %s%s%s,%s smooth %s%s, act range %s%s%s",
+		 "inpu quantize: %s%s%s,%s smooth %s%s, act %s,%s keys%s%s",
 		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
 		 w4 ? (opts_fmt(o).group == INPU_W4_GROUP_SMALL ? " g16" : " g32") : "",
 		 w4 && o->w4_zero ? " zero points" : "",
 		 o->rotate ? " rotated," : "",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
-		 o->pow2 ? ", pow2" : "", o->act_range == INPU_RANGE_MAX ? "max" :
-		 o->act_range == INPU_RANGE_PCT ? "pct" : "mse",
+		 o->pow2 ? ", pow2" : "", o->act_dyn ? "per token" :
+		 o->act_range == INPU_RANGE_MAX ? "range max" :
+		 o->act_range == INPU_RANGE_PCT ? "range pct" : "range mse",
+		 o->key16 ? " int16" : " int8",
 		 o->gptq ? (o->act_order ? ", gptq act-order" : ", gptq") : ", rtn",
 		 o->ft_epochs > 0 ? ", fine-tuned" : "");
 }
@@ -1582,7 +1665,7 @@ static int model_cls(struct mbuild *b)
 	const struct inpu_quant_opts *o = q->o;
 	int w4 = o->scheme == INPU_QS_W4A8 && o->w4_cls;
 	int32_t *g = inpu_qmodel_data(b->m, "final.g");
-	double s_xc = site_scale8(&q->c2, -1, 0, o);
+	double s_xc = in_site_scale(&q->c2, -1, 0, o);
 	struct qweight qw;
 	int ret;
 
@@ -1598,7 +1681,8 @@ static int model_cls(struct mbuild *b)
 		return ret;
 	for (int i = 0; i < p->vocab; i++)
 		b->osc[i] = ldexp(1.0, -(int)b->m->cfg.logit_frac);
-	ret = add_linear(b->m, "cls", &qw, b->osc, s_xc, o->pow2, b->err, b->errlen);
+	ret = add_linear(b->m, "cls", &qw, b->osc, step_scale(s_xc, o), o->pow2,
+			 o->act_dyn, b->err, b->errlen);
 	if (b->rep) {
 		struct inpu_quant_layer_report *r = &b->rep->layer[b->nrep++];
 
@@ -1607,7 +1691,7 @@ static int model_cls(struct mbuild *b)
 		r->bits = w4 ? 4 : 8;
 		r->sens = -1.0;
 		linear_snr(qsite_at(&q->c2, -1, 0), q->c2.n_sample, p->wcls,
-			   &qw, s_xc, r);
+			   &qw, o->act_dyn ? 0.0 : s_xc, r);
 	}
 	qweight_free(&qw);
 	return ret;
@@ -1617,13 +1701,14 @@ static void layer_scales(const struct qctx *q, int l, struct lscales *sc)
 {
 	const struct inpu_quant_opts *o = q->o;
 
-	sc->xa = site_scale8(&q->c2, l, S_XA, o);
+	sc->xa = in_site_scale(&q->c2, l, S_XA, o);
 	sc->q = site_scale8(&q->c2, l, S_Q, o);
-	sc->k = site_scale8(&q->c2, l, S_K, o);
+	/* int16 keys are RoPE's output: unclipped, 2^QKV_SHIFT steps finer */
+	sc->k = o->key16 ? key_scale16(&q->c2, l, o) : site_scale8(&q->c2, l, S_K, o);
 	sc->v = site_scale8(&q->c2, l, S_V, o);
-	sc->att = site_scale8(&q->c2, l, S_ATT, o);
-	sc->xf = site_scale8(&q->c2, l, S_XF, o);
-	sc->h = site_scale8(&q->c2, l, S_H, o);
+	sc->att = in_site_scale(&q->c2, l, S_ATT, o);
+	sc->xf = in_site_scale(&q->c2, l, S_XF, o);
+	sc->h = in_site_scale(&q->c2, l, S_H, o);
 	sc->g = site_scale16(&q->c2, l, S_GATE, o->pow2);
 	sc->u = site_scale16(&q->c2, l, S_UP, o->pow2);
 }
@@ -1662,7 +1747,8 @@ static int layer_rescales(struct mbuild *b, int l, const struct lscales *sc)
 	int pow2 = b->q->o->pow2, ret;
 
 	lp->qkv_shift = QKV_SHIFT;
-	ret = pair(sc->q * sc->k * ldexp(1.0, (int)cfg->exp_frac), pow2,
+	ret = pair(sc->q * sc->k * ldexp(1.0, (int)cfg->exp_frac -
+					 (b->q->o->key16 ? QKV_SHIFT : 0)), pow2,
 		   &lp->score_mult, &lp->score_shift, "attention scores",
 		   b->err, b->errlen);
 	if (!ret)
@@ -1729,8 +1815,8 @@ static int layer_linear(struct mbuild *b, int l, int li, const struct lscales *s
 		return ret;
 	}
 	snprintf(pfx, sizeof(pfx), "l%d.%s", l, nm[li]);
-	ret = add_linear(b->m, pfx, &qw, b->osc, in_scale, q->o->pow2, b->err,
-			 b->errlen);
+	ret = add_linear(b->m, pfx, &qw, b->osc, step_scale(in_scale, q->o),
+			 q->o->pow2, q->o->act_dyn, b->err, b->errlen);
 	if (b->rep && !ret) {
 		struct inpu_quant_layer_report *r = &b->rep->layer[b->nrep++];
 
@@ -1738,7 +1824,8 @@ static int layer_linear(struct mbuild *b, int l, int li, const struct lscales *s
 		r->alpha = q->alpha[l][li];
 		r->bits = q->bits[l][li];
 		r->sens = q->sens[l][li];
-		linear_snr(in, q->c2.n_sample, w, &qw, in_scale, r);
+		linear_snr(in, q->c2.n_sample, w, &qw,
+			   q->o->act_dyn ? 0.0 : in_scale, r);
 	}
 	qweight_free(&qw);
 	return ret;
@@ -2013,18 +2100,23 @@ int inpu_quantize(const struct inpu_model *model, const struct inpu_tokenizer *t
 		  const struct inpu_quant_opts *opts, struct inpu_qmodel **out,
 		  struct inpu_quant_report *rep, char *err, size_t errlen)
 {
-	struct inpu_quant_opts auto_opts;
+	struct inpu_quant_opts auto_opts = *opts;
 	struct qctx q;
 	int ret;
 
 	*out = NULL;
 	memset(&q, 0, sizeof(q));
-	if (opts->ft_epochs == INPU_FT_AUTO) {
-		auto_opts = *opts;
+	if (opts->ft_epochs == INPU_FT_AUTO)
 		inpu_quant_auto_method(&model->cfg, &auto_opts);
-		opts = &auto_opts;
-	}
+	if (opts->act_dyn == INPU_ACT_AUTO)
+		auto_opts.act_dyn = !opts->pow2;
+	opts = &auto_opts;
 	q.o = opts;
+	if (opts->act_dyn && opts->pow2) {
+		inpu_model_seterr(err, errlen,
+				  "per-token activation scales cannot be powers of two: use --act-scales static with --pow2");
+		return -EINVAL;
+	}
 	if (opts->scheme != INPU_QS_W8A8 && opts->scheme != INPU_QS_W4A8) {
 		inpu_model_seterr(err, errlen, "unknown scheme %d", opts->scheme);
 		return -EINVAL;

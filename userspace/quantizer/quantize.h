@@ -38,6 +38,8 @@ int inpu_quant_matrix_ex(const float *w, uint32_t n, uint32_t k, int w4,
 			 int pow2, int group, int8_t *z, int8_t *q, uint8_t *gs,
 			 double *scale);
 
+#define INPU_ACT_AUTO		(-1)
+
 enum inpu_act_range {
 	INPU_RANGE_MAX = 0,	/* max |x| over the calibration tokens */
 	INPU_RANGE_PCT,		/* a percentile of |x| (opts.pct) */
@@ -52,7 +54,13 @@ struct inpu_quant_opts {
 	int gptq;		/* GPTQ instead of round-to-nearest */
 	int act_order;		/* GPTQ: columns by decreasing Hessian diagonal */
 	int rotate;		/* rotate the residual stream and the values */
-	int act_range;		/* enum inpu_act_range */
+	int act_range;		/* enum inpu_act_range (static scales) */
+	int act_dyn;		/* the inputs of the linear layers quantized
+				 * per token on the device (I8ROW) instead of
+				 * at calibrated scales; INPU_ACT_AUTO: yes
+				 * unless pow2 (whose rescales are shifts) */
+	int key16;		/* the key cache in int16 (RoPE's output as
+				 * is) instead of int8 */
 	double pct;		/* percentile for INPU_RANGE_PCT, e.g. 99.99 */
 	int w4_cls;		/* W4A8: quantize the classifier to 4 bits too */
 	int w4_group;		/* W4: inputs per group scale, 32 or 16 */

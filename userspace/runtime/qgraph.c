@@ -22,12 +22,33 @@ static uint32_t kv_dim(const struct inpu_qconfig *c)
 	return c->head_dim * c->n_kv_heads;
 }
 
+/* The key cache's element: int16 with INPU_QF_KEY16, else int8. */
+static uint8_t key_dtype(const struct inpu_qmodel *m)
+{
+	return m->cfg.flags & INPU_QF_KEY16 ? INPU_DT_INT16 : INPU_DT_INT8;
+}
+
+static uint32_t key_size(const struct inpu_qmodel *m)
+{
+	return inpu_dtype_size(key_dtype(m));
+}
+
+/*
+ * Bytes per row of an int8 input of a linear layer: room for an I8ROW row
+ * (its scale, then the values, 4-byte aligned) whatever the model uses.
+ */
+static uint64_t act8_row(uint32_t cols)
+{
+	return INPU_I8ROW_PREFIX + inpu_align_up(cols, INPU_I8ROW_PREFIX);
+}
+
 int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 		       uint64_t sbase, struct inpu_qlayout *lay)
 {
 	const struct inpu_qconfig *c = &m->cfg;
 	uint64_t nqkv = (uint64_t)c->dim + 2 * kv_dim(c), off = 0;
 	uint64_t cache = (uint64_t)c->n_layers * c->seq_len * kv_dim(c);
+	uint64_t kbytes = cache * key_size(m);
 	const uint64_t R = INPU_QGRAPH_MAX_ROWS;
 
 	if (wbase % 4096 || sbase % 4096)
@@ -45,15 +66,15 @@ int inpu_qgraph_layout(const struct inpu_qmodel *m, uint64_t wbase,
 	PLACE(ids, 4 * R, 64);
 	PLACE(next, 4, 64);
 	PLACE(x, R * c->dim * 4, 64);
-	PLACE(xn, R * c->dim, 64);
+	PLACE(xn, R * act8_row(c->dim), 64);
 	PLACE(qkv16, R * nqkv * 2, 64);
 	PLACE(qkv8, R * nqkv, 64);
-	PLACE(att, R * c->dim, 64);
+	PLACE(att, R * act8_row(c->dim), 64);
 	PLACE(y32, R * c->dim * 4, 64);
 	PLACE(gu16, R * c->hidden_dim * 4, 64);
-	PLACE(h8, R * c->hidden_dim, 64);
+	PLACE(h8, R * act8_row(c->hidden_dim), 64);
 	PLACE(logits, (uint64_t)c->vocab_size * 4, 64);
-	PLACE(kcache, cache, 4096);
+	PLACE(kcache, kbytes, 4096);
 	PLACE(vcache, cache, 4096);
 #undef PLACE
 	lay->ssize = inpu_align_up(off, 4096);
@@ -85,6 +106,18 @@ static struct inpu_tensor tens(uint64_t addr, uint8_t dt, uint32_t rows,
 
 	t.stride = stride;
 	return t;
+}
+
+/*
+ * The int8 input of a linear layer at @addr: per-token scales (I8ROW) when
+ * the model has them (INPU_QF_DYN_ACT), else INT8 at its calibrated scale.
+ */
+static struct inpu_tensor act8(const struct inpu_qmodel *m, uint64_t addr,
+			       uint32_t rows, uint32_t cols)
+{
+	if (!(m->cfg.flags & INPU_QF_DYN_ACT))
+		return ten(addr, INPU_DT_INT8, rows, cols);
+	return tens(addr, INPU_DT_I8ROW, rows, cols, (uint32_t)act8_row(cols));
 }
 
 /* A tensor of the weights region by name. */
@@ -164,7 +197,7 @@ static void rmsnorm(struct gb *g, const struct inpu_qmodel *m,
 			      INPU_DT_INT32, rows, c->dim);
 	if (wten(m, lay, gname, &op->u.rmsnorm.g))
 		g->ret = -EINVAL;
-	op->u.rmsnorm.y = ten(lay->sbase + lay->xn, INPU_DT_INT8, rows, c->dim);
+	op->u.rmsnorm.y = act8(m, lay->sbase + lay->xn, rows, c->dim);
 	op->u.rmsnorm.eps = eps;
 	op->u.rmsnorm.shift = shift;
 }
@@ -239,7 +272,7 @@ static void emit_qkv(struct gb *g, const struct inpu_qmodel *m,
 	snprintf(name, sizeof(name), "l%u.att.g", l);
 	rmsnorm(g, m, lay, name, p->att_eps, p->att_shift, 0, T);
 	snprintf(name, sizeof(name), "l%u.qkv", l);
-	matmul(g, m, lay, name, ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
+	matmul(g, m, lay, name, act8(m, s + lay->xn, T, c->dim),
 	       ten(s + lay->qkv16, INPU_DT_INT16, T, nqkv));
 
 	op = emit(g, INPU_OP_ROPE);	/* q and k heads together */
@@ -261,15 +294,25 @@ static void emit_qkv(struct gb *g, const struct inpu_qmodel *m,
 	op->u.add.b_mult = 0;
 	op->u.add.shift = p->qkv_shift;
 
-	for (int v = 0; v < 2; v++) {	/* k, then v -> cache rows pos .. */
-		op = emit(g, INPU_OP_COPY);
-		op->u.copy.src = tens(s + lay->qkv8 + c->dim + (v ? kv : 0),
-				      INPU_DT_INT8, T, kv, nqkv);
-		op->u.copy.dst = ten(s + (v ? lay->vcache : lay->kcache) +
-				     l * cache_bytes, INPU_DT_INT8, T, kv);
-		op->u.copy.dst.dyn_param = 1;
-		op->u.copy.dst.dyn_mul = kv;
-	}
+	/* k -> cache rows pos ..: int8, or int16 as RoPE left it. */
+	op = emit(g, INPU_OP_COPY);
+	if (key_dtype(m) == INPU_DT_INT16)
+		op->u.copy.src = tens(s + lay->qkv16 + 2 * (uint64_t)c->dim,
+				      INPU_DT_INT16, T, kv, nqkv * 2);
+	else
+		op->u.copy.src = tens(s + lay->qkv8 + c->dim, INPU_DT_INT8, T,
+				      kv, nqkv);
+	op->u.copy.dst = ten(s + lay->kcache + l * cache_bytes * key_size(m),
+			     key_dtype(m), T, kv);
+	op->u.copy.dst.dyn_param = 1;
+	op->u.copy.dst.dyn_mul = kv * key_size(m);
+	op = emit(g, INPU_OP_COPY);	/* v -> cache rows pos .. */
+	op->u.copy.src = tens(s + lay->qkv8 + c->dim + kv, INPU_DT_INT8, T, kv,
+			      nqkv);
+	op->u.copy.dst = ten(s + lay->vcache + l * cache_bytes, INPU_DT_INT8,
+			     T, kv);
+	op->u.copy.dst.dyn_param = 1;
+	op->u.copy.dst.dyn_mul = kv;
 }
 
 /* Attention of layer @l over its caches, wo, and the residual add. */
@@ -287,11 +330,11 @@ static void emit_attention(struct gb *g, const struct inpu_qmodel *m,
 	/* Row m attends to cache rows 0 .. pos + m: causal. */
 	op = emit(g, INPU_OP_ATTENTION);
 	op->u.attention.q = tens(s + lay->qkv8, INPU_DT_INT8, T, c->dim, nqkv);
-	op->u.attention.k = ten(s + lay->kcache + l * cache_bytes, INPU_DT_INT8,
-				c->seq_len, kv);
+	op->u.attention.k = ten(s + lay->kcache + l * cache_bytes * key_size(m),
+				key_dtype(m), c->seq_len, kv);
 	op->u.attention.v = ten(s + lay->vcache + l * cache_bytes, INPU_DT_INT8,
 				c->seq_len, kv);
-	op->u.attention.y = ten(s + lay->att, INPU_DT_INT8, T, c->dim);
+	op->u.attention.y = act8(m, s + lay->att, T, c->dim);
 	op->u.attention.n_heads = (uint16_t)c->n_heads;
 	op->u.attention.n_kv_heads = (uint16_t)c->n_kv_heads;
 	op->u.attention.head_dim = (uint16_t)c->head_dim;
@@ -302,7 +345,7 @@ static void emit_attention(struct gb *g, const struct inpu_qmodel *m,
 	op->u.attention.out_shift = p->att_shift_out;
 
 	snprintf(name, sizeof(name), "l%u.wo", l);
-	matmul(g, m, lay, name, ten(s + lay->att, INPU_DT_INT8, T, c->dim),
+	matmul(g, m, lay, name, act8(m, s + lay->att, T, c->dim),
 	       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
 	residual_add(g, m, lay, T);
 }
@@ -321,19 +364,19 @@ static void emit_ffn(struct gb *g, const struct inpu_qmodel *m,
 	snprintf(name, sizeof(name), "l%u.ffn.g", l);
 	rmsnorm(g, m, lay, name, p->ffn_eps, p->ffn_shift, 0, T);
 	snprintf(name, sizeof(name), "l%u.w13", l);
-	matmul(g, m, lay, name, ten(s + lay->xn, INPU_DT_INT8, T, c->dim),
+	matmul(g, m, lay, name, act8(m, s + lay->xn, T, c->dim),
 	       ten(s + lay->gu16, INPU_DT_INT16, T, 2 * h));
 	op = emit(g, INPU_OP_SWIGLU);
 	op->u.swiglu.gate = tens(s + lay->gu16, INPU_DT_INT16, T, h, 4 * h);
 	op->u.swiglu.up = tens(s + lay->gu16 + 2 * (uint64_t)h, INPU_DT_INT16,
 			       T, h, 4 * h);
-	op->u.swiglu.y = ten(s + lay->h8, INPU_DT_INT8, T, h);
+	op->u.swiglu.y = act8(m, s + lay->h8, T, h);
 	op->u.swiglu.in_mult = p->silu_in_mult;
 	op->u.swiglu.in_shift = p->silu_in_shift;
 	op->u.swiglu.out_mult = p->silu_out_mult;
 	op->u.swiglu.out_shift = p->silu_out_shift;
 	snprintf(name, sizeof(name), "l%u.w2", l);
-	matmul(g, m, lay, name, ten(s + lay->h8, INPU_DT_INT8, T, h),
+	matmul(g, m, lay, name, act8(m, s + lay->h8, T, h),
 	       ten(s + lay->y32, INPU_DT_INT32, T, c->dim));
 	residual_add(g, m, lay, T);
 }
@@ -372,7 +415,7 @@ static void emit_head(struct gb *g, const struct inpu_qmodel *m,
 
 	rmsnorm(g, m, lay, "final.g", m->glob.final_eps, m->glob.final_shift,
 		T - 1, 1);
-	matmul(g, m, lay, "cls", ten(s + lay->xn, INPU_DT_INT8, 1, c->dim),
+	matmul(g, m, lay, "cls", act8(m, s + lay->xn, 1, c->dim),
 	       ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size));
 	x = ten(s + lay->logits, INPU_DT_INT32, 1, c->vocab_size);
 	ids = ten(s + lay->ids, INPU_DT_INT32, 1, 1);

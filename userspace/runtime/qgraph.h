@@ -37,14 +37,14 @@ struct inpu_qlayout {
 	uint64_t next;		/* INT32 [1][1]: ARGMAX of the logits */
 	uint64_t logits;	/* INT32 [1][vocab] */
 	uint64_t x;		/* INT32 [1][dim]: the residual stream */
-	uint64_t xn;		/* INT8 [1][dim]: RMSNORM outputs */
+	uint64_t xn;		/* INT8 or I8ROW [1][dim]: RMSNORM outputs */
 	uint64_t qkv16;		/* INT16 [1][dim + 2 kv_dim] */
 	uint64_t qkv8;		/* INT8 [1][dim + 2 kv_dim] */
-	uint64_t att;		/* INT8 [1][dim] */
+	uint64_t att;		/* INT8 or I8ROW [1][dim] */
 	uint64_t y32;		/* INT32 [1][dim]: wo and w2 outputs */
 	uint64_t gu16;		/* INT16 [1][2 hidden]: gate | up */
-	uint64_t h8;		/* INT8 [1][hidden] */
-	uint64_t kcache;	/* INT8 [n_layers][seq_len][kv_dim] */
+	uint64_t h8;		/* INT8 or I8ROW [1][hidden] */
+	uint64_t kcache;	/* INT8 or INT16 [n_layers][seq_len][kv_dim] */
 	uint64_t vcache;	/* INT8 [n_layers][seq_len][kv_dim] */
 };
 

@@ -278,6 +278,9 @@ static int check_config(const struct inpu_qconfig *c, char *err,
 		BAD("config: unknown scheme %u", c->scheme);
 	if (c->flags & ~INPU_QF_ALL)
 		BAD("config: unknown flags 0x%x", c->flags & ~INPU_QF_ALL);
+	if ((c->flags & (INPU_QF_DYN_ACT | INPU_QF_KEY16)) && c->fw_abi < 2)
+		BAD("config: per-token activation scales and int16 keys need firmware ABI 2, the model says %u",
+		    c->fw_abi);
 	if (c->logit_frac > 30)
 		BAD("config: logit_frac %u > 30", c->logit_frac);
 	if (!c->exp_len || c->exp_frac > 30 || !c->silu_len ||
@@ -906,10 +909,12 @@ static int check_header(const uint8_t *b, size_t len, const char *name,
 	if (memcmp(dg, b + H_DIGEST, 32))
 		return parse_fail(err, errlen, name, -EINVAL,
 				  "SHA-256 checksum mismatch: the file is corrupt");
-	if (get32(b + H_FWABI) != INPU_FW_ABI_VERSION)
+	if (get32(b + H_FWABI) < INPU_FW_ABI_MIN ||
+	    get32(b + H_FWABI) > INPU_FW_ABI_VERSION)
 		return parse_fail(err, errlen, name, -ENOTSUP,
-				  "built for firmware ABI %u, this build supports ABI %u",
-				  get32(b + H_FWABI), INPU_FW_ABI_VERSION);
+				  "built for firmware ABI %u, this build supports ABI %u to %u",
+				  get32(b + H_FWABI), INPU_FW_ABI_MIN,
+				  INPU_FW_ABI_VERSION);
 	if (get32(b + H_STREAMVER) != INPU_STREAM_VERSION)
 		return parse_fail(err, errlen, name, -ENOTSUP,
 				  "built for command-stream version %u, this build has %u",
@@ -955,10 +960,10 @@ static int read_config(const uint8_t *b, size_t len, const char *name,
 		cfgw[i] = get32(b + INPU_QM_HEADER_BYTES + 4 * i);
 	memset(cfg, 0, sizeof(*cfg));
 	config_from(cfg, cfgw);
-	if (cfg->fw_abi != INPU_FW_ABI_VERSION)
+	if (cfg->fw_abi != get32(b + H_FWABI))
 		return parse_fail(err, errlen, name, -EINVAL,
 				  "config firmware ABI %u differs from the header's %u",
-				  cfg->fw_abi, INPU_FW_ABI_VERSION);
+				  cfg->fw_abi, get32(b + H_FWABI));
 	ret = check_config(cfg, msg, sizeof(msg));
 	if (ret) {
 		inpu_model_seterr(err, errlen, "%s: %s", name, msg);

@@ -60,3 +60,35 @@ int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift)
 	*mult = (int32_t)mt;
 	return 0;
 }
+
+int inpu_requant_pair16(double real, int32_t *mult, int32_t *shift)
+{
+	int e;
+	double f;
+	long long mt;
+
+	*mult = 0;
+	*shift = 0;
+	if (!(real > 0.0) || !isfinite(real))
+		return -ERANGE;
+	/* real = f * 2^e with f in [0.5, 1): mult = f * 2^16, shift = 16 - e */
+	f = frexp(real, &e);
+	*shift = 16 - e;
+	if (*shift > 62) {
+		mt = llround(ldexp(real, 62));
+		if (mt <= 0)
+			return -ERANGE;
+		*mult = (int32_t)mt;
+		*shift = 62;
+		return 0;
+	}
+	mt = llround(ldexp(f, 16));
+	if (mt >= (1LL << 16)) {	/* rounded up to 2^16 */
+		mt >>= 1;
+		(*shift)--;
+	}
+	if (*shift < 0)
+		return -ERANGE;
+	*mult = (int32_t)mt;
+	return 0;
+}

@@ -24,6 +24,12 @@ extern "C" {
  * (mult would reach 2^31) or too small (mult would be 0).
  */
 int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift);
+/*
+ * The same with mult below 2^16 (relative error <= 2^-16): the pairs of a
+ * MATMUL whose input is I8ROW, where the product sum x row scale x mult
+ * must fit 64 bits (QUANT.md, per-token scales).
+ */
+int inpu_requant_pair16(double real, int32_t *mult, int32_t *shift);
 /* The real value of a pair: mult / 2^shift. */
 double inpu_requant_real(int32_t mult, int32_t shift);
 

@@ -58,7 +58,7 @@ fi
 cp "$GOOD" "$FWDIR/test/magic.bin"
 patch "$FWDIR/test/magic.bin" 0 '\130'
 cp "$GOOD" "$FWDIR/test/abi.bin"
-patch "$FWDIR/test/abi.bin" 12 '\002'
+patch "$FWDIR/test/abi.bin" 12 '\003'
 head -c $((size - 100)) "$GOOD" >"$FWDIR/test/truncated.bin"
 cp "$GOOD" "$FWDIR/test/digest.bin"
 patch "$FWDIR/test/digest.bin" $((size - 1)) '\000'
