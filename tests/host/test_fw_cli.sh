@@ -21,7 +21,7 @@ echo "1..32"
 check "--help exits 0 and lists commands" 0 '^usage: inpu-fw <command>' "$fw" --help
 check "no arguments is a usage error" 2 '^usage:' "$fw"
 check "unknown command is named" 2 "unknown command 'frobnicate'" "$fw" frobnicate
-check "--version" 0 '^inpu-fw [0-9]+\.[0-9]+\.[0-9]+ \(image format 1, engine ABI 1\)' "$fw" --version
+check "--version" 0 '^inpu-fw [0-9]+\.[0-9]+\.[0-9]+ \(image format 1, engine ABI 2\)' "$fw" --version
 check "build --help" 0 '^usage: inpu-fw build' "$fw" build --help
 check "info --help" 0 '^usage: inpu-fw info' "$fw" info --help
 check "verify --help" 0 '^usage: inpu-fw verify' "$fw" verify --help
