@@ -80,6 +80,7 @@ help:
 	@echo "make bench-vm   jobs/s through the driver and the device, in the VM"
 	@echo "make bench      model decode/prefill tok/s and latency: VM device, host cpu, cycle model, llama.cpp"
 	@echo "make bench-quantize quantizer wall time and peak memory: stories15M/110M shapes, stories260K, BabyLlama 1M"
+	@echo "make bench-act-scales decode tok/s, per-token scales and int16 keys vs static int8 (cpu backend)"
 	@echo "make bench-trace    jobs/s with and without inpu-trace attached, in the VM"
 	@echo "make soak       100,000 jobs, 4 processes, every device fault, kills and recoveries, in the VM"
 	@echo "make check-debug    kselftests, race tests and a short soak on a KASAN/lockdep/kmemleak kernel"
@@ -484,6 +485,12 @@ bench-run: initramfs qemu models $(B)/bench/synth_model
 bench-quantize: $(B)/bin/inpu $(B)/bench/synth_model
 	bash tests/bench/bench-quantize.sh
 
+# Decode speed of per-token scales and int16 keys against static int8,
+# both quantized by this inpu, on the cpu backend of this host:
+# build/bench/act-scales.md (tests/bench/bench-act-scales.sh).
+bench-act-scales: $(B)/bin/inpu $(B)/bench/synth_model
+	bash tests/bench/bench-act-scales.sh
+
 $(B)/bench/synth_model: tests/bench/synth_model.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -o $@ $< -lm
@@ -533,5 +540,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) KCOMPAT_DIR=/nonexistent clean >/dev/null 2>&1
 
 FORCE:
-.PHONY: help deps all module userspace trace engine firmware fuzz bench bench-run bench-engine bench-quantize bench-vm bench-trace host-tests kselftest qemu initramfs models \
+.PHONY: help deps all module userspace trace engine firmware fuzz bench bench-run bench-engine bench-quantize bench-act-scales bench-vm bench-trace host-tests kselftest qemu initramfs models \
 	vm-shell check check-run demo demo-run clean FORCE soak check-debug check-debug-run

@@ -358,6 +358,14 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
 		s = _mm256_add_epi32(s, _mm256_madd_epi16(x, y));
 	}
 	h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	/* 8 more (a head of 8, 24, ...): the same on 128 bits. */
+	if (i + 8 <= n) {
+		__m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const void *)(a + i)));
+		__m128i y = _mm_cvtepi8_epi16(_mm_loadl_epi64((const void *)(b + i)));
+
+		h = _mm_add_epi32(h, _mm_madd_epi16(x, y));
+		i += 8;
+	}
 	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
 	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
 	r = (uint32_t)_mm_cvtsi128_si32(h);
@@ -380,6 +388,13 @@ static int32_t dot_i8_i16_avx2(const int8_t *a, const int16_t *b, uint32_t n)
 		s = _mm256_add_epi32(s, _mm256_madd_epi16(x, y));
 	}
 	h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	if (i + 8 <= n) {
+		__m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const void *)(a + i)));
+		__m128i y = _mm_loadu_si128((const void *)(b + i));
+
+		h = _mm_add_epi32(h, _mm_madd_epi16(x, y));
+		i += 8;
+	}
 	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
 	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
 	r = (uint32_t)_mm_cvtsi128_si32(h);

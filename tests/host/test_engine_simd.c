@@ -673,10 +673,11 @@ TEST(block_kernels_random)
  */
 TEST(attention_kernels)
 {
-	static const uint32_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 48,
+	static const uint32_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 48,
 					 63, 64, 65, 100, 128, 257 };
 	static const int32_t ps[] = { 0, 1, -1, 32768, INT32_MAX, INT32_MIN };
 	int8_t a[257], b[257];
+	int16_t b16[257];
 	int32_t acc_ref[257], acc[257];
 	struct inpu_kernels k;
 	unsigned int li, i, n;
@@ -702,6 +703,15 @@ TEST(attention_kernels)
 				ASSERT_EQ(inpu_dot_i8_scalar(a, b, len), k.dot_i8(a, b, len)) {
 					TH_LOG("%s dot, fill %d, n %u", inpu_isa_level_name(l),
 					       fill, len);
+				}
+				/* 16-bit keys: b spread over the whole int16 range. */
+				for (i = 0; i < 257; i++)
+					b16[i] = (int16_t)(fill == 0 ? rnd(65536) - 32768 :
+							   fill == 1 ? -32768 : 32767);
+				ASSERT_EQ(inpu_dot_i8_i16_scalar(a, b16, len),
+					  k.dot_i8_i16(a, b16, len)) {
+					TH_LOG("%s dot int16, fill %d, n %u",
+					       inpu_isa_level_name(l), fill, len);
 				}
 				for (unsigned int pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++) {
 					for (i = 0; i < 257; i++)

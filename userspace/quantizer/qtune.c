@@ -331,11 +331,23 @@ static void aq(float *v, size_t n, float sc)
 	}
 }
 
-/* Row-wise aq over columns [c0, c1) of a [T][n] array. */
+/*
+ * Row-wise aq over columns [c0, c1) of a [T][n] array; @sc < 0: each row
+ * at its own scale, max |x| / 127 (the device's per-token I8ROW).
+ */
 static void aq_cols(float *v, int T, int n, int c0, int c1, float sc)
 {
-	for (int t = 0; t < T; t++)
-		aq(v + (size_t)t * n + c0, (size_t)(c1 - c0), sc);
+	for (int t = 0; t < T; t++) {
+		float *r = v + (size_t)t * n + c0, s = sc;
+
+		if (s < 0.0f) {
+			s = 0.0f;
+			for (int i = 0; i < c1 - c0; i++)
+				s = fmaxf(s, fabsf(r[i]));
+			s /= 127.0f;
+		}
+		aq(r, (size_t)(c1 - c0), s);
+	}
 }
 
 static float sigm(float a)
@@ -372,7 +384,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 
 		rms_fwd(xa, LD(w->r1, l, S), w->x, LD(m->g_att, l, d), T, d, m->norm_eps);
 		if (a)
-			aq(xa, (size_t)T * d, a[S_XA]);
+			aq_cols(xa, T, d, 0, d, a[S_XA]);
 		mm_nt(qkv, xa, LD(m->wqkv, l, (size_t)nq * d), T, d, nq);
 		rope(m, qkv, T, 1.0f);
 		if (a) {
@@ -382,14 +394,14 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 		}
 		attn_fwd(m, qkv, att, LD(w->prob, l, (size_t)m->n_heads * S * S), T, S);
 		if (a)
-			aq(att, (size_t)T * d, a[S_ATT]);
+			aq_cols(att, T, d, 0, d, a[S_ATT]);
 		mm_nt(w->tmp, att, LD(m->wo, l, (size_t)d * d), T, d, d);
 		for (size_t i = 0; i < (size_t)T * d; i++)
 			w->x[i] += w->tmp[i];
 		memcpy(LD(w->xmid, l, sd), w->x, (size_t)T * d * sizeof(float));
 		rms_fwd(xf, LD(w->r2, l, S), w->x, LD(m->g_ffn, l, d), T, d, m->norm_eps);
 		if (a)
-			aq(xf, (size_t)T * d, a[S_XF]);
+			aq_cols(xf, T, d, 0, d, a[S_XF]);
 		mm_nt(hb, xf, LD(m->w13, l, (size_t)2 * hid * d), T, d, 2 * hid);
 		for (int t = 0; t < T; t++)
 			for (int i = 0; i < hid; i++) {
@@ -399,7 +411,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 							 hb[(size_t)t * 2 * hid + hid + i];
 			}
 		if (a)
-			aq(hh, (size_t)T * hid, a[S_H]);
+			aq_cols(hh, T, hid, 0, hid, a[S_H]);
 		mm_nt(w->tmp, hh, LD(m->w2, l, (size_t)d * hid), T, hid, d);
 		for (size_t i = 0; i < (size_t)T * d; i++)
 			w->x[i] += w->tmp[i];
@@ -407,7 +419,7 @@ static void seq_forward(const struct qprep *m, const int *tok, int T, struct tws
 	memcpy(w->xout, w->x, (size_t)T * d * sizeof(float));
 	rms_fwd(w->xfin, w->rf, w->x, m->g_fin, T, d, m->norm_eps);
 	if (as)
-		aq(w->xfin, (size_t)T * d, as[(size_t)m->n_layers * S_PER_LAYER]);
+		aq_cols(w->xfin, T, d, 0, d, as[(size_t)m->n_layers * S_PER_LAYER]);
 	mm_nt(w->logits, w->xfin, m->wcls, T, d, m->vocab);
 }
 

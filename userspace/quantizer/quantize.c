@@ -1956,6 +1956,23 @@ static int gptq_start(struct qctx *q)
 }
 
 /* Int8 scales of every activation site of p1 (calibrated now), for --ft-act. */
+/*
+ * How fine-tuning with --ft-act rounds site @s as the model will: -1 per
+ * token (the inputs of the linear layers with per-token scales), 0 not at
+ * all (int16 keys), else the calibrated int8 scale.
+ */
+static float ft_site_scale(const struct qctx *q, int l, int s)
+{
+	const struct inpu_quant_opts *o = q->o;
+	int lin = l < 0 || s == S_XA || s == S_ATT || s == S_XF || s == S_H;
+
+	if (o->act_dyn && lin)
+		return -1.0f;
+	if (o->key16 && s == S_K)
+		return 0.0f;
+	return (float)site_scale8(&q->c2, l, s, o);
+}
+
 static float *ft_act_scales(struct qctx *q, int *ret)
 {
 	const struct inpu_quant_opts *o = q->o;
@@ -1968,9 +1985,9 @@ static float *ft_act_scales(struct qctx *q, int *ret)
 				  o->progress_ctx, "calibration for fine-tuning");
 	for (int l = 0; l < q->p1.n_layers && !*ret; l++)
 		for (size_t i = 0; i < sizeof(s8) / sizeof(s8[0]); i++)
-			as[l * S_PER_LAYER + s8[i]] = (float)site_scale8(&q->c2, l, s8[i], o);
+			as[l * S_PER_LAYER + s8[i]] = ft_site_scale(q, l, s8[i]);
 	if (!*ret)
-		as[q->p1.n_layers * S_PER_LAYER] = (float)site_scale8(&q->c2, -1, 0, o);
+		as[q->p1.n_layers * S_PER_LAYER] = ft_site_scale(q, -1, 0);
 	qcalib_free(&q->c2);
 	if (*ret) {
 		free(as);
