@@ -201,6 +201,8 @@ TEST_F(cli, usage_errors_exit_2)
 	EXPECT_RUN(2, err, "--act-range");
 	QUANTIZE("--act-scales", "per-tensor");
 	EXPECT_RUN(2, err, "--act-scales: 'per-tensor' is not dynamic or static");
+	QUANTIZE("--gptq-damp", "0");
+	EXPECT_RUN(2, err, "--gptq-damp: '0' is not a number in 1e-06..10");
 	QUANTIZE("--key-cache", "4");
 	EXPECT_RUN(2, err, "--key-cache: '4' is not 16 or 8");
 	QUANTIZE("--pow2", "--act-scales", "dynamic");

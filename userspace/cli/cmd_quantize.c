@@ -62,6 +62,8 @@ static void quantize_usage(FILE *f)
 		"                          the values per head, offline (QuaRot R1, R2)\n"
 		"  -g, --gptq              GPTQ weight rounding instead of round-to-nearest\n"		"      --rtn               round-to-nearest weights, no fine-tuning (w4a8's\n"
 		"                          method before it was chosen by size)\n"
+		"      --gptq-damp F       GPTQ: dampening, a fraction of the Hessian's mean\n"
+		"                          diagonal (default 0.01)\n"
 		"  -A, --act-order         GPTQ: columns by decreasing Hessian diagonal\n"
 		"                          (static group scales)\n"
 		"      --act-scales HOW    the int8 inputs of the linear layers: dynamic\n"
@@ -297,6 +299,10 @@ static int quantize_number_opt(int c, struct qargs *a)
 		if (parse_real("--avg-bits", optarg, 4.0, 8.0, &a->o.avg_bits))
 			return 2;
 		break;
+	case 'd':
+		if (parse_real("--gptq-damp", optarg, 1e-6, 10.0, &a->o.gptq_damp))
+			return 2;
+		break;
 	case 'F':
 	case 'b':
 		v = cli_parse_count(optarg, 10000);
@@ -392,6 +398,7 @@ static int quantize_opt(int c, struct qargs *a)
 	case 'S': case 'a': case 'r': case 'P': case 'D': case 'K':
 		return quantize_choice_opt(c, a);
 	case 'n': case 's': case 'B': case 'F': case 'b': case 'G': case 'L': case 'j':
+	case 'd':
 		return quantize_number_opt(c, a);
 	}
 	return 0;
@@ -429,6 +436,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 		{ "w4-sym", no_argument, NULL, 'Y' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "rtn", no_argument, NULL, 'N' },
+		{ "gptq-damp", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -594,6 +594,55 @@ static void gptq_columns(double *wd, const double *u, const int *perm,
 	}
 }
 
+/* Rows per product of gptq_refit_scales: bounds its two [rows][k] buffers. */
+#define REFIT_ROWS	256
+
+/*
+ * Each channel's scale again for the codes GPTQ chose: the s minimising
+ * the layer's output error over the calibration inputs, (w - s a) H
+ * (w - s a)^T with a the row's codes on their group grid and H = X^T X:
+ * s = w H a^T / a H a^T.  GPTQ fixed the codes against the scale taken
+ * from the float row's range; this is the least-squares scale for them.
+ */
+static int gptq_refit_scales(const float *w, const double *hess,
+			     struct qweight *qw)
+{
+	int n = qw->n, k = qw->k;
+	double *a = malloc((size_t)REFIT_ROWS * k * sizeof(double));
+	double *y = malloc((size_t)REFIT_ROWS * k * sizeof(double));
+
+	if (!a || !y) {
+		free(a);
+		free(y);
+		return -ENOMEM;
+	}
+	for (int r0 = 0; r0 < n; r0 += REFIT_ROWS) {
+		int m = n - r0 < REFIT_ROWS ? n - r0 : REFIT_ROWS;
+
+		for (int r = 0; r < m; r++)
+			for (int j = 0; j < k; j++)
+				a[(size_t)r * k + j] =
+					(qw->q[(size_t)(r0 + r) * k + j] -
+					 qw_z(qw, r0 + r, j)) * qw_gs(qw, r0 + r, j);
+		cblas_dsymm(CblasRowMajor, CblasRight, CblasLower, m, k, 1.0,
+			    hess, k, a, k, 0.0, y, k);
+		for (int r = 0; r < m; r++) {
+			const float *wr = w + (size_t)(r0 + r) * k;
+			double num = 0.0, den = 0.0;
+
+			for (int j = 0; j < k; j++) {
+				num += wr[j] * y[(size_t)r * k + j];
+				den += a[(size_t)r * k + j] * y[(size_t)r * k + j];
+			}
+			if (den > 0.0 && num > 0.0)
+				qw->scale[r0 + r] = num / den;
+		}
+	}
+	free(a);
+	free(y);
+	return 0;
+}
+
 /*
  * GPTQ (Frantar et al. 2022): quantize the columns one by one, each time
  * spreading the rounding error over the columns not yet quantized with
@@ -630,7 +679,7 @@ static int quant_gptq(const float *w, const double *hess, double damp,
 			fit_groups(wr, qw, r);
 	}
 	gptq_columns(wd, u, perm, act_order, qw, grp);
-	ret = 0;
+	ret = pow2 ? 0 : gptq_refit_scales(w, hess, qw);
 out:
 	free(h);
 	free(u);
