@@ -407,7 +407,9 @@ QUANT_DEPS := $(wildcard userspace/quantizer/*.[ch]) uapi/inpu/inpu_model_file.h
 QUANT_OPTS_w8a8 :=
 QUANT_OPTS_w4a8 := --finetune 8
 QUANT_OPTS_baby_w8a8 :=
-QUANT_OPTS_baby_w4a8 := --rtn
+# BabyLlama W4A8: round-to-nearest (quick), with the 4.5-bit group codes,
+# so that the device runs that format in run_e2e.sh.
+QUANT_OPTS_baby_w4a8 := --rtn --w4-codes
 
 models: $(MODELS)
 

@@ -263,7 +263,10 @@ static int check_matmul(const struct inpu_op_matmul *o)
 		return INPU_ERR_SHAPE;
 	if (o->bias.dtype != INPU_DT_NONE && !shape_is(&o->bias, 1, n))
 		return INPU_ERR_SHAPE;
-	if (o->reserved)
+	/* Packed codes: W4 only, and they hold the zero points themselves. */
+	if (o->gfmt > INPU_W4_GFMT_CODES ||
+	    (o->gfmt && (o->w.dtype != INPU_DT_W4_TILED ||
+			 o->gzero.dtype != INPU_DT_NONE)))
 		return INPU_ERR_RESERVED;
 	if (o->w.dtype == INPU_DT_W4_TILED) {
 		__u32 g = o->group ? o->group : INPU_W4_GROUP;

@@ -8,6 +8,8 @@
  *    bias and the requantization, by hand and against an integer model;
  *  - ATTENTION with INT16 keys: equal to INT8 keys holding the same values,
  *    and to an integer model of the scores with wider keys;
+ *  - W4 MATMUL with packed 4-bit group codes: equal to byte scales and
+ *    zero points holding the decoded values;
  * at every kernel level this CPU has; and the validator's new rules.
  */
 #include <stdint.h>
@@ -378,6 +380,78 @@ TEST_F(rs, attention_int16_keys)
 		EXPECT_NE(0, memcmp(want, got, sizeof(got)));
 		EXPECT_EQ(0, memcmp(first, got, sizeof(got))) {
 			TH_LOG("level %d differs from the scalar kernels", lvl);
+		}
+	}
+}
+
+/*
+ * W4 with packed 4-bit group codes (gfmt 1) against the same matmul with
+ * byte scales and an INT8 zero-point tensor holding the decoded values
+ * (ISA.md 3.1), groups of 16 and 32, every kernel level.
+ */
+TEST_F(rs, matmul_w4_group_codes_equal_decoded_bytes)
+{
+	enum { M = 3, K = 200, N = 70, KP = 256, NP = 128 };
+	static int8_t xv[M * K], wv[N * K];
+	static uint8_t codes[(KP / 16) * NP], sdec[(KP / 16) * NP];
+	static int8_t zdec[(KP / 16) * NP];
+	struct inpu_qparam q[N];
+	int16_t want[M * N];
+	uint32_t i, grp;
+	int lvl;
+
+	for (i = 0; i < M * K; i++)
+		xv[i] = (int8_t)rnd(-128, 127);
+	for (i = 0; i < N * K; i++)
+		wv[i] = (int8_t)rnd(-8, 7);
+	for (i = 0; i < N; i++)
+		q[i] = (struct inpu_qparam){ (int32_t)rnd(1 << 20, 1 << 22), 30 };
+	for (grp = 16; grp <= 32; grp += 16) {
+		uint32_t rows = KP / grp;
+
+		for (i = 0; i < rows * NP; i++) {
+			codes[i] = (uint8_t)rnd(0, 255);
+			sdec[i] = inpu_w4_gs_level(codes[i] & 15);
+			zdec[i] = (int8_t)((codes[i] >> 4) - 8);
+		}
+		for (lvl = 0; lvl < n_levels(); lvl++) {
+			for (int fmt = 0; fmt < 2; fmt++) {
+				struct inpu_tensor x, w, gs, gz, qp, y;
+				struct inpu_op *op;
+
+				self->m.next = self->m.base;
+				stream_init(&self->s);
+				x = flat_tensor(&self->m, INPU_DT_INT8, M, K);
+				memcpy(flat_ptr(&self->m, x.addr), xv, sizeof(xv));
+				w = tensor(flat_alloc(&self->m, inpu_weight_bytes(INPU_DT_W4_TILED, N, K)),
+					   INPU_DT_W4_TILED, N, K);
+				inpu_pack_w4(wv, NULL, N, K, flat_ptr(&self->m, w.addr), NULL);
+				gs = flat_tensor(&self->m, INPU_DT_UINT8, rows, NP);
+				memcpy(flat_ptr(&self->m, gs.addr), fmt ? codes : sdec, rows * NP);
+				memset(&gz, 0, sizeof(gz));
+				if (!fmt) {
+					gz = flat_tensor(&self->m, INPU_DT_INT8, rows, NP);
+					memcpy(flat_ptr(&self->m, gz.addr), zdec, rows * NP);
+				}
+				qp = flat_tensor(&self->m, INPU_DT_QPARAM, 1, N);
+				memcpy(flat_ptr(&self->m, qp.addr), q, sizeof(q));
+				y = flat_tensor(&self->m, INPU_DT_INT16, M, N);
+				op = stream_add(&self->s, INPU_OP_MATMUL);
+				op->u.matmul.x = x;
+				op->u.matmul.w = w;
+				op->u.matmul.gscale = gs;
+				op->u.matmul.gzero = gz;
+				op->u.matmul.qp = qp;
+				op->u.matmul.y = y;
+				op->u.matmul.group = grp;
+				op->u.matmul.gfmt = (uint32_t)fmt;
+				ASSERT_EQ(0, run_at(_metadata, self, lvl));
+				if (!fmt && !lvl)
+					memcpy(want, flat_ptr(&self->m, y.addr), sizeof(want));
+				EXPECT_EQ(0, memcmp(want, flat_ptr(&self->m, y.addr), sizeof(want))) {
+					TH_LOG("group %u level %d gfmt %d", grp, lvl, fmt);
+				}
+			}
 		}
 	}
 }

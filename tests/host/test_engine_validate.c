@@ -418,7 +418,7 @@ static unsigned int op_struct_end(unsigned int opcode)
 {
 	switch (opcode) {
 	case INPU_OP_MATMUL:
-		return offsetof(struct inpu_op_matmul, reserved) + 4;
+		return offsetof(struct inpu_op_matmul, gfmt) + 4;
 	case INPU_OP_RMSNORM:
 		return offsetof(struct inpu_op_rmsnorm, shift) + 4;
 	case INPU_OP_ROPE:
@@ -1290,15 +1290,23 @@ TEST_F(val, matmul_w4_group_immediate)
 	EXPECT_REJECT(INPU_ERR_IMM, 1, -1);
 	op->u.matmul.group = 0;
 	EXPECT_ACCEPT();
-	/* The word after it is reserved, for W4 and W8. */
+	/*
+	 * The word after it, gfmt: packed 4-bit codes (1) only for W4 and
+	 * without a zero-point tensor; other values reserved.
+	 */
 	op = start(self, INPU_OP_MATMUL, 2);
-	op->u.matmul.reserved = 1;
+	op->u.matmul.gfmt = 1;
 	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
-	op->u.matmul.reserved = 0x80000000u;
+	op->u.matmul.gfmt = 0x80000000u;
 	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
 	op = start(self, INPU_OP_MATMUL, 0);
-	op->u.matmul.reserved = 1;
+	op->u.matmul.gfmt = 1;
 	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
+	op = start(self, INPU_OP_MATMUL, 1);
+	op->u.matmul.gfmt = 2;
+	EXPECT_REJECT(INPU_ERR_RESERVED, 1, -1);
+	op->u.matmul.gfmt = 1;
+	EXPECT_ACCEPT();
 }
 
 TEST_F(val, matmul_w4_group_tensor_shapes)

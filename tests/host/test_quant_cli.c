@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <inpu/inpu_fw.h>
+
 #include "file.h"
 #include "ppl.h"
 #include "qmodel.h"
@@ -187,6 +189,36 @@ TEST_F(cli, quantize_w4a8_finetuned)
 	inpu_qmodel_free(m);
 }
 
+/*
+ * --w4-codes: each group's scale and zero point as two 4-bit codes in the
+ * .gs byte (no .gz), and the model runs on the cpu backend.
+ */
+TEST_F(cli, quantize_w4a8_codes)
+{
+	char calib[32], err[INPU_MODEL_ERRLEN];
+	const struct inpu_qtensor *gs;
+	struct inpu_qmodel *m;
+
+	ASSERT_EQ(0, small_calib(self->calib, calib));
+	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", calib, "-o",
+	    self->out, "--samples", "64", "--scheme", "w4a8", "--rtn", "--w4-codes");
+	unlink(calib);
+	EXPECT_RUN(0, out, "w4a8 g16 4-bit codes");
+	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err))) {
+		TH_LOG("%s", err);
+	}
+	EXPECT_TRUE(m->cfg.flags & INPU_QF_W4_CODES);
+	EXPECT_EQ((uint32_t)INPU_FW_ABI_VERSION, m->cfg.fw_abi);
+	EXPECT_EQ(NULL, inpu_qmodel_find(m, "l0.w13.gz"));
+	gs = inpu_qmodel_find(m, "l0.w13.gs");
+	ASSERT_NE(NULL, gs);
+	EXPECT_EQ((uint8_t)INPU_DT_UINT8, gs->dtype);
+	inpu_qmodel_free(m);
+	RUN("generate", "-m", self->out, "-z", self->tok, "-b", "cpu", "-p",
+	    "Once upon a time", "-n", "24");
+	EXPECT_RUN(0, out, "Once upon a time");
+}
+
 TEST_F(cli, usage_errors_exit_2)
 {
 	RUN("quantize", "--help");
@@ -220,7 +252,9 @@ TEST_F(cli, usage_errors_exit_2)
 	QUANTIZE("--scheme", "w4a8", "--w4-group", "8");
 	EXPECT_RUN(2, err, "--w4-group: '8' is not 16 or 32");
 	QUANTIZE("--w4-zero");
-	EXPECT_RUN(2, err, "--w4-group/--w4-zero/--w4-sym need --scheme w4a8");
+	EXPECT_RUN(2, err, "--w4-group/--w4-zero/--w4-sym/--w4-codes need --scheme w4a8");
+	QUANTIZE("--scheme", "w4a8", "--w4-sym", "--w4-codes");
+	EXPECT_RUN(2, err, "--w4-codes holds zero points: not with --w4-sym");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--compare", self->model);
 	EXPECT_RUN(2, err, "--compare needs --backend cpu");

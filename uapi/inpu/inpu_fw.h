@@ -27,8 +27,8 @@ extern "C" {
 /*
  * The engine ABI (ISA and table semantics) an image is built for, and the
  * oldest one an engine still runs.  ABI 2 added the I8ROW element type
- * (per-token activation scales, engine/ISA.md); ABI 1 images and models
- * mean the same on it.
+ * (per-token activation scales), INT16 keys and W4 group codes
+ * (engine/ISA.md); ABI 1 images and models mean the same on it.
  */
 #define INPU_FW_ABI_VERSION	2
 #define INPU_FW_ABI_MIN		1

@@ -166,8 +166,28 @@ struct inpu_op_matmul {
 	struct inpu_tensor y;		/* INT8/INT16/INT32 [M][N] */
 	struct inpu_tensor gzero;	/* W4: INT8 [Kpad/G][Npad] or NONE; W8: NONE */
 	__u32 group;			/* W4: 0 (= 32), 16 or 32; W8: 0 */
-	__u32 reserved;
+	__u32 gfmt;			/* W4: INPU_W4_GFMT_*; W8: 0 */
 };
+
+/*
+ * How a W4 MATMUL's gscale bytes hold its group parameters (ISA.md 3.1):
+ * one 8-bit scale each (zero points in gzero, or none), or one byte per
+ * group and channel of two 4-bit codes, the scale's in the low nibble
+ * (its value inpu_w4_gs_level()) and the zero point plus 8 in the high
+ * one; gzero is then NONE.  Firmware ABI 2.
+ */
+#define INPU_W4_GFMT_BYTES	0
+#define INPU_W4_GFMT_CODES	1
+
+/* Scale code @c (0..15) of INPU_W4_GFMT_CODES: round(255 * 2^((c - 15) / 3)). */
+static inline __u8 inpu_w4_gs_level(unsigned int c)
+{
+	static const __u8 level[16] = {
+		8, 10, 13, 16, 20, 25, 32, 40, 51, 64, 80, 101, 128, 161, 202, 255
+	};
+
+	return level[c & 15];
+}
 
 /* Root-mean-square normalisation of each row. */
 struct inpu_op_rmsnorm {

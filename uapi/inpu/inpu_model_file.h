@@ -38,8 +38,14 @@
 #define INPU_QF_DYN_ACT		(1u << 5)
 /* Not informational: the key cache holds int16 keys (firmware ABI >= 2). */
 #define INPU_QF_KEY16		(1u << 6)
+/*
+ * Not informational: W4 layers' .gs hold packed 4-bit scale and zero-point
+ * codes, no .gz (INPU_W4_GFMT_CODES, firmware ABI >= 2).
+ */
+#define INPU_QF_W4_CODES	(1u << 7)
 #define INPU_QF_ALL		(INPU_QF_POW2 | INPU_QF_SMOOTH | INPU_QF_GPTQ | \
 				 INPU_QF_ROTATE | INPU_QF_FINETUNE | \
-				 INPU_QF_DYN_ACT | INPU_QF_KEY16)
+				 INPU_QF_DYN_ACT | INPU_QF_KEY16 | \
+				 INPU_QF_W4_CODES)
 
 #endif /* INPU_MODEL_FILE_H */

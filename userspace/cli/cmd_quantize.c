@@ -27,7 +27,7 @@ static void quantize_usage(FILE *f)
 		"                    [--act-scales dynamic|static] [--key-cache 16|8]\n"
 		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
-		"                    [--w4-group 16|32] [--w4-zero|--w4-sym]\n"
+		"                    [--w4-group 16|32] [--w4-zero|--w4-sym|--w4-codes]\n"
 		"                    [--finetune EPOCHS [--ft-lr LR] [--ft-batch N]\n"
 		"                     [--ft-generate N] [--ft-act]] [--threads N]\n"
 		"\n"
@@ -79,6 +79,9 @@ static void quantize_usage(FILE *f)
 		"                          or 32\n"
 		"      --w4-zero           int4 weights: a zero point per group (asymmetric\n"
 		"                          groups, default); --w4-sym: symmetric groups\n"
+		"      --w4-codes          int4 weights: each group's scale and zero point\n"
+		"                          as 4-bit codes in one byte (groups of 16: 4.5\n"
+		"                          bits per weight instead of 5)\n"
 		"  -B, --avg-bits B        w4a8: mixed precision, 4 or 8 bits per linear layer\n"
 		"                          of the blocks by measured sensitivity, at most B\n"
 		"                          bits per weight on average (4 < B <= 8)\n"
@@ -387,6 +390,10 @@ static int quantize_opt(int c, struct qargs *a)
 	case 'W':
 		a->o.w4_cls = 1;
 		break;
+	case 'C':
+		a->o.w4_codes = 1;
+		a->w4_fmt_set = 1;
+		break;
 	case 'Z':
 	case 'Y':
 		a->o.w4_zero = c == 'Z';
@@ -434,6 +441,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 		{ "w4-group", required_argument, NULL, 'P' },
 		{ "w4-zero", no_argument, NULL, 'Z' },
 		{ "w4-sym", no_argument, NULL, 'Y' },
+		{ "w4-codes", no_argument, NULL, 'C' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "rtn", no_argument, NULL, 'N' },
 		{ "gptq-damp", required_argument, NULL, 'd' },
@@ -466,12 +474,17 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 			prog);
 		return 2;
 	}
+	if (a->o.w4_codes && !a->o.w4_zero) {
+		fprintf(stderr, "%s quantize: --w4-codes holds zero points: not with --w4-sym\n",
+			prog);
+		return 2;
+	}
 	if (a->o.avg_bits > 0 && a->o.scheme != INPU_QS_W4A8) {
 		fprintf(stderr, "%s quantize: --avg-bits needs --scheme w4a8\n", prog);
 		return 2;
 	}
 	if (a->w4_fmt_set && a->o.scheme != INPU_QS_W4A8) {
-		fprintf(stderr, "%s quantize: --w4-group/--w4-zero/--w4-sym need --scheme w4a8\n",
+		fprintf(stderr, "%s quantize: --w4-group/--w4-zero/--w4-sym/--w4-codes need --scheme w4a8\n",
 			prog);
 		return 2;
 	}

@@ -612,9 +612,10 @@ static int scales_init(const struct qprep *p, const struct qtune_opts *o,
 				return -ENOMEM;
 			}
 			sc->w4[l][li] = (uint8_t)w4;
-			ret = inpu_quant_matrix_ex(w, (uint32_t)n, (uint32_t)k, w4, o->pow2,
-						   sc->group, w4 && o->zero ? sc->z[l][li] : NULL,
-						   q, sc->gs[l][li], sc->s[l][li]);
+			ret = qmatrix_rtn(w, (uint32_t)n, (uint32_t)k, w4, o->pow2,
+					  sc->group, w4 && o->codes,
+					  w4 && o->zero ? sc->z[l][li] : NULL,
+					  q, sc->gs[l][li], sc->s[l][li]);
 			free(q);
 			if (ret) {
 				qtune_scales_free(sc);

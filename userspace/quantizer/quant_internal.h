@@ -178,6 +178,7 @@ struct qtune_opts {
 	int threads;		/* 0: one per CPU (at most 8); same result */
 	int w4, pow2;		/* the rounding of the block linear layers */
 	int group, zero;	/* W4: inputs per group, zero points */
+	int codes;		/* W4: INPU_W4_GFMT_CODES group parameters */
 	const uint8_t (*bits)[4];	/* or per layer (4 or 8), if not NULL */
 	const float *act_scale;	/* NULL, or int8 scales to round activations
 				 * at: [n_layers][S_PER_LAYER] (0: not at
@@ -240,5 +241,13 @@ int qtune_run(struct qprep *p, const struct qprep *ref, const struct qtokens *tk
 int qtune_loss_grad(const struct qprep *teacher, const struct qprep *student,
 		    const int *tok, int T, struct qprep *grad, double *kl);
 int qtune_grad_alloc(const struct qprep *p, struct qprep *g);
+
+/*
+ * inpu_quant_matrix_ex() with @codes: W4 group scales among the levels of
+ * INPU_W4_GFMT_CODES (zero points @z required).
+ */
+int qmatrix_rtn(const float *w, uint32_t n, uint32_t k, int w4, int pow2,
+		int group, int codes, int8_t *z, int8_t *q, uint8_t *gs,
+		double *scale);
 
 #endif /* INPU_QUANT_INTERNAL_H */

@@ -240,17 +240,19 @@ struct qweight {
 	int8_t *z;		/* W4 with zero points: [n][ng] in -8..7, else NULL */
 	int grp;		/* W4: inputs per group (32 or 16) */
 	int ng;			/* groups per row (k / grp rounded up) */
+	int codes;		/* W4: gs one of the 16 levels of INPU_W4_GFMT_CODES */
 	double *scale;		/* [n] channel scale */
 };
 
-/* The W4 format the options ask for: group size, zero points. */
+/* The W4 format the options ask for: group size, zero points, codes. */
 struct w4fmt {
-	int group, zero;
+	int group, zero, codes;
 };
 
 static struct w4fmt opts_fmt(const struct inpu_quant_opts *o)
 {
-	struct w4fmt f = { o->w4_group ? o->w4_group : INPU_W4_GROUP, o->w4_zero };
+	struct w4fmt f = { o->w4_group ? o->w4_group : INPU_W4_GROUP,
+			   o->w4_zero || o->w4_codes, o->w4_codes };
 
 	return f;
 }
@@ -272,6 +274,7 @@ static int qweight_alloc(struct qweight *w, int n, int k, int w4, struct w4fmt f
 	w->w4 = w4;
 	w->grp = f.group;	/* int8 rows too: the tuned grids' shapes */
 	w->ng = (k + w->grp - 1) / w->grp;
+	w->codes = w4 && f.codes;
 	w->q = calloc((size_t)n * (size_t)k, 1);
 	w->scale = calloc((size_t)n, sizeof(double));
 	w->gs = w4 ? calloc((size_t)n * (size_t)w->ng, 1) : NULL;
@@ -341,7 +344,61 @@ static double row_scale(const float *r, const struct qweight *qw, int pow2)
  * nearer); with zero points the range [min(v, 0), max(v, 0)] is cut into
  * 15 steps and the zero point puts its low end at -8.
  */
-static int w4_group_fit(const float *v, int n, double s, int search, int8_t *z)
+/* Squared error of @n values on the grid (s, g, zero point zz). */
+static double group_err(const float *v, int n, double s, int g, int zz)
+{
+	double e = 0.0;
+
+	for (int j = 0; j < n; j++) {
+		double q = (qround(v[j], s, g, zz, 1) - zz) * g * s - v[j];
+
+		e += q * q;
+	}
+	return e;
+}
+
+/*
+ * A group's scale among the 16 levels of INPU_W4_GFMT_CODES and its zero
+ * point: the levels from half to 1.3 times the unclipped step (at least
+ * the smallest level above it), each with the zero points that put the
+ * low or the high end of the range on the grid's ends (and their
+ * neighbours); the least squared error wins.
+ */
+static int w4_fit_codes(const float *v, int n, double s, double lo, double hi,
+			int8_t *z)
+{
+	double step = (hi - lo) / 15.0 / s, be = DBL_MAX;
+	int best = inpu_w4_gs_level(0), bz = 0, above = 0;
+
+	for (int c = 0; c < 16; c++) {
+		int g = inpu_w4_gs_level((unsigned int)c), zc[6];
+
+		if ((g < 0.5 * step || g > 1.3 * step) && !(g >= step && !above))
+			continue;
+		above |= g >= step;
+		zc[0] = (int)lround(-lo / (g * s)) - 8;
+		zc[3] = 7 - (int)lround(hi / (g * s));
+		for (int i = 0; i < 2; i++) {
+			zc[3 * i + 1] = zc[3 * i] - 1;
+			zc[3 * i + 2] = zc[3 * i] + 1;
+		}
+		for (int i = 0; i < 6; i++) {
+			int zz = clampi(zc[i], -8, 7);
+			double e = group_err(v, n, s, g, zz);
+
+			if (e < be) {
+				be = e;
+				best = g;
+				bz = zz;
+			}
+		}
+	}
+	*z = (int8_t)bz;
+	return best;
+}
+
+static int w4_group_fit(const float *v, int n, double s, int search, int8_t *z,
+			int codes)
 {
 	double lo = 0.0, hi = 0.0, be = DBL_MAX;
 	int best = 1, bz = 0;
@@ -350,6 +407,8 @@ static int w4_group_fit(const float *v, int n, double s, int search, int8_t *z)
 		lo = v[j] < lo ? v[j] : lo;
 		hi = v[j] > hi ? v[j] : hi;
 	}
+	if (codes)
+		return w4_fit_codes(v, n, s, lo, hi, z);
 	for (int k = 0; k < (search ? (z ? 16 : 8) : 1); k++) {
 		double r = 1.0 - (z ? 0.025 : 0.05) * k, e = 0.0, d;
 		int g, zz = 0;
@@ -386,7 +445,8 @@ static void fit_groups(const float *r, struct qweight *qw, int i)
 		size_t o = (size_t)i * qw->ng + g;
 
 		qw->gs[o] = (uint8_t)w4_group_fit(r + j0, n, qw->scale[i], 1,
-						  qw->z ? qw->z + o : NULL);
+						  qw->z ? qw->z + o : NULL,
+						  qw->codes);
 	}
 }
 
@@ -424,12 +484,19 @@ int inpu_quant_matrix_ex(const float *w, uint32_t n, uint32_t k, int w4,
 			 int pow2, int group, int8_t *z, int8_t *q, uint8_t *gs,
 			 double *scale)
 {
-	struct w4fmt f = { group ? group : INPU_W4_GROUP, z != NULL };
+	return qmatrix_rtn(w, n, k, w4, pow2, group, 0, z, q, gs, scale);
+}
+
+int qmatrix_rtn(const float *w, uint32_t n, uint32_t k, int w4, int pow2,
+		int group, int codes, int8_t *z, int8_t *q, uint8_t *gs,
+		double *scale)
+{
+	struct w4fmt f = { group ? group : INPU_W4_GROUP, z != NULL, codes };
 	struct qweight qw;
 	int ret;
 
 	if (!n || !k || n > INPU_QM_MAX_DIM * 8 || k > INPU_QM_MAX_DIM * 8 ||
-	    (w4 && !gs) || (!w4 && z) ||
+	    (w4 && !gs) || (!w4 && z) || (codes && !z) ||
 	    (f.group != INPU_W4_GROUP && f.group != INPU_W4_GROUP_SMALL))
 		return -EINVAL;
 	ret = qweight_alloc(&qw, (int)n, (int)k, w4, f);
@@ -577,7 +644,8 @@ static void gptq_columns(double *wd, const double *u, const int *perm,
 					for (int j = 0; j < m; j++)
 						grp[j] = (float)wr[i + j];
 					qw->gs[o] = (uint8_t)w4_group_fit(grp, m, s, 1,
-									  qw->z ? qw->z + o : NULL);
+									  qw->z ? qw->z + o : NULL,
+									  qw->codes);
 				}
 				d = s * qw->gs[o];
 				z = qw->z ? qw->z[o] : 0;
@@ -1390,34 +1458,58 @@ static int declare_tensors(struct inpu_qmodel *m,
 		ret = inpu_qmodel_add(m, "final.g", INPU_DT_INT32, 1, c->dim);
 	if (!ret)
 		ret = inpu_qmodel_add_linear_fmt(m, "cls", (int)c->vocab_size, d, w4_cls,
-							 f.group, f.zero);
+							 f.group, f.zero && !f.codes);
 	for (uint32_t l = 0; l < c->n_layers && !ret; l++) {
 		snprintf(name, sizeof(name), "l%u.att.g", l);
 		ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.qkv", l);
 		if (!ret)
 			ret = inpu_qmodel_add_linear_fmt(m, name, d + 2 * kv, d, bits[l][0] == 4,
-							 f.group, f.zero);
+							 f.group, f.zero && !f.codes);
 		snprintf(name, sizeof(name), "l%u.wo", l);
 		if (!ret)
 			ret = inpu_qmodel_add_linear_fmt(m, name, d, d, bits[l][1] == 4,
-							 f.group, f.zero);
+							 f.group, f.zero && !f.codes);
 		snprintf(name, sizeof(name), "l%u.ffn.g", l);
 		if (!ret)
 			ret = inpu_qmodel_add(m, name, INPU_DT_INT32, 1, c->dim);
 		snprintf(name, sizeof(name), "l%u.w13", l);
 		if (!ret)
 			ret = inpu_qmodel_add_linear_fmt(m, name, 2 * h, d, bits[l][2] == 4,
-							 f.group, f.zero);
+							 f.group, f.zero && !f.codes);
 		snprintf(name, sizeof(name), "l%u.w2", l);
 		if (!ret)
 			ret = inpu_qmodel_add_linear_fmt(m, name, d, h, bits[l][3] == 4,
-							 f.group, f.zero);
+							 f.group, f.zero && !f.codes);
 	}
 	return ret;
 }
 
 /* Pack a quantized linear layer into the model's PFX.w/.gs/.qp. */
+/*
+ * INPU_W4_GFMT_CODES: each group's scale (one of the 16 levels) and zero
+ * point as the two nibbles of one byte, laid out as byte scales are.
+ */
+static int pack_codes(const struct qweight *qw, uint8_t *gs)
+{
+	size_t cnt = (size_t)qw->n * qw->ng;
+	uint8_t *b = malloc(cnt);
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		unsigned int c = 0;
+
+		while (c < 15 && inpu_w4_gs_level(c) != qw->gs[i])
+			c++;
+		b[i] = (uint8_t)(c | (unsigned int)(qw->z[i] + 8) << 4);
+	}
+	inpu_pack_w4_groups(b, (uint32_t)qw->n, (uint32_t)qw->k,
+			    (uint32_t)qw->grp, gs);
+	free(b);
+	return 0;
+}
+
 /*
  * Pack a linear layer and its per-channel pairs.  @in_scale is the real
  * value of one input step; with @dyn the input is I8ROW, one step of which
@@ -1439,17 +1531,24 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 		snprintf(name, sizeof(name), "%s.gs", pfx);
 		gs = inpu_qmodel_data(m, name);
 	}
-	if (qw->z) {
+	if (qw->z && !qw->codes) {
 		snprintf(name, sizeof(name), "%s.gz", pfx);
 		gz = inpu_qmodel_data(m, name);
 	}
 	snprintf(name, sizeof(name), "%s.qp", pfx);
 	qp = inpu_qmodel_data(m, name);
-	if (!w || !qp || (qw->w4 && !gs) || (qw->z && !gz)) {
+	if (!w || !qp || (qw->w4 && !gs) || (qw->z && !qw->codes && !gz)) {
 		inpu_model_seterr(err, errlen, "%s: tensors not declared", pfx);
 		return -EINVAL;
 	}
-	if (qw->w4) {
+	if (qw->codes) {
+		inpu_pack_w4(qw->q, NULL, (uint32_t)qw->n, (uint32_t)qw->k, w, NULL);
+		ret = pack_codes(qw, gs);
+		if (ret) {
+			inpu_model_seterr(err, errlen, "%s: out of memory", pfx);
+			return ret;
+		}
+	} else if (qw->w4) {
 		inpu_pack_w4(qw->q, NULL, (uint32_t)qw->n, (uint32_t)qw->k, w, NULL);
 		inpu_pack_w4_groups(qw->gs, (uint32_t)qw->n, (uint32_t)qw->k,
 				    (uint32_t)qw->grp, gs);
@@ -1620,6 +1719,7 @@ static int model_config(const struct qctx *q, struct inpu_qconfig *cfg)
 {
 	const struct qprep *p = &q->p1;
 	const struct inpu_quant_opts *o = q->o;
+	int w4codes = o->scheme == INPU_QS_W4A8 && o->w4_codes;
 	struct inpu_tables_store tabs;
 
 	memset(&tabs, 0, sizeof(tabs));
@@ -1639,10 +1739,11 @@ static int model_config(const struct qctx *q, struct inpu_qconfig *cfg)
 		     (o->gptq ? INPU_QF_GPTQ : 0) | (o->rotate ? INPU_QF_ROTATE : 0) |
 		     (o->ft_epochs > 0 ? INPU_QF_FINETUNE : 0) |
 		     (o->act_dyn ? INPU_QF_DYN_ACT : 0) |
-		     (o->key16 ? INPU_QF_KEY16 : 0);
+		     (o->key16 ? INPU_QF_KEY16 : 0) |
+		     (w4codes ? INPU_QF_W4_CODES : 0);
 	/* ABI 1 runtimes still read a model without the ABI 2 features. */
-	cfg->fw_abi = o->act_dyn || o->key16 ? INPU_FW_ABI_VERSION :
-					       INPU_FW_ABI_MIN;
+	cfg->fw_abi = o->act_dyn || o->key16 || w4codes ? INPU_FW_ABI_VERSION :
+							  INPU_FW_ABI_MIN;
 	cfg->exp_len = tabs.t.exp_len;
 	cfg->exp_frac = tabs.t.exp_frac;
 	cfg->silu_len = tabs.t.silu_len;
@@ -1663,7 +1764,7 @@ static void model_note(struct inpu_qmodel *m, const struct inpu_quant_opts *o)
 		 "inpu quantize: %s%s%s,%s smooth %s%s, act %s,%s keys%s%s",
 		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
 		 w4 ? (opts_fmt(o).group == INPU_W4_GROUP_SMALL ? " g16" : " g32") : "",
-		 w4 && o->w4_zero ? " zero points" : "",
+		 w4 && o->w4_codes ? " 4-bit codes" : w4 && o->w4_zero ? " zero points" : "",
 		 o->rotate ? " rotated," : "",
 		 o->smooth == 0 ? "off" : o->smooth == 2 ? "auto" : "fixed",
 		 o->pow2 ? ", pow2" : "", o->act_dyn ? "per token" :
@@ -2059,7 +2160,8 @@ static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
 		.epochs = o->ft_epochs, .batch = o->ft_batch, .lr = o->ft_lr,
 		.norm_lr = 0.1 * o->ft_lr, .scale_lr = 4.0 * o->ft_lr,
 		.w4 = o->scheme == INPU_QS_W4A8, .pow2 = o->pow2, .bits = q->bits,
-		.group = opts_fmt(o).group, .zero = o->w4_zero,
+		.group = opts_fmt(o).group, .zero = opts_fmt(o).zero,
+		.codes = opts_fmt(o).codes,
 		.threads = o->threads,
 		.progress = o->progress, .progress_ctx = o->progress_ctx,
 	};

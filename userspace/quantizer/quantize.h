@@ -65,6 +65,9 @@ struct inpu_quant_opts {
 	int w4_cls;		/* W4A8: quantize the classifier to 4 bits too */
 	int w4_group;		/* W4: inputs per group scale, 32 or 16 */
 	int w4_zero;		/* W4: a zero point per group (asymmetric) */
+	int w4_codes;		/* W4: scale and zero point as 4-bit codes in
+				 * one byte per group (INPU_W4_GFMT_CODES;
+				 * zero points implied) */
 	double avg_bits;	/* W4A8: > 4 mixes 4 and 8 bits per linear layer
 				 * of the blocks, by sensitivity, within this
 				 * average number of bits per weight */

@@ -176,8 +176,10 @@ static void matmul(struct gb *g, const struct inpu_qmodel *m,
 					 op->u.matmul.gscale.rows) == INPU_W4_GROUP_SMALL)
 			op->u.matmul.group = INPU_W4_GROUP_SMALL;
 		snprintf(name, sizeof(name), "%s.gz", pfx);
-		if (inpu_qmodel_find(m, name) &&
-		    wten(m, lay, name, &op->u.matmul.gzero))
+		if (m->cfg.flags & INPU_QF_W4_CODES)
+			op->u.matmul.gfmt = INPU_W4_GFMT_CODES;
+		else if (inpu_qmodel_find(m, name) &&
+			 wten(m, lay, name, &op->u.matmul.gzero))
 			g->ret = -EINVAL;
 	}
 	snprintf(name, sizeof(name), "%s.qp", pfx);

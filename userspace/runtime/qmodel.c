@@ -278,8 +278,9 @@ static int check_config(const struct inpu_qconfig *c, char *err,
 		BAD("config: unknown scheme %u", c->scheme);
 	if (c->flags & ~INPU_QF_ALL)
 		BAD("config: unknown flags 0x%x", c->flags & ~INPU_QF_ALL);
-	if ((c->flags & (INPU_QF_DYN_ACT | INPU_QF_KEY16)) && c->fw_abi < 2)
-		BAD("config: per-token activation scales and int16 keys need firmware ABI 2, the model says %u",
+	if ((c->flags & (INPU_QF_DYN_ACT | INPU_QF_KEY16 | INPU_QF_W4_CODES)) &&
+	    c->fw_abi < 2)
+		BAD("config: per-token activation scales, int16 keys and 4-bit group codes need firmware ABI 2, the model says %u",
 		    c->fw_abi);
 	if (c->logit_frac > 30)
 		BAD("config: logit_frac %u > 30", c->logit_frac);
