@@ -345,6 +345,20 @@ static void w4_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
  * vpaddd wraps as the definition does.  axpy: 8 bytes widened to int32,
  * vpmulld keeps the low 32 bits of p * v: the product modulo 2^32.
  */
+/* The 256-bit lanes folded to 128, then the sum of the four (wrapping). */
+static __m128i fold_epi32(__m256i s)
+{
+	return _mm_add_epi32(_mm256_castsi256_si128(s),
+			     _mm256_extracti128_si256(s, 1));
+}
+
+static uint32_t hsum_epi32(__m128i h)
+{
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+	return (uint32_t)_mm_cvtsi128_si32(h);
+}
+
 static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
 {
 	__m256i s = _mm256_setzero_si256();
@@ -357,7 +371,7 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
 
 		s = _mm256_add_epi32(s, _mm256_madd_epi16(x, y));
 	}
-	h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	h = fold_epi32(s);
 	/* 8 more (a head of 8, 24, ...): the same on 128 bits. */
 	if (i + 8 <= n) {
 		__m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const void *)(a + i)));
@@ -366,9 +380,7 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
 		h = _mm_add_epi32(h, _mm_madd_epi16(x, y));
 		i += 8;
 	}
-	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-	r = (uint32_t)_mm_cvtsi128_si32(h);
+	r = hsum_epi32(h);
 	for (; i < n; i++)
 		r += (uint32_t)(a[i] * b[i]);
 	return (int32_t)r;
@@ -387,7 +399,7 @@ static int32_t dot_i8_i16_avx2(const int8_t *a, const int16_t *b, uint32_t n)
 
 		s = _mm256_add_epi32(s, _mm256_madd_epi16(x, y));
 	}
-	h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	h = fold_epi32(s);
 	if (i + 8 <= n) {
 		__m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const void *)(a + i)));
 		__m128i y = _mm_loadu_si128((const void *)(b + i));
@@ -395,9 +407,7 @@ static int32_t dot_i8_i16_avx2(const int8_t *a, const int16_t *b, uint32_t n)
 		h = _mm_add_epi32(h, _mm_madd_epi16(x, y));
 		i += 8;
 	}
-	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-	r = (uint32_t)_mm_cvtsi128_si32(h);
+	r = hsum_epi32(h);
 	for (; i < n; i++)
 		r += (uint32_t)((int32_t)a[i] * b[i]);
 	return (int32_t)r;

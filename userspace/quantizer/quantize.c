@@ -410,7 +410,7 @@ static int w4_group_fit(const float *v, int n, double s, int search, int8_t *z,
 	if (codes)
 		return w4_fit_codes(v, n, s, lo, hi, z);
 	for (int k = 0; k < (search ? (z ? 16 : 8) : 1); k++) {
-		double r = 1.0 - (z ? 0.025 : 0.05) * k, e = 0.0, d;
+		double r = 1.0 - (z ? 0.025 : 0.05) * k, e;
 		int g, zz = 0;
 
 		if (z) {
@@ -419,12 +419,7 @@ static int w4_group_fit(const float *v, int n, double s, int search, int8_t *z,
 		} else {
 			g = clampi(lround((hi > -lo ? hi : -lo) * r / 7.0 / s), 1, 255);
 		}
-		d = g * s;
-		for (int j = 0; j < n; j++) {
-			double q = (qround(v[j], s, g, zz, 1) - zz) * d - v[j];
-
-			e += q * q;
-		}
+		e = group_err(v, n, s, g, zz);
 		if (e < be) {
 			be = e;
 			best = g;
