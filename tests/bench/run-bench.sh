@@ -27,16 +27,18 @@ STEPS=${STEPS:-256}
 head -c 100 "$shared/data/tinystories-dev.txt" | tr '\n' ' ' >"$models/prompt.txt"
 
 # synth NAME DIM HIDDEN LAYERS HEADS VOCAB SEQ: checkpoint and tokenizer,
-# then W8A8 and W4A8 models (kept until 'make clean').
+# then W8A8 and W4A8 models, kept while no newer inpu was built (the
+# checkpoint is made again, the same from its seed, when they are not).
 synth() {
-	local name=$1 s
-	if [ ! -f "$models/$name-tok.bin" ]; then
-		echo "bench: random $name-shaped checkpoint"
-		$B/bench/synth_model "$2" "$3" "$4" "$5" "$5" "$6" "$7" 1 \
-			"$models/$name.bin" "$models/$name-tok.bin"
-	fi
+	local name=$1 s stale=0
 	for s in w8a8 w4a8; do
-		# Kept only while no newer quantizer was built.
+		[ "$models/$name-$s.inpu" -nt "$B/bin/inpu" ] || stale=1
+	done
+	[ $stale = 1 ] || return 0
+	echo "bench: random $name-shaped checkpoint"
+	$B/bench/synth_model "$2" "$3" "$4" "$5" "$5" "$6" "$7" 1 \
+		"$models/$name.bin" "$models/$name-tok.bin"
+	for s in w8a8 w4a8; do
 		[ "$models/$name-$s.inpu" -nt "$B/bin/inpu" ] && continue
 		echo "bench: quantize $name ($s; one calibration story, fixed smoothing, round-to-nearest)"
 		$B/bin/inpu quantize -m "$models/$name.bin" -z "$models/$name-tok.bin" \
