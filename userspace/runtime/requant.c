@@ -13,11 +13,41 @@ double inpu_requant_real(int32_t mult, int32_t shift)
 	return ldexp((double)mult, -shift);
 }
 
+/*
+ * @real > 0 as mult / 2^shift with mult in [2^(bits-1), 2^bits) when the
+ * shift allows: real = f * 2^e with f in [0.5, 1), mult = f * 2^bits,
+ * shift = bits - e; below 2^-62 relative the pair has fewer bits.
+ */
+static int pair_bits(double real, int bits, int32_t *mult, int32_t *shift)
+{
+	double f;
+	long long mt;
+	int e;
+
+	f = frexp(real, &e);
+	*shift = bits - e;
+	if (*shift > 62) {
+		mt = llround(ldexp(real, 62));
+		if (mt <= 0)
+			return -ERANGE;
+		*mult = (int32_t)mt;
+		*shift = 62;
+		return 0;
+	}
+	mt = llround(ldexp(f, bits));
+	if (mt >= (1LL << bits)) {	/* rounded up to 2^bits */
+		mt >>= 1;
+		(*shift)--;
+	}
+	if (*shift < 0)
+		return -ERANGE;
+	*mult = (int32_t)mt;
+	return 0;
+}
+
 int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift)
 {
 	int e;
-	double f;
-	long long mt;
 
 	*mult = 0;
 	*shift = 0;
@@ -37,58 +67,14 @@ int inpu_requant_pair(double real, int pow2, int32_t *mult, int32_t *shift)
 		}
 		return 0;
 	}
-	/* real = f * 2^e with f in [0.5, 1): mult = f * 2^31, shift = 31 - e */
-	f = frexp(real, &e);
-	*shift = 31 - e;
-	if (*shift > 62) {
-		mt = llround(ldexp(real, 62));
-		if (mt <= 0)
-			return -ERANGE;
-		*mult = (int32_t)mt;
-		*shift = 62;
-		return 0;
-	}
-	if (*shift < 0)
-		return -ERANGE;
-	mt = llround(ldexp(f, 31));
-	if (mt >= (1LL << 31)) {	/* rounded up to 2^31 */
-		mt >>= 1;
-		(*shift)--;
-		if (*shift < 0)
-			return -ERANGE;
-	}
-	*mult = (int32_t)mt;
-	return 0;
+	return pair_bits(real, 31, mult, shift);
 }
 
 int inpu_requant_pair16(double real, int32_t *mult, int32_t *shift)
 {
-	int e;
-	double f;
-	long long mt;
-
 	*mult = 0;
 	*shift = 0;
 	if (!(real > 0.0) || !isfinite(real))
 		return -ERANGE;
-	/* real = f * 2^e with f in [0.5, 1): mult = f * 2^16, shift = 16 - e */
-	f = frexp(real, &e);
-	*shift = 16 - e;
-	if (*shift > 62) {
-		mt = llround(ldexp(real, 62));
-		if (mt <= 0)
-			return -ERANGE;
-		*mult = (int32_t)mt;
-		*shift = 62;
-		return 0;
-	}
-	mt = llround(ldexp(f, 16));
-	if (mt >= (1LL << 16)) {	/* rounded up to 2^16 */
-		mt >>= 1;
-		(*shift)--;
-	}
-	if (*shift < 0)
-		return -ERANGE;
-	*mult = (int32_t)mt;
-	return 0;
+	return pair_bits(real, 16, mult, shift);
 }
