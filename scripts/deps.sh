@@ -55,6 +55,8 @@ pkgs=(
 	clang libclang-rt-14-dev
 	seabios qemu-system-data
 	gnuplot-nox
+	# make bench: llama.cpp, built from the shared anchors (tests/bench/llamacpp.sh)
+	cmake
 	ninja-build libglib2.0-dev libpixman-1-dev zlib1g-dev python3-venv
 )
 # Installed from bookworm-backports.

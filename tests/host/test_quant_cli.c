@@ -75,6 +75,15 @@ FIXTURE_TEARDOWN(cli)
 	}									\
 } while (0)
 
+/* The "weights:" line of a quantize report: bits per weight, or -1. */
+static double report_bits(const char *out)
+{
+	const char *w = strstr(out, "\nweights:");
+	double b;
+
+	return w && sscanf(w, "\nweights: %lf", &b) == 1 ? b : -1.0;
+}
+
 /* Quantize a small model into self->out (two calibration stories). */
 #define QUANTIZE(...) RUN("quantize", "-m", self->model, "-z", self->tok,	\
 			  "-c", self->calib, "-o", self->out, "--max-stories", "2", \
@@ -154,11 +163,19 @@ TEST_F(cli, quantize_w4a8_mixed)
 	    "--gptq", "--avg-bits", "6", "--pow2");
 	unlink(calib);
 	EXPECT_RUN(0, out, "dNLL(4 bit)");
+	EXPECT_RUN(0, out, "w4a8 mixed g16 4-bit codes");
+	/* 8-bit layers within the budget, over the 4.5 bits of the codes */
+	EXPECT_LE(report_bits(self->r.out), 6.0);
+	EXPECT_GT(report_bits(self->r.out), 4.5);
 	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err)));
 	EXPECT_EQ((uint32_t)INPU_QS_W4A8, m->cfg.scheme);
 	/* Powers of two: static scales (auto), int16 keys (any scale). */
-	EXPECT_EQ((uint32_t)(INPU_QF_POW2 | INPU_QF_GPTQ | INPU_QF_KEY16),
-		  m->cfg.flags);
+	EXPECT_EQ((uint32_t)(INPU_QF_POW2 | INPU_QF_GPTQ | INPU_QF_KEY16 |
+			     INPU_QF_W4_CODES), m->cfg.flags);
+	/* some block layer in 8 bits: no group scales */
+	EXPECT_TRUE(!inpu_qmodel_find(m, "l0.qkv.gs") || !inpu_qmodel_find(m, "l1.qkv.gs") ||
+		    !inpu_qmodel_find(m, "l0.w13.gs") || !inpu_qmodel_find(m, "l0.w2.gs") ||
+		    !inpu_qmodel_find(m, "l0.wo.gs") || !inpu_qmodel_find(m, "l1.w2.gs"));
 	inpu_qmodel_free(m);
 }
 
@@ -190,8 +207,9 @@ TEST_F(cli, quantize_w4a8_finetuned)
 }
 
 /*
- * --w4-codes: each group's scale and zero point as two 4-bit codes in the
- * .gs byte (no .gz), and the model runs on the cpu backend.
+ * The 4.5-bit format: each group's scale and zero point as two 4-bit
+ * codes in the .gs byte (no .gz), no 8-bit layers within a budget of 4.5
+ * bits, and the model runs on the cpu backend.
  */
 TEST_F(cli, quantize_w4a8_codes)
 {
@@ -201,9 +219,11 @@ TEST_F(cli, quantize_w4a8_codes)
 
 	ASSERT_EQ(0, small_calib(self->calib, calib));
 	RUN("quantize", "-m", self->model, "-z", self->tok, "-c", calib, "-o",
-	    self->out, "--samples", "64", "--scheme", "w4a8", "--rtn", "--w4-codes");
+	    self->out, "--samples", "64", "--scheme", "w4a8", "--rtn", "--w4-codes",
+	    "--avg-bits", "4.5");
 	unlink(calib);
-	EXPECT_RUN(0, out, "w4a8 g16 4-bit codes");
+	EXPECT_RUN(0, out, "inpu quantize: w4a8 g16 4-bit codes");
+	EXPECT_EQ(4.5, report_bits(self->r.out));
 	ASSERT_EQ(0, inpu_qmodel_load(self->out, &m, err, sizeof(err))) {
 		TH_LOG("%s", err);
 	}
@@ -254,7 +274,9 @@ TEST_F(cli, usage_errors_exit_2)
 	QUANTIZE("--w4-zero");
 	EXPECT_RUN(2, err, "--w4-group/--w4-zero/--w4-sym/--w4-codes need --scheme w4a8");
 	QUANTIZE("--scheme", "w4a8", "--w4-sym", "--w4-codes");
-	EXPECT_RUN(2, err, "--w4-codes holds zero points: not with --w4-sym");
+	EXPECT_RUN(2, err, "--w4-zero, --w4-sym and --w4-codes are alternatives: give one");
+	QUANTIZE("--scheme", "w4a8", "--avg-bits", "3.5");
+	EXPECT_RUN(2, err, "--avg-bits: '3.5' is not a number in 4..8");
 	RUN("ppl", "-m", self->model, "-z", self->tok, "-f", self->dev,
 	    "--compare", self->model);
 	EXPECT_RUN(2, err, "--compare needs --backend cpu");

@@ -27,7 +27,7 @@ static void quantize_usage(FILE *f)
 		"                    [--act-scales dynamic|static] [--key-cache 16|8]\n"
 		"                    [--samples N] [--rotate]\n"
 		"                    [--max-stories N] [--w4-classifier] [--avg-bits B]\n"
-		"                    [--w4-group 16|32] [--w4-zero|--w4-sym|--w4-codes]\n"
+		"                    [--w4-group 16|32] [--w4-codes|--w4-zero|--w4-sym]\n"
 		"                    [--finetune EPOCHS [--ft-lr LR] [--ft-batch N]\n"
 		"                     [--ft-generate N] [--ft-act]] [--threads N]\n"
 		"\n"
@@ -36,9 +36,11 @@ static void quantize_usage(FILE *f)
 		"(userspace/quantizer/QUANT.md, userspace/runtime/FORMAT.md):\n"
 		"calibration with the float model on CALIB.txt (stories separated\n"
 		"by '" INPU_STORY_SEP "'), SmoothQuant scale migration, per-channel\n"
-		"int8 (or group-wise int4) weights, static int8 activations, every\n"
-		"rescale an int32 multiplier and a shift.  Progress goes to stderr; the per-layer report (output SNR of\n"
-		"each linear layer against float on calibration data) to stdout.\n"
+		"int8 (or group-wise int4) weights, int8 activations scaled per token\n"
+		"on the device (or at calibrated scales), every rescale an int32\n"
+		"multiplier and a shift.  Progress goes to stderr; the per-layer report\n"
+		"(output SNR of each linear layer against float on calibration data)\n"
+		"to stdout.\n"
 		"\n"
 		"options:\n"
 		"  -m, --model PATH        llama2.c checkpoint (v0 or float32 v1) or GGUF\n"
@@ -77,14 +79,18 @@ static void quantize_usage(FILE *f)
 		"  -W, --w4-classifier     w4a8: the classifier in 4 bits too\n"
 		"      --w4-group N        int4 weights: inputs per group scale, 16 (default)\n"
 		"                          or 32\n"
-		"      --w4-zero           int4 weights: a zero point per group (asymmetric\n"
-		"                          groups, default); --w4-sym: symmetric groups\n"
 		"      --w4-codes          int4 weights: each group's scale and zero point\n"
-		"                          as 4-bit codes in one byte (groups of 16: 4.5\n"
-		"                          bits per weight instead of 5)\n"
+		"                          as 4-bit codes in one byte (default; groups of\n"
+		"                          16: 4.5 bits per weight)\n"
+		"      --w4-zero           int4 weights: a scale byte and a zero-point byte\n"
+		"                          per group (groups of 16: 5 bits per weight);\n"
+		"                          --w4-sym: a scale byte, symmetric groups\n"
 		"  -B, --avg-bits B        w4a8: mixed precision, 4 or 8 bits per linear layer\n"
 		"                          of the blocks by measured sensitivity, at most B\n"
-		"                          bits per weight on average (4 < B <= 8)\n"
+		"                          bits per weight on average, group scales and\n"
+		"                          zero points counted (4 <= B <= 8; default 5;\n"
+		"                          at most the 4-bit format's own bits: no 8-bit\n"
+		"                          layers)\n"
 		"  -F, --finetune EPOCHS   quantization-aware fine-tuning before rounding\n"
 		"                          (w4a8 default: 8 passes for models of at most\n"
 		"                          4M parameters outside the embeddings, else\n"
@@ -202,6 +208,8 @@ struct qargs {
 	const char *model, *tok, *calib, *outp;
 	struct inpu_quant_opts o;
 	int w4_fmt_set;		/* --w4-group, --w4-zero or --w4-sym given */
+	int w4_kind;		/* --w4-zero, --w4-sym or --w4-codes: its letter */
+	int avg_bits_set;	/* --avg-bits given */
 	int method_set;		/* --finetune or --gptq given */
 	int seq_len;		/* --seq-len, or 0: the checkpoint's */
 };
@@ -301,6 +309,7 @@ static int quantize_number_opt(int c, struct qargs *a)
 	case 'B':
 		if (parse_real("--avg-bits", optarg, 4.0, 8.0, &a->o.avg_bits))
 			return 2;
+		a->avg_bits_set = 1;
 		break;
 	case 'd':
 		if (parse_real("--gptq-damp", optarg, 1e-6, 10.0, &a->o.gptq_damp))
@@ -391,12 +400,16 @@ static int quantize_opt(int c, struct qargs *a)
 		a->o.w4_cls = 1;
 		break;
 	case 'C':
-		a->o.w4_codes = 1;
-		a->w4_fmt_set = 1;
-		break;
 	case 'Z':
 	case 'Y':
-		a->o.w4_zero = c == 'Z';
+		if (a->w4_kind && a->w4_kind != c) {
+			fprintf(stderr, "%s quantize: --w4-zero, --w4-sym and --w4-codes are alternatives: give one\n",
+				prog);
+			return 2;
+		}
+		a->w4_kind = c;
+		a->o.w4_zero = c != 'Y';
+		a->o.w4_codes = c == 'C';
 		a->w4_fmt_set = 1;
 		break;
 	case 'T':
@@ -474,12 +487,7 @@ static int quantize_args(int argc, char **argv, struct qargs *a)
 			prog);
 		return 2;
 	}
-	if (a->o.w4_codes && !a->o.w4_zero) {
-		fprintf(stderr, "%s quantize: --w4-codes holds zero points: not with --w4-sym\n",
-			prog);
-		return 2;
-	}
-	if (a->o.avg_bits > 0 && a->o.scheme != INPU_QS_W4A8) {
+	if (a->avg_bits_set && a->o.scheme != INPU_QS_W4A8) {
 		fprintf(stderr, "%s quantize: --avg-bits needs --scheme w4a8\n", prog);
 		return 2;
 	}
@@ -526,13 +534,15 @@ static void print_report(const struct qargs *a, const struct inpu_qmodel *qm,
 	printf("residual:     int32 at 2^-%u (calibration max %.3f)\n",
 	       rep->resid_frac, rep->resid_max);
 	printf("logits:       int32 at 2^-%u\n", qm->cfg.logit_frac);
+	printf("weights:      %.2f bits per weight in the blocks' linear layers (group scales and zero points counted)\n",
+	       rep->w_bits);
 	if (a->o.ft_epochs > 0)
 		printf("fine-tuning:  %d passes, KL(float || rounded) %.5f -> %.5f nats/token\n",
 		       a->o.ft_epochs, rep->ft_kl_first, rep->ft_kl_last);
 	printf("device image: %llu bytes in %u tensors\n",
 	       (unsigned long long)qm->data_size, qm->n_tensors);
 	printf("\nlinear layer  bits  alpha  in clip / max      SNR w (dB)  SNR w+a (dB)%s\n",
-	       a->o.avg_bits > 4.0 ? "  dNLL(4 bit)" : "");
+	       inpu_quant_mixes(&a->o) ? "  dNLL(4 bit)" : "");
 	for (uint32_t i = 0; i < rep->n_layers; i++) {
 		const struct inpu_quant_layer_report *r = &rep->layer[i];
 		char alpha[16];
@@ -543,9 +553,9 @@ static void print_report(const struct qargs *a, const struct inpu_qmodel *qm,
 			snprintf(alpha, sizeof(alpha), "%.2f", r->alpha);
 		printf("%-12s  %4d  %5s  %7.3f / %7.3f  %10.2f  %12.2f", r->name,
 		       r->bits, alpha, r->in_clip, r->in_max, r->snr_w_db, r->snr_wa_db);
-		if (a->o.avg_bits > 4.0 && r->sens > -1.0)
+		if (inpu_quant_mixes(&a->o) && r->sens > -1.0)
 			printf("  %11.5f", r->sens);
-		else if (a->o.avg_bits > 4.0)
+		else if (inpu_quant_mixes(&a->o))
 			printf("  %11s", "-");
 		printf("\n");
 	}

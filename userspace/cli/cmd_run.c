@@ -380,11 +380,12 @@ static void print_json(const struct run_args *a, const struct inpu_gen_stats *st
 	       "\"step_us\":%.2f,\"submit_us\":%.2f,\"wait_us\":%.2f,"
 	       "\"device_busy_us\":%.2f,\"depth\":%lld,\"per_job\":%lld,"
 	       "\"token_us_p50\":%.1f,\"token_us_p99\":%.1f,"
-	       "\"gen_cycles_per_token\":%.0f}\n",
+	       "\"gen_cycles_per_token\":%.0f,\"gen_bytes_per_token\":%.0f}\n",
 	       (unsigned long long)st->n_prompt, (unsigned long long)st->n_gen,
 	       r->pp_tps, r->tg_tps, r->cyc_tok, r->tot_us, r->step_us,
 	       r->sub_us, r->wait_us, r->busy_us, dev ? a->depth : 0,
-	       dev ? a->per_job : 0, r->p50, r->p99, r->gen_cyc_tok);
+	       dev ? a->per_job : 0, r->p50, r->p99, r->gen_cyc_tok,
+	       per((double)st->bytes_gen, st->n_gen));
 }
 
 static void print_text(const struct run_args *a, const struct inpu_gen_stats *st,

@@ -52,9 +52,28 @@ void inpu_quant_opts_default(struct inpu_quant_opts *o)
 	o->gptq_damp = 0.01;
 	o->ft_batch = 4;
 	o->ft_lr = 2.5e-4;
-	/* Measured best for W4A8 (README.md): groups of 16 with zero points. */
+	/*
+	 * Measured best for W4A8 (README.md): groups of 16, scale and zero
+	 * point as 4-bit codes, the most sensitive layers in 8 bits within
+	 * the 5 bits per weight of byte scales and zero points.
+	 */
 	o->w4_group = INPU_W4_GROUP_SMALL;
 	o->w4_zero = 1;
+	o->w4_codes = 1;
+	o->avg_bits = INPU_W4_AVG_BITS;
+}
+
+double inpu_quant_w4_bits(const struct inpu_quant_opts *o)
+{
+	int grp = o->w4_group ? o->w4_group : INPU_W4_GROUP;
+	int zero_bytes = o->w4_zero && !o->w4_codes;
+
+	return 4.0 + 8.0 * (1 + zero_bytes) / grp;
+}
+
+int inpu_quant_mixes(const struct inpu_quant_opts *o)
+{
+	return o->scheme == INPU_QS_W4A8 && o->avg_bits > inpu_quant_w4_bits(o);
 }
 
 /* Parameters outside the embedding table (the classifier counted). */
@@ -967,6 +986,7 @@ struct qctx {
 	uint64_t stride;
 	struct qtune_scales tuned;	/* fine-tuned grids (tuned.s[0][0] set) */
 	int bits_chosen;		/* bits[][] set before fine-tuning */
+	double w_bits;			/* their bits per weight, formats counted */
 };
 
 /*
@@ -1577,7 +1597,8 @@ static const int in_sites[4] = { S_XA, S_ATT, S_XF, S_H };
 
 /*
  * Bits of every linear layer of the blocks.  W8A8: 8.  W4A8: 4, or with
- * opts.avg_bits mixed precision: each layer's sensitivity is the NLL (on
+ * opts.avg_bits above the 4-bit format's bits per weight (group scales
+ * and zero points counted) mixed precision: each layer's sensitivity is the NLL (on
  * calibration stories, float activations) the all-4-bit model saves when
  * that layer alone gets its float weights back (leave-one-out: it sees
  * the other layers' errors, as it will in the model); layers go to 8 bits
@@ -1589,7 +1610,7 @@ static int choose_bits(struct qctx *q)
 	const struct inpu_quant_opts *o = q->o;
 	int L = q->p1.n_layers, ret = 0;
 	struct qprep t;
-	double base, used = 0.0, total = 0.0;
+	double base, used = 0.0, total = 0.0, b4 = inpu_quant_w4_bits(o);
 	struct qweight qw;
 
 	if (q->bits_chosen)
@@ -1600,7 +1621,8 @@ static int choose_bits(struct qctx *q)
 			q->bits[l][li] = o->scheme == INPU_QS_W4A8 ? 4 : 8;
 			q->sens[l][li] = -1.0;
 		}
-	if (o->scheme != INPU_QS_W4A8 || !(o->avg_bits > 4.0))
+	q->w_bits = o->scheme == INPU_QS_W4A8 ? b4 : 8.0;
+	if (!inpu_quant_mixes(o))
 		return 0;
 	ret = qprep_copy(&q->p1, &t);
 	if (ret)
@@ -1648,7 +1670,7 @@ static int choose_bits(struct qctx *q)
 	qprep_free(&t);
 	if (ret)
 		return ret;
-	used = 4.0 * total;
+	used = b4 * total;
 	for (;;) {	/* greedy: best NLL saved per extra bit */
 		int bl = -1, bi = -1, n, k;
 		double best = 0.0;
@@ -1661,7 +1683,7 @@ static int choose_bits(struct qctx *q)
 					continue;
 				qprep_layer(&q->p1, l, li, &n, &k);
 				sz = (double)n * k;
-				if (used + 4.0 * sz > o->avg_bits * total)
+				if (used + (8.0 - b4) * sz > o->avg_bits * total)
 					continue;
 				if (q->sens[l][li] / sz > best) {
 					best = q->sens[l][li] / sz;
@@ -1673,8 +1695,9 @@ static int choose_bits(struct qctx *q)
 			break;
 		qprep_layer(&q->p1, bl, bi, &n, &k);
 		q->bits[bl][bi] = 8;
-		used += 4.0 * n * k;
+		used += (8.0 - b4) * n * k;
 	}
+	q->w_bits = used / total;
 	return 0;
 }
 
@@ -1757,7 +1780,7 @@ static void model_note(struct inpu_qmodel *m, const struct inpu_quant_opts *o)
 
 	snprintf(m->note, sizeof(m->note),
 		 "inpu quantize: %s%s%s,%s smooth %s%s, act %s,%s keys%s%s",
-		 !w4 ? "w8a8" : o->avg_bits > 4.0 ? "w4a8 mixed" : "w4a8",
+		 !w4 ? "w8a8" : inpu_quant_mixes(o) ? "w4a8 mixed" : "w4a8",
 		 w4 ? (opts_fmt(o).group == INPU_W4_GROUP_SMALL ? " g16" : " g32") : "",
 		 w4 && o->w4_codes ? " 4-bit codes" : w4 && o->w4_zero ? " zero points" : "",
 		 o->rotate ? " rotated," : "",
@@ -2036,6 +2059,7 @@ static int build_model(struct qctx *q, struct inpu_qmodel **out,
 	if (rep) {
 		rep->n_layers = b.nrep;
 		rep->resid_max = q->c2.res_max;
+		rep->w_bits = q->w_bits;
 		rep->resid_frac = (uint32_t)b.rf;
 	}
 	ret = inpu_qmodel_check(b.m, err, errlen);
@@ -2168,7 +2192,7 @@ static int finetune(struct qctx *q, struct inpu_quant_report *rep, char *err,
 
 	memset(&ref, 0, sizeof(ref));
 	memset(&ftk, 0, sizeof(ftk));
-	if (o->avg_bits > 4.0) {
+	if (inpu_quant_mixes(o)) {
 		ret = qcalib_new(&q->p1, o->n_sample, o->gptq, &q->c2);
 		if (!ret)
 			ret = qcalib_run(&q->p1, &q->tk, q->stride, &q->c2, o->progress,

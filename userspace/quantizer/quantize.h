@@ -68,9 +68,11 @@ struct inpu_quant_opts {
 	int w4_codes;		/* W4: scale and zero point as 4-bit codes in
 				 * one byte per group (INPU_W4_GFMT_CODES;
 				 * zero points implied) */
-	double avg_bits;	/* W4A8: > 4 mixes 4 and 8 bits per linear layer
-				 * of the blocks, by sensitivity, within this
-				 * average number of bits per weight */
+	double avg_bits;	/* W4A8: more than inpu_quant_w4_bits() mixes 4
+				 * and 8 bits per linear layer of the blocks,
+				 * by sensitivity, within this average number
+				 * of bits per weight (group scale and zero
+				 * point bytes counted) */
 	uint32_t n_sample;	/* calibration tokens kept for searches */
 	uint32_t max_stories;	/* 0: every calibration story */
 	double gptq_damp;	/* fraction of mean diag(H), e.g. 0.01 */
@@ -93,6 +95,19 @@ struct inpu_quant_opts {
 };
 
 void inpu_quant_opts_default(struct inpu_quant_opts *o);
+
+/*
+ * W4A8's default budget (opts.avg_bits): 5 bits per weight, what groups
+ * of 16 with a scale and a zero-point byte each take.  In 4-bit codes
+ * (4.5 bits per weight) the half bit left goes to 8-bit layers.
+ */
+#define INPU_W4_AVG_BITS	5.0
+
+/* Bits per weight of the 4-bit layers in the format @o asks for. */
+double inpu_quant_w4_bits(const struct inpu_quant_opts *o);
+
+/* 1 if @o mixes 4- and 8-bit layers (W4A8, avg_bits above the 4-bit format). */
+int inpu_quant_mixes(const struct inpu_quant_opts *o);
 
 /*
  * W4A8's default method (ft_epochs INPU_FT_AUTO; inpu quantize without
@@ -127,6 +142,8 @@ struct inpu_quant_report {
 	uint64_t sample_tokens;
 	uint32_t n_layers;	/* entries in layer[] */
 	struct inpu_quant_layer_report layer[INPU_QM_MAX_LAYERS * 4 + 1];
+	double w_bits;		/* linear layers of the blocks: bits per weight
+				 * (group scale and zero point bytes counted) */
 	double resid_max;
 	uint32_t resid_frac;	/* residual = int32 / 2^resid_frac */
 	double ft_kl_first;	/* fine-tuning: mean KL(float || rounded) per */

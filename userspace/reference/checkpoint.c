@@ -226,6 +226,54 @@ void inpu_model_free(struct inpu_model *m)
 	free(m);
 }
 
+/* @n floats of @src (zeros if NULL) to @f, little-endian as this host. */
+static int put_floats(FILE *f, const float *src, size_t n)
+{
+	static const float zeros[1024];
+
+	while (n) {
+		size_t k = src ? n : (n < 1024 ? n : 1024);
+
+		if (fwrite(src ? src : zeros, sizeof(float), k, f) != k)
+			return -EIO;
+		if (src)
+			src += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int inpu_model_save_v0(const struct inpu_model *m, const char *path,
+		       char *err, size_t errlen)
+{
+	struct inpu_model_config c = m->cfg;
+	int32_t hdr[7] = { c.dim, c.hidden_dim, c.n_layers, c.n_heads,
+			   c.n_kv_heads, c.shared_classifier ? c.vocab_size :
+			   -c.vocab_size, c.seq_len };
+	FILE *f = fopen(path, "wb");
+	int ret = 0;
+
+	if (!f) {
+		ret = -errno;
+		inpu_model_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	c.version = INPU_CKPT_V0;	/* v0 carries the RoPE tables */
+	if (fwrite(hdr, sizeof(hdr), 1, f) != 1)
+		ret = -EIO;
+	for (const enum tensor *t = v0_order; *t != T_END && !ret; t++)
+		ret = put_floats(f, tensor_ptr((struct inpu_model *)m, *t),
+				 (size_t)tensor_count(&c, *t));
+	if (fclose(f) && !ret)
+		ret = -EIO;
+	if (ret) {
+		inpu_model_seterr(err, errlen, "%s: write failed: %s", path,
+				  strerror(-ret));
+		remove(path);
+	}
+	return ret;
+}
+
 /*
  * Read a v1 header ("ak42" magic already seen) into @c.  The version is
  * checked before the full header length so that a short v2 file is

@@ -114,6 +114,14 @@ const char *inpu_model_check_config(const struct inpu_model_config *c,
 				    char *why, size_t whylen);
 int inpu_model_alloc(const struct inpu_model_config *c, struct inpu_model **out);
 
+/*
+ * Write @m to @path as a legacy v0 checkpoint (run.c's format, which
+ * llama.cpp's llama2.c converter reads): the unused RoPE tables as zeros.
+ * -errno with a message on failure; a partial file is removed.
+ */
+int inpu_model_save_v0(const struct inpu_model *m, const char *path,
+		       char *err, size_t errlen);
+
 
 
 /*

@@ -34,6 +34,8 @@ struct inpu_backend_ops {
 	const int32_t *(*logits)(struct inpu_backend *b);
 	/* Modelled device cycles of the last step or job; optional. */
 	uint64_t (*cycles)(const struct inpu_backend *b);
+	/* Modelled device memory traffic of the same, bytes; optional. */
+	uint64_t (*dram_bytes)(const struct inpu_backend *b);
 	/* Why the last operation failed, one line. */
 	void (*why)(const struct inpu_backend *b, char *buf, size_t len);
 	/*
@@ -78,6 +80,11 @@ struct inpu_qdev *inpu_backend_qdev(struct inpu_backend *b);
 static inline uint64_t inpu_backend_cycles(const struct inpu_backend *b)
 {
 	return b->ops->cycles ? b->ops->cycles(b) : 0;
+}
+
+static inline uint64_t inpu_backend_dram_bytes(const struct inpu_backend *b)
+{
+	return b->ops->dram_bytes ? b->ops->dram_bytes(b) : 0;
 }
 
 static inline int inpu_backend_can_chain(const struct inpu_backend *b)

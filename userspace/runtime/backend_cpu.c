@@ -82,6 +82,11 @@ static uint64_t cpu_cycles(const struct inpu_backend *b)
 	return inpu_qcpu_cycles(to_cpu_c(b)->qc);
 }
 
+static uint64_t cpu_dram_bytes(const struct inpu_backend *b)
+{
+	return inpu_qcpu_dram_bytes(to_cpu_c(b)->qc);
+}
+
 static void cpu_why(const struct inpu_backend *b, char *buf, size_t len)
 {
 	const struct cpu_backend *c = to_cpu_c(b);
@@ -108,6 +113,7 @@ static const struct inpu_backend_ops cpu_ops = {
 	.next = cpu_next,
 	.logits = cpu_logits,
 	.cycles = cpu_cycles,
+	.dram_bytes = cpu_dram_bytes,
 	.why = cpu_why,
 	.destroy = cpu_destroy,
 };

@@ -108,6 +108,7 @@ static int gen_steps(struct gen *g)
 		} else {
 			st->n_gen++;
 			st->cyc_gen += cyc;
+			st->bytes_gen += inpu_backend_dram_bytes(g->b);
 		}
 		/* Every step makes the backend's choice (a SAMPLE draw too). */
 		next = g->b->ops->next(g->b);
@@ -161,6 +162,7 @@ static int gen_chained(struct gen *g)
 			st->lat[st->n_lat++] = (inpu_now_ns() - t0) / (uint64_t)n;
 		inflight -= n;
 		st->cyc_gen += inpu_backend_cycles(g->b);
+		st->bytes_gen += inpu_backend_dram_bytes(g->b);
 		for (int i = 0; i < n && !g->bos; i++) {
 			int next = g->b->ops->token(g->b, p + i);
 

@@ -35,6 +35,7 @@ struct inpu_gen_stats {
 	uint64_t step_ns;		/* in the backend's operations */
 	uint64_t n_prompt, n_gen;	/* tokens run as prompt, generated */
 	uint64_t cyc_prompt, cyc_gen;	/* modelled device cycles */
+	uint64_t bytes_gen;		/* modelled memory traffic, generating */
 	uint64_t *lat;			/* per generated token (ns) */
 	long n_lat;
 	int *gen;			/* the generated token ids */

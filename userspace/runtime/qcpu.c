@@ -257,6 +257,11 @@ uint64_t inpu_qcpu_cycles(const struct inpu_qcpu *c)
 	return c->res.cost.cycles;
 }
 
+uint64_t inpu_qcpu_dram_bytes(const struct inpu_qcpu *c)
+{
+	return c->res.cost.dram_bytes;
+}
+
 const void *inpu_qcpu_stream(const struct inpu_qcpu *c, size_t *len)
 {
 	*len = c->stream_len;

@@ -52,6 +52,8 @@ const int32_t *inpu_qcpu_prefill(struct inpu_qcpu *c, const int *tokens,
 int inpu_qcpu_status(const struct inpu_qcpu *c);
 /* Modelled cycles of the last step (engine/ISA.md, cycle model). */
 uint64_t inpu_qcpu_cycles(const struct inpu_qcpu *c);
+/* Bytes the last step moved to and from device memory in the same model. */
+uint64_t inpu_qcpu_dram_bytes(const struct inpu_qcpu *c);
 /* The stream and its memory plan (for tools and tests). */
 const void *inpu_qcpu_stream(const struct inpu_qcpu *c, size_t *len);
 const struct inpu_qlayout *inpu_qcpu_layout(const struct inpu_qcpu *c);
