@@ -21,6 +21,8 @@
 
 #include <stdint.h>
 
+#include <inpu/inpu_isa.h>
+
 typedef void (*inpu_w8_block_fn)(const uint8_t *const *tiles,
 				 uint32_t n_tiles, const int8_t *x,
 				 uint32_t m_rows, uint32_t x_stride,
@@ -42,6 +44,13 @@ typedef int32_t (*inpu_dot_i8_i16_fn)(const int8_t *a, const int16_t *b,
 				      uint32_t n);
 typedef void (*inpu_axpy_i8_fn)(int32_t *acc, int32_t p, const int8_t *v,
 				uint32_t n);
+/*
+ * W4 group codes (INPU_W4_GFMT_CODES) into what the block kernels take:
+ * for each of @n bytes, gs = inpu_w4_gs_level(low nibble) and
+ * gz = high nibble - 8.
+ */
+typedef void (*inpu_w4_codes_fn)(const uint8_t *codes, uint32_t n,
+				 uint8_t *gs, int8_t *gz);
 
 struct inpu_kernels {
 	inpu_w8_block_fn w8_block;
@@ -49,6 +58,7 @@ struct inpu_kernels {
 	inpu_dot_i8_fn dot_i8;
 	inpu_dot_i8_i16_fn dot_i8_i16;
 	inpu_axpy_i8_fn axpy_i8;
+	inpu_w4_codes_fn w4_codes;
 };
 
 void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
@@ -62,6 +72,8 @@ int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n);
 int32_t inpu_dot_i8_i16_scalar(const int8_t *a, const int16_t *b, uint32_t n);
 void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v,
 			 uint32_t n);
+void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
+			  int8_t *gz);
 
 /*
  * SIMD kernel sets (matmul_avx2.c, matmul_avx512.c).  Each file is built

@@ -29,7 +29,9 @@ struct mm_state {
 	const struct inpu_qparam *qp;
 	const int32_t *bias;
 	int32_t *xscale;	/* I8ROW x: the chunk's row scales, else NULL */
-	const uint8_t *gs, *gz;	/* whole group tensors (W4) */
+	const uint8_t *gs, *gz;	/* whole group tensors (W4); with codes
+				 * (gfmt 1) gs holds them and gz is NULL */
+	int codes;		/* gfmt 1: decoded block by block */
 	uint8_t *gsb, *gzb;	/* this block's groups, KT_CHUNK tiles */
 	int32_t *acc, *part;
 };
@@ -63,12 +65,39 @@ static int mm_tiles(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 	return 0;
 }
 
+/*
+ * The group scales and zero points of column block @nb for @ng groups
+ * from tile @kb0 on, as the block kernel takes them: copied, or decoded
+ * from INPU_W4_GFMT_CODES (ISA.md 3.1) here, where only the block's
+ * groups are touched, rather than the whole tensor at once.
+ */
+static void mm_groups(struct op_ctx *c, struct mm_state *st, uint32_t nb,
+		      uint32_t kb0, uint32_t ng)
+{
+	uint32_t per_tile = INPU_W4_TILE_K / st->group, g;
+
+	for (g = 0; g < ng; g++) {
+		size_t from = (size_t)(kb0 * per_tile + g) * st->npad +
+			      nb * INPU_TILE_N;
+		size_t to = (size_t)g * INPU_TILE_N;
+
+		if (st->codes) {
+			c->e->k.w4_codes(st->gs + from, INPU_TILE_N, st->gsb + to,
+					 (int8_t *)st->gzb + to);
+			continue;
+		}
+		memcpy(st->gsb + to, st->gs + from, INPU_TILE_N);
+		if (st->gz)
+			memcpy(st->gzb + to, st->gz + from, INPU_TILE_N);
+	}
+}
+
 /* acc[mr][64] of column block @nb over all of K, for rows in @xpad. */
 static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 		    const int8_t *xpad, uint32_t mr)
 {
 	uint32_t tile_k = st->w4 ? INPU_W4_TILE_K : INPU_W8_TILE_K;
-	uint32_t per_tile = INPU_W4_TILE_K / st->group, kb0, kn, g, i;
+	uint32_t per_tile = INPU_W4_TILE_K / st->group, kb0, kn, i;
 
 	for (kb0 = 0; kb0 < st->kt; kb0 += kn) {
 		int32_t *dst = kb0 ? st->part : st->acc;
@@ -78,18 +107,9 @@ static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 		if (mm_tiles(c, st, nb, kb0, kn))
 			return -1;
 		if (st->w4) {
-			for (g = 0; g < kn * per_tile; g++) {
-				size_t from = (size_t)(kb0 * per_tile + g) * st->npad +
-					      nb * INPU_TILE_N;
-
-				memcpy(st->gsb + (size_t)g * INPU_TILE_N,
-				       st->gs + from, INPU_TILE_N);
-				if (st->gz)
-					memcpy(st->gzb + (size_t)g * INPU_TILE_N,
-					       st->gz + from, INPU_TILE_N);
-			}
+			mm_groups(c, st, nb, kb0, kn * per_tile);
 			c->e->k.w4_block(st->tiles, kn, st->group, st->gsb,
-					 st->gz ? (const int8_t *)st->gzb : NULL,
+					 st->gzb ? (const int8_t *)st->gzb : NULL,
 					 x, mr, st->kpad, dst);
 		} else {
 			c->e->k.w8_block(st->tiles, kn, x, mr, st->kpad, dst);
@@ -99,27 +119,6 @@ static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 		if (inpu_eng_op_work(c, (uint64_t)mr * kn * tile_k *
 					INPU_TILE_N))
 			return -1;
-	}
-	return 0;
-}
-
-/*
- * INPU_W4_GFMT_CODES: each byte's two codes into the scale and the zero
- * point the kernels take (ISA.md 3.1), so they run as with byte scales.
- */
-static int mm_decode_codes(struct op_ctx *c, struct mm_state *st,
-			   uint8_t *gs, size_t gbytes)
-{
-	size_t i, count = (size_t)st->o->gscale.rows * st->o->gscale.cols;
-	int8_t *gz = inpu_eng_op_alloc(c, count);
-
-	st->gz = (uint8_t *)gz;
-	st->gzb = inpu_eng_op_alloc(c, gbytes);
-	if (!gz || !st->gzb)
-		return -1;
-	for (i = 0; i < count; i++) {
-		gz[i] = (int8_t)((gs[i] >> 4) - 8);
-		gs[i] = inpu_w4_gs_level(gs[i] & 15);
 	}
 	return 0;
 }
@@ -151,8 +150,11 @@ static int mm_load(struct op_ctx *c, struct mm_state *st)
 	    inpu_eng_read_elems(c, &o->gscale, 0,
 				(uint64_t)o->gscale.rows * o->gscale.cols, gs))
 		return -1;
-	if (o->gfmt == INPU_W4_GFMT_CODES)
-		return mm_decode_codes(c, st, gs, gbytes);
+	if (o->gfmt == INPU_W4_GFMT_CODES) {
+		st->codes = 1;
+		st->gzb = inpu_eng_op_alloc(c, gbytes);
+		return st->gzb ? 0 : -1;
+	}
 	if (o->gzero.dtype == INPU_DT_NONE)
 		return 0;
 	gz = inpu_eng_op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);

@@ -105,3 +105,14 @@ void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v, uint32_t n)
 	for (i = 0; i < n; i++)
 		acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)p * (uint32_t)(int32_t)v[i]);
 }
+
+void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
+			  int8_t *gz)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		gs[i] = inpu_w4_gs_level(codes[i] & 15);
+		gz[i] = (int8_t)((codes[i] >> 4) - 8);
+	}
+}

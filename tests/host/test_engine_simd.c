@@ -729,6 +729,50 @@ TEST(attention_kernels)
 }
 
 /*
+ * W4 group codes: every byte value, at every length around the vector
+ * width, against the scalar decoding and against the ISA's formula.
+ */
+TEST(w4_codes_kernels)
+{
+	uint8_t codes[300], gs_ref[300], gs[300];
+	int8_t gz_ref[300], gz[300];
+	struct inpu_kernels k;
+	unsigned int li, i, len;
+
+	for (i = 0; i < 300; i++)
+		codes[i] = (uint8_t)(i * 37 + 11);
+	inpu_w4_codes_scalar(codes, 300, gs_ref, gz_ref);
+	for (i = 0; i < 300; i++) {
+		ASSERT_EQ(inpu_w4_gs_level(codes[i] & 15), gs_ref[i]);
+		ASSERT_EQ((codes[i] >> 4) - 8, gz_ref[i]);
+	}
+	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
+		enum inpu_isa_level l = simd_levels[li];
+
+		if (inpu_cpu_isa_level() < l) {
+			note("%s: not supported by this CPU, kernels not called\n",
+			     inpu_isa_level_name(l));
+			continue;
+		}
+		inpu_kernels_select(l, &k);
+		for (len = 0; len <= 300; len += len < 70 ? 1 : 23) {
+			memset(gs, 0xa5, sizeof(gs));
+			memset(gz, 0x5a, sizeof(gz));
+			k.w4_codes(codes, len, gs, gz);
+			ASSERT_EQ(0, memcmp(gs, gs_ref, len)) {
+				TH_LOG("%s scales, n %u", inpu_isa_level_name(l), len);
+			}
+			ASSERT_EQ(0, memcmp(gz, gz_ref, len)) {
+				TH_LOG("%s zero points, n %u", inpu_isa_level_name(l), len);
+			}
+			/* nothing past n written */
+			ASSERT_EQ(0xa5, len < 300 ? gs[len] : 0xa5);
+			ASSERT_EQ(0x5a, len < 300 ? gz[len] : 0x5a);
+		}
+	}
+}
+
+/*
  * Constant fills at the limits of every operand: where a saturating or
  * overflowing formulation (e.g. vpmaddubsw on raw W8 bytes, whose pair
  * sums reach -65280) would show.

@@ -286,6 +286,46 @@ TEST_F(ckpt, v0_unshared_classifier)
 	free(b);
 }
 
+/*
+ * inpu_model_save_v0 writes what the reader reads: the same size as the
+ * file it came from, the same weights back; an unwritable path is an
+ * error with the path in the message and no file.
+ */
+TEST_F(ckpt, v0_save_round_trip)
+{
+	char path[] = "/tmp/inpu-ckpt-XXXXXX";
+	struct inpu_model *m;
+	char *b;
+	size_t len, rope;
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, inpu_model_save_v0(self->m, path, self->err, sizeof(self->err))) {
+		TH_LOG("%s", self->err);
+	}
+	ASSERT_EQ(0, inpu_read_file(path, &b, &len, self->err, sizeof(self->err)));
+	EXPECT_EQ(self->raw_len, len);
+	/* the header and the weights before v0's unused RoPE tables, which
+	 * end the file (shared classifier): byte for byte */
+	rope = 2 * (size_t)self->m->cfg.seq_len *
+	       (size_t)inpu_model_head_size(&self->m->cfg) / 2 * sizeof(float);
+	ASSERT_LT(rope, len);
+	EXPECT_EQ(0, memcmp(b, self->raw, len - rope)) {
+		TH_LOG("the saved header or weights differ");
+	}
+	free(b);
+	ASSERT_EQ(0, inpu_model_load(path, &m, self->err, sizeof(self->err)));
+	unlink(path);
+	EXPECT_EQ(0, memcmp(&m->cfg, &self->m->cfg, sizeof(m->cfg)));
+	ASSERT_EQ(self->m->n_floats, m->n_floats);
+	EXPECT_EQ(0, memcmp(m->storage, self->m->storage, m->n_floats * sizeof(float)));
+	inpu_model_free(m);
+	EXPECT_EQ(-ENOENT, inpu_model_save_v0(self->m, "/nonexistent/dir/x.bin",
+					      self->err, sizeof(self->err)));
+	EXPECT_NE(NULL, strstr(self->err, "/nonexistent/dir/x.bin"));
+}
+
 TEST_F(ckpt, v0_non_finite_weight)
 {
 	char *b = dup_buf(self->raw, self->raw_len, 0);
