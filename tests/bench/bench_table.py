@@ -30,9 +30,16 @@ def bench_lines(path):
                 continue
             _, name, mode, js = line.rstrip("\n").split(" ", 3)
             try:
-                runs[(name, mode)] = json.loads(js)
+                j = json.loads(js)
             except json.JSONDecodeError:
-                pass
+                continue
+            # Repeated runs: the best of each speed (the host is shared
+            # and noisy; the best run is the least disturbed one).
+            old = runs.get((name, mode))
+            if old:
+                for k in ("gen_tok_s", "prompt_tok_s"):
+                    j[k] = max(j.get(k, 0.0), old.get(k, 0.0))
+            runs[(name, mode)] = j
     return runs
 
 
@@ -48,10 +55,12 @@ def llamacpp_runs(outdir):
                 r = res.setdefault((model, typ), {"pp": {}, "tg": 0.0,
                                                   "tg_n": 0, "size": 0})
                 r["size"] = t.get("model_size", 0)
+                # the best repetition, as for inpu's runs
+                ts = max(t.get("samples_ts") or [t["avg_ts"]])
                 if t["n_gen"] > 0:
-                    r["tg"], r["tg_n"] = t["avg_ts"], t["n_gen"]
+                    r["tg"], r["tg_n"] = ts, t["n_gen"]
                 else:
-                    r["pp"][t["n_prompt"]] = t["avg_ts"]
+                    r["pp"][t["n_prompt"]] = ts
     return res
 
 
@@ -121,10 +130,11 @@ def main():
         "one after the other. Decode: %s generated tokens after the prompt "
         "(the first 100 characters of tinystories-dev.txt), greedy, "
         "`--ignore-eos`. Device: `inpu run` in the TCG VM through "
-        "/dev/accel, steps chained on the device (8 per job, 32 in flight); "
+        "/dev/accel, steps chained on the device (8 per job, 32 in flight), "
+        "best of 3 runs; "
         "the prompt is prefilled in batches of up to 32 tokens per job "
         "(matrix-matrix ops). llama.cpp: built from ../shared/anchors, "
-        "llama-bench, one thread, native, 3 repetitions: decode of as many "
+        "llama-bench, one thread, native, best of 3 repetitions: decode of as many "
         "tokens from an empty context, prompt at the length inpu's "
         "tokenizer gave (in brackets) and at 256; the GGUF files are "
         "converted from the same llama2.c checkpoints by llama.cpp's "
@@ -144,7 +154,7 @@ def main():
     text = "\n".join(rows + notes + detail) + "\n\n" + (
         "Latency: one step per job, submit to token on the host. cpu "
         "backend: the same integer stream through the engine library on "
-        "this host. Cycle model: modelled device cycles per generated "
+        "this host, best of 3. Cycle model: modelled device cycles per generated "
         "token at 1 GHz (engine/ISA.md's cost model, 32 x 32 array).\n")
     sys.stdout.write(text)
     with open(os.path.join(outdir, "bench.md"), "w", encoding="utf-8") as f:

@@ -74,13 +74,17 @@ stories110M-w8a8 stories110M-w8a8.inpu stories110M-tok.bin $STEPS
 stories110M-w4a8 stories110M-w4a8.inpu stories110M-tok.bin $STEPS
 LIST
 
-# The cpu backend on this host, one process at a time.
+# The cpu backend on this host, one process at a time, three runs each
+# (the table keeps the best).
 : >"$out/host.txt"
 while read -r name model tok steps; do
 	echo "bench: $name on the cpu backend (host)"
-	j=$($B/bin/inpu run -m "$models/$model" -z "$models/$tok" -p "$(cat "$models/prompt.txt")" \
-		-n "$steps" --backend cpu --quiet --ignore-eos --json | tail -n 1)
-	echo "BENCH $name cpu $j" >>"$out/host.txt"
+	for rep in 1 2 3; do
+		j=$(OPENBLAS_NUM_THREADS=1 $B/bin/inpu run -m "$models/$model" -z "$models/$tok" \
+			-p "$(cat "$models/prompt.txt")" -n "$steps" --backend cpu --quiet \
+			--ignore-eos --json | tail -n 1)
+		echo "BENCH $name cpu $j" >>"$out/host.txt"
+	done
 done <"$models/list"
 
 # llama.cpp on the same checkpoints, one thread: the prompt at the length
