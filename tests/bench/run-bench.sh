@@ -98,7 +98,7 @@ for m in stories260K stories15M stories110M; do
 	llamacpp_gguf "$m" "$models/$m.bin" "$tok" "$models"
 	read -r pp tg < <(python3 -c 'import json, sys
 j = json.loads(sys.stdin.read().split(" ", 3)[3])
-print(j["prompt_tokens"], j["generated_tokens"])' <<<"$(grep "^BENCH $m-w8a8 cpu " "$out/host.txt")")
+print(j["prompt_tokens"], j["generated_tokens"])' <<<"$(grep -m 1 "^BENCH $m-w8a8 cpu " "$out/host.txt")")
 	# shellcheck disable=SC2046 # one file per type
 	llamacpp_bench "$out/llamacpp-$m.json" "$pp" "$tg" \
 		$(for t in $LLAMACPP_TYPES; do echo "$models/$m-$t.gguf"; done)
