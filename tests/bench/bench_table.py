@@ -44,24 +44,36 @@ def bench_lines(path):
 
 
 def llamacpp_runs(outdir):
-    """(model, type) -> {"pp": {n_prompt: tok/s}, "tg": tok/s, "tg_n": n}"""
+    """(model, type) -> {"pp": {n_prompt: tok/s}, "tg": tok/s, "tg_n": n},
+    the best over the passes' llamacpp-PASS-MODEL.json files"""
     res = {}
     for path in sorted(glob.glob(os.path.join(outdir, "llamacpp-*.json"))):
-        model = os.path.basename(path)[len("llamacpp-"):-len(".json")]
         with open(path, encoding="utf-8") as f:
             for t in json.load(f):
-                fn = os.path.basename(t["model_filename"])
-                typ = fn[len(model) + 1:-len(".gguf")]
+                # .../MODEL-TYPE.gguf; the types have no '-'
+                fn = os.path.basename(t["model_filename"])[:-len(".gguf")]
+                model, typ = fn.rsplit("-", 1)
                 r = res.setdefault((model, typ), {"pp": {}, "tg": 0.0,
-                                                  "tg_n": 0, "size": 0})
-                r["size"] = t.get("model_size", 0)
+                                                  "tg_n": 0})
                 # the best repetition, as for inpu's runs
                 ts = max(t.get("samples_ts") or [t["avg_ts"]])
                 if t["n_gen"] > 0:
-                    r["tg"], r["tg_n"] = ts, t["n_gen"]
+                    r["tg"], r["tg_n"] = max(r["tg"], ts), t["n_gen"]
                 else:
-                    r["pp"][t["n_prompt"]] = ts
+                    n = t["n_prompt"]
+                    r["pp"][n] = max(r["pp"].get(n, 0.0), ts)
     return res
+
+
+def memread_best(outdir):
+    best = 0.0
+    for path in glob.glob(os.path.join(outdir, "memread*.json")):
+        try:
+            with open(path, encoding="utf-8") as f:
+                best = max(best, json.load(f)["read_gb_s"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return best
 
 
 def ratio(a, b):
@@ -73,12 +85,7 @@ def main():
     runs = bench_lines(os.path.join(outdir, "host.txt"))
     runs.update(bench_lines(os.path.join(outdir, "vm.txt")))
     lc = llamacpp_runs(outdir)
-    gbs = 0.0
-    try:
-        with open(os.path.join(outdir, "memread.json"), encoding="utf-8") as f:
-            gbs = json.load(f)["read_gb_s"]
-    except (OSError, ValueError, KeyError):
-        pass
+    gbs = memread_best(outdir)
     names = []
     with open(os.path.join(outdir, "models", "list"), encoding="utf-8") as f:
         names = [line.split()[0] for line in f if line.strip()]
@@ -134,7 +141,8 @@ def main():
         "best of 3 runs; "
         "the prompt is prefilled in batches of up to 32 tokens per job "
         "(matrix-matrix ops). llama.cpp: built from ../shared/anchors, "
-        "llama-bench, one thread, native, best of 3 repetitions: decode of as many "
+        "llama-bench, one thread, native, best of 3 repetitions in each of two "
+        "passes, one before the VM runs and one after: decode of as many "
         "tokens from an empty context, prompt at the length inpu's "
         "tokenizer gave (in brackets) and at 256; the GGUF files are "
         "converted from the same llama2.c checkpoints by llama.cpp's "
@@ -144,7 +152,7 @@ def main():
         "stories110M are random models in those shapes." % gen,
         "",
         "Ceiling: one core reads memory at %.1f GB/s (tests/bench/memread.c, "
-        "best of 8 passes over 512 MiB); a decoded token reads at least "
+        "best of 8 passes over 512 MiB, before and after the VM runs); a decoded token reads at least "
         "the bytes/token the cycle model counts for the stream (weights, "
         "the filled KV cache, activations), so no decoder on one core "
         "beats bandwidth / bytes. Models that fit in the caches "
