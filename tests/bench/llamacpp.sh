@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 #
 # make bench's anchor: llama.cpp, the program users would pick instead,
 # measured in the same run as inpu (tests/bench/run-bench.sh sources this
@@ -13,7 +14,8 @@
 # else to find at run time.
 llamacpp_build() {
 	local tarball name dir
-	tarball=$(ls "$(inpu_shared)"/anchors/llama.cpp-*.tar.gz 2>/dev/null | sort | tail -n 1)
+	tarball=$(find "$(inpu_shared)/anchors" -maxdepth 1 -name 'llama.cpp-*.tar.gz' |
+		sort | tail -n 1)
 	if [ -z "$tarball" ]; then
 		echo "bench: no llama.cpp-*.tar.gz in $(inpu_shared)/anchors" >&2
 		return 1

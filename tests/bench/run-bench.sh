@@ -79,7 +79,7 @@ LIST
 : >"$out/host.txt"
 while read -r name model tok steps; do
 	echo "bench: $name on the cpu backend (host)"
-	for rep in 1 2 3; do
+	for _ in 1 2 3; do
 		j=$(OPENBLAS_NUM_THREADS=1 $B/bin/inpu run -m "$models/$model" -z "$models/$tok" \
 			-p "$(cat "$models/prompt.txt")" -n "$steps" --backend cpu --quiet \
 			--ignore-eos --json | tail -n 1)
