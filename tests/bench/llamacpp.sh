@@ -14,8 +14,8 @@
 # else to find at run time.
 llamacpp_build() {
 	local tarball name dir
-	tarball=$(find "$(inpu_shared)/anchors" -maxdepth 1 -name 'llama.cpp-*.tar.gz' |
-		sort | tail -n 1)
+	tarball=$(find "$(inpu_shared)/anchors" -maxdepth 1 -name 'llama.cpp-*.tar.gz' \
+		2>/dev/null | sort | tail -n 1) || true
 	if [ -z "$tarball" ]; then
 		echo "bench: no llama.cpp-*.tar.gz in $(inpu_shared)/anchors" >&2
 		return 1
