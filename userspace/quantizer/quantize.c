@@ -33,8 +33,16 @@
 #define I16_HEADROOM	2.0
 /* q, k, v leave the qkv MATMUL as int16 at 1/2^QKV_SHIFT of their int8 scale. */
 #define QKV_SHIFT	7
-/* Calibration stories the mixed-precision sensitivity is measured on. */
+/*
+ * Calibration stories the mixed-precision sensitivity is measured on: 16,
+ * fewer (at least 2) where the 4 L + 1 forward passes over them would
+ * take more than SENS_MACS multiply-accumulates, about a minute at the
+ * 80 G MAC/s the float pass reached on this 2-core machine (stories110M's
+ * shape: 860 s with 16 stories).
+ */
 #define SENS_STORIES	16
+#define SENS_MIN_STORIES 2
+#define SENS_MACS	5e12
 /* Tokens of the calibration sample used by the smoothing search. */
 #define SEARCH_TOKENS	1024
 
@@ -1592,6 +1600,25 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 	return 0;
 }
 
+/* The number of stories choose_bits() measures on (SENS_MACS). */
+static uint32_t sens_stories(const struct qctx *q)
+{
+	const struct qprep *p = &q->p1;
+	double params = (double)p->n_layers *
+			((double)p->dim * p->nqkv + (double)p->dim * p->dim +
+			 3.0 * p->dim * p->hidden) + (double)p->dim * p->vocab;
+	double per_token = (4.0 * p->n_layers + 1) * params;
+	uint64_t tokens = 0;
+	uint32_t n;
+
+	for (n = 0; n < SENS_STORIES && n < q->tk.n; n++) {
+		tokens += q->tk.len[n] > 1 ? (uint64_t)q->tk.len[n] - 1 : 0;
+		if (n >= SENS_MIN_STORIES && per_token * (double)tokens > SENS_MACS)
+			break;
+	}
+	return n;
+}
+
 /* The input site of linear layer @li (qkv, wo, w13, w2) of a block. */
 static const int in_sites[4] = { S_XA, S_ATT, S_XF, S_H };
 
@@ -1611,6 +1638,7 @@ static int choose_bits(struct qctx *q)
 	int L = q->p1.n_layers, ret = 0;
 	struct qprep t;
 	double base, used = 0.0, total = 0.0, b4 = inpu_quant_w4_bits(o);
+	uint32_t ns = sens_stories(q);
 	struct qweight qw;
 
 	if (q->bits_chosen)
@@ -1644,7 +1672,7 @@ static int choose_bits(struct qctx *q)
 			total += (double)n * k;
 		}
 	}
-	base = ret ? 0.0 : qcalib_nll(&t, &q->tk, SENS_STORIES);
+	base = ret ? 0.0 : qcalib_nll(&t, &q->tk, ns);
 	/* each layer back at full precision alone: what its 4 bits cost */
 	for (int l = 0; l < L && !ret; l++) {
 		for (int li = 0; li < 4 && !ret; li++) {
@@ -1661,7 +1689,7 @@ static int choose_bits(struct qctx *q)
 			}
 			memcpy(save, w, (size_t)n * k * sizeof(float));
 			memcpy(w, w0, (size_t)n * k * sizeof(float));
-			q->sens[l][li] = base - qcalib_nll(&t, &q->tk, SENS_STORIES);
+			q->sens[l][li] = base - qcalib_nll(&t, &q->tk, ns);
 			memcpy(w, save, (size_t)n * k * sizeof(float));
 			free(save);
 		}
