@@ -103,6 +103,18 @@ static const enum inpu_isa_level simd_levels[] = {
 	INPU_ISA_AVX2, INPU_ISA_AVX512_VNNI,
 };
 
+/* @k = the kernels of SIMD level @l, or 0 (and a note) if this CPU lacks it. */
+static int kernels_at(enum inpu_isa_level l, struct inpu_kernels *k)
+{
+	if (inpu_cpu_isa_level() < l) {
+		note("%s: not supported by this CPU, kernels not called\n",
+		     inpu_isa_level_name(l));
+		return 0;
+	}
+	inpu_kernels_select(l, k);
+	return 1;
+}
+
 /* ---- the MATMUL op through the engine ---------------------------------- */
 
 /* Which levels the engine tests below compare (they skip the others). */
@@ -642,12 +654,8 @@ TEST(block_kernels_random)
 	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
 		enum inpu_isa_level l = simd_levels[li];
 
-		if (inpu_cpu_isa_level() < l) {
-			note("%s: not supported by this CPU, kernels not called\n",
-			     inpu_isa_level_name(l));
+		if (!kernels_at(l, &k))
 			continue;
-		}
-		inpu_kernels_select(l, &k);
 		rng_seed(64 + l);
 		for (it = 0; it < 800; it++) {
 			/* W8, then W4 with each group size, with and without zero points. */
@@ -685,12 +693,8 @@ TEST(attention_kernels)
 	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
 		enum inpu_isa_level l = simd_levels[li];
 
-		if (inpu_cpu_isa_level() < l) {
-			note("%s: not supported by this CPU, kernels not called\n",
-			     inpu_isa_level_name(l));
+		if (!kernels_at(l, &k))
 			continue;
-		}
-		inpu_kernels_select(l, &k);
 		rng_seed(99 + l);
 		for (int fill = 0; fill < 3; fill++) {
 			for (i = 0; i < 257; i++) {
@@ -749,12 +753,8 @@ TEST(w4_codes_kernels)
 	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
 		enum inpu_isa_level l = simd_levels[li];
 
-		if (inpu_cpu_isa_level() < l) {
-			note("%s: not supported by this CPU, kernels not called\n",
-			     inpu_isa_level_name(l));
+		if (!kernels_at(l, &k))
 			continue;
-		}
-		inpu_kernels_select(l, &k);
 		for (len = 0; len <= 300; len += len < 70 ? 1 : 23) {
 			memset(gs, 0xa5, sizeof(gs));
 			memset(gz, 0x5a, sizeof(gz));
@@ -788,12 +788,8 @@ TEST(block_kernels_extremes)
 	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
 		enum inpu_isa_level l = simd_levels[li];
 
-		if (inpu_cpu_isa_level() < l) {
-			note("%s: not supported by this CPU, kernels not called\n",
-			     inpu_isa_level_name(l));
+		if (!kernels_at(l, &k))
 			continue;
-		}
-		inpu_kernels_select(l, &k);
 		for (w4 = 0; w4 < 8; w4 += w4 ? 2 : 1)
 			for (a = 0; a < sizeof(wfill) / sizeof(wfill[0]); a++)
 				for (b = 0; b < sizeof(xfill) / sizeof(xfill[0]); b++)
