@@ -444,14 +444,17 @@ static void w4_codes_avx2(const uint8_t *codes, uint32_t n, uint8_t *gs,
 {
 	const __m256i nib = _mm256_set1_epi8(0x0f);
 	const __m256i eight = _mm256_set1_epi8(8);
-	uint8_t level[16];
-	__m256i lv;
+	/* the ISA's table, folded to a constant by the compiler */
+	const __m256i lv = _mm256_broadcastsi128_si256(_mm_setr_epi8(
+		(char)inpu_w4_gs_level(0), (char)inpu_w4_gs_level(1),
+		(char)inpu_w4_gs_level(2), (char)inpu_w4_gs_level(3),
+		(char)inpu_w4_gs_level(4), (char)inpu_w4_gs_level(5),
+		(char)inpu_w4_gs_level(6), (char)inpu_w4_gs_level(7),
+		(char)inpu_w4_gs_level(8), (char)inpu_w4_gs_level(9),
+		(char)inpu_w4_gs_level(10), (char)inpu_w4_gs_level(11),
+		(char)inpu_w4_gs_level(12), (char)inpu_w4_gs_level(13),
+		(char)inpu_w4_gs_level(14), (char)inpu_w4_gs_level(15)));
 	uint32_t i = 0;
-	unsigned int c;
-
-	for (c = 0; c < 16; c++)
-		level[c] = inpu_w4_gs_level(c);
-	lv = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)level));
 	for (; i + 32 <= n; i += 32) {
 		__m256i b = _mm256_loadu_si256((const __m256i *)(codes + i));
 		__m256i lo = _mm256_and_si256(b, nib);
