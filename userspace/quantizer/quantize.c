@@ -84,14 +84,23 @@ int inpu_quant_mixes(const struct inpu_quant_opts *o)
 	return o->scheme == INPU_QS_W4A8 && o->avg_bits > inpu_quant_w4_bits(o);
 }
 
-/* Parameters outside the embedding table (the classifier counted). */
+/*
+ * Parameters outside the embedding table (the classifier counted) of @L
+ * layers of width @d, key/value width @kv and FFN width @h, @vocab tokens.
+ */
+static uint64_t linear_params(uint64_t L, uint64_t d, uint64_t kv, uint64_t h,
+			      uint64_t vocab)
+{
+	return L * (d * (d + 2 * kv) + d * d + 3 * d * h) + d * vocab;
+}
+
 static uint64_t body_params(const struct inpu_model_config *c)
 {
-	uint64_t d = (uint64_t)c->dim, h = (uint64_t)c->hidden_dim;
+	uint64_t d = (uint64_t)c->dim;
 	uint64_t kv = c->n_heads ? d * (uint64_t)c->n_kv_heads / (uint64_t)c->n_heads : d;
 
-	return (uint64_t)c->n_layers * (d * (d + 2 * kv) + d * d + 3 * d * h) +
-	       d * (uint64_t)c->vocab_size;
+	return linear_params((uint64_t)c->n_layers, d, kv, (uint64_t)c->hidden_dim,
+			     (uint64_t)c->vocab_size);
 }
 
 int inpu_quant_auto_method(const struct inpu_model_config *c,
@@ -1604,10 +1613,10 @@ static int add_linear(struct inpu_qmodel *m, const char *pfx,
 static uint32_t sens_stories(const struct qctx *q)
 {
 	const struct qprep *p = &q->p1;
-	double params = (double)p->n_layers *
-			((double)p->dim * p->nqkv + (double)p->dim * p->dim +
-			 3.0 * p->dim * p->hidden) + (double)p->dim * p->vocab;
-	double per_token = (4.0 * p->n_layers + 1) * params;
+	double per_token = (4.0 * p->n_layers + 1) *
+			   (double)linear_params((uint64_t)p->n_layers, (uint64_t)p->dim,
+						 (uint64_t)p->kv, (uint64_t)p->hidden,
+						 (uint64_t)p->vocab);
 	uint64_t tokens = 0;
 	uint32_t n;
 
