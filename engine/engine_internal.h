@@ -142,6 +142,19 @@ static inline uint64_t inpu_eng_min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * EXPIDX of engine/ISA.md (ATTENTION, SAMPLE): the exp table's index for
+ * a distance @d below the maximum, clamped to the table.
+ */
+static inline uint32_t inpu_eng_exp_index(const struct inpu_tables *t,
+					  int64_t d, int32_t mult, int shift)
+{
+	int64_t idx = rshift_round(wmul64(d, mult), shift);
+
+	return idx >= (int64_t)t->exp_len ? t->exp_len - 1 :
+	       idx < 0 ? 0 : (uint32_t)idx;
+}
+
 /* The ops; each returns 0, or -1 with c->status set (or on no memory). */
 int inpu_eng_op_nop(struct op_ctx *c, const struct inpu_op *op);
 int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op);

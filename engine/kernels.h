@@ -34,15 +34,21 @@ typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
 				 uint32_t x_stride, int32_t *acc);
 
 /*
- * The attention's vector products (ATTENTION in engine/ISA.md), both
- * wrapping modulo 2^32: dot = sum a[i] * b[i]; axpy: acc[i] += p * v[i].
+ * The attention's vector products (ATTENTION in engine/ISA.md) over a
+ * block of @rows cache rows, row j at @k + j * @stride elements; every
+ * sum wraps modulo 2^32.  dot: out[j] = sum_i q[i] * k_j[i] (8- or
+ * 16-bit keys); axpy: acc[i] += sum_j p[j] * v_j[i].  One call per block
+ * rather than per row: the rows of a head are short (8 to 128 values),
+ * and the query, the accumulators and the call stay put across them.
  */
-typedef int32_t (*inpu_dot_i8_fn)(const int8_t *a, const int8_t *b,
-				  uint32_t n);
-/* The same with 16-bit keys (an INT16 key cache): sum a[i] * b[i]. */
-typedef int32_t (*inpu_dot_i8_i16_fn)(const int8_t *a, const int16_t *b,
-				      uint32_t n);
-typedef void (*inpu_axpy_i8_fn)(int32_t *acc, int32_t p, const int8_t *v,
+typedef void (*inpu_dot_i8_fn)(const int8_t *q, const int8_t *k,
+			       size_t stride, uint32_t rows, uint32_t n,
+			       int32_t *out);
+typedef void (*inpu_dot_i8_i16_fn)(const int8_t *q, const int16_t *k,
+				   size_t stride, uint32_t rows, uint32_t n,
+				   int32_t *out);
+typedef void (*inpu_axpy_i8_fn)(int32_t *acc, const int32_t *p,
+				const int8_t *v, size_t stride, uint32_t rows,
 				uint32_t n);
 /*
  * W4 group codes (INPU_W4_GFMT_CODES) into what the block kernels take:
@@ -68,10 +74,12 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 			  uint32_t group, const uint8_t *gs, const int8_t *gz,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc);
-int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n);
-int32_t inpu_dot_i8_i16_scalar(const int8_t *a, const int16_t *b, uint32_t n);
-void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v,
-			 uint32_t n);
+void inpu_dot_i8_scalar(const int8_t *q, const int8_t *k, size_t stride,
+			uint32_t rows, uint32_t n, int32_t *out);
+void inpu_dot_i8_i16_scalar(const int8_t *q, const int16_t *k, size_t stride,
+			    uint32_t rows, uint32_t n, int32_t *out);
+void inpu_axpy_i8_scalar(int32_t *acc, const int32_t *p, const int8_t *v,
+			 size_t stride, uint32_t rows, uint32_t n);
 void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
 			  int8_t *gz);
 

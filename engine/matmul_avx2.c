@@ -359,7 +359,8 @@ static uint32_t hsum_epi32(__m128i h)
 	return (uint32_t)_mm_cvtsi128_si32(h);
 }
 
-static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
+static inline __attribute__((always_inline)) int32_t
+dot1_i8(const int8_t *a, const int8_t *b, uint32_t n)
 {
 	__m256i s = _mm256_setzero_si256();
 	__m128i h;
@@ -386,8 +387,9 @@ static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n)
 	return (int32_t)r;
 }
 
-/* As dot_i8_avx2 with 16-bit b: |2 * 128 * 32768| < 2^31, still exact. */
-static int32_t dot_i8_i16_avx2(const int8_t *a, const int16_t *b, uint32_t n)
+/* As dot1_i8 with 16-bit b: |2 * 128 * 32768| < 2^31, still exact. */
+static inline __attribute__((always_inline)) int32_t
+dot1_i8_i16(const int8_t *a, const int16_t *b, uint32_t n)
 {
 	__m256i s = _mm256_setzero_si256();
 	__m128i h;
@@ -413,20 +415,61 @@ static int32_t dot_i8_i16_avx2(const int8_t *a, const int16_t *b, uint32_t n)
 	return (int32_t)r;
 }
 
-static void axpy_i8_avx2(int32_t *acc, int32_t p, const int8_t *v, uint32_t n)
+static void dot_i8_avx2(const int8_t *q, const int8_t *k, size_t stride,
+			uint32_t rows, uint32_t n, int32_t *out)
 {
-	__m256i pv = _mm256_set1_epi32(p);
-	uint32_t i = 0;
+	uint32_t j;
 
+	for (j = 0; j < rows; j++)
+		out[j] = dot1_i8(q, k + j * stride, n);
+}
+
+static void dot_i8_i16_avx2(const int8_t *q, const int16_t *k, size_t stride,
+			    uint32_t rows, uint32_t n, int32_t *out)
+{
+	uint32_t j;
+
+	for (j = 0; j < rows; j++)
+		out[j] = dot1_i8_i16(q, k + j * stride, n);
+}
+
+/*
+ * 32 accumulators (four vectors) at a time stay in registers over all the
+ * rows of the block; then by 8, then the scalar tail.
+ */
+static void axpy_i8_avx2(int32_t *acc, const int32_t *p, const int8_t *v,
+			 size_t stride, uint32_t rows, uint32_t n)
+{
+	uint32_t i = 0, j, c;
+
+	for (; i + 32 <= n; i += 32) {
+		__m256i a[4];
+
+		for (c = 0; c < 4; c++)
+			a[c] = _mm256_loadu_si256((const void *)(acc + i + 8 * c));
+		for (j = 0; j < rows; j++) {
+			__m256i pv = _mm256_set1_epi32(p[j]);
+			const int8_t *vj = v + j * stride + i;
+
+			for (c = 0; c < 4; c++)
+				a[c] = _mm256_add_epi32(a[c], _mm256_mullo_epi32(pv,
+					_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+						(const void *)(vj + 8 * c)))));
+		}
+		for (c = 0; c < 4; c++)
+			_mm256_storeu_si256((void *)(acc + i + 8 * c), a[c]);
+	}
 	for (; i + 8 <= n; i += 8) {
-		__m256i x = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(v + i)));
 		__m256i a = _mm256_loadu_si256((const void *)(acc + i));
 
-		a = _mm256_add_epi32(a, _mm256_mullo_epi32(pv, x));
+		for (j = 0; j < rows; j++)
+			a = _mm256_add_epi32(a, _mm256_mullo_epi32(
+				_mm256_set1_epi32(p[j]), _mm256_cvtepi8_epi32(
+				_mm_loadl_epi64((const void *)(v + j * stride + i)))));
 		_mm256_storeu_si256((void *)(acc + i), a);
 	}
-	for (; i < n; i++)
-		acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)p * (uint32_t)(int32_t)v[i]);
+	if (i < n)
+		inpu_axpy_i8_scalar(acc + i, p, v + i, stride, rows, n - i);
 }
 
 int inpu_have_avx2_kernels(void)

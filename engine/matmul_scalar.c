@@ -80,30 +80,43 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 }
 
 /* Unsigned arithmetic: wrapping modulo 2^32 is defined. */
-int32_t inpu_dot_i8_scalar(const int8_t *a, const int8_t *b, uint32_t n)
+void inpu_dot_i8_scalar(const int8_t *q, const int8_t *k, size_t stride,
+			uint32_t rows, uint32_t n, int32_t *out)
 {
-	uint32_t s = 0, i;
+	uint32_t j, i;
 
-	for (i = 0; i < n; i++)
-		s += (uint32_t)(a[i] * b[i]);
-	return (int32_t)s;
+	for (j = 0; j < rows; j++, k += stride) {
+		uint32_t s = 0;
+
+		for (i = 0; i < n; i++)
+			s += (uint32_t)(q[i] * k[i]);
+		out[j] = (int32_t)s;
+	}
 }
 
-int32_t inpu_dot_i8_i16_scalar(const int8_t *a, const int16_t *b, uint32_t n)
+void inpu_dot_i8_i16_scalar(const int8_t *q, const int16_t *k, size_t stride,
+			    uint32_t rows, uint32_t n, int32_t *out)
 {
-	uint32_t s = 0, i;
+	uint32_t j, i;
 
-	for (i = 0; i < n; i++)
-		s += (uint32_t)((int32_t)a[i] * b[i]);
-	return (int32_t)s;
+	for (j = 0; j < rows; j++, k += stride) {
+		uint32_t s = 0;
+
+		for (i = 0; i < n; i++)
+			s += (uint32_t)((int32_t)q[i] * k[i]);
+		out[j] = (int32_t)s;
+	}
 }
 
-void inpu_axpy_i8_scalar(int32_t *acc, int32_t p, const int8_t *v, uint32_t n)
+void inpu_axpy_i8_scalar(int32_t *acc, const int32_t *p, const int8_t *v,
+			 size_t stride, uint32_t rows, uint32_t n)
 {
-	uint32_t i;
+	uint32_t j, i;
 
-	for (i = 0; i < n; i++)
-		acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)p * (uint32_t)(int32_t)v[i]);
+	for (j = 0; j < rows; j++, v += stride)
+		for (i = 0; i < n; i++)
+			acc[i] = (int32_t)((uint32_t)acc[i] +
+					   (uint32_t)p[j] * (uint32_t)(int32_t)v[i]);
 }
 
 void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,

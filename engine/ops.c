@@ -8,9 +8,9 @@
  * piece, whole FWHT blocks, whole attention heads) and write each chunk
  * of output as it is done, so their scratch memory does not grow with the
  * tensors; inpu_eng_out_hazard() says when an aliased output must be
- * staged whole instead.  What is still read whole: the KV cache of
- * ATTENTION (once per op, as int8), SAMPLE's logits (at most 65536) and an
- * FWHT block wider than a chunk (at most 2^24 int32).
+ * staged whole instead.  What is still read whole: SAMPLE's logits (at
+ * most 65536) and an FWHT block wider than a chunk (at most 2^24 int32).
+ * ATTENTION is in attention.c.
  */
 #include <string.h>
 
@@ -154,137 +154,6 @@ int inpu_eng_op_rope(struct op_ctx *c, const struct inpu_op *op)
 	for (r = 0; r < o->x.rows; r++)
 		if (rope_row(c, o, r, x, cs, v, &out))
 			return -1;
-	return inpu_eng_out_close(c, &out);
-}
-
-static uint32_t exp_index(const struct inpu_tables *t, int64_t d, int32_t mult,
-			  int shift)
-{
-	int64_t idx = rshift_round(wmul64(d, mult), shift);
-
-	return idx >= (int64_t)t->exp_len ? t->exp_len - 1 :
-	       idx < 0 ? 0 : (uint32_t)idx;
-}
-
-struct attn_state {
-	const struct inpu_op_attention *o;
-	const void *k;		/* the whole key cache rows 0..ctx-1 */
-	int k16;		/* INT16 keys, else INT8 */
-	const int8_t *v;	/* the whole value cache rows 0..ctx-1 */
-	int32_t *s;
-	uint32_t *e;
-	int32_t *acc;
-	uint32_t kvdim;
-	uint32_t jstep;		/* cache rows between two polls */
-};
-
-/*
- * One query head over cache rows [0, len), into @y (head_dim values).
- * The loops over the cache are cut every jstep rows to poll: one head of a
- * huge head_dim over a long cache is billions of MACs.
- */
-static int attn_head(struct op_ctx *c, struct attn_state *a,
-		     const int8_t *qh, uint32_t kvo, uint32_t len, int64_t *y)
-{
-	const struct inpu_op_attention *o = a->o;
-	const struct inpu_tables *t = c->tables;
-	uint32_t hd = o->head_dim, j0, j, jn, d;
-	int32_t mx = INT32_MIN;
-	uint64_t z = 0, r;
-
-	for (j0 = 0; j0 < len; j0 += jn) {
-		jn = len - j0 < a->jstep ? len - j0 : a->jstep;
-		for (j = j0; j < j0 + jn; j++) {
-			size_t at = (size_t)j * a->kvdim + kvo;
-			int32_t dot = a->k16 ?
-				c->e->k.dot_i8_i16(qh, (const int16_t *)a->k + at, hd) :
-				c->e->k.dot_i8(qh, (const int8_t *)a->k + at, hd);
-
-			a->s[j] = dot;
-			if (dot > mx)
-				mx = dot;
-		}
-		if (inpu_eng_op_work(c, (uint64_t)jn * hd))
-			return -1;
-	}
-	for (j = 0; j < len; j++) {
-		a->e[j] = t->exp[exp_index(t, (int64_t)mx - a->s[j],
-					   o->score_mult, o->score_shift)];
-		z += a->e[j];
-	}
-	/* z >= exp[0] > 0: the maximum contributes exp[0]. */
-	r = ((uint64_t)1 << 46) / z;
-	memset(a->acc, 0, (size_t)hd * 4);
-	for (j0 = 0; j0 < len; j0 += jn) {
-		jn = len - j0 < a->jstep ? len - j0 : a->jstep;
-		for (j = j0; j < j0 + jn; j++)
-			c->e->k.axpy_i8(a->acc, (int32_t)((a->e[j] * r) >> 31),
-					a->v + (size_t)j * a->kvdim + kvo, hd);
-		if (inpu_eng_op_work(c, (uint64_t)jn * hd))
-			return -1;
-	}
-	for (d = 0; d < hd; d++)
-		y[d] = requant(a->acc[d], o->out_mult, o->out_shift);
-	return 0;
-}
-
-/*
- * The cache is read whole (it is read once per query head); the queries
- * and the output go by chunks of whole heads.
- */
-int inpu_eng_op_attention(struct op_ctx *c, const struct inpu_op *op)
-{
-	const struct inpu_op_attention *o = &op->u.attention;
-	uint32_t rows = o->q.rows, hd = o->head_dim, nh = o->n_heads;
-	uint32_t qdim = nh * hd, group = nh / o->n_kv_heads;
-	uint32_t pos0 = o->pos_param ? c->params[o->pos_param - 1] : o->pos;
-	uint32_t ctx = pos0 + rows, hc = OP_CHUNK / hd, m, h0, h, hn;
-	struct attn_state a = { .o = o, .kvdim = o->n_kv_heads * hd };
-	struct out_stream out;
-	int8_t *q, *v;
-	void *k;
-	int64_t *y;
-
-	if (!hc)
-		hc = 1;
-	if (hc > nh)
-		hc = nh;
-	a.jstep = OP_POLL_UNITS / hd ? OP_POLL_UNITS / hd : 1;
-	q = inpu_eng_op_alloc(c, (size_t)hc * hd);
-	y = inpu_eng_op_alloc(c, (size_t)hc * hd * 8);
-	a.k16 = o->k.dtype == INPU_DT_INT16;
-	k = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim * (a.k16 ? 2 : 1));
-	v = inpu_eng_op_alloc(c, (size_t)ctx * a.kvdim);
-	a.s = inpu_eng_op_alloc(c, (size_t)ctx * 4);
-	a.e = inpu_eng_op_alloc(c, (size_t)ctx * 4);
-	a.acc = inpu_eng_op_alloc(c, (size_t)hd * 4);
-	a.k = k;
-	a.v = v;
-	/* k and v are read whole before any write: only q is a hazard. */
-	if (!q || !k || !v || !a.s || !a.e || !a.acc || !y ||
-	    inpu_eng_out_open(c, &out, &o->y, (uint64_t)hc * hd,
-			      inpu_eng_out_hazard(c, &o->y, &o->q, 1)) ||
-	    inpu_eng_read_elems(c, &o->k, 0, (uint64_t)ctx * a.kvdim, k) ||
-	    inpu_eng_read_elems(c, &o->v, 0, (uint64_t)ctx * a.kvdim, v))
-		return -1;
-
-	for (m = 0; m < rows; m++) {
-		for (h0 = 0; h0 < nh; h0 += hn) {
-			uint64_t i0 = (uint64_t)m * qdim + (uint64_t)h0 * hd;
-
-			hn = nh - h0 < hc ? nh - h0 : hc;
-			if (inpu_eng_read_elems(c, &o->q, i0, (uint64_t)hn * hd,
-						q))
-				return -1;
-			for (h = 0; h < hn; h++)
-				if (attn_head(c, &a, q + (size_t)h * hd,
-					      (h0 + h) / group * hd, pos0 + m + 1,
-					      y + (size_t)h * hd))
-					return -1;
-			if (inpu_eng_out_put(c, &out, i0, (uint64_t)hn * hd, y))
-				return -1;
-		}
-	}
 	return inpu_eng_out_close(c, &out);
 }
 
@@ -552,7 +421,7 @@ int inpu_eng_op_sample(struct op_ctx *c, const struct inpu_op *op)
 		if (x[i] > mx)
 			mx = x[i];
 	for (i = 0; i < n; i++) {
-		e[i] = t->exp[exp_index(t, (int64_t)mx - x[i], o->temp_mult,
+		e[i] = t->exp[inpu_eng_exp_index(t, (int64_t)mx - x[i], o->temp_mult,
 					o->temp_shift)];
 		z += e[i];
 		idx[i] = i;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "engine_util.h"
+#include "int_math.h"
 #include "kselftest_harness.h"
 
 #define MEM_SIZE	(64u << 20)
@@ -1726,6 +1727,115 @@ TEST_F(ops, attention_vs_float_gqa_prefill)
 		fails += attn_check(_metadata, e, &a, 9, 30, 8, 1, 15);
 	}
 	EXPECT_EQ(0, fails);
+}
+
+/*
+ * engine/ISA.md 3.4 written out literally, row by row and head by head,
+ * into @out ([M][H*D] values before saturation to y's type).
+ */
+static void attn_isa(struct env *e, const struct attn *a, uint32_t pos0,
+		     int32_t smult, int32_t sshift, int32_t omult,
+		     int32_t oshift, int64_t *out)
+{
+	const struct inpu_tables *t = &e->ts.t;
+	uint32_t m, h, j, d, group = a->h / a->kv;
+	uint32_t *s = calloc(a->c, 4), *ev = calloc(a->c, 4);
+
+	for (m = 0; m < a->m; m++) {
+		for (h = 0; h < a->h; h++) {
+			uint32_t kvh = h / group, len = pos0 + m + 1;
+			int32_t mx = INT32_MIN;
+			uint64_t z = 0, r;
+
+			for (j = 0; j < len; j++) {
+				uint32_t dot = 0;
+
+				for (d = 0; d < a->d; d++)
+					dot += (uint32_t)(tget(e, &a->q, m, h * a->d + d) *
+							  tget(e, &a->k, j, kvh * a->d + d));
+				s[j] = dot;
+				mx = (int32_t)dot > mx ? (int32_t)dot : mx;
+			}
+			for (j = 0; j < len; j++) {
+				int64_t idx = rshift_round(((int64_t)mx - (int32_t)s[j]) *
+							   smult, sshift);
+
+				idx = idx < 0 ? 0 : idx >= t->exp_len ? t->exp_len - 1 : idx;
+				ev[j] = t->exp[idx];
+				z += ev[j];
+			}
+			r = ((uint64_t)1 << 46) / z;
+			for (d = 0; d < a->d; d++) {
+				uint32_t acc = 0;
+
+				for (j = 0; j < len; j++)
+					acc += (uint32_t)((int32_t)((ev[j] * r) >> 31) *
+						tget(e, &a->v, j, kvh * a->d + d));
+				out[((size_t)m * a->h + h) * a->d + d] =
+					requant((int32_t)acc, omult, oshift);
+			}
+		}
+	}
+	free(s);
+	free(ev);
+}
+
+/*
+ * The engine streams the caches in blocks and splits rows and heads into
+ * passes (attention.c): every shape here takes several of each, and must
+ * give the formula's bits.  Wide heads force one row and few heads per
+ * pass; INT16 keys, GQA, a cache longer than one block, a position past
+ * the first block, y on q (in place) and y on the key cache (staged).
+ */
+TEST_F(ops, attention_bit_exact_in_blocks_and_passes)
+{
+	struct env *e = &self->v;
+	static const struct { uint32_t m, c, pos; uint16_t h, kv, d; uint8_t k16;
+			      int alias; } cs[] = {
+		{ 1, 600, 577, 12, 12, 64, 0, 0 },	/* decode, 110M-like */
+		{ 37, 300, 200, 4, 2, 96, 1, 0 },	/* prefill, INT16 keys */
+		{ 3, 40, 20, 16, 2, 2048, 0, 0 },	/* wide heads: passes */
+		{ 2, 64, 40, 8, 1, 4096, 1, 0 },	/* 8 KiB key rows */
+		{ 5, 64, 30, 6, 3, 16, 0, 1 },		/* y on q */
+		{ 4, 64, 30, 6, 6, 16, 0, 2 },		/* y on k */
+	};
+	unsigned int ci, i, bad;
+
+	rng_seed(11);
+	for (ci = 0; ci < sizeof(cs) / sizeof(cs[0]); ci++) {
+		uint32_t n = cs[ci].m * cs[ci].h * cs[ci].d;
+		int64_t *ref = calloc(n, 8);
+		struct inpu_op *op;
+		struct attn a;
+
+		ASSERT_NE(NULL, ref);
+		reset(e);
+		op = attn_setup(e, &a, cs[ci].m, cs[ci].c, cs[ci].h, cs[ci].kv,
+				cs[ci].d, 0, cs[ci].pos, 40, 12, 3, 17);
+		if (cs[ci].k16) {
+			a.k = talloc(e, INPU_DT_INT16, cs[ci].c, cs[ci].kv * cs[ci].d, 3);
+			op->u.attention.k = a.k;
+		}
+		fill_rand(e, &a.q, -128, 127);
+		fill_rand(e, &a.k, cs[ci].k16 ? -32768 : -128, cs[ci].k16 ? 32767 : 127);
+		fill_rand(e, &a.v, -128, 127);
+		attn_isa(e, &a, cs[ci].pos, 40, 12, 3, 17, ref);
+		if (cs[ci].alias == 1)
+			a.y = a.q;
+		if (cs[ci].alias == 2) {
+			/* y over the first rows of k: both are [.][H*D] INT8 here */
+			ASSERT_EQ(cs[ci].h, cs[ci].kv);
+			a.y = a.k;
+			a.y.rows = cs[ci].m;
+		}
+		op->u.attention.y = a.y;
+		ASSERT_EQ(0, run(e, NULL));
+		for (i = bad = 0; i < n; i++)
+			bad += tget(e, &a.y, i / (cs[ci].h * cs[ci].d),
+				    i % (cs[ci].h * cs[ci].d)) != sat8(ref[i]);
+		EXPECT_EQ(0, bad) TH_LOG("case %u: %u values differ", ci, bad);
+		free(ref);
+	}
 }
 
 /* ---- SWIGLU ------------------------------------------------------------- */

@@ -675,20 +675,23 @@ TEST(block_kernels_random)
 }
 
 /*
- * The attention's products against the scalar definition: every length
- * around the vector widths, random bytes and the extremes (-128 * -128
+ * The attention's block products against the scalar definition: every
+ * length around the vector widths, blocks of 0 to 5 rows at a stride
+ * wider than a row, random bytes and the extremes (-128 * -128
  * everywhere, p at its ends), accumulators that wrap.
  */
+#define ATT_ROWS 5
+#define ATT_STRIDE 260
 TEST(attention_kernels)
 {
-	static const uint32_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 48,
-					 63, 64, 65, 100, 128, 257 };
+	static const uint32_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33,
+					 48, 63, 64, 65, 100, 128, 257 };
 	static const int32_t ps[] = { 0, 1, -1, 32768, INT32_MAX, INT32_MIN };
-	int8_t a[257], b[257];
-	int16_t b16[257];
-	int32_t acc_ref[257], acc[257];
+	int8_t q[257], kv[ATT_ROWS * ATT_STRIDE];
+	int16_t k16[ATT_ROWS * ATT_STRIDE];
+	int32_t p[ATT_ROWS], ref[257], got[257];
 	struct inpu_kernels k;
-	unsigned int li, i, n;
+	unsigned int li, i, n, rows;
 
 	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
 		enum inpu_isa_level l = simd_levels[li];
@@ -697,34 +700,44 @@ TEST(attention_kernels)
 			continue;
 		rng_seed(99 + l);
 		for (int fill = 0; fill < 3; fill++) {
-			for (i = 0; i < 257; i++) {
-				a[i] = fill == 0 ? (int8_t)rnd(256) : -128;
-				b[i] = fill == 0 ? (int8_t)rnd(256) : fill == 1 ? -128 : 127;
+			for (i = 0; i < 257; i++)
+				q[i] = fill == 0 ? (int8_t)rnd(256) : -128;
+			for (i = 0; i < ATT_ROWS * ATT_STRIDE; i++) {
+				kv[i] = fill == 0 ? (int8_t)rnd(256) : fill == 1 ? -128 : 127;
+				/* 16-bit keys: the whole int16 range */
+				k16[i] = (int16_t)(fill == 0 ? rnd(65536) - 32768 :
+						   fill == 1 ? -32768 : 32767);
 			}
 			for (n = 0; n < sizeof(lens) / sizeof(lens[0]); n++) {
 				uint32_t len = lens[n];
 
-				ASSERT_EQ(inpu_dot_i8_scalar(a, b, len), k.dot_i8(a, b, len)) {
-					TH_LOG("%s dot, fill %d, n %u", inpu_isa_level_name(l),
-					       fill, len);
-				}
-				/* 16-bit keys: b spread over the whole int16 range. */
-				for (i = 0; i < 257; i++)
-					b16[i] = (int16_t)(fill == 0 ? rnd(65536) - 32768 :
-							   fill == 1 ? -32768 : 32767);
-				ASSERT_EQ(inpu_dot_i8_i16_scalar(a, b16, len),
-					  k.dot_i8_i16(a, b16, len)) {
-					TH_LOG("%s dot int16, fill %d, n %u",
-					       inpu_isa_level_name(l), fill, len);
-				}
-				for (unsigned int pi = 0; pi < sizeof(ps) / sizeof(ps[0]); pi++) {
-					for (i = 0; i < 257; i++)
-						acc_ref[i] = acc[i] = (int32_t)(rnd(1u << 31) * 2 + i);
-					inpu_axpy_i8_scalar(acc_ref, ps[pi], a, len);
-					k.axpy_i8(acc, ps[pi], a, len);
-					ASSERT_EQ(0, memcmp(acc_ref, acc, sizeof(acc))) {
-						TH_LOG("%s axpy, fill %d, n %u, p %d",
-						       inpu_isa_level_name(l), fill, len, ps[pi]);
+				for (rows = 0; rows <= ATT_ROWS; rows++) {
+					inpu_dot_i8_scalar(q, kv, ATT_STRIDE, rows, len, ref);
+					k.dot_i8(q, kv, ATT_STRIDE, rows, len, got);
+					ASSERT_EQ(0, memcmp(ref, got, rows * 4)) {
+						TH_LOG("%s dot, fill %d, n %u, rows %u",
+						       inpu_isa_level_name(l), fill, len, rows);
+					}
+					inpu_dot_i8_i16_scalar(q, k16, ATT_STRIDE, rows, len, ref);
+					k.dot_i8_i16(q, k16, ATT_STRIDE, rows, len, got);
+					ASSERT_EQ(0, memcmp(ref, got, rows * 4)) {
+						TH_LOG("%s dot int16, fill %d, n %u, rows %u",
+						       inpu_isa_level_name(l), fill, len, rows);
+					}
+					for (unsigned int pi = 0; pi < sizeof(ps) / sizeof(ps[0]);
+					     pi++) {
+						for (i = 0; i < ATT_ROWS; i++)
+							p[i] = i ? (int32_t)rnd(65536) : ps[pi];
+						for (i = 0; i < 257; i++)
+							ref[i] = got[i] =
+								(int32_t)(rnd(1u << 31) * 2 + i);
+						inpu_axpy_i8_scalar(ref, p, kv, ATT_STRIDE, rows, len);
+						k.axpy_i8(got, p, kv, ATT_STRIDE, rows, len);
+						ASSERT_EQ(0, memcmp(ref, got, sizeof(got))) {
+							TH_LOG("%s axpy, fill %d, n %u, rows %u, p %d",
+							       inpu_isa_level_name(l), fill, len,
+							       rows, ps[pi]);
+						}
 					}
 				}
 			}
