@@ -63,6 +63,7 @@ void inpu_kernels_select(int level, struct inpu_kernels *k)
 	k->dot_i8_i16 = inpu_dot_i8_i16_scalar;
 	k->axpy_i8 = inpu_axpy_i8_scalar;
 	k->w4_codes = inpu_w4_codes_scalar;
+	k->saturate = inpu_saturate_scalar;
 	if (level >= INPU_ISA_AVX2)
 		inpu_kernels_avx2(k);
 	if (level >= INPU_ISA_AVX512_VNNI)

@@ -234,27 +234,6 @@ int32_t *inpu_eng_load_i32(struct op_ctx *c, const struct inpu_tensor *t)
 	return out;
 }
 
-/* @n values saturated to @dtype (INT8/INT16/INT32) as raw elements. */
-static void saturate_to(uint8_t *raw, uint8_t dtype, const int64_t *v,
-			uint64_t n)
-{
-	uint64_t i;
-
-	for (i = 0; i < n; i++) {
-		switch (dtype) {
-		case INPU_DT_INT8:
-			((int8_t *)raw)[i] = sat8(v[i]);
-			break;
-		case INPU_DT_INT16:
-			((int16_t *)raw)[i] = sat16(v[i]);
-			break;
-		default:
-			((int32_t *)raw)[i] = sat32(v[i]);
-			break;
-		}
-	}
-}
-
 /* Whole tensor: for the ops whose outputs are bounded (SAMPLE). */
 int inpu_eng_store_i64(struct op_ctx *c, const struct inpu_tensor *t,
 		       const int64_t *v)
@@ -264,7 +243,7 @@ int inpu_eng_store_i64(struct op_ctx *c, const struct inpu_tensor *t,
 
 	if (!raw)
 		return -1;
-	saturate_to(raw, t->dtype, v, count);
+	c->e->k.saturate(v, count, t->dtype, raw);
 	return rw_elems(c, t, 0, count, raw, 1);
 }
 
@@ -373,7 +352,7 @@ int inpu_eng_out_commit(struct op_ctx *c, struct out_stream *o, uint64_t i0,
 int inpu_eng_out_put(struct op_ctx *c, struct out_stream *o, uint64_t i0,
 		     uint64_t n, const int64_t *v)
 {
-	saturate_to(inpu_eng_out_slot(o, i0), stage_dtype(o->t), v, n);
+	c->e->k.saturate(v, n, stage_dtype(o->t), inpu_eng_out_slot(o, i0));
 	return inpu_eng_out_commit(c, o, i0, n);
 }
 

@@ -58,6 +58,13 @@ typedef void (*inpu_axpy_i8_fn)(int32_t *acc, const int32_t *p,
 typedef void (*inpu_w4_codes_fn)(const uint8_t *codes, uint32_t n,
 				 uint8_t *gs, int8_t *gz);
 
+/*
+ * Values to an op's output type: raw[i] = sat(v[i]) for @dtype INT8,
+ * INT16 or INT32 (saturating, int_math.h), raw elements packed.
+ */
+typedef void (*inpu_saturate_fn)(const int64_t *v, uint64_t n, uint8_t dtype,
+				 uint8_t *raw);
+
 struct inpu_kernels {
 	inpu_w8_block_fn w8_block;
 	inpu_w4_block_fn w4_block;
@@ -65,6 +72,7 @@ struct inpu_kernels {
 	inpu_dot_i8_i16_fn dot_i8_i16;
 	inpu_axpy_i8_fn axpy_i8;
 	inpu_w4_codes_fn w4_codes;
+	inpu_saturate_fn saturate;
 };
 
 void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
@@ -82,6 +90,8 @@ void inpu_axpy_i8_scalar(int32_t *acc, const int32_t *p, const int8_t *v,
 			 size_t stride, uint32_t rows, uint32_t n);
 void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
 			  int8_t *gz);
+void inpu_saturate_scalar(const int64_t *v, uint64_t n, uint8_t dtype,
+			  uint8_t *raw);
 
 /*
  * SIMD kernel sets (matmul_avx2.c, matmul_avx512.c).  Each file is built

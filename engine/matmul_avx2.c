@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * AVX2 kernels (matmul blocks, the attention's products), bit-exact with
- * matmul_scalar.c.
+ * AVX2 kernels (matmul blocks, the attention's products, saturation),
+ * bit-exact with matmul_scalar.c.
  *
  * AVX2 has no vpdpbusd.  Its byte multiply, vpmaddubsw (u8 * s8, adjacent
  * pairs added into an int16), SATURATES: a W8 weight stored as u = w + 128
@@ -472,6 +472,53 @@ static void axpy_i8_avx2(int32_t *acc, const int32_t *p, const int8_t *v,
 		inpu_axpy_i8_scalar(acc + i, p, v + i, stride, rows, n - i);
 }
 
+/*
+ * Four int64 clamped to [lo, hi] with 64-bit compares, then their low
+ * halves gathered into the low 128 bits as int32 (now exact).
+ */
+static inline __attribute__((always_inline)) __m128i
+clamp4_epi64(const int64_t *v, __m256i lo, __m256i hi)
+{
+	__m256i x = _mm256_loadu_si256((const void *)v);
+
+	x = _mm256_blendv_epi8(x, hi, _mm256_cmpgt_epi64(x, hi));
+	x = _mm256_blendv_epi8(x, lo, _mm256_cmpgt_epi64(lo, x));
+	return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(x,
+		_mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+}
+
+/*
+ * Eight values a step: clamped to the type's range first, so the packs
+ * that follow (themselves saturating) only narrow.
+ */
+static void saturate_avx2(const int64_t *v, uint64_t n, uint8_t dtype,
+			  uint8_t *raw)
+{
+	int64_t lo = dtype == INPU_DT_INT8 ? INT8_MIN :
+		     dtype == INPU_DT_INT16 ? INT16_MIN : INT32_MIN;
+	int64_t hi = dtype == INPU_DT_INT8 ? INT8_MAX :
+		     dtype == INPU_DT_INT16 ? INT16_MAX : INT32_MAX;
+	__m256i vlo = _mm256_set1_epi64x(lo), vhi = _mm256_set1_epi64x(hi);
+	uint32_t es = dtype == INPU_DT_INT8 ? 1 : dtype == INPU_DT_INT16 ? 2 : 4;
+	uint64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m128i a = clamp4_epi64(v + i, vlo, vhi);
+		__m128i b = clamp4_epi64(v + i + 4, vlo, vhi);
+		__m128i w = _mm_packs_epi32(a, b);
+
+		if (dtype == INPU_DT_INT8)
+			_mm_storel_epi64((void *)(raw + i), _mm_packs_epi16(w, w));
+		else if (dtype == INPU_DT_INT16)
+			_mm_storeu_si128((void *)(raw + 2 * i), w);
+		else
+			_mm256_storeu_si256((void *)(raw + 4 * i),
+					    _mm256_set_m128i(b, a));
+	}
+	if (i < n)
+		inpu_saturate_scalar(v + i, n - i, dtype, raw + i * es);
+}
+
 int inpu_have_avx2_kernels(void)
 {
 	return 1;
@@ -517,4 +564,5 @@ void inpu_kernels_avx2(struct inpu_kernels *k)
 	k->dot_i8_i16 = dot_i8_i16_avx2;
 	k->axpy_i8 = axpy_i8_avx2;
 	k->w4_codes = w4_codes_avx2;
+	k->saturate = saturate_avx2;
 }

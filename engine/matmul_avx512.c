@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * AVX-512 VNNI matmul block kernels, bit-exact with matmul_scalar.c.
+ * AVX-512 VNNI matmul block kernels and saturation, bit-exact with
+ * matmul_scalar.c.
  *
  * The tile layouts (layout.c) were made for vpdpbusd: one 32-bit word is
  * four consecutive inputs of one channel, stored unsigned (w + 128, or
@@ -367,6 +368,34 @@ static void w4_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
 			  x + (uint64_t)m * x_stride, x_stride, acc + m * 64, 1);
 }
 
+/*
+ * vpmovsqb/w/d convert int64 to int8/16/32 with signed saturation: the
+ * definition's clamp, eight values an instruction.
+ */
+static void saturate_avx512(const int64_t *v, uint64_t n, uint8_t dtype,
+			    uint8_t *raw)
+{
+	uint64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m512i x = _mm512_loadu_si512(v + i);
+
+		if (dtype == INPU_DT_INT8)
+			_mm_storel_epi64((__m128i *)(raw + i),
+					 _mm512_cvtsepi64_epi8(x));
+		else if (dtype == INPU_DT_INT16)
+			_mm_storeu_si128((__m128i *)(raw + 2 * i),
+					 _mm512_cvtsepi64_epi16(x));
+		else
+			_mm256_storeu_si256((__m256i *)(raw + 4 * i),
+					    _mm512_cvtsepi64_epi32(x));
+	}
+	if (i < n)
+		inpu_saturate_scalar(v + i, n - i, dtype,
+				     raw + i * (dtype == INPU_DT_INT8 ? 1 :
+						dtype == INPU_DT_INT16 ? 2 : 4));
+}
+
 int inpu_have_avx512_kernels(void)
 {
 	return 1;
@@ -376,4 +405,5 @@ void inpu_kernels_avx512(struct inpu_kernels *k)
 {
 	k->w8_block = w8_block_avx512;
 	k->w4_block = w4_block_avx512;
+	k->saturate = saturate_avx512;
 }

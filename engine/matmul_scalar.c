@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Portable kernels (the matmul blocks and the attention's vector
- * products): the definition the SIMD kernels match.
+ * Portable kernels (the matmul blocks, the attention's vector products,
+ * W4 group codes, saturation): the definition the SIMD kernels match.
  */
 #include <stddef.h>
 
@@ -127,5 +127,23 @@ void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
 	for (i = 0; i < n; i++) {
 		gs[i] = inpu_w4_gs_level(codes[i] & 15);
 		gz[i] = (int8_t)((codes[i] >> 4) - 8);
+	}
+}
+
+/* One loop per type: each is a plain clamp-and-store loop. */
+void inpu_saturate_scalar(const int64_t *v, uint64_t n, uint8_t dtype,
+			  uint8_t *raw)
+{
+	uint64_t i;
+
+	if (dtype == INPU_DT_INT8) {
+		for (i = 0; i < n; i++)
+			((int8_t *)raw)[i] = sat8(v[i]);
+	} else if (dtype == INPU_DT_INT16) {
+		for (i = 0; i < n; i++)
+			((int16_t *)raw)[i] = sat16(v[i]);
+	} else {
+		for (i = 0; i < n; i++)
+			((int32_t *)raw)[i] = sat32(v[i]);
 	}
 }

@@ -746,6 +746,64 @@ TEST(attention_kernels)
 }
 
 /*
+ * Saturation to each output type: values at, just inside and just past
+ * every type's limits and the int64 extremes, at every length around the
+ * vector widths, against the scalar kernel and against the clamp itself.
+ */
+TEST(saturate_kernels)
+{
+	static const int64_t edge[] = { 0, 1, -1, 127, 128, -128, -129, 32767, 32768,
+					-32768, -32769, INT32_MAX, (int64_t)INT32_MAX + 1,
+					INT32_MIN, (int64_t)INT32_MIN - 1, INT64_MAX,
+					INT64_MIN, 1ll << 40, -(1ll << 40) };
+	static const uint8_t dts[] = { INPU_DT_INT8, INPU_DT_INT16, INPU_DT_INT32 };
+	int64_t v[70];
+	uint8_t ref[70 * 4], got[70 * 4 + 1];
+	struct inpu_kernels k;
+	unsigned int li, di, i, n;
+
+	rng_seed(7);
+	for (i = 0; i < 70; i++)
+		v[i] = i < sizeof(edge) / sizeof(edge[0]) ? edge[i] :
+		       (int64_t)(rnd(1u << 31) * 2 + rnd(2)) * (i % 3 ? 1 : 65537) -
+		       (1ll << 31);
+	for (di = 0; di < 3; di++) {
+		int64_t lo = di == 0 ? INT8_MIN : di == 1 ? INT16_MIN : INT32_MIN;
+		int64_t hi = di == 0 ? INT8_MAX : di == 1 ? INT16_MAX : INT32_MAX;
+
+		inpu_saturate_scalar(v, 70, dts[di], ref);
+		for (i = 0; i < 70; i++) {
+			int64_t want = v[i] < lo ? lo : v[i] > hi ? hi : v[i];
+			int64_t have = di == 0 ? ((int8_t *)ref)[i] :
+				       di == 1 ? ((int16_t *)ref)[i] : ((int32_t *)ref)[i];
+
+			ASSERT_EQ(want, have);
+		}
+	}
+	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
+		enum inpu_isa_level l = simd_levels[li];
+
+		if (!kernels_at(l, &k))
+			continue;
+		for (di = 0; di < 3; di++) {
+			unsigned int es = 1u << di;
+
+			inpu_saturate_scalar(v, 70, dts[di], ref);
+			for (n = 0; n <= 70; n++) {
+				memset(got, 0xa5, sizeof(got));
+				k.saturate(v, n, dts[di], got);
+				ASSERT_EQ(0, memcmp(ref, got, n * es)) {
+					TH_LOG("%s saturate, type %u, n %u",
+					       inpu_isa_level_name(l), dts[di], n);
+				}
+				/* nothing past the n values is written */
+				ASSERT_EQ(0xa5, got[n * es]);
+			}
+		}
+	}
+}
+
+/*
  * W4 group codes: every byte value, at every length around the vector
  * width, against the scalar decoding and against the ISA's formula.
  */
