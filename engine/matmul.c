@@ -11,7 +11,7 @@
 #include "engine_internal.h"
 
 /* Activation rows per kernel call. */
-#define ROW_CHUNK 16
+#define ROW_CHUNK 64
 /*
  * Weight tiles per kernel call: the k range is cut so that one call is a
  * few million MACs at most (a poll interval), whatever K is; the partial

@@ -150,7 +150,7 @@ def main():
         "`--ignore-eos`. Device: `inpu run` in the TCG VM through "
         "/dev/accel, steps chained on the device (16 per job, 48 in flight), "
         "best of 3 runs; "
-        "the prompt is prefilled in batches of up to 32 tokens per job "
+        "the prompt is prefilled in batches of up to 128 tokens per job "
         "(matrix-matrix ops). llama.cpp: built from ../shared/anchors, "
         "llama-bench, one thread, native, best of 3 repetitions in each of two "
         "passes, one before the VM runs and one after: decode of as many "

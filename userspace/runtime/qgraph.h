@@ -25,7 +25,7 @@ extern "C" {
  * bases must be multiples of 4096.
  */
 /* Rows (tokens) one prefill stream processes at most. */
-#define INPU_QGRAPH_MAX_ROWS	32
+#define INPU_QGRAPH_MAX_ROWS	128
 
 struct inpu_qlayout {
 	uint64_t wbase, wsize;

@@ -14,7 +14,7 @@
 # previous step chose on the device), 16 steps per job, 48 steps in flight;
 # one step per job and at a time (--depth 1 --per-job 1: one job per
 # position) must agree too.  A long prompt (the first 300 characters of
-# the dev text, about 140 tokens) prefilled on the device in batches of 32
+# the dev text, about 140 tokens) prefilled on the device in batches of 128
 # tokens (matrix-matrix ops) must give the ids of the cpu run one token
 # per step, greedy and sampled with the same batching on both.  Last, a
 # model runs with the tokenizer it carries (no -z) and generates the text
@@ -131,7 +131,7 @@ for spec in stories260K-w8a8:tok512.bin:300 stories260K-w4a8:tok512.bin:300 \
 	grep '^ids:' "$TMP/dev.out" >"$TMP/dev.ids"
 	grep '^ids:' "$TMP/cpu.out" >"$TMP/cpu.ids"
 	count=$(wc -w <"$TMP/dev.ids")
-	# 140 prompt tokens in 5 prefill jobs, not 140 steps.
+	# 140 prompt tokens in 2 prefill jobs, not 140 steps.
 	if [ $rd = 0 ] && [ $rcpu = 0 ] && [ "$count" -gt 1 ] && [ "$jobs" -lt 60 ] &&
 		cmp -s "$TMP/dev.ids" "$TMP/cpu.ids"; then
 		ok "$s: long prompt prefilled on the device in batches ($jobs jobs for 200 positions): the ids of the cpu one token per step"
