@@ -29,7 +29,7 @@ ENGINE_HDRS := $(wildcard engine/*.h)
 ENGINE_SRCS := $(filter-out engine/tables_gen.c,$(wildcard engine/*.c))
 ENGINE_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -Iuapi -Iengine
 # SIMD kernel files get their own target flags; dispatch is at run time.
-engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
+engine_simd_flags = $(if $(findstring avx512,$1),-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni,$(if $(findstring avx2,$1),-mavx2,))
 LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_HDRS := $(wildcard userspace/lib/*.h)
 # The userspace libraries, one per folder (userspace/README.md): the

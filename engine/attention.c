@@ -207,7 +207,7 @@ static int attn_pass(struct op_ctx *c, struct attn_state *a,
 static int attn_alloc(struct op_ctx *c, struct attn_state *a, uint32_t rows)
 {
 	uint64_t per_head = (uint64_t)a->ctx * 4, hcap = SCORE_BYTES / per_head;
-	uint64_t kcn;
+	uint64_t row, blk;
 	uint32_t w;
 
 	a->hc = OP_CHUNK / a->hd ? OP_CHUNK / a->hd : 1;
@@ -224,10 +224,14 @@ static int attn_alloc(struct op_ctx *c, struct attn_state *a, uint32_t rows)
 	if (!a->mc)
 		a->mc = 1;
 	a->q = inpu_eng_op_alloc(c, (size_t)a->mc * w);
-	/* A block is one cache row at least: kcn <= kv heads of hc heads. */
-	kcn = (uint64_t)(a->hc / a->group + 2) * a->hd * a->esk;
-	a->kv = inpu_eng_op_alloc(c, kcn > KV_BLOCK_BYTES ? kcn :
-				  KV_BLOCK_BYTES);
+	/*
+	 * A block: at most KV_BLOCK_BYTES and the whole cache, at least one
+	 * row of the columns hc heads use (their kv heads, aligned or not).
+	 */
+	row = inpu_eng_min_u64(a->kvdim, (uint64_t)(a->hc / a->group + 2) *
+			       a->hd) * a->esk;
+	blk = inpu_eng_min_u64(KV_BLOCK_BYTES, (uint64_t)a->ctx * row);
+	a->kv = inpu_eng_op_alloc(c, blk > row ? blk : row);
 	a->s = inpu_eng_op_alloc(c, (size_t)a->mc * a->hc * per_head);
 	a->mx = inpu_eng_op_alloc(c, (size_t)a->mc * a->hc * 4);
 	a->r = inpu_eng_op_alloc(c, (size_t)a->mc * a->hc * 8);

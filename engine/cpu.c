@@ -34,7 +34,8 @@ enum inpu_isa_level inpu_cpu_isa_level(void)
 		return INPU_ISA_SCALAR;
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
 		return INPU_ISA_SCALAR;
-	if ((b & bit_AVX512F) && (b & bit_AVX512BW) && (c & bit_AVX512VNNI) &&
+	if ((b & bit_AVX512F) && (b & bit_AVX512BW) && (b & bit_AVX512DQ) &&
+	    (c & bit_AVX512VNNI) &&
 	    os_saves_zmm() && inpu_have_avx512_kernels())
 		return INPU_ISA_AVX512_VNNI;
 	if ((b & bit_AVX2) && os_saves_ymm() && inpu_have_avx2_kernels())
@@ -64,6 +65,7 @@ void inpu_kernels_select(int level, struct inpu_kernels *k)
 	k->axpy_i8 = inpu_axpy_i8_scalar;
 	k->w4_codes = inpu_w4_codes_scalar;
 	k->saturate = inpu_saturate_scalar;
+	k->mm_requant = inpu_mm_requant_scalar;
 	if (level >= INPU_ISA_AVX2)
 		inpu_kernels_avx2(k);
 	if (level >= INPU_ISA_AVX512_VNNI)

@@ -65,6 +65,17 @@ typedef void (*inpu_w4_codes_fn)(const uint8_t *codes, uint32_t n,
 typedef void (*inpu_saturate_fn)(const int64_t *v, uint64_t n, uint8_t dtype,
 				 uint8_t *raw);
 
+/*
+ * MATMUL's output values for @n channels of one row (ISA.md 3.1):
+ * v[i] = requant(a_i, qp[i].mult, clamp_shift(qp[i].shift)) with
+ * a_i = acc[i] + bias[i] in int32 (wrapping), or with a row scale
+ * (@xscaled) a_i = acc[i] * xscale + bias[i] in int64; @bias may be NULL.
+ */
+typedef void (*inpu_mm_requant_fn)(const int32_t *acc, uint32_t n,
+				   int xscaled, int32_t xscale,
+				   const int32_t *bias,
+				   const struct inpu_qparam *qp, int64_t *v);
+
 struct inpu_kernels {
 	inpu_w8_block_fn w8_block;
 	inpu_w4_block_fn w4_block;
@@ -73,6 +84,7 @@ struct inpu_kernels {
 	inpu_axpy_i8_fn axpy_i8;
 	inpu_w4_codes_fn w4_codes;
 	inpu_saturate_fn saturate;
+	inpu_mm_requant_fn mm_requant;
 };
 
 void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
@@ -92,6 +104,9 @@ void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
 			  int8_t *gz);
 void inpu_saturate_scalar(const int64_t *v, uint64_t n, uint8_t dtype,
 			  uint8_t *raw);
+void inpu_mm_requant_scalar(const int32_t *acc, uint32_t n, int xscaled,
+			    int32_t xscale, const int32_t *bias,
+			    const struct inpu_qparam *qp, int64_t *v);
 
 /*
  * SIMD kernel sets (matmul_avx2.c, matmul_avx512.c).  Each file is built

@@ -168,31 +168,20 @@ static int mm_load(struct op_ctx *c, struct mm_state *st)
 }
 
 /*
- * Row @m of the block @nb's sums to output values (ISA.md 3.1): with an
- * I8ROW x the sum is scaled by the row's scale first, in 64 bits, and the
- * bias is in those units.  v[0] is output column @col0.
+ * Row @m of the block @nb's sums to output values (ISA.md 3.1); v[0] is
+ * output column @col0.
  */
-static void mm_requant(const struct mm_state *st, const int32_t *acc,
-		       uint32_t nb, uint32_t m, uint32_t col0, int64_t *v)
+static void mm_requant(struct op_ctx *c, const struct mm_state *st,
+		       const int32_t *acc, uint32_t nb, uint32_t m,
+		       uint32_t col0, int64_t *v)
 {
-	uint32_t i, col;
+	uint32_t col = nb * INPU_TILE_N;
+	uint32_t n = st->n - col < INPU_TILE_N ? st->n - col : INPU_TILE_N;
 
-	for (i = 0; i < INPU_TILE_N; i++) {
-		int64_t a;
-
-		col = nb * INPU_TILE_N + i;
-		if (col >= st->n)
-			break;
-		if (st->xscale) {
-			a = wmul64(acc[i], st->xscale[m]);
-			if (st->bias)
-				a = wadd64(a, st->bias[col]);
-		} else {
-			a = st->bias ? wadd32(acc[i], st->bias[col]) : acc[i];
-		}
-		v[col - col0] = requant(a, st->qp[col].mult,
-				 clamp_shift(st->qp[col].shift));
-	}
+	c->e->k.mm_requant(acc, n, st->xscale != NULL,
+			   st->xscale ? st->xscale[m] : 0,
+			   st->bias ? st->bias + col : NULL, st->qp + col,
+			   v + (col - col0));
 }
 
 /*
@@ -262,7 +251,7 @@ int inpu_eng_op_matmul(struct op_ctx *c, const struct inpu_op *op)
 				if (mm_block(c, &st, nb, xpad, mr))
 					return -1;
 				for (m = 0; m < mr; m++)
-					mm_requant(&st, st.acc + m * INPU_TILE_N,
+					mm_requant(c, &st, st.acc + m * INPU_TILE_N,
 						   nb, m, col0,
 						   v + (size_t)m * colc);
 			}

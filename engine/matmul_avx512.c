@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * AVX-512 VNNI matmul block kernels and saturation, bit-exact with
- * matmul_scalar.c.
+ * AVX-512 VNNI matmul block kernels, their requantization and
+ * saturation, bit-exact with matmul_scalar.c.
  *
  * The tile layouts (layout.c) were made for vpdpbusd: one 32-bit word is
  * four consecutive inputs of one channel, stored unsigned (w + 128, or
@@ -396,6 +396,49 @@ static void saturate_avx512(const int64_t *v, uint64_t n, uint8_t dtype,
 						dtype == INPU_DT_INT16 ? 2 : 4));
 }
 
+/*
+ * Eight channels a step in 64-bit lanes: vpmullq keeps the low 64 bits of
+ * the product (the definition's wrapping multiply), and the rounding
+ * shift is per lane.  A qparam is { mult, shift } in one qword: mult the
+ * sign-extended low half, shift the high half clamped to 0..62.  For
+ * shift 0 the rounding term is 1 << -1, which vpsllvq makes 0.
+ */
+static void mm_requant_avx512(const int32_t *acc, uint32_t n, int xscaled,
+			      int32_t xscale, const int32_t *bias,
+			      const struct inpu_qparam *qp, int64_t *v)
+{
+	const __m512i one = _mm512_set1_epi64(1), xs = _mm512_set1_epi64(xscale);
+	uint32_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i a32 = _mm256_loadu_si256((const __m256i *)(acc + i));
+		__m512i q = _mm512_loadu_si512(qp + i), a, mult, sh;
+
+		if (xscaled) {
+			a = _mm512_mullo_epi64(_mm512_cvtepi32_epi64(a32), xs);
+			if (bias)
+				a = _mm512_add_epi64(a, _mm512_cvtepi32_epi64(
+					_mm256_loadu_si256((const __m256i *)(bias + i))));
+		} else {
+			if (bias)
+				a32 = _mm256_add_epi32(a32, _mm256_loadu_si256(
+					(const __m256i *)(bias + i)));
+			a = _mm512_cvtepi32_epi64(a32);
+		}
+		mult = _mm512_srai_epi64(_mm512_slli_epi64(q, 32), 32);
+		sh = _mm512_min_epi64(_mm512_max_epi64(_mm512_srai_epi64(q, 32),
+						       _mm512_setzero_si512()),
+				      _mm512_set1_epi64(62));
+		a = _mm512_mullo_epi64(a, mult);
+		a = _mm512_add_epi64(a, _mm512_sllv_epi64(one,
+					_mm512_sub_epi64(sh, one)));
+		_mm512_storeu_si512(v + i, _mm512_srav_epi64(a, sh));
+	}
+	if (i < n)
+		inpu_mm_requant_scalar(acc + i, n - i, xscaled, xscale,
+				       bias ? bias + i : NULL, qp + i, v + i);
+}
+
 int inpu_have_avx512_kernels(void)
 {
 	return 1;
@@ -406,4 +449,5 @@ void inpu_kernels_avx512(struct inpu_kernels *k)
 	k->w8_block = w8_block_avx512;
 	k->w4_block = w4_block_avx512;
 	k->saturate = saturate_avx512;
+	k->mm_requant = mm_requant_avx512;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Portable kernels (the matmul blocks, the attention's vector products,
- * W4 group codes, saturation): the definition the SIMD kernels match.
+ * Portable kernels (the matmul blocks and their requantization, the
+ * attention's vector products, W4 group codes, saturation): the
+ * definition the SIMD kernels match.
  */
 #include <stddef.h>
 
@@ -145,5 +146,25 @@ void inpu_saturate_scalar(const int64_t *v, uint64_t n, uint8_t dtype,
 	} else {
 		for (i = 0; i < n; i++)
 			((int32_t *)raw)[i] = sat32(v[i]);
+	}
+}
+
+void inpu_mm_requant_scalar(const int32_t *acc, uint32_t n, int xscaled,
+			    int32_t xscale, const int32_t *bias,
+			    const struct inpu_qparam *qp, int64_t *v)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		int64_t a;
+
+		if (xscaled) {
+			a = wmul64(acc[i], xscale);
+			if (bias)
+				a = wadd64(a, bias[i]);
+		} else {
+			a = bias ? wadd32(acc[i], bias[i]) : acc[i];
+		}
+		v[i] = requant(a, qp[i].mult, clamp_shift(qp[i].shift));
 	}
 }

@@ -804,6 +804,56 @@ TEST(saturate_kernels)
 }
 
 /*
+ * MATMUL's requantization: every length around the vector width, with
+ * and without a row scale and a bias, accumulators, scales and
+ * multipliers over their whole range and their extremes, and shifts
+ * below 0 and above 62 (clamped), against the scalar kernel.
+ */
+TEST(mm_requant_kernels)
+{
+	static const int32_t ext[] = { 0, 1, -1, INT32_MAX, INT32_MIN };
+	struct inpu_qparam qp[70];
+	int32_t acc[70], bias[70];
+	int64_t ref[70], got[71];
+	struct inpu_kernels k;
+	unsigned int li, i, n, rep;
+
+	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
+		enum inpu_isa_level l = simd_levels[li];
+
+		if (!kernels_at(l, &k))
+			continue;
+		rng_seed(3 + l);
+		for (rep = 0; rep < 40; rep++) {
+			int xscaled = rep & 1, with_bias = rep & 2;
+			int32_t xs = rep < 10 ? ext[rep % 5] : (int32_t)(rnd(1u << 31) * 2 + rnd(2));
+
+			for (i = 0; i < 70; i++) {
+				acc[i] = rep % 7 == 0 ? ext[i % 5] :
+					 (int32_t)(rnd(1u << 31) * 2 + rnd(2));
+				bias[i] = (int32_t)(rnd(1u << 31) * 2 + rnd(2));
+				qp[i].mult = i % 9 == 0 ? ext[i % 5] :
+					     (int32_t)(rnd(1u << 31) * 2 + rnd(2));
+				qp[i].shift = (int32_t)rnd(76) - 5;
+			}
+			for (n = 0; n <= 70; n++) {
+				got[n] = 0x5a5a5a5a5a5a5a5all;
+				inpu_mm_requant_scalar(acc, n, xscaled, xs,
+						       with_bias ? bias : NULL, qp, ref);
+				k.mm_requant(acc, n, xscaled, xs, with_bias ? bias : NULL,
+					     qp, got);
+				ASSERT_EQ(0, memcmp(ref, got, n * 8)) {
+					TH_LOG("%s requant, n %u, row scale %d, bias %d",
+					       inpu_isa_level_name(l), n, xscaled,
+					       !!with_bias);
+				}
+				ASSERT_EQ(0x5a5a5a5a5a5a5a5all, got[n]);
+			}
+		}
+	}
+}
+
+/*
  * W4 group codes: every byte value, at every length around the vector
  * width, against the scalar decoding and against the ISA's formula.
  */
