@@ -148,7 +148,7 @@ def main():
         "one after the other. Decode: %s generated tokens after the prompt "
         "(the first 100 characters of tinystories-dev.txt), greedy, "
         "`--ignore-eos`. Device: `inpu run` in the TCG VM through "
-        "/dev/accel, steps chained on the device (16 per job, 48 in flight), "
+        "/dev/accel, steps chained on the device (8 per job, 32 in flight), "
         "best of 3 runs; "
         "the prompt is prefilled in batches of up to 128 tokens per job "
         "(matrix-matrix ops). llama.cpp: built from ../shared/anchors, "

@@ -3,8 +3,8 @@
 #
 # Runs in the VM for 'make bench' (tests/bench/run-bench.sh): every model
 # listed in /opt/inpu/bench/list ("NAME MODEL TOKENIZER STEPS") through
-# /dev/accel: throughput (the default: steps chained on the device, 16 per
-# job, 48 in flight) three times, and latency (one step per job, each
+# /dev/accel: throughput (the default: steps chained on the device, 8 per
+# job, 32 in flight) three times, and latency (one step per job, each
 # waited for) once.  One line "BENCH NAME MODE {json}" per run.
 set -u
 prompt=$(cat /opt/inpu/bench/prompt.txt)

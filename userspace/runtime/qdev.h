@@ -95,14 +95,7 @@ int inpu_qdev_retire(struct inpu_qdev *d, int *pos);
  * and says which positions it ran; inpu_qdev_token() reads the token the
  * step at @pos chose, from the history.
  */
-#define INPU_QDEV_STEPS_PER_JOB	32
-/*
- * `inpu run`'s defaults: 16 steps a job, 48 in flight (three jobs), so
- * the device always has a job queued behind the running one; fewer jobs
- * per token leave more host CPU to the device under TCG (DEVICE.md).
- */
-#define INPU_QDEV_PER_JOB_DEFAULT	16
-#define INPU_QDEV_DEPTH_DEFAULT		48
+#define INPU_QDEV_STEPS_PER_JOB	8
 int inpu_qdev_steps_per_job(const struct inpu_qdev *d);
 int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n);
 int inpu_qdev_retire_n(struct inpu_qdev *d, int *pos, int *n);

@@ -11,7 +11,7 @@
 # the same with sampling (temperature 0.8, top-p 0.9, seed 42: the SAMPLE
 # op and its PRNG on the device, the same op on the CPU).  By default the
 # device runs the generated steps chained (each reads the token the
-# previous step chose on the device), 16 steps per job, 48 steps in flight;
+# previous step chose on the device), 8 steps per job, 32 steps in flight;
 # one step per job and at a time (--depth 1 --per-job 1: one job per
 # position) must agree too.  A long prompt (the first 300 characters of
 # the dev text, about 140 tokens) prefilled on the device in batches of 128
