@@ -381,6 +381,46 @@ TEST(prefill_matches_steps)
 	inpu_qcpu_free(b);
 }
 
+/*
+ * Chained steps (DEVICE.md): k copies of the step stream validate for
+ * every k a job can hold, and a k past the parameters a stream has is
+ * refused rather than written past them.
+ */
+TEST(repeated_steps_validate_up_to_the_parameter_limit)
+{
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_region regions[2];
+	struct inpu_qlayout lay;
+	struct inpu_verror verr;
+	size_t len, klen;
+	void *one, *ms;
+
+	NEED_MODEL();
+	memset(regions, 0, sizeof(regions));
+	ASSERT_EQ(0, inpu_qgraph_layout(g.qm, 1u << 20, 1u << 30, &lay));
+	ASSERT_EQ(0, inpu_qgraph_build(g.qm, &lay, &one, &len, err, sizeof(err)));
+	regions[0].start = lay.wbase;
+	regions[0].len = lay.wsize;
+	regions[0].flags = INPU_REGION_READ;
+	regions[1].start = lay.sbase;
+	regions[1].len = lay.ssize;
+	regions[1].flags = INPU_REGION_READ | INPU_REGION_WRITE;
+	for (int k = 1; k <= INPU_MAX_PARAMS; k++) {
+		ms = inpu_qgraph_repeat(one, k, g.qm->cfg.seq_len, &klen);
+		ASSERT_NE(NULL, ms);
+		EXPECT_EQ(0, inpu_validate_stream(ms, klen, regions, 2, &verr)) {
+			TH_LOG("%d steps: %s at op %u", k,
+			       inpu_status_name(inpu_validate_stream(ms, klen, regions, 2, &verr)),
+			       verr.op);
+		}
+		free(ms);
+	}
+	EXPECT_EQ(NULL, inpu_qgraph_repeat(one, INPU_MAX_PARAMS + 1,
+					   g.qm->cfg.seq_len, &klen));
+	EXPECT_EQ(NULL, inpu_qgraph_repeat(one, 0, g.qm->cfg.seq_len, &klen));
+	free(one);
+}
+
 /* Linear layers of the blocks with int4 weights. */
 static uint32_t count_w4(const struct inpu_qmodel *m)
 {

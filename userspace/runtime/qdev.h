@@ -93,9 +93,10 @@ int inpu_qdev_retire(struct inpu_qdev *d, int *pos);
  * inpu_qdev_queue_n() submits @n = 1 or k steps from @pos as one job;
  * inpu_qdev_retire_n() waits for the oldest job (0 or a negative errno)
  * and says which positions it ran; inpu_qdev_token() reads the token the
- * step at @pos chose, from the history.
+ * step at @pos chose, from the history.  Each copy takes its position from
+ * a parameter of its own, so a job holds at most INPU_MAX_PARAMS steps.
  */
-#define INPU_QDEV_STEPS_PER_JOB	8
+#define INPU_QDEV_STEPS_PER_JOB	INPU_MAX_PARAMS
 int inpu_qdev_steps_per_job(const struct inpu_qdev *d);
 int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n);
 int inpu_qdev_retire_n(struct inpu_qdev *d, int *pos, int *n);

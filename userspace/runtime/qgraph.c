@@ -510,6 +510,8 @@ void *inpu_qgraph_repeat(const void *one, int k, uint32_t seq_len,
 	struct inpu_op *o;
 	uint32_t n = h1->n_ops;
 
+	if (k < 1 || k > INPU_MAX_PARAMS)
+		return NULL;
 	*len = sizeof(*h) + (size_t)k * n * sizeof(*o);
 	h = calloc(1, *len);
 	if (!h)

@@ -108,7 +108,8 @@ int inpu_qgraph_build_tail(const struct inpu_qmodel *m,
 
 /*
  * @k one-step streams @one (params: the position) in one stream of k
- * parameters: copy i runs at parameter i (pos + i).  malloc'ed, or NULL.
+ * parameters: copy i runs at parameter i (pos + i).  malloc'ed, or NULL
+ * (also if @k is not 1..INPU_MAX_PARAMS).
  */
 void *inpu_qgraph_repeat(const void *one, int k, uint32_t seq_len,
 			 size_t *len);
