@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include "inpu_engine.h"
+#include "backend.h"
 #include "file.h"
+#include "generate.h"
 #include "tokenizer.h"
 #include "model.h"
 #include "ppl.h"
@@ -379,6 +381,60 @@ TEST(prefill_matches_steps)
 	EXPECT_EQ(NULL, inpu_qcpu_prefill(b, toks, INPU_QGRAPH_MAX_ROWS + 1, 0));
 	inpu_qcpu_free(a);
 	inpu_qcpu_free(b);
+}
+
+/* Greedy ids of inpu_generate() on the cpu backend with @batch. */
+static int gen_run(const int *tok, int n, int steps, int batch,
+		   struct inpu_gen_stats *st)
+{
+	struct inpu_gen_opts o = { .steps = steps, .batch = batch,
+				   .depth = 1, .per_job = 1,
+				   .ignore_eos = 1 };
+	char err[INPU_MODEL_ERRLEN];
+	struct inpu_backend *b;
+	int ret;
+
+	if (inpu_backend_cpu_new(g.qm, NULL, &b, err, sizeof(err)))
+		return -1;
+	ret = inpu_generate(b, tok, n, &o, st);
+	inpu_backend_free(b);
+	return ret;
+}
+
+/*
+ * The generation loop with prefill jobs (the last one choosing the first
+ * generated token, a last single prompt token as a step) gives the ids
+ * and counts of one step per position: prompts that end a batch, leave
+ * one token, or fill every position.
+ */
+TEST(generation_with_prefill_matches_steps)
+{
+	static const int cases[][3] = {	/* prompt, positions, batch */
+		{ 11, 30, 5 }, { 10, 30, 5 }, { 11, 11, 5 }, { 40, 60, 128 },
+		{ 2, 12, 128 }, { 1, 8, 128 },
+	};
+	int tok[64];
+
+	NEED_MODEL();
+	for (int i = 0; i < 64; i++)
+		tok[i] = i ? 259 + (i * 37) % 250 : 1;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct inpu_gen_stats a, b;
+		int n = cases[c][0], steps = cases[c][1];
+
+		ASSERT_EQ(0, gen_run(tok, n, steps, 1, &a));
+		ASSERT_EQ(0, gen_run(tok, n, steps, cases[c][2], &b));
+		EXPECT_EQ(a.n_prompt, b.n_prompt);
+		EXPECT_EQ(a.n_gen, b.n_gen);
+		EXPECT_EQ(steps - n + 1, b.n_ids);
+		ASSERT_EQ(a.n_ids, b.n_ids);
+		EXPECT_EQ(0, memcmp(a.gen, b.gen, (size_t)a.n_ids * sizeof(int))) {
+			TH_LOG("prompt %d, %d positions, batch %d", n, steps,
+			       cases[c][2]);
+		}
+		inpu_gen_stats_free(&a);
+		inpu_gen_stats_free(&b);
+	}
 }
 
 /*

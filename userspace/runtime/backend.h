@@ -28,6 +28,11 @@ struct inpu_backend_ops {
 	int (*step)(struct inpu_backend *b, int token, int pos);
 	/* Run @n prompt tokens at @pos..@pos + @n - 1 in one job; optional. */
 	int (*prefill)(struct inpu_backend *b, const int *tokens, int n, int pos);
+	/*
+	 * Make what prefill() of @n tokens needs (its command buffer) now,
+	 * before the prompt is timed, as the step's is at set-up; optional.
+	 */
+	int (*prefill_prepare)(struct inpu_backend *b, int n);
 	/* The token the backend chose after the last step. */
 	int (*next)(struct inpu_backend *b);
 	/* int32 logits of the last step (integer backends), else NULL. */

@@ -39,6 +39,11 @@ static int dev_prefill(struct inpu_backend *b, const int *tokens, int n, int pos
 	return d->logits ? 0 : -EIO;
 }
 
+static int dev_prefill_prepare(struct inpu_backend *b, int n)
+{
+	return inpu_qdev_prefill_prepare(qd_of(b), n);
+}
+
 static int dev_next(struct inpu_backend *b)
 {
 	return inpu_qdev_next(qd_of(b));
@@ -96,6 +101,7 @@ static void dev_destroy(struct inpu_backend *b)
 static const struct inpu_backend_ops dev_ops = {
 	.step = dev_step,
 	.prefill = dev_prefill,
+	.prefill_prepare = dev_prefill_prepare,
 	.next = dev_next,
 	.logits = dev_logits,
 	.cycles = dev_cycles,

@@ -53,16 +53,48 @@ static void gen_flush(struct gen *g)
 }
 
 /*
- * Prefill: the prompt but its last token in jobs of up to o->batch tokens
- * (matrix-matrix ops); the last prompt token runs as a step and gives the
- * first generated token.
+ * The prefill jobs' batch sizes (full batches and the rest) made ready
+ * before the clock starts.  A failure here is left to the job itself,
+ * which fails the same way and says so.
+ */
+static void gen_prefill_prepare(struct gen *g)
+{
+	int n = g->n_prompt, batch = g->o->batch;
+
+	if (batch < 2 || !g->b->ops->prefill || !g->b->ops->prefill_prepare)
+		return;
+	if (n >= batch)
+		(void)g->b->ops->prefill_prepare(g->b, batch);
+	if (n % batch)
+		(void)g->b->ops->prefill_prepare(g->b, n % batch);
+}
+
+/*
+ * The token the backend chose after the last prompt token or a generated
+ * one, or BOS, which ends the run (unless o->ignore_eos).
+ */
+static void gen_chosen(struct gen *g)
+{
+	int next = g->b->ops->next(g->b);
+
+	g->st->gen[g->st->n_ids++] = next;
+	if (next == INPU_TOK_BOS && !g->o->ignore_eos)
+		g->bos = 1;
+	else
+		gen_emit(g, next);
+}
+
+/*
+ * Prefill: the prompt in jobs of up to o->batch tokens (matrix-matrix
+ * ops); the choice of the job that ends the prompt is the first generated
+ * token, as a step's would be.  A last single token runs as a step.
  */
 static int gen_prefill(struct gen *g)
 {
 	struct inpu_gen_stats *st = g->st;
 
 	while (g->o->batch > 1 && g->b->ops->prefill && g->pos < g->n_prompt - 1) {
-		int n = g->n_prompt - 1 - g->pos;
+		int n = g->n_prompt - g->pos, last;
 		uint64_t t0 = inpu_now_ns();
 		int ret;
 
@@ -74,10 +106,13 @@ static int gen_prefill(struct gen *g)
 			return gen_fail(g, g->pos, n);
 		st->n_prompt += (uint64_t)n;
 		st->cyc_prompt += inpu_backend_cycles(g->b);
-		for (int i = 0; i < n; i++)
+		last = g->pos + n == g->n_prompt;
+		for (int i = 0; i < n - last; i++)
 			gen_emit(g, g->prompt[g->pos + i + 1]);
-		gen_flush(g);
 		g->pos += n;
+		if (last)
+			gen_chosen(g);
+		gen_flush(g);
 	}
 	return 0;
 }
@@ -110,18 +145,22 @@ static int gen_steps(struct gen *g)
 			st->cyc_gen += cyc;
 			st->bytes_gen += inpu_backend_dram_bytes(g->b);
 		}
-		/* Every step makes the backend's choice (a SAMPLE draw too). */
-		next = g->b->ops->next(g->b);
-		if (g->pos < g->n_prompt - 1)
+		/*
+		 * Every step makes the backend's choice (a SAMPLE draw too);
+		 * within the prompt the next prompt token overrides it.
+		 */
+		if (g->pos < g->n_prompt - 1) {
 			next = g->prompt[g->pos + 1];
-		else
-			st->gen[st->n_ids++] = next;
-		if (next == INPU_TOK_BOS && !g->o->ignore_eos) {
-			g->bos = 1;
-			break;
+			if (next == INPU_TOK_BOS && !g->o->ignore_eos)
+				g->bos = 1;
+			else
+				gen_emit(g, next);
+		} else {
+			gen_chosen(g);
 		}
-		gen_emit(g, next);
 		gen_flush(g);
+		if (g->bos)
+			break;
 	}
 	return 0;
 }
@@ -196,9 +235,10 @@ int inpu_generate(struct inpu_backend *b, const int *prompt, int n_prompt,
 	if (!st->lat || !st->gen)
 		return -ENOMEM;
 	st->chained = inpu_backend_can_chain(b) && (o->depth > 1 || o->per_job > 1);
+	gen_prefill_prepare(&g);
 	st->t_start = inpu_now_ns();
 	ret = gen_prefill(&g);
-	if (!ret)
+	if (!ret && !g.bos)
 		ret = gen_steps(&g);
 	if (!ret && st->chained && !g.bos && g.pos == n_prompt && g.pos < o->steps)
 		ret = gen_chained(&g);

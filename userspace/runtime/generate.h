@@ -31,7 +31,10 @@ struct inpu_gen_opts {
 };
 
 struct inpu_gen_stats {
-	uint64_t t_start, t_first, t_end;	/* CLOCK_MONOTONIC ns */
+	/* CLOCK_MONOTONIC ns: t_start once the prefill jobs' command
+	 * buffers are made (prefill_prepare), t_first at the first
+	 * generated position, t_end at the end */
+	uint64_t t_start, t_first, t_end;
 	uint64_t step_ns;		/* in the backend's operations */
 	uint64_t n_prompt, n_gen;	/* tokens run as prompt, generated */
 	uint64_t cyc_prompt, cyc_gen;	/* modelled device cycles */

@@ -400,6 +400,15 @@ static int prefill_cmdbuf(struct inpu_qdev *d, uint32_t rows, uint32_t *cb)
 	return ret;
 }
 
+int inpu_qdev_prefill_prepare(struct inpu_qdev *d, int n)
+{
+	uint32_t cb;
+
+	if (n < 2 || n > INPU_QGRAPH_MAX_ROWS)
+		return n == 1 ? 0 : -EINVAL;
+	return prefill_cmdbuf(d, (uint32_t)n, &cb);
+}
+
 const int32_t *inpu_qdev_prefill(struct inpu_qdev *d, const int *tokens,
 				 int n, int pos)
 {

@@ -66,10 +66,13 @@ const int32_t *inpu_qdev_step(struct inpu_qdev *d, int token, int pos);
 /*
  * Prefill: @n tokens (1 .. INPU_QGRAPH_MAX_ROWS) at pos .. pos + n - 1 in
  * one job of matrix-matrix ops (inpu_qgraph_build_rows(); one command
- * buffer per batch size, made on first use).  Returns the last token's
+ * buffer per batch size, made on first use or by
+ * inpu_qdev_prefill_prepare()).  Returns the last token's
  * logits, as inpu_qdev_step() would after n steps; the KV cache is the
  * same.
  */
+/* The command buffer of prefill jobs of @n tokens, made now: 0 or -errno. */
+int inpu_qdev_prefill_prepare(struct inpu_qdev *d, int n);
 const int32_t *inpu_qdev_prefill(struct inpu_qdev *d, const int *tokens,
 				 int n, int pos);
 /*
