@@ -334,7 +334,8 @@ TEST(scalar_and_simd_bit_exact)
 /*
  * Prefill (inpu_qcpu_prefill: n tokens per run of the matrix-matrix
  * stream) leaves the KV caches and the logits exactly as n steps do, for
- * batches of every size up to the maximum and at later positions.
+ * batches of small sizes, both sides of the engine's row chunk (64) and
+ * the maximum, each at a later position.
  */
 TEST(prefill_matches_steps)
 {
@@ -343,19 +344,20 @@ TEST(prefill_matches_steps)
 	struct inpu_qcpu *a, *b;
 	const struct inpu_qlayout *la;
 	const int32_t *lga = NULL, *lgb = NULL;
-	int toks[120], pos = 0, n = 1;
+	static const int sizes[] = { 1, 2, 3, 7, 16, 63, 64, 65, 127,
+				     INPU_QGRAPH_MAX_ROWS };
+	int toks[512], pos = 0, n;
 	uint64_t cache;
 
 	NEED_MODEL();
 	c = &g.qm->cfg;
-	for (int i = 0; i < 120; i++)
+	for (int i = 0; i < 512; i++)
 		toks[i] = i ? 259 + (i * 37) % 250 : 1;
 	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &a, err, sizeof(err)));
 	ASSERT_EQ(0, inpu_qcpu_new(g.qm, -1, &b, err, sizeof(err)));
-	/* Batches of 1, 2, 3, ... (then the largest) up to 120 tokens. */
-	while (pos < 120) {
-		if (n > 120 - pos)
-			n = 120 - pos;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		n = sizes[s];
+		ASSERT_LE((uint32_t)(pos + n), c->seq_len);
 		for (int i = 0; i < n; i++)
 			ASSERT_NE(NULL, lga = inpu_qcpu_step(a, toks[pos + i], pos + i));
 		lgb = inpu_qcpu_prefill(b, toks + pos, n, pos);
@@ -368,7 +370,6 @@ TEST(prefill_matches_steps)
 		}
 		ASSERT_EQ(inpu_qcpu_next(a), inpu_qcpu_next(b));
 		pos += n;
-		n = n < INPU_QGRAPH_MAX_ROWS ? n + 1 : n;
 	}
 	la = inpu_qcpu_layout(a);
 	cache = (uint64_t)c->n_layers * c->seq_len * c->head_dim * c->n_kv_heads;
