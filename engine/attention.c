@@ -63,15 +63,21 @@ static uint32_t attn_len(const struct attn_state *a, uint32_t m)
 	return a->pos0 + a->m0 + m + 1;
 }
 
-/* Scores of every row and head of the pass, block by block of keys. */
-static int attn_scores(struct op_ctx *c, struct attn_state *a)
+typedef void (*attn_rows_fn)(struct op_ctx *c, struct attn_state *a,
+			     uint32_t m, uint32_t h, uint32_t j0, uint32_t je);
+
+/*
+ * @fn for every row and head of the pass over the cache rows j0 .. je - 1
+ * it attends to, one block of @t (the keys or the values) at a time.
+ */
+static int attn_blocks(struct op_ctx *c, struct attn_state *a,
+		       const struct inpu_tensor *t, attn_rows_fn fn)
 {
-	const struct inpu_op_attention *o = a->o;
-	uint32_t hd = a->hd, last = attn_len(a, a->mc - 1), j0, jn, m, h, j;
+	uint32_t last = attn_len(a, a->mc - 1), j0, jn, m, h;
 
 	for (j0 = 0; j0 < last; j0 += jn) {
 		jn = last - j0 < a->jb ? last - j0 : a->jb;
-		if (attn_read_block(c, a, &o->k, j0, jn))
+		if (attn_read_block(c, a, t, j0, jn))
 			return -1;
 		for (m = 0; m < a->mc; m++) {
 			uint32_t end = attn_len(a, m), je;
@@ -80,28 +86,35 @@ static int attn_scores(struct op_ctx *c, struct attn_state *a)
 				continue;
 			je = end < j0 + jn ? end : j0 + jn;
 			for (h = 0; h < a->hc; h++) {
-				const int8_t *qh = a->q + ((size_t)m * a->hc + h) * hd;
-				uint32_t kvo = (a->h0 + h) / a->group * hd - a->kc0;
-				int32_t *s = (int32_t *)a->s +
-					     ((size_t)m * a->hc + h) * a->ctx;
-				int32_t *mx = &a->mx[m * a->hc + h];
-				const uint8_t *kb = a->kv + (size_t)kvo * a->esk;
-
-				if (a->esk == 2)
-					c->e->k.dot_i8_i16(qh, (const int16_t *)kb,
-							   a->kcn, je - j0, hd, s + j0);
-				else
-					c->e->k.dot_i8(qh, (const int8_t *)kb, a->kcn,
-						       je - j0, hd, s + j0);
-				for (j = j0; j < je; j++)
-					if (s[j] > *mx)
-						*mx = s[j];
-				if (inpu_eng_op_work(c, (uint64_t)(je - j0) * hd))
+				fn(c, a, m, h, j0, je);
+				if (inpu_eng_op_work(c, (uint64_t)(je - j0) * a->hd))
 					return -1;
 			}
 		}
 	}
 	return 0;
+}
+
+/* Scores of row @m, head @h against the keys of the block, and their max. */
+static void attn_score_rows(struct op_ctx *c, struct attn_state *a,
+			    uint32_t m, uint32_t h, uint32_t j0, uint32_t je)
+{
+	uint32_t hd = a->hd, j;
+	const int8_t *qh = a->q + ((size_t)m * a->hc + h) * hd;
+	uint32_t kvo = (a->h0 + h) / a->group * hd - a->kc0;
+	int32_t *s = (int32_t *)a->s + ((size_t)m * a->hc + h) * a->ctx;
+	int32_t *mx = &a->mx[m * a->hc + h];
+	const uint8_t *kb = a->kv + (size_t)kvo * a->esk;
+
+	if (a->esk == 2)
+		c->e->k.dot_i8_i16(qh, (const int16_t *)kb, a->kcn, je - j0, hd,
+				   s + j0);
+	else
+		c->e->k.dot_i8(qh, (const int8_t *)kb, a->kcn, je - j0, hd,
+			       s + j0);
+	for (j = j0; j < je; j++)
+		if (s[j] > *mx)
+			*mx = s[j];
 }
 
 /* Scores to exp values, and each row and head's 2^46 / Z. */
@@ -129,39 +142,19 @@ static void attn_softmax(struct op_ctx *c, struct attn_state *a)
 	}
 }
 
-/* The probability-weighted sums of the values, block by block. */
-static int attn_values(struct op_ctx *c, struct attn_state *a)
+/* Row @m, head @h: the block's values weighted by their probabilities. */
+static void attn_value_rows(struct op_ctx *c, struct attn_state *a,
+			    uint32_t m, uint32_t h, uint32_t j0, uint32_t je)
 {
-	const struct inpu_op_attention *o = a->o;
-	uint32_t hd = a->hd, last = attn_len(a, a->mc - 1), j0, jn, m, h, j;
+	size_t mh = (size_t)m * a->hc + h;
+	uint32_t kvo = (a->h0 + h) / a->group * a->hd - a->kc0, j;
+	const uint32_t *e = a->s + mh * a->ctx;
+	uint64_t r = a->r[mh];
 
-	for (j0 = 0; j0 < last; j0 += jn) {
-		jn = last - j0 < a->jb ? last - j0 : a->jb;
-		if (attn_read_block(c, a, &o->v, j0, jn))
-			return -1;
-		for (m = 0; m < a->mc; m++) {
-			uint32_t end = attn_len(a, m), je;
-
-			if (end <= j0)
-				continue;
-			je = end < j0 + jn ? end : j0 + jn;
-			for (h = 0; h < a->hc; h++) {
-				size_t mh = (size_t)m * a->hc + h;
-				uint32_t kvo = (a->h0 + h) / a->group * hd - a->kc0;
-				const uint32_t *e = a->s + mh * a->ctx;
-				uint64_t r = a->r[mh];
-
-				for (j = j0; j < je; j++)
-					a->p[j - j0] = (int32_t)((e[j] * r) >> 31);
-				c->e->k.axpy_i8(a->acc + mh * hd, a->p,
-						(const int8_t *)a->kv + kvo, a->kcn,
-						je - j0, hd);
-				if (inpu_eng_op_work(c, (uint64_t)(je - j0) * hd))
-					return -1;
-			}
-		}
-	}
-	return 0;
+	for (j = j0; j < je; j++)
+		a->p[j - j0] = (int32_t)((e[j] * r) >> 31);
+	c->e->k.axpy_i8(a->acc + mh * a->hd, a->p, (const int8_t *)a->kv + kvo,
+			a->kcn, je - j0, a->hd);
 }
 
 /* One pass: read its queries, attend, write its outputs. */
@@ -184,10 +177,10 @@ static int attn_pass(struct op_ctx *c, struct attn_state *a,
 	a->jb = KV_BLOCK_BYTES / (a->kcn * a->esk);
 	if (!a->jb)
 		a->jb = 1;
-	if (attn_scores(c, a))
+	if (attn_blocks(c, a, &o->k, attn_score_rows))
 		return -1;
 	attn_softmax(c, a);
-	if (attn_values(c, a))
+	if (attn_blocks(c, a, &o->v, attn_value_rows))
 		return -1;
 	for (m = 0; m < a->mc; m++) {
 		for (i = 0; i < w; i++)
