@@ -53,7 +53,7 @@ static void run_usage(FILE *f)
 		"  -t, --temperature T     0 (default): greedy; > 0: sample on the device\n"
 		"  -P, --top-p P           nucleus sampling threshold in (0, 1] (default 0.9)\n"
 		"  -s, --seed S            PRNG seed (default: from the clock; printed)\n"
-		"  -D, --depth N           device: generated steps in flight (1..%d, default 32);\n"
+		"  -D, --depth N           device: generated steps in flight (1..%d, default %d);\n"
 		"                          each step reads the token the previous one chose\n"
 		"                          on the device, so steps run back to back; 1 waits\n"
 		"                          for every step before submitting the next\n"
@@ -70,8 +70,9 @@ static void run_usage(FILE *f)
 		"  -E, --ignore-eos        keep generating when the model emits BOS (for\n"
 		"                          benchmarks: always STEPS positions)\n"
 		"  -h, --help              show this help\n",
-		prog, prog, INPU_QDEV_MAX_QUEUE, INPU_QDEV_STEPS_PER_JOB,
-		INPU_QDEV_STEPS_PER_JOB, INPU_QGRAPH_MAX_ROWS, INPU_QGRAPH_MAX_ROWS);
+		prog, prog, INPU_QDEV_MAX_QUEUE, INPU_QDEV_DEPTH_DEFAULT,
+		INPU_QDEV_STEPS_PER_JOB, INPU_QDEV_STEPS_PER_JOB,
+		INPU_QGRAPH_MAX_ROWS, INPU_QGRAPH_MAX_ROWS);
 }
 
 struct run_args {
@@ -473,7 +474,7 @@ static int run_generate(struct run_args *a, const int *tokens, int n_prompt)
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = {
-		.prompt = "", .steps = 256, .depth = 32,
+		.prompt = "", .steps = 256, .depth = INPU_QDEV_DEPTH_DEFAULT,
 		.per_job = INPU_QDEV_STEPS_PER_JOB, .batch = INPU_QGRAPH_MAX_ROWS,
 		.top_p = 0.9, .cm = { .cmd = "run", .kind = CLI_DEVICE },
 	};

@@ -70,18 +70,24 @@ static void gen_prefill_prepare(struct gen *g)
 }
 
 /*
- * The token the backend chose after the last prompt token or a generated
- * one, or BOS, which ends the run (unless o->ignore_eos).
+ * @next follows the current token; BOS instead ends the run (unless
+ * o->ignore_eos).
  */
+static void gen_take(struct gen *g, int next)
+{
+	if (next == INPU_TOK_BOS && !g->o->ignore_eos)
+		g->bos = 1;
+	else
+		gen_emit(g, next);
+}
+
+/* The token the backend chose after the last prompt or generated token. */
 static void gen_chosen(struct gen *g)
 {
 	int next = g->b->ops->next(g->b);
 
 	g->st->gen[g->st->n_ids++] = next;
-	if (next == INPU_TOK_BOS && !g->o->ignore_eos)
-		g->bos = 1;
-	else
-		gen_emit(g, next);
+	gen_take(g, next);
 }
 
 /*
@@ -124,7 +130,7 @@ static int gen_steps(struct gen *g)
 
 	for (; g->pos < g->o->steps; g->pos++) {
 		uint64_t t0 = inpu_now_ns(), cyc;
-		int next, ret;
+		int ret;
 
 		if (g->pos == g->n_prompt)
 			st->t_first = t0;
@@ -149,15 +155,10 @@ static int gen_steps(struct gen *g)
 		 * Every step makes the backend's choice (a SAMPLE draw too);
 		 * within the prompt the next prompt token overrides it.
 		 */
-		if (g->pos < g->n_prompt - 1) {
-			next = g->prompt[g->pos + 1];
-			if (next == INPU_TOK_BOS && !g->o->ignore_eos)
-				g->bos = 1;
-			else
-				gen_emit(g, next);
-		} else {
+		if (g->pos < g->n_prompt - 1)
+			gen_take(g, g->prompt[g->pos + 1]);
+		else
 			gen_chosen(g);
-		}
 		gen_flush(g);
 		if (g->bos)
 			break;

@@ -100,6 +100,8 @@ int inpu_qdev_retire(struct inpu_qdev *d, int *pos);
  * a parameter of its own, so a job holds at most INPU_MAX_PARAMS steps.
  */
 #define INPU_QDEV_STEPS_PER_JOB	INPU_MAX_PARAMS
+/* `inpu run`'s steps in flight by default: four jobs of the most steps. */
+#define INPU_QDEV_DEPTH_DEFAULT	(4 * INPU_QDEV_STEPS_PER_JOB)
 int inpu_qdev_steps_per_job(const struct inpu_qdev *d);
 int inpu_qdev_queue_n(struct inpu_qdev *d, int pos, int n);
 int inpu_qdev_retire_n(struct inpu_qdev *d, int *pos, int *n);
