@@ -63,7 +63,6 @@ void inpu_kernels_select(int level, struct inpu_kernels *k)
 	k->dot_i8 = inpu_dot_i8_scalar;
 	k->dot_i8_i16 = inpu_dot_i8_i16_scalar;
 	k->axpy_i8 = inpu_axpy_i8_scalar;
-	k->w4_codes = inpu_w4_codes_scalar;
 	k->saturate = inpu_saturate_scalar;
 	k->mm_requant = inpu_mm_requant_scalar;
 	if (level >= INPU_ISA_AVX2)

@@ -11,9 +11,7 @@
  *  x:      m_rows rows of int8 activations, row r at x + r * x_stride,
  *          zero-padded to n_tiles * tile_k inputs
  *  group:  W4 only: inputs per group, 32 or 16 (128 / group groups a tile)
- *  gs:     W4 only: group scales of this block, [n_tiles * 128 / group][64]
- *  gz:     W4 only: zero points, same shape as gs, or NULL (all zero):
- *          the weight is (q - gz) * gs
+ *  gr:     W4 only: the block's group constants (struct inpu_w4_groups)
  *  acc:    out: [m_rows][64] int32 sums, wrapping modulo 2^32
  */
 #ifndef INPU_KERNELS_H
@@ -27,9 +25,26 @@ typedef void (*inpu_w8_block_fn)(const uint8_t *const *tiles,
 				 uint32_t n_tiles, const int8_t *x,
 				 uint32_t m_rows, uint32_t x_stride,
 				 int32_t *acc);
+
+/*
+ * The group constants of one W4 block: n_tiles * 128 / group rows of 64
+ * channels in k order, each through its own pointer, so that the kernel
+ * reads them where they are (one page of device memory holds whole rows,
+ * consecutive rows are a tensor row apart).  The weight of channel n in
+ * group g is (q - z) * s, with
+ *  codes:  INPU_W4_GFMT_CODES: byte b = rows[g][n],
+ *          s = inpu_w4_gs_level(b & 15), z = (b >> 4) - 8; zero unused
+ *  else:   s = rows[g][n], z = zero ? zero[g][n] : 0
+ */
+struct inpu_w4_groups {
+	const uint8_t *const *rows;
+	const int8_t *const *zero;
+	int codes;
+};
+
 typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
 				 uint32_t n_tiles, uint32_t group,
-				 const uint8_t *gs, const int8_t *gz,
+				 const struct inpu_w4_groups *gr,
 				 const int8_t *x, uint32_t m_rows,
 				 uint32_t x_stride, int32_t *acc);
 
@@ -50,14 +65,6 @@ typedef void (*inpu_dot_i8_i16_fn)(const int8_t *q, const int16_t *k,
 typedef void (*inpu_axpy_i8_fn)(int32_t *acc, const int32_t *p,
 				const int8_t *v, size_t stride, uint32_t rows,
 				uint32_t n);
-/*
- * W4 group codes (INPU_W4_GFMT_CODES) into what the block kernels take:
- * for each of @n bytes, gs = inpu_w4_gs_level(low nibble) and
- * gz = high nibble - 8.
- */
-typedef void (*inpu_w4_codes_fn)(const uint8_t *codes, uint32_t n,
-				 uint8_t *gs, int8_t *gz);
-
 /*
  * Values to an op's output type: raw[i] = sat(v[i]) for @dtype INT8,
  * INT16 or INT32 (saturating, int_math.h), raw elements packed.
@@ -82,7 +89,6 @@ struct inpu_kernels {
 	inpu_dot_i8_fn dot_i8;
 	inpu_dot_i8_i16_fn dot_i8_i16;
 	inpu_axpy_i8_fn axpy_i8;
-	inpu_w4_codes_fn w4_codes;
 	inpu_saturate_fn saturate;
 	inpu_mm_requant_fn mm_requant;
 };
@@ -91,7 +97,7 @@ void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc);
 void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
-			  uint32_t group, const uint8_t *gs, const int8_t *gz,
+			  uint32_t group, const struct inpu_w4_groups *gr,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc);
 void inpu_dot_i8_scalar(const int8_t *q, const int8_t *k, size_t stride,
@@ -100,8 +106,6 @@ void inpu_dot_i8_i16_scalar(const int8_t *q, const int16_t *k, size_t stride,
 			    uint32_t rows, uint32_t n, int32_t *out);
 void inpu_axpy_i8_scalar(int32_t *acc, const int32_t *p, const int8_t *v,
 			 size_t stride, uint32_t rows, uint32_t n);
-void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
-			  int8_t *gz);
 void inpu_saturate_scalar(const int64_t *v, uint64_t n, uint8_t dtype,
 			  uint8_t *raw);
 void inpu_mm_requant_scalar(const int32_t *acc, uint32_t n, int xscaled,

@@ -2,9 +2,10 @@
 /*
  * INPU_OP_MATMUL: operand staging around the block kernels.
  *
- * Weight tiles are read in place through mem_ops->map() when the backend
- * can (one tile is one page), else copied; activations are copied into a
- * zero-padded buffer so the kernels never see a partial tile.
+ * Weight tiles and W4 group rows are read in place through mem_ops->map()
+ * when the backend can (one tile is one page; a page holds whole group
+ * rows), else copied; activations are copied into a zero-padded buffer so
+ * the kernels never see a partial tile.
  */
 #include <string.h>
 
@@ -19,9 +20,21 @@
  */
 #define KT_CHUNK 64
 
+/*
+ * A W4 group tensor (scales, zero points or codes), read where it is: the
+ * host address of each 4 KiB page it spans, or, when the backend cannot
+ * map it so (or the tensor is not dense, or a 64-channel row of a block
+ * could straddle a page), one copy of the whole tensor.
+ */
+struct gtensor {
+	uint64_t addr;
+	const uint8_t *whole;	/* the copy, or NULL */
+	const uint8_t **page;	/* page i starts at addr for i = 0 */
+};
+
 struct mm_state {
 	const struct inpu_op_matmul *o;
-	uint32_t k, n, kt, kpad, npad, group, ngroups;
+	uint32_t k, n, kt, kpad, npad, group;
 	int w4;
 	uint64_t waddr;
 	const uint8_t **tiles;	/* KT_CHUNK */
@@ -29,10 +42,10 @@ struct mm_state {
 	const struct inpu_qparam *qp;
 	const int32_t *bias;
 	int32_t *xscale;	/* I8ROW x: the chunk's row scales, else NULL */
-	const uint8_t *gs, *gz;	/* whole group tensors (W4); with codes
-				 * (gfmt 1) gs holds them and gz is NULL */
-	int codes;		/* gfmt 1: decoded block by block */
-	uint8_t *gsb, *gzb;	/* this block's groups, KT_CHUNK tiles */
+	struct gtensor gs, gz;	/* W4: scales or codes (gfmt 1); zero points */
+	const uint8_t **grows;	/* this block's group rows, KT_CHUNK tiles */
+	const int8_t **gzrows;
+	struct inpu_w4_groups groups;
 	int32_t *acc, *part;
 };
 
@@ -65,30 +78,33 @@ static int mm_tiles(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 	return 0;
 }
 
+/* Host address of @t's byte @off (kernels read 64 from there). */
+static const uint8_t *gt_at(const struct gtensor *t, uint64_t off)
+{
+	uint64_t a = t->addr + off, i;
+
+	if (t->whole)
+		return t->whole + off;
+	i = a / INPU_TILE_BYTES - t->addr / INPU_TILE_BYTES;
+	return t->page[i] + (i ? a % INPU_TILE_BYTES : off);
+}
+
 /*
- * The group scales and zero points of column block @nb for @ng groups
- * from tile @kb0 on, as the block kernel takes them: copied, or decoded
- * from INPU_W4_GFMT_CODES (ISA.md 3.1) here, where only the block's
- * groups are touched, rather than the whole tensor at once.
+ * The group rows of column block @nb for @ng groups from tile @kb0 on,
+ * as the block kernel takes them (kernels.h): pointers, no copies.
  */
-static void mm_groups(struct op_ctx *c, struct mm_state *st, uint32_t nb,
-		      uint32_t kb0, uint32_t ng)
+static void mm_groups(struct mm_state *st, uint32_t nb, uint32_t kb0,
+		      uint32_t ng)
 {
 	uint32_t per_tile = INPU_W4_TILE_K / st->group, g;
 
 	for (g = 0; g < ng; g++) {
-		size_t from = (size_t)(kb0 * per_tile + g) * st->npad +
-			      nb * INPU_TILE_N;
-		size_t to = (size_t)g * INPU_TILE_N;
+		uint64_t off = (uint64_t)(kb0 * per_tile + g) * st->npad +
+			       nb * INPU_TILE_N;
 
-		if (st->codes) {
-			c->e->k.w4_codes(st->gs + from, INPU_TILE_N, st->gsb + to,
-					 (int8_t *)st->gzb + to);
-			continue;
-		}
-		memcpy(st->gsb + to, st->gs + from, INPU_TILE_N);
-		if (st->gz)
-			memcpy(st->gzb + to, st->gz + from, INPU_TILE_N);
+		st->grows[g] = gt_at(&st->gs, off);
+		if (st->gzrows)
+			st->gzrows[g] = (const int8_t *)gt_at(&st->gz, off);
 	}
 }
 
@@ -107,9 +123,8 @@ static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 		if (mm_tiles(c, st, nb, kb0, kn))
 			return -1;
 		if (st->w4) {
-			mm_groups(c, st, nb, kb0, kn * per_tile);
-			c->e->k.w4_block(st->tiles, kn, st->group, st->gsb,
-					 st->gzb ? (const int8_t *)st->gzb : NULL,
+			mm_groups(st, nb, kb0, kn * per_tile);
+			c->e->k.w4_block(st->tiles, kn, st->group, &st->groups,
 					 x, mr, st->kpad, dst);
 		} else {
 			c->e->k.w8_block(st->tiles, kn, x, mr, st->kpad, dst);
@@ -123,15 +138,50 @@ static int mm_block(struct op_ctx *c, struct mm_state *st, uint32_t nb,
 	return 0;
 }
 
+/*
+ * Group tensor @t in place, page by page (gtensor), or else copied.  A
+ * failed map() records nothing: the copy then reads it, and faults.
+ */
+static int gt_open(struct op_ctx *c, const struct inpu_tensor *t,
+		   struct gtensor *g)
+{
+	uint64_t bytes = (uint64_t)t->rows * t->cols, first, n, i;
+	uint8_t *whole;
+
+	g->addr = inpu_eng_tensor_addr(c, t);
+	first = g->addr / INPU_TILE_BYTES;
+	n = (g->addr + bytes - 1) / INPU_TILE_BYTES - first + 1;
+	if (c->mem->map && t->stride == t->cols && !(g->addr % INPU_TILE_N) &&
+	    !(t->cols % INPU_TILE_N) && bytes) {
+		g->page = inpu_eng_op_alloc(c, n * sizeof(*g->page));
+		if (!g->page)
+			return -1;
+		for (i = 0; i < n; i++) {
+			uint64_t a = i ? (first + i) * INPU_TILE_BYTES : g->addr;
+			uint64_t end = (first + i + 1) * INPU_TILE_BYTES;
+
+			if (end > g->addr + bytes)
+				end = g->addr + bytes;
+			g->page[i] = c->mem->map(c->mem_ctx, a, end - a);
+			if (!g->page[i])
+				break;
+		}
+		if (i == n)
+			return 0;
+	}
+	whole = inpu_eng_op_alloc(c, bytes);
+	g->whole = whole;
+	return !whole || inpu_eng_read_elems(c, t, 0, bytes, whole) ? -1 : 0;
+}
+
 /* The op's whole-tensor operands: per-channel and per-group constants. */
 static int mm_load(struct op_ctx *c, struct mm_state *st)
 {
 	const struct inpu_op_matmul *o = st->o;
 	struct inpu_qparam *qp = inpu_eng_op_alloc(c, (size_t)st->n *
 						       sizeof(*qp));
-	size_t gbytes = (size_t)(st->kt < KT_CHUNK ? st->kt : KT_CHUNK) *
-			(INPU_W4_TILE_K / st->group) * INPU_TILE_N;
-	uint8_t *gs, *gz;
+	size_t nrows = (size_t)(st->kt < KT_CHUNK ? st->kt : KT_CHUNK) *
+		       (INPU_W4_TILE_K / st->group);
 
 	st->qp = qp;
 	if (!qp || inpu_eng_read_elems(c, &o->qp, 0, st->n, qp))
@@ -143,27 +193,17 @@ static int mm_load(struct op_ctx *c, struct mm_state *st)
 	}
 	if (!st->w4)
 		return 0;
-	gs = inpu_eng_op_alloc(c, (size_t)o->gscale.rows * o->gscale.cols);
-	st->gs = gs;
-	st->gsb = inpu_eng_op_alloc(c, gbytes);
-	if (!gs || !st->gsb ||
-	    inpu_eng_read_elems(c, &o->gscale, 0,
-				(uint64_t)o->gscale.rows * o->gscale.cols, gs))
+	st->grows = inpu_eng_op_alloc(c, nrows * sizeof(*st->grows));
+	if (!st->grows || gt_open(c, &o->gscale, &st->gs))
 		return -1;
-	if (o->gfmt == INPU_W4_GFMT_CODES) {
-		st->codes = 1;
-		st->gzb = inpu_eng_op_alloc(c, gbytes);
-		return st->gzb ? 0 : -1;
-	}
-	if (o->gzero.dtype == INPU_DT_NONE)
+	st->groups.rows = st->grows;
+	st->groups.codes = o->gfmt == INPU_W4_GFMT_CODES;
+	if (o->gfmt == INPU_W4_GFMT_CODES || o->gzero.dtype == INPU_DT_NONE)
 		return 0;
-	gz = inpu_eng_op_alloc(c, (size_t)o->gzero.rows * o->gzero.cols);
-	st->gz = gz;
-	st->gzb = inpu_eng_op_alloc(c, gbytes);
-	if (!gz || !st->gzb ||
-	    inpu_eng_read_elems(c, &o->gzero, 0,
-				(uint64_t)o->gzero.rows * o->gzero.cols, gz))
+	st->gzrows = inpu_eng_op_alloc(c, nrows * sizeof(*st->gzrows));
+	if (!st->gzrows || gt_open(c, &o->gzero, &st->gz))
 		return -1;
+	st->groups.zero = st->gzrows;
 	return 0;
 }
 

@@ -225,25 +225,56 @@ INLINE void w4_xsum(const int8_t *xt, uint32_t group, int32_t *xsum)
 	}
 }
 
+/* How a W4 block's group rows are read (struct inpu_w4_groups). */
+enum { W4_SCALES, W4_SCALES_ZERO, W4_CODES };
+
 /*
  * The group's correction for 8 channels: the nibbles are stored as
  * q + 8 and the weight is q - z, so each sum(nib * x) is (8 + z) * sum(x)
- * too large (z = 0 without zero points).
+ * too large (z = 0 without zero points).  A code's high nibble is 8 + z.
  */
-INLINE __m256i w4_corr(int32_t xsum, const int8_t *z)
+INLINE __m256i w4_corr(int32_t xsum, const uint8_t *row, const int8_t *z,
+		       const int Z)
 {
 	__m256i zz;
 
-	if (!z)
+	if (Z == W4_SCALES)
 		return _mm256_set1_epi32(8 * xsum);
+	if (Z == W4_CODES)
+		zz = _mm256_srli_epi32(_mm256_cvtepu8_epi32(
+			_mm_loadl_epi64((const __m128i *)row)), 4);
+	else
+		zz = _mm256_add_epi32(_mm256_cvtepi8_epi32(
+			_mm_loadl_epi64((const __m128i *)z)),
+			_mm256_set1_epi32(8));
 	/*
 	 * 8 + z (-120..135) and sum(x) (|.| <= 4096) both fit int16: one
 	 * vpmaddwd of (8 + z, 0) by (sum, 0) is their exact product, at
 	 * half the cost of vpmulld.
 	 */
-	zz = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)z));
-	return _mm256_madd_epi16(_mm256_add_epi32(zz, _mm256_set1_epi32(8)),
-				 _mm256_set1_epi32(xsum & 0xffff));
+	return _mm256_madd_epi16(zz, _mm256_set1_epi32(xsum & 0xffff));
+}
+
+/*
+ * 8 channels' scales, as int32: a code's scale is a 16-entry table
+ * lookup, which is what vpshufb does on the low nibbles.
+ */
+INLINE __m256i w4_scale(const uint8_t *row, const int Z)
+{
+	__m128i b = _mm_loadl_epi64((const __m128i *)row);
+
+	if (Z == W4_CODES)
+		b = _mm_shuffle_epi8(_mm_setr_epi8(
+			(char)inpu_w4_gs_level(0), (char)inpu_w4_gs_level(1),
+			(char)inpu_w4_gs_level(2), (char)inpu_w4_gs_level(3),
+			(char)inpu_w4_gs_level(4), (char)inpu_w4_gs_level(5),
+			(char)inpu_w4_gs_level(6), (char)inpu_w4_gs_level(7),
+			(char)inpu_w4_gs_level(8), (char)inpu_w4_gs_level(9),
+			(char)inpu_w4_gs_level(10), (char)inpu_w4_gs_level(11),
+			(char)inpu_w4_gs_level(12), (char)inpu_w4_gs_level(13),
+			(char)inpu_w4_gs_level(14), (char)inpu_w4_gs_level(15)),
+			_mm_and_si128(b, _mm_set1_epi8(0x0f)));
+	return _mm256_cvtepu8_epi32(b);
 }
 
 /*
@@ -254,10 +285,10 @@ INLINE __m256i w4_corr(int32_t xsum, const int8_t *z)
  * s * scale: its (uint32_t)s * scale.
  */
 INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, int steps,
-			__m256i corr, const uint8_t *scale)
+			__m256i corr, __m256i s)
 {
 	const __m256i m = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi16(1);
-	__m256i p = _mm256_setzero_si256(), s;
+	__m256i p = _mm256_setzero_si256();
 	int j;
 
 	UNROLL
@@ -270,7 +301,6 @@ INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, int steps,
 			_mm256_maddubs_epi16(lo, xg[2 * j]),
 			_mm256_maddubs_epi16(hi, xg[2 * j + 1])));
 	}
-	s = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)scale));
 	return _mm256_mullo_epi32(_mm256_sub_epi32(_mm256_madd_epi16(p, one),
 						   corr), s);
 }
@@ -282,8 +312,8 @@ INLINE __m256i w4_group(const uint8_t *tg, const __m256i *xg, int steps,
  * four, so a group's operands are its words broadcast in order.
  */
 INLINE void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
-		    const int group, const uint8_t *gs, const int8_t *gz,
-		    const int8_t *x, int32_t *acc)
+		    const int group, const struct inpu_w4_groups *gr,
+		    const int8_t *x, int32_t *acc, const int Z)
 {
 	const int per_tile = 128 / group, steps = group / 8;
 	__m256i a[8];
@@ -300,7 +330,9 @@ INLINE void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
 
 		w4_xsum(xt, group, xsum);
 		for (g = 0; g < per_tile; g++) {
-			size_t gi = ((size_t)t * per_tile + g) * 64;
+			const uint8_t *row = gr->rows[t * per_tile + g];
+			const int8_t *zero = Z == W4_SCALES_ZERO ?
+					     gr->zero[t * per_tile + g] : NULL;
 			__m256i xg[8];
 
 			UNROLL
@@ -312,8 +344,9 @@ INLINE void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
 			for (c = 0; c < 8; c++)
 				a[c] = _mm256_add_epi32(a[c], w4_group(
 					tile + g * steps * 256 + c * 32, xg, steps,
-					w4_corr(xsum[g], gz ? gz + gi + c * 8 : NULL),
-					gs + gi + c * 8));
+					w4_corr(xsum[g], row + c * 8,
+						zero ? zero + c * 8 : NULL, Z),
+					w4_scale(row + c * 8, Z)));
 		}
 	}
 	UNROLL
@@ -321,21 +354,32 @@ INLINE void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
 		st256(acc + c * 8, a[c]);
 }
 
+/* Constant group sizes and group formats, so each variant's loops unroll. */
 static void w4_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
-			  uint32_t group, const uint8_t *gs, const int8_t *gz,
+			  uint32_t group, const struct inpu_w4_groups *gr,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc)
 {
+	int z = gr->codes ? W4_CODES : gr->zero ? W4_SCALES_ZERO : W4_SCALES;
 	uint32_t m;
 
-	/* Constant group sizes, so each variant's loops unroll. */
 	for (m = 0; m < m_rows; m++) {
-		if (group == 16)
-			w4_row1(tiles, n_tiles, 16, gs, gz,
-				x + (uint64_t)m * x_stride, acc + m * 64);
+		const int8_t *xm = x + (uint64_t)m * x_stride;
+
+		if (group == 16 && z == W4_CODES)
+			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64, W4_CODES);
+		else if (group == 16 && z == W4_SCALES_ZERO)
+			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64,
+				W4_SCALES_ZERO);
+		else if (group == 16)
+			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64, W4_SCALES);
+		else if (z == W4_CODES)
+			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64, W4_CODES);
+		else if (z == W4_SCALES_ZERO)
+			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64,
+				W4_SCALES_ZERO);
 		else
-			w4_row1(tiles, n_tiles, 32, gs, gz,
-				x + (uint64_t)m * x_stride, acc + m * 64);
+			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64, W4_SCALES);
 	}
 }
 
@@ -524,38 +568,6 @@ int inpu_have_avx2_kernels(void)
 	return 1;
 }
 
-/*
- * W4 group codes: the scale level is a 16-entry table lookup, which is
- * what vpshufb does on each 128-bit lane; the zero point is the high
- * nibble minus 8.  32 bytes a step, the tail through the scalar kernel.
- */
-static void w4_codes_avx2(const uint8_t *codes, uint32_t n, uint8_t *gs,
-			  int8_t *gz)
-{
-	const __m256i nib = _mm256_set1_epi8(0x0f);
-	const __m256i eight = _mm256_set1_epi8(8);
-	/* the ISA's table, folded to a constant by the compiler */
-	const __m256i lv = _mm256_broadcastsi128_si256(_mm_setr_epi8(
-		(char)inpu_w4_gs_level(0), (char)inpu_w4_gs_level(1),
-		(char)inpu_w4_gs_level(2), (char)inpu_w4_gs_level(3),
-		(char)inpu_w4_gs_level(4), (char)inpu_w4_gs_level(5),
-		(char)inpu_w4_gs_level(6), (char)inpu_w4_gs_level(7),
-		(char)inpu_w4_gs_level(8), (char)inpu_w4_gs_level(9),
-		(char)inpu_w4_gs_level(10), (char)inpu_w4_gs_level(11),
-		(char)inpu_w4_gs_level(12), (char)inpu_w4_gs_level(13),
-		(char)inpu_w4_gs_level(14), (char)inpu_w4_gs_level(15)));
-	uint32_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		__m256i b = _mm256_loadu_si256((const __m256i *)(codes + i));
-		__m256i lo = _mm256_and_si256(b, nib);
-		__m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), nib);
-
-		_mm256_storeu_si256((__m256i *)(gs + i), _mm256_shuffle_epi8(lv, lo));
-		_mm256_storeu_si256((__m256i *)(gz + i), _mm256_sub_epi8(hi, eight));
-	}
-	inpu_w4_codes_scalar(codes + i, n - i, gs + i, gz + i);
-}
-
 void inpu_kernels_avx2(struct inpu_kernels *k)
 {
 	k->w8_block = w8_block_avx2;
@@ -563,6 +575,5 @@ void inpu_kernels_avx2(struct inpu_kernels *k)
 	k->dot_i8 = dot_i8_avx2;
 	k->dot_i8_i16 = dot_i8_i16_avx2;
 	k->axpy_i8 = axpy_i8_avx2;
-	k->w4_codes = w4_codes_avx2;
 	k->saturate = saturate_avx2;
 }

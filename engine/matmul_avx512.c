@@ -212,19 +212,50 @@ INLINE void group_xsum(const int8_t *xt, int group, int32_t *out)
 	}
 }
 
+/* How a W4 block's group rows are read (struct inpu_w4_groups). */
+enum { W4_SCALES, W4_SCALES_ZERO, W4_CODES };
+
+/* 16 channels' zero points plus 8 from their group rows, as int32. */
+INLINE __m512i group_zz(const uint8_t *row, const int8_t *zero, const int Z)
+{
+	if (Z == W4_CODES)
+		return _mm512_srli_epi32(_mm512_cvtepu8_epi32(
+			_mm_loadu_si128((const __m128i *)row)), 4);
+	return _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+		(const __m128i *)zero)), _mm512_set1_epi32(8));
+}
+
+/*
+ * 16 channels' scales, as int32.  A code's scale is a 16-entry table
+ * lookup; vpermd on a zmm looks at the low 4 bits of each index only,
+ * so the code byte itself is the index.
+ */
+INLINE __m512i group_scale(const uint8_t *row, const int Z)
+{
+	__m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)row));
+
+	if (Z != W4_CODES)
+		return b;
+	return _mm512_permutexvar_epi32(b, _mm512_setr_epi32(
+		inpu_w4_gs_level(0), inpu_w4_gs_level(1), inpu_w4_gs_level(2),
+		inpu_w4_gs_level(3), inpu_w4_gs_level(4), inpu_w4_gs_level(5),
+		inpu_w4_gs_level(6), inpu_w4_gs_level(7), inpu_w4_gs_level(8),
+		inpu_w4_gs_level(9), inpu_w4_gs_level(10), inpu_w4_gs_level(11),
+		inpu_w4_gs_level(12), inpu_w4_gs_level(13), inpu_w4_gs_level(14),
+		inpu_w4_gs_level(15)));
+}
+
 /*
  * The start of a group accumulator of 16 channels: the nibbles are
  * stored as q + 8 and the weight is q - z, so each sum(nib * x) is
  * (8 + z) * sum(x) too large (z = 0 without zero points).
  */
-INLINE __m512i group_start(int32_t xsum, const int8_t *z)
+INLINE __m512i group_start(int32_t xsum, const uint8_t *row,
+			   const int8_t *zero, const int Z)
 {
-	__m512i zz;
-
-	if (!z)
+	if (Z == W4_SCALES)
 		return _mm512_set1_epi32(-8 * xsum);
-	zz = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)z));
-	return _mm512_mullo_epi32(_mm512_add_epi32(zz, _mm512_set1_epi32(8)),
+	return _mm512_mullo_epi32(group_zz(row, zero, Z),
 				  _mm512_set1_epi32(-xsum));
 }
 
@@ -245,8 +276,9 @@ INLINE __m512i group_start(int32_t xsum, const int8_t *z)
  * product, which is the scalar (uint32_t)s * scale.
  */
 INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
-		    const uint8_t *gs, const int8_t *gz, const int8_t *x,
-		    uint32_t x_stride, int32_t *acc, const int R, const int G)
+		    const struct inpu_w4_groups *gr, const int8_t *x,
+		    uint32_t x_stride, int32_t *acc, const int R, const int G,
+		    const int Z)
 {
 	const __m512i lo_mask = _mm512_set1_epi8(0x0f);
 	const __m512i hi_mask = _mm512_set1_epi8((char)0xf0);
@@ -271,15 +303,18 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 				   G, xsum[r]);
 
 		for (g = 0; g < per_tile; g++) {
-			size_t gi = ((size_t)t * per_tile + g) * 64;
+			const uint8_t *row = gr->rows[t * per_tile + g];
+			const int8_t *zero = Z == W4_SCALES_ZERO ?
+					     gr->zero[t * per_tile + g] : NULL;
 			__m512i lo[2][4], hi[2][4];
 
 			UNROLL
 			for (r = 0; r < R; r++) {
 				UNROLL
 				for (c = 0; c < 4; c++) {
-					lo[r][c] = group_start(xsum[r][g], gz ?
-						gz + gi + c * 16 : NULL);
+					lo[r][c] = group_start(xsum[r][g],
+						row + c * 16,
+						zero ? zero + c * 16 : NULL, Z);
 					hi[r][c] = _mm512_setzero_si512();
 				}
 			}
@@ -315,8 +350,7 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 			}
 			UNROLL
 			for (c = 0; c < 4; c++) {
-				__m512i s = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-					(const __m128i *)(gs + gi + c * 16)));
+				__m512i s = group_scale(row + c * 16, Z);
 
 				UNROLL
 				for (r = 0; r < R; r++) {
@@ -337,22 +371,34 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 			_mm512_storeu_si512(acc + r * 64 + c * 16, a[r][c]);
 }
 
-/* Constant row counts and group sizes, so each variant's loops unroll. */
+/* Constant row counts, group sizes and group formats: loops unroll. */
 INLINE void w4_rows_g(const uint8_t *const *tiles, uint32_t n_tiles,
-		      uint32_t group, const uint8_t *gs, const int8_t *gz,
+		      uint32_t group, const struct inpu_w4_groups *gr,
 		      const int8_t *x, uint32_t x_stride, int32_t *acc,
 		      const int R)
 {
-	if (group == 16)
-		w4_rows(tiles, n_tiles, gs, gz, x, x_stride, acc, R, 16);
+	int z = gr->codes ? W4_CODES : gr->zero ? W4_SCALES_ZERO : W4_SCALES;
+
+	if (group == 16 && z == W4_CODES)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16, W4_CODES);
+	else if (group == 16 && z == W4_SCALES_ZERO)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16,
+			W4_SCALES_ZERO);
+	else if (group == 16)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16, W4_SCALES);
+	else if (z == W4_CODES)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32, W4_CODES);
+	else if (z == W4_SCALES_ZERO)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32,
+			W4_SCALES_ZERO);
 	else
-		w4_rows(tiles, n_tiles, gs, gz, x, x_stride, acc, R, 32);
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32, W4_SCALES);
 }
 
 static void w4_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
-			    uint32_t group, const uint8_t *gs,
-			    const int8_t *gz, const int8_t *x,
-			    uint32_t m_rows, uint32_t x_stride, int32_t *acc)
+			    uint32_t group, const struct inpu_w4_groups *gr,
+			    const int8_t *x, uint32_t m_rows,
+			    uint32_t x_stride, int32_t *acc)
 {
 	uint32_t m = 0;
 
@@ -361,11 +407,11 @@ static void w4_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
 	 * independent vpdpbusd chains per group (4 vectors x lo/hi).
 	 */
 	for (; m + 2 <= m_rows; m += 2)
-		w4_rows_g(tiles, n_tiles, group, gs, gz,
-			  x + (uint64_t)m * x_stride, x_stride, acc + m * 64, 2);
+		w4_rows_g(tiles, n_tiles, group, gr, x + (uint64_t)m * x_stride,
+			  x_stride, acc + m * 64, 2);
 	if (m < m_rows)
-		w4_rows_g(tiles, n_tiles, group, gs, gz,
-			  x + (uint64_t)m * x_stride, x_stride, acc + m * 64, 1);
+		w4_rows_g(tiles, n_tiles, group, gr, x + (uint64_t)m * x_stride,
+			  x_stride, acc + m * 64, 1);
 }
 
 /*

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Portable kernels (the matmul blocks and their requantization, the
- * attention's vector products, W4 group codes, saturation): the
- * definition the SIMD kernels match.
+ * attention's vector products, saturation): the definition the SIMD
+ * kernels match.
  */
 #include <stddef.h>
 
@@ -39,8 +39,23 @@ void inpu_w8_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 	}
 }
 
+/* Channel @n's scale and zero point in group row @g (kernels.h). */
+static void w4_group_consts(const struct inpu_w4_groups *gr, uint32_t g,
+			    uint32_t n, int32_t *s, int32_t *z)
+{
+	uint8_t b = gr->rows[g][n];
+
+	if (gr->codes) {
+		*s = inpu_w4_gs_level(b & 15);
+		*z = (b >> 4) - 8;
+	} else {
+		*s = b;
+		*z = gr->zero ? gr->zero[g][n] : 0;
+	}
+}
+
 void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
-			  uint32_t group, const uint8_t *gs, const int8_t *gz,
+			  uint32_t group, const struct inpu_w4_groups *gr,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc)
 {
@@ -58,12 +73,11 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 
 			/* A group is group / 8 k steps of 8 inputs. */
 			for (g = 0; g < per_tile; g++) {
-				const uint8_t *scale = gs + (t * per_tile + g) * 64;
-				const int8_t *zero = gz ? gz + (t * per_tile + g) * 64 : NULL;
-
 				for (n = 0; n < 64; n++) {
-					int32_t z = zero ? zero[n] : 0, s = 0;
+					int32_t scale, z, s = 0;
 
+					w4_group_consts(gr, t * per_tile + g, n,
+							&scale, &z);
 					for (ko = g * steps; ko < (g + 1) * steps; ko++) {
 						const uint8_t *w = tile + ko * 256 + n * 4;
 						const int8_t *xk = xr + t * 128 + ko * 8;
@@ -73,7 +87,8 @@ void inpu_w4_block_scalar(const uint8_t *const *tiles, uint32_t n_tiles,
 							s += ((w[j] >> 4) - 8 - z) * xk[4 + j];
 						}
 					}
-					a[n] = wadd32(a[n], (int32_t)((uint32_t)s * scale[n]));
+					a[n] = wadd32(a[n], (int32_t)((uint32_t)s *
+								      (uint32_t)scale));
 				}
 			}
 		}
@@ -118,17 +133,6 @@ void inpu_axpy_i8_scalar(int32_t *acc, const int32_t *p, const int8_t *v,
 		for (i = 0; i < n; i++)
 			acc[i] = (int32_t)((uint32_t)acc[i] +
 					   (uint32_t)p[j] * (uint32_t)(int32_t)v[i]);
-}
-
-void inpu_w4_codes_scalar(const uint8_t *codes, uint32_t n, uint8_t *gs,
-			  int8_t *gz)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		gs[i] = inpu_w4_gs_level(codes[i] & 15);
-		gz[i] = (int8_t)((codes[i] >> 4) - 8);
-	}
 }
 
 /* One loop per type: each is a plain clamp-and-store loop. */

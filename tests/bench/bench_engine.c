@@ -178,7 +178,8 @@ static uint64_t rng(void)
 
 /*
  * One flat memory holding x [16][K], W8 and W4 weights of N x K, the W4
- * scales (groups of 32; groups of 16 with zero points), qp and y [16][N]
+ * scales (groups of 32; groups of 16 with zero points, as bytes or the
+ * same bytes read as codes), qp and y [16][N]
  * (INT32, so requantization stays cheap and the kernels dominate).
  * Streams for M rows read the first M rows of x.
  */
@@ -262,6 +263,12 @@ static void make_stream(struct stream *st, const struct shape_mem *sm,
 		o->gzero = sm->gz16;
 		o->group = 16;
 	}
+	if (w4 == 3) {
+		/* any byte is a code: a scale level and a zero point */
+		o->gscale = sm->gs16;
+		o->gfmt = INPU_W4_GFMT_CODES;
+		o->group = 16;
+	}
 	o->qp = sm->qp;
 	o->y = sm->y;
 	o->y.rows = m;
@@ -332,7 +339,7 @@ int main(void)
 			return 1;
 		}
 		snprintf(name, sizeof(name), "%ux%u", shapes[si].k, shapes[si].n);
-		for (w4 = 0; w4 < 3; w4++) {
+		for (w4 = 0; w4 < 4; w4++) {
 			for (ri = 0; ri < sizeof(rows) / sizeof(rows[0]); ri++) {
 				double macs = (double)rows[ri] * shapes[si].k *
 					      shapes[si].n;
@@ -344,7 +351,8 @@ int main(void)
 				r.e = simd;
 				vv = best_rate(run_op, &r, macs) * 1e-9;
 				printf("%-4s %-10s %3u %9.2f %9.2f",
-				       w4 == 2 ? "W4gz" : w4 ? "W4" : "W8",
+				       w4 == 3 ? "W4c" : w4 == 2 ? "W4gz" :
+				       w4 ? "W4" : "W8",
 				       name, rows[ri], vs, vv);
 				print_pct(vv, vnni_peak);
 				print_pct(vv, mubs_peak);

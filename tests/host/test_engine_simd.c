@@ -576,16 +576,42 @@ TEST_F(engines, wrapping_sums)
 
 /* ---- the block kernels called directly -------------------------------- */
 
-/* @w4 of block_check: bit 0 W4, bit 1 groups of 16, bit 2 zero points. */
+/*
+ * @w4 of block_check: bit 0 W4, bit 1 groups of 16, bit 2 zero points,
+ * bit 3 codes (INPU_W4_GFMT_CODES: scale and zero point in one byte).
+ */
 #define BK_W4		1
 #define BK_G16		2
 #define BK_ZERO		4
+#define BK_CODES	8
+
+/* @n group rows of 64 bytes, each its own heap block (ASan sees past one). */
+static uint8_t **group_rows(uint32_t n)
+{
+	uint8_t **r = calloc(n, sizeof(*r));
+	uint32_t i;
+
+	for (i = 0; r && i < n; i++)
+		r[i] = malloc(64);
+	return r;
+}
+
+static void group_rows_free(uint8_t **r, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; r && i < n; i++)
+		free(r[i]);
+	free(r);
+}
 
 /*
- * One direct call of both kernels of @k against the scalar ones.  Tiles
- * and activations sit in exactly sized heap blocks (ASan sees any read
- * past them), @skew bytes off alignment.  Zero points are random, or
- * with a fixed weight fill the extremes -128 and 127 in turn.
+ * One direct call of both kernels of @k against the scalar ones.  Tiles,
+ * activations and each group row sit in exactly sized heap blocks (ASan
+ * sees any read past them), @skew bytes off alignment.  Zero points are
+ * random, or with a fixed weight fill the extremes -128 and 127 in turn;
+ * codes are random bytes (each is a code), or the largest scale with the
+ * zero points -8 and 7 in turn.
  */
 static int block_check(struct __test_metadata *_metadata,
 		       const struct inpu_kernels *k, const char *name,
@@ -598,8 +624,11 @@ static int block_check(struct __test_metadata *_metadata,
 	const uint8_t **tiles = malloc(n_tiles * sizeof(*tiles));
 	int8_t *xbuf = malloc(xbytes + skew), *x = xbuf + skew;
 	uint32_t group = w4 & BK_G16 ? 16 : 32, ng = n_tiles * (128 / group);
-	uint8_t *gs = malloc((size_t)ng * 64);
-	int8_t *gz = w4 & BK_ZERO ? malloc((size_t)ng * 64) : NULL;
+	int codes = !!(w4 & BK_CODES), zero = !codes && (w4 & BK_ZERO);
+	uint8_t **gs = group_rows(ng), **gz = zero ? group_rows(ng) : NULL;
+	struct inpu_w4_groups gr = {
+		(const uint8_t *const *)gs, (const int8_t *const *)gz, codes
+	};
 	int32_t *ref = malloc((size_t)m_rows * 64 * 4);
 	int32_t *got = malloc((size_t)m_rows * 64 * 4);
 	long d;
@@ -609,10 +638,16 @@ static int block_check(struct __test_metadata *_metadata,
 		pool[skew + i] = fill_w < 0 ? rand_tile_byte() : (uint8_t)fill_w;
 	for (i = 0; i < xbytes; i++)
 		x[i] = fill_x < -128 ? rand_i8() : (int8_t)fill_x;
-	for (i = 0; i < ng * 64; i++)
-		gs[i] = fill_w < 0 ? rand_scale() : 255;
-	for (i = 0; gz && i < ng * 64; i++)
-		gz[i] = fill_w < 0 ? (int8_t)rnd(256) : i & 1 ? 127 : -128;
+	for (i = 0; i < ng * 64; i++) {
+		if (codes)
+			gs[i / 64][i % 64] = fill_w < 0 ? (uint8_t)rnd(256) :
+					     i & 1 ? 0xff : 0x0f;
+		else
+			gs[i / 64][i % 64] = fill_w < 0 ? rand_scale() : 255;
+		if (gz)
+			gz[i / 64][i % 64] = fill_w < 0 ? (uint8_t)rnd(256) :
+					     i & 1 ? 127 : 0x80;
+	}
 	/* Tiles in any order: the kernels must follow the pointers. */
 	for (i = 0; i < n_tiles; i++)
 		tiles[i] = pool + skew + (size_t)((i * 7 + 3) % n_tiles) * 4096;
@@ -620,9 +655,9 @@ static int block_check(struct __test_metadata *_metadata,
 	memset(got, 0x5a, (size_t)m_rows * 64 * 4);
 
 	if (w4) {
-		inpu_w4_block_scalar(tiles, n_tiles, group, gs, gz, x, m_rows,
+		inpu_w4_block_scalar(tiles, n_tiles, group, &gr, x, m_rows,
 				     x_stride, ref);
-		k->w4_block(tiles, n_tiles, group, gs, gz, x, m_rows, x_stride,
+		k->w4_block(tiles, n_tiles, group, &gr, x, m_rows, x_stride,
 			    got);
 	} else {
 		inpu_w8_block_scalar(tiles, n_tiles, x, m_rows, x_stride, ref);
@@ -630,16 +665,16 @@ static int block_check(struct __test_metadata *_metadata,
 	}
 	d = first_diff(ref, got, (size_t)m_rows * 64);
 	EXPECT_EQ(-1, d) {
-		TH_LOG("%s %s group=%u zero=%d tiles=%u rows=%u stride=%u skew=%u fill=%d/%d: acc[%ld] %d != %d",
-		       name, w4 ? "W4" : "W8", group, !!gz, n_tiles, m_rows, x_stride, skew,
-		       fill_w, fill_x, d, got[d], ref[d]);
+		TH_LOG("%s %s group=%u zero=%d codes=%d tiles=%u rows=%u stride=%u skew=%u fill=%d/%d: acc[%ld] %d != %d",
+		       name, w4 ? "W4" : "W8", group, zero, codes, n_tiles, m_rows, x_stride,
+		       skew, fill_w, fill_x, d, got[d], ref[d]);
 	}
 	ok = d < 0;
 	free(pool);
 	free(tiles);
 	free(xbuf);
-	free(gs);
-	free(gz);
+	group_rows_free(gs, ng);
+	group_rows_free(gz, ng);
 	free(ref);
 	free(got);
 	return ok;
@@ -658,9 +693,13 @@ TEST(block_kernels_random)
 			continue;
 		rng_seed(64 + l);
 		for (it = 0; it < 800; it++) {
-			/* W8, then W4 with each group size, with and without zero points. */
+			/*
+			 * W8, then W4 with each group size: no zero points,
+			 * zero points, codes.
+			 */
+			static const int fmt[] = { 0, BK_ZERO, BK_CODES };
 			int w4 = it & 1 ? BK_W4 | (it & 2 ? BK_G16 : 0) |
-					  (it & 4 ? BK_ZERO : 0) : 0;
+					  fmt[it / 4 % 3] : 0;
 			uint32_t tile_k = w4 ? INPU_W4_TILE_K : INPU_W8_TILE_K;
 			uint32_t n_tiles = 1 + rnd(it % 50 ? 12 : 70);
 			uint32_t m_rows = 1 + rnd(16);
@@ -854,46 +893,6 @@ TEST(mm_requant_kernels)
 }
 
 /*
- * W4 group codes: every byte value, at every length around the vector
- * width, against the scalar decoding and against the ISA's formula.
- */
-TEST(w4_codes_kernels)
-{
-	uint8_t codes[300], gs_ref[300], gs[300];
-	int8_t gz_ref[300], gz[300];
-	struct inpu_kernels k;
-	unsigned int li, i, len;
-
-	for (i = 0; i < 300; i++)
-		codes[i] = (uint8_t)(i * 37 + 11);
-	inpu_w4_codes_scalar(codes, 300, gs_ref, gz_ref);
-	for (i = 0; i < 300; i++) {
-		ASSERT_EQ(inpu_w4_gs_level(codes[i] & 15), gs_ref[i]);
-		ASSERT_EQ((codes[i] >> 4) - 8, gz_ref[i]);
-	}
-	for (li = 0; li < sizeof(simd_levels) / sizeof(simd_levels[0]); li++) {
-		enum inpu_isa_level l = simd_levels[li];
-
-		if (!kernels_at(l, &k))
-			continue;
-		for (len = 0; len <= 300; len += len < 70 ? 1 : 23) {
-			memset(gs, 0xa5, sizeof(gs));
-			memset(gz, 0x5a, sizeof(gz));
-			k.w4_codes(codes, len, gs, gz);
-			ASSERT_EQ(0, memcmp(gs, gs_ref, len)) {
-				TH_LOG("%s scales, n %u", inpu_isa_level_name(l), len);
-			}
-			ASSERT_EQ(0, memcmp(gz, gz_ref, len)) {
-				TH_LOG("%s zero points, n %u", inpu_isa_level_name(l), len);
-			}
-			/* nothing past n written */
-			ASSERT_EQ(0xa5, len < 300 ? gs[len] : 0xa5);
-			ASSERT_EQ(0x5a, len < 300 ? gz[len] : 0x5a);
-		}
-	}
-}
-
-/*
  * Constant fills at the limits of every operand: where a saturating or
  * overflowing formulation (e.g. vpmaddubsw on raw W8 bytes, whose pair
  * sums reach -65280) would show.
@@ -911,7 +910,8 @@ TEST(block_kernels_extremes)
 
 		if (!kernels_at(l, &k))
 			continue;
-		for (w4 = 0; w4 < 8; w4 += w4 ? 2 : 1)
+		/* W8; W4 each group size, no zero points, zero points, codes */
+		for (w4 = 0; w4 < 12; w4 += w4 ? 2 : 1)
 			for (a = 0; a < sizeof(wfill) / sizeof(wfill[0]); a++)
 				for (b = 0; b < sizeof(xfill) / sizeof(xfill[0]); b++)
 					if (!block_check(_metadata, &k,
@@ -922,13 +922,23 @@ TEST(block_kernels_extremes)
 	}
 }
 
+/* @n group rows of 64 bytes in @buf, as the kernels take them. */
+static void rows_of(const uint8_t *buf, const uint8_t **rows, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		rows[i] = buf + i * 64;
+}
+
 /* The scalar kernels themselves against the naive formula, by hand. */
 TEST(scalar_block_by_hand)
 {
 	uint8_t *tile = malloc(4096);
-	const uint8_t *tiles[1] = { tile };
+	const uint8_t *tiles[1] = { tile }, *rows[8], *zrows[8];
 	int8_t x[128], gz[8 * 64];
 	uint8_t gs[8 * 64];
+	struct inpu_w4_groups gr = { rows, NULL, 0 };
 	int32_t acc[64];
 	int i;
 
@@ -948,7 +958,8 @@ TEST(scalar_block_by_hand)
 	memset(x, 1, sizeof(x));
 	for (i = 0; i < 4 * 64; i++)
 		gs[i] = (uint8_t)(i / 64 + 1);
-	inpu_w4_block_scalar(tiles, 1, 32, gs, NULL, x, 1, 128, acc);
+	rows_of(gs, rows, 4);
+	inpu_w4_block_scalar(tiles, 1, 32, &gr, x, 1, 128, acc);
 	EXPECT_EQ(7 * 32 * 10, acc[0]);
 	EXPECT_EQ(7 * 32 * 10, acc[63]);
 
@@ -960,10 +971,30 @@ TEST(scalar_block_by_hand)
 		gs[i] = (uint8_t)(i / 64 + 1);
 		gz[i] = (int8_t)(i % 64 == 1 ? 7 : -(int)(i / 64) - 1);
 	}
-	inpu_w4_block_scalar(tiles, 1, 16, gs, gz, x, 1, 128, acc);
+	rows_of(gs, rows, 8);
+	rows_of((const uint8_t *)gz, zrows, 8);
+	gr.zero = (const int8_t *const *)zrows;
+	inpu_w4_block_scalar(tiles, 1, 16, &gr, x, 1, 128, acc);
 	/* sum over g < 8 of 16 * (g + 1) * (8 + g) = 16 * 456 */
 	EXPECT_EQ(16 * 456, acc[0]);
 	EXPECT_EQ(0, acc[1]);
+
+	/*
+	 * Codes (ISA: low nibble the scale level, high nibble 8 + z), groups
+	 * of 16, q = 7: code 0x8c is scale 128, z 0 (weight 7); 0xf0 scale 8,
+	 * z 7 (weight 0); 0x0f scale 255, z -8 (weight 15); 0x45 in group 3
+	 * only (scale 25, z -4, weight 11), 0x8c elsewhere.
+	 */
+	for (i = 0; i < 8 * 64; i++)
+		gs[i] = i % 64 == 1 ? 0xf0 : i % 64 == 2 ? 0x0f :
+			i % 64 == 3 && i / 64 == 3 ? 0x45 : 0x8c;
+	gr.zero = NULL;
+	gr.codes = 1;
+	inpu_w4_block_scalar(tiles, 1, 16, &gr, x, 1, 128, acc);
+	EXPECT_EQ(8 * 16 * 7 * 128, acc[0]);
+	EXPECT_EQ(0, acc[1]);
+	EXPECT_EQ(8 * 16 * 15 * 255, acc[2]);
+	EXPECT_EQ(7 * 16 * 7 * 128 + 16 * 11 * 25, acc[3]);
 	free(tile);
 }
 
