@@ -42,6 +42,15 @@ struct inpu_w4_groups {
 	int codes;
 };
 
+/* Which of the three ways a kernel reads @gr's rows. */
+enum inpu_w4_fmt { INPU_W4_SCALES, INPU_W4_SCALES_ZERO, INPU_W4_CODES };
+
+static inline enum inpu_w4_fmt inpu_w4_fmt(const struct inpu_w4_groups *gr)
+{
+	return gr->codes ? INPU_W4_CODES :
+	       gr->zero ? INPU_W4_SCALES_ZERO : INPU_W4_SCALES;
+}
+
 typedef void (*inpu_w4_block_fn)(const uint8_t *const *tiles,
 				 uint32_t n_tiles, uint32_t group,
 				 const struct inpu_w4_groups *gr,

@@ -7,8 +7,6 @@
  * rows), else copied; activations are copied into a zero-padded buffer so
  * the kernels never see a partial tile.
  */
-#include <string.h>
-
 #include "engine_internal.h"
 
 /* Activation rows per kernel call. */

@@ -227,9 +227,6 @@ INLINE void w4_xsum(const int8_t *xt, uint32_t group, int32_t *xsum)
 	}
 }
 
-/* How a W4 block's group rows are read (struct inpu_w4_groups). */
-enum { W4_SCALES, W4_SCALES_ZERO, W4_CODES };
-
 /*
  * The group's correction for 8 channels: the nibbles are stored as
  * q + 8 and the weight is q - z, so each sum(nib * x) is (8 + z) * sum(x)
@@ -240,9 +237,9 @@ INLINE __m256i w4_corr(int32_t xsum, const uint8_t *row, const int8_t *z,
 {
 	__m256i zz;
 
-	if (Z == W4_SCALES)
+	if (Z == INPU_W4_SCALES)
 		return _mm256_set1_epi32(8 * xsum);
-	if (Z == W4_CODES)
+	if (Z == INPU_W4_CODES)
 		zz = _mm256_srli_epi32(_mm256_cvtepu8_epi32(
 			_mm_loadl_epi64((const __m128i *)row)), 4);
 	else
@@ -265,7 +262,7 @@ INLINE __m256i w4_scale(const uint8_t *row, const int Z)
 {
 	__m128i b = _mm_loadl_epi64((const __m128i *)row);
 
-	if (Z == W4_CODES)
+	if (Z == INPU_W4_CODES)
 		b = _mm_shuffle_epi8(_mm_setr_epi8(
 			(char)inpu_w4_gs_level(0), (char)inpu_w4_gs_level(1),
 			(char)inpu_w4_gs_level(2), (char)inpu_w4_gs_level(3),
@@ -333,7 +330,7 @@ INLINE void w4_row1(const uint8_t *const *tiles, uint32_t n_tiles,
 		w4_xsum(xt, group, xsum);
 		for (g = 0; g < per_tile; g++) {
 			const uint8_t *row = gr->rows[t * per_tile + g];
-			const int8_t *zero = Z == W4_SCALES_ZERO ?
+			const int8_t *zero = Z == INPU_W4_SCALES_ZERO ?
 					     gr->zero[t * per_tile + g] : NULL;
 			__m256i xg[8];
 
@@ -362,26 +359,30 @@ static void w4_block_avx2(const uint8_t *const *tiles, uint32_t n_tiles,
 			  const int8_t *x, uint32_t m_rows, uint32_t x_stride,
 			  int32_t *acc)
 {
-	int z = gr->codes ? W4_CODES : gr->zero ? W4_SCALES_ZERO : W4_SCALES;
+	enum inpu_w4_fmt z = inpu_w4_fmt(gr);
 	uint32_t m;
 
 	for (m = 0; m < m_rows; m++) {
 		const int8_t *xm = x + (uint64_t)m * x_stride;
 
-		if (group == 16 && z == W4_CODES)
-			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64, W4_CODES);
-		else if (group == 16 && z == W4_SCALES_ZERO)
+		if (group == 16 && z == INPU_W4_CODES)
 			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64,
-				W4_SCALES_ZERO);
+				INPU_W4_CODES);
+		else if (group == 16 && z == INPU_W4_SCALES_ZERO)
+			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64,
+				INPU_W4_SCALES_ZERO);
 		else if (group == 16)
-			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64, W4_SCALES);
-		else if (z == W4_CODES)
-			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64, W4_CODES);
-		else if (z == W4_SCALES_ZERO)
+			w4_row1(tiles, n_tiles, 16, gr, xm, acc + m * 64,
+				INPU_W4_SCALES);
+		else if (z == INPU_W4_CODES)
 			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64,
-				W4_SCALES_ZERO);
+				INPU_W4_CODES);
+		else if (z == INPU_W4_SCALES_ZERO)
+			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64,
+				INPU_W4_SCALES_ZERO);
 		else
-			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64, W4_SCALES);
+			w4_row1(tiles, n_tiles, 32, gr, xm, acc + m * 64,
+				INPU_W4_SCALES);
 	}
 }
 

@@ -214,13 +214,10 @@ INLINE void group_xsum(const int8_t *xt, int group, int32_t *out)
 	}
 }
 
-/* How a W4 block's group rows are read (struct inpu_w4_groups). */
-enum { W4_SCALES, W4_SCALES_ZERO, W4_CODES };
-
 /* 16 channels' zero points plus 8 from their group rows, as int32. */
 INLINE __m512i group_zz(const uint8_t *row, const int8_t *zero, const int Z)
 {
-	if (Z == W4_CODES)
+	if (Z == INPU_W4_CODES)
 		return _mm512_srli_epi32(_mm512_cvtepu8_epi32(
 			_mm_loadu_si128((const __m128i *)row)), 4);
 	return _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128(
@@ -236,7 +233,7 @@ INLINE __m512i group_scale(const uint8_t *row, const int Z)
 {
 	__m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)row));
 
-	if (Z != W4_CODES)
+	if (Z != INPU_W4_CODES)
 		return b;
 	return _mm512_permutexvar_epi32(b, _mm512_setr_epi32(
 		inpu_w4_gs_level(0), inpu_w4_gs_level(1), inpu_w4_gs_level(2),
@@ -255,7 +252,7 @@ INLINE __m512i group_scale(const uint8_t *row, const int Z)
 INLINE __m512i group_start(int32_t xsum, const uint8_t *row,
 			   const int8_t *zero, const int Z)
 {
-	if (Z == W4_SCALES)
+	if (Z == INPU_W4_SCALES)
 		return _mm512_set1_epi32(-8 * xsum);
 	return _mm512_mullo_epi32(group_zz(row, zero, Z),
 				  _mm512_set1_epi32(-xsum));
@@ -306,7 +303,7 @@ INLINE void w4_rows(const uint8_t *const *tiles, uint32_t n_tiles,
 
 		for (g = 0; g < per_tile; g++) {
 			const uint8_t *row = gr->rows[t * per_tile + g];
-			const int8_t *zero = Z == W4_SCALES_ZERO ?
+			const int8_t *zero = Z == INPU_W4_SCALES_ZERO ?
 					     gr->zero[t * per_tile + g] : NULL;
 			__m512i lo[2][4], hi[2][4];
 
@@ -379,22 +376,26 @@ INLINE void w4_rows_g(const uint8_t *const *tiles, uint32_t n_tiles,
 		      const int8_t *x, uint32_t x_stride, int32_t *acc,
 		      const int R)
 {
-	int z = gr->codes ? W4_CODES : gr->zero ? W4_SCALES_ZERO : W4_SCALES;
+	enum inpu_w4_fmt z = inpu_w4_fmt(gr);
 
-	if (group == 16 && z == W4_CODES)
-		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16, W4_CODES);
-	else if (group == 16 && z == W4_SCALES_ZERO)
+	if (group == 16 && z == INPU_W4_CODES)
 		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16,
-			W4_SCALES_ZERO);
+			INPU_W4_CODES);
+	else if (group == 16 && z == INPU_W4_SCALES_ZERO)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16,
+			INPU_W4_SCALES_ZERO);
 	else if (group == 16)
-		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16, W4_SCALES);
-	else if (z == W4_CODES)
-		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32, W4_CODES);
-	else if (z == W4_SCALES_ZERO)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 16,
+			INPU_W4_SCALES);
+	else if (z == INPU_W4_CODES)
 		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32,
-			W4_SCALES_ZERO);
+			INPU_W4_CODES);
+	else if (z == INPU_W4_SCALES_ZERO)
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32,
+			INPU_W4_SCALES_ZERO);
 	else
-		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32, W4_SCALES);
+		w4_rows(tiles, n_tiles, gr, x, x_stride, acc, R, 32,
+			INPU_W4_SCALES);
 }
 
 static void w4_block_avx512(const uint8_t *const *tiles, uint32_t n_tiles,
